@@ -1,0 +1,1 @@
+"""The aiohttp application that composes signalling, identity and the web pages."""

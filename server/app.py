@@ -1,0 +1,78 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import jinja2
+from aiohttp import WSCloseCode, web
+
+import web as web_assets
+from server import pages
+from server.config import Config
+from server.keys import load_keys
+from server.security import security_headers
+from server.state import BUS, CONFIG, KEYS, TEMPLATES
+from server.ws import HUB, REAP_INTERVAL, Hub, websocket_handler
+from signaling.bus import InProcessBus, MessageBus
+from signaling.tokens import KeySet
+
+log = logging.getLogger("balie")
+
+WEB_DIR = Path(web_assets.__file__).parent
+
+
+def create_app(
+    config: Config, *, keys: KeySet | None = None, bus: MessageBus | None = None
+) -> web.Application:
+    """Build the application; ``keys`` and ``bus`` default to the configured ones."""
+    # the largest HTTP body we accept; pages post small forms only
+    app = web.Application(middlewares=[security_headers], client_max_size=256 * 1024)
+    app[CONFIG] = config
+    app[KEYS] = keys if keys is not None else load_keys(config)
+    app[BUS] = bus if bus is not None else InProcessBus()
+    app[HUB] = Hub(config, app[KEYS], app[BUS])
+    app[TEMPLATES] = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(WEB_DIR / "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    app.router.add_get("/", pages.home)
+    app.router.add_get("/call", pages.call_page)
+    app.router.add_get("/call/{room_id}", pages.call_page)
+    app.router.add_get("/healthz", pages.health)
+    app.router.add_get("/ws", websocket_handler)
+    app.router.add_static(pages.STATIC_PREFIX, WEB_DIR / "static", append_version=True)
+    app.cleanup_ctx.append(_reaper)
+    app.on_shutdown.append(_close_sockets)
+    return app
+
+
+async def _reaper(app: web.Application) -> AsyncIterator[None]:
+    """Release seats whose socket stayed away past the resume grace period."""
+    hub = app[HUB]
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(REAP_INTERVAL)
+            try:
+                await hub.reap()
+            except Exception:
+                log.exception("reaping seats failed")
+
+    task = asyncio.get_running_loop().create_task(loop())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    await app[BUS].close()
+
+
+async def _close_sockets(app: web.Application) -> None:
+    # Going away (1001): clients reconnect and resume on another node.
+    for conn in list(app[HUB].connections.values()):
+        await conn.ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down")

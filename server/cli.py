@@ -1,0 +1,117 @@
+"""The ``balie`` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+
+from aiohttp import web
+
+from server import logs
+from server.app import create_app
+from server.config import Config, ConfigError
+from server.keys import load_keys, rotate_keys
+from server.rooms import issue_room
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="balie", description="Balie: the digital counter.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the server")
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default 8080)")
+
+    room = commands.add_parser("room", help="rooms without an appointment")
+    room_commands = room.add_subparsers(dest="room_command", required=True)
+    create = room_commands.add_parser("create", help="print join links for a new room")
+    create.add_argument("--count", type=int, default=1, help="how many rooms (default 1)")
+    create.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+    keys = commands.add_parser("keys", help="room-token signing keys")
+    key_commands = keys.add_subparsers(dest="keys_command", required=True)
+    key_commands.add_parser("rotate", help="add a new signing key; old keys keep verifying")
+
+    args = parser.parse_args(argv)
+    env = dict(os.environ)
+    if getattr(args, "host", None):
+        env["BALIE_HOST"] = args.host
+    if getattr(args, "port", None):
+        env["BALIE_PORT"] = str(args.port)
+    try:
+        config = Config.from_env(env)
+        if args.command == "serve":
+            return _serve(config)
+        if args.command == "room":
+            return _room_create(config, args.count, args.json)
+        rotated = rotate_keys(config)
+        print(f"signing key is now {rotated.active}; keys in the set: {', '.join(rotated.kids)}")
+        return 0
+    except ConfigError as exc:
+        print(f"balie: configuration error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _serve(config: Config) -> int:
+    logs.configure(config.log_level)
+    app = create_app(config)
+    loop = _new_loop()
+    print(f"Balie luistert op {config.public_url}  (stoppen: Ctrl+C)", flush=True)
+    web.run_app(
+        app,
+        host=config.host,
+        port=config.port,
+        access_log_class=logs.AccessLogger,
+        print=None,
+        loop=loop,
+    )
+    return 0
+
+
+def _new_loop() -> asyncio.AbstractEventLoop:
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
+    return loop
+
+
+def _room_create(config: Config, count: int, as_json: bool) -> int:
+    if count < 1:
+        print("balie: --count must be at least 1", file=sys.stderr)
+        return 2
+    keys = load_keys(config)
+    rooms = [issue_room(config, keys, now=int(time.time())) for _ in range(count)]
+    if as_json:
+        out = [
+            {
+                "room": room.room,
+                **{
+                    seat.role.value: {
+                        "participant_id": seat.participant_id,
+                        "token": seat.token,
+                        "url": seat.url,
+                    }
+                    for seat in room.seats
+                },
+            }
+            for room in rooms
+        ]
+        print(json.dumps(out, indent=2))
+        return 0
+    for room in rooms:
+        print(f"Ruimte {room.room}")
+        for seat in room.seats:
+            label = {"resident": "Inwoner", "specialist": "Medewerker"}.get(seat.role.value, "")
+            print(f"  {label} ({seat.role.value}): {seat.url}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

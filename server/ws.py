@@ -1,0 +1,357 @@
+"""The ``/ws`` endpoint: sockets in, room effects out.
+
+This is the only module that touches WebSockets. It checks the Origin,
+reads the first frame (``join`` or ``resume``), rate-limits and decodes every
+frame, hands typed messages to the :class:`Hub`, and writes what rooms send
+through a bounded per-socket queue: a socket that stops reading overflows its
+own queue and is closed, so nobody else waits for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from typing import Final
+
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from server.config import Config
+from server.state import CONFIG
+from signaling.bus import Envelope, MessageBus, Subscription, session_channel
+from signaling.errors import (
+    BinaryNotSupported,
+    NotAllowed,
+    ProtocolError,
+    RateLimited,
+    RefusedError,
+    SignalingError,
+    TokenError,
+    UnknownPeer,
+)
+from signaling.messages import (
+    ClientMessage,
+    Join,
+    JsonObject,
+    Resume,
+    decode_client_message,
+    encode_server_message,
+)
+from signaling.ratelimit import TokenBucket
+from signaling.registry import Registry
+from signaling.room import Close, Effect, Room, Send
+from signaling.tokens import KeySet, verify_room_token
+from signaling.turn import ice_servers_for
+
+log = logging.getLogger("balie.ws")
+
+CLOSE_BAD_FIRST_FRAME: Final = 4400
+CLOSE_TOKEN_REFUSED: Final = 4401
+CLOSE_NO_SEAT: Final = 4404
+CLOSE_JOIN_TIMEOUT: Final = 4408
+CLOSE_REPLACED: Final = 4409
+CLOSE_ENDED: Final = 4410
+CLOSE_RATE: Final = 4429
+CLOSE_SLOW_CONSUMER: Final = 4503
+
+#: how long closing waits for queued frames to be written
+CLOSE_WAIT: Final = 5.0
+#: how often seats whose socket dropped are checked against the grace period
+REAP_INTERVAL: Final = 1.0
+
+
+class Connection:
+    """One socket and its bounded send queue."""
+
+    def __init__(self, ws: web.WebSocketResponse, queue_size: int) -> None:
+        self.ws = ws
+        self.room: Room | None = None
+        self.participant_id = ""
+        self.session_id = ""
+        self.subscription: Subscription | None = None
+        #: set once the room closed this socket on purpose (leave, deny, end)
+        self.closed_by_room = False
+        self._overflowed = False
+        self._closer: asyncio.Task[bool] | None = None
+        self._queue: asyncio.Queue[Envelope] = asyncio.Queue(queue_size)
+        self._writer = asyncio.get_running_loop().create_task(self._write_loop())
+
+    def deliver(self, envelope: Envelope) -> None:
+        """Queue an envelope from the bus; never blocks the sender."""
+        if self._overflowed:
+            return
+        if envelope.close_code is not None:
+            self.closed_by_room = True
+        try:
+            self._queue.put_nowait(envelope)
+        except asyncio.QueueFull:
+            self._overflowed = True
+            log.warning("closing a socket that stopped reading (send queue full)")
+            self.closed_by_room = False  # the seat is kept: the client may resume
+            self._writer.cancel()
+            self._closer = asyncio.get_running_loop().create_task(
+                self.ws.close(code=CLOSE_SLOW_CONSUMER, message=b"send queue overflow")
+            )
+
+    def send_now(self, message: JsonObject) -> None:
+        """Queue an unnumbered frame (``error``, ``resumed``) for this socket only."""
+        self.deliver(Envelope(frame=encode_server_message(message)))
+
+    def refuse(self, error: SignalingError, ref: int | None = None) -> None:
+        frame: JsonObject = {"type": "error", "code": error.code, "message": error.message}
+        if ref is not None:
+            frame["ref"] = ref
+        self.send_now(frame)
+
+    async def close(self, code: int, reason: str) -> None:
+        """Close after everything queued so far has been written."""
+        self.deliver(Envelope(close_code=code, close_reason=reason))
+        # bounded: a half-open socket must not hold up whoever closes it
+        await asyncio.wait({self._writer}, timeout=CLOSE_WAIT)
+
+    async def stop(self) -> None:
+        self._writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._writer
+
+    async def _write_loop(self) -> None:
+        ws = self.ws
+        while True:
+            envelope = await self._queue.get()
+            if ws.closed:
+                return
+            try:
+                if envelope.frame is not None:
+                    await ws.send_str(envelope.frame)
+                if envelope.close_code is not None:
+                    await ws.close(code=envelope.close_code, message=envelope.close_reason.encode())
+                    return
+            except (ConnectionError, RuntimeError):
+                return  # the socket went away under us; the reader notices too
+
+
+class Hub:
+    """Connects sockets to rooms through the bus."""
+
+    def __init__(
+        self,
+        config: Config,
+        keys: KeySet,
+        bus: MessageBus,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self.keys = keys
+        self.bus = bus
+        self.clock = clock
+        self.registry = Registry(max_in_call=config.ws.max_in_call)
+        #: sockets on this node by session id, to replace a half-open one on resume
+        self.connections: dict[str, Connection] = {}
+
+    async def join(self, conn: Connection, message: Join) -> None:
+        try:
+            claims = verify_room_token(self.keys, message.token, issuer=self.config.tokens.issuer)
+            if message.room is not None and message.room != claims.room:
+                raise TokenError("token is for another room")
+        except TokenError as exc:
+            log.info("room token refused: %s", exc.message)
+            conn.refuse(exc)
+            await conn.close(CLOSE_TOKEN_REFUSED, "token refused")
+            return
+        now = self.clock()
+        session_id = secrets.token_urlsafe(24)
+        extra: JsonObject = {
+            "ice_servers": ice_servers_for(self.config.ice, claims.participant_id, int(now)),
+            "resume_grace": self.config.ws.resume_grace,
+        }
+        try:
+            room = self.registry.room_for_join(claims.room)
+        except NotAllowed:
+            await conn.close(CLOSE_ENDED, "the call has ended")
+            return
+        try:
+            effects = room.join(claims.participant_id, claims.role, session_id, now, extra)
+        except RefusedError as exc:
+            conn.refuse(exc)
+            await conn.close(CLOSE_BAD_FIRST_FRAME, exc.code)
+            self.registry.settle(room, now)
+            return
+        await self._seat(conn, room, claims.participant_id, session_id)
+        log.info(
+            "joined room=%s participant=%s role=%s",
+            room.id,
+            claims.participant_id,
+            claims.role.value,
+        )
+        await self.dispatch(effects)
+
+    async def resume(self, conn: Connection, message: Resume) -> None:
+        room = self.registry.room_of_session(message.session_id)
+        if room is None:
+            await conn.close(CLOSE_NO_SEAT, "no seat for this session")
+            return
+        try:
+            resumed = room.resume(message.session_id, message.last_seq, self.clock())
+        except UnknownPeer:
+            await conn.close(CLOSE_NO_SEAT, "no seat for this session")
+            return
+        old = self.connections.get(message.session_id)
+        if old is not None and old is not conn:
+            await self._unseat(old)
+            old.closed_by_room = True
+            old.deliver(Envelope(close_code=CLOSE_REPLACED, close_reason="replaced"))
+        participant_id = resumed.reply["participant_id"]
+        await self._seat(conn, room, participant_id, message.session_id)
+        conn.send_now(resumed.reply)
+        for frame in resumed.replay:
+            conn.deliver(Envelope(frame=encode_server_message(frame)))
+        log.info(
+            "resumed room=%s participant=%s replayed=%d resync=%s",
+            room.id,
+            participant_id,
+            len(resumed.replay),
+            "resync" in resumed.reply,
+        )
+        await self.dispatch(resumed.effects)
+
+    async def handle(self, conn: Connection, message: ClientMessage) -> None:
+        room = conn.room
+        if room is None:  # the reader only calls us for seated sockets
+            raise RuntimeError("handle() before join")
+        if isinstance(message, Join | Resume):
+            conn.refuse(NotAllowed(type(message).__name__.lower(), "seated"), message.seq)
+            return
+        try:
+            effects = room.handle(conn.participant_id, message, self.clock())
+        except RefusedError as exc:
+            conn.refuse(exc, message.seq)
+            return
+        await self.dispatch(effects)
+        self.registry.settle(room, self.clock())
+
+    async def dropped(self, conn: Connection) -> None:
+        """The socket closed; hold the seat unless the room closed it on purpose."""
+        await self._unseat(conn)
+        room = conn.room
+        if room is None or conn.closed_by_room:
+            return
+        await self.dispatch(room.disconnect(conn.participant_id, conn.session_id, self.clock()))
+
+    async def reap(self) -> None:
+        now = self.clock()
+        for _room, effects in self.registry.expire(now, self.config.ws.resume_grace):
+            await self.dispatch(effects)
+
+    async def dispatch(self, effects: list[Effect]) -> None:
+        publish = self.bus.publish
+        for effect in effects:
+            channel = session_channel(effect.session_id)
+            if isinstance(effect, Send):
+                await publish(channel, Envelope(frame=encode_server_message(effect.message)))
+            elif isinstance(effect, Close):
+                await publish(channel, Envelope(close_code=effect.code, close_reason=effect.reason))
+
+    async def _seat(self, conn: Connection, room: Room, participant_id: str, session: str) -> None:
+        conn.room, conn.participant_id, conn.session_id = room, participant_id, session
+        self.connections[session] = conn
+        self.registry.bind_session(session, room)
+        conn.subscription = await self.bus.subscribe(session_channel(session), conn.deliver)
+
+    async def _unseat(self, conn: Connection) -> None:
+        if conn.subscription is not None:
+            await conn.subscription.cancel()
+            conn.subscription = None
+        if self.connections.get(conn.session_id) is conn:
+            del self.connections[conn.session_id]
+
+
+#: the hub of an application (defined here: the hub type lives in this module)
+HUB = web.AppKey("hub", Hub)
+
+
+def origin_allowed(config: Config, request: web.Request) -> bool:
+    origin = request.headers.get("Origin")
+    return origin is not None and origin in config.allowed_origins
+
+
+async def websocket_handler(request: web.Request) -> web.StreamResponse:
+    config = request.app[CONFIG]
+    hub = request.app[HUB]
+    if not origin_allowed(config, request):
+        raise web.HTTPForbidden(reason="origin not allowed")
+    ws = web.WebSocketResponse(
+        heartbeat=config.ws.heartbeat,
+        max_msg_size=config.ws.max_message,
+        compress=config.ws.compress,
+    )
+    await ws.prepare(request)
+    conn = Connection(ws, config.ws.send_queue)
+    try:
+        if await _first_frame(hub, conn, config):
+            await _read_loop(hub, conn, config)
+    finally:
+        await hub.dropped(conn)
+        await conn.stop()
+        if not ws.closed:
+            await ws.close(code=WSCloseCode.GOING_AWAY)
+    return ws
+
+
+async def _first_frame(hub: Hub, conn: Connection, config: Config) -> bool:
+    """Seat the socket from its first frame; False if it was closed instead."""
+    try:
+        msg = await conn.ws.receive(timeout=config.ws.join_timeout)
+    except TimeoutError:
+        await conn.close(CLOSE_JOIN_TIMEOUT, "no join in time")
+        return False
+    if msg.type is not WSMsgType.TEXT:
+        if msg.type is WSMsgType.BINARY:
+            await _refuse_first(conn, BinaryNotSupported("the first frame must be a text join"))
+        return False  # closed, or an error aiohttp already answered (1007, 1009)
+    try:
+        message = decode_client_message(msg.data)
+    except ProtocolError as exc:
+        await _refuse_first(conn, exc)
+        return False
+    if isinstance(message, Join):
+        await hub.join(conn, message)
+    elif isinstance(message, Resume):
+        await hub.resume(conn, message)
+    else:
+        await _refuse_first(conn, NotAllowed(type(message).__name__.lower(), "not joined"))
+        return False
+    return conn.room is not None
+
+
+async def _refuse_first(conn: Connection, error: SignalingError) -> None:
+    conn.refuse(error)
+    await conn.close(CLOSE_BAD_FIRST_FRAME, "first frame must be join or resume")
+
+
+async def _read_loop(hub: Hub, conn: Connection, config: Config) -> None:
+    clock = time.monotonic
+    bucket = TokenBucket(config.ws.rate, config.ws.burst, clock())
+    strikes = 0
+    async for msg in conn.ws:
+        if msg.type is WSMsgType.TEXT:
+            if not bucket.allow(clock()):
+                strikes += 1
+                if strikes >= config.ws.rate_strikes:
+                    await conn.close(CLOSE_RATE, "too many messages")
+                    return
+                conn.refuse(RateLimited("too many messages; this one was dropped"))
+                continue
+            strikes = 0
+            try:
+                message = decode_client_message(msg.data)
+            except ProtocolError as exc:
+                conn.refuse(exc)
+                continue
+            await hub.handle(conn, message)
+        elif msg.type is WSMsgType.BINARY:
+            conn.refuse(BinaryNotSupported("binary frames are not supported"))
+        else:
+            return  # closing, closed or a protocol error aiohttp answered

@@ -1,0 +1,1 @@
+"""Rooms and the signalling protocol, free of I/O (see docs/signaling.md)."""

@@ -1,0 +1,87 @@
+"""The message bus that carries frames to the node holding a participant's socket.
+
+One channel per socket session (``session_channel``). The in-process bus delivers
+synchronously to a callback; a Redis bus (scale-out) publishes the same
+envelopes. Delivery is at most once: seats number their messages and
+``resume`` replays gaps, so a lost envelope is recoverable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """A frame for one socket, or an order to close it (or both, frame first)."""
+
+    frame: str | None = None
+    close_code: int | None = None
+    close_reason: str = ""
+
+
+Deliver = Callable[[Envelope], None]
+
+
+def session_channel(session_id: str) -> str:
+    """The channel of one socket session.
+
+    Session ids are resume secrets, so the channel name is a digest of one:
+    whoever can list bus channels learns nothing that lets them resume.
+    """
+    return "s." + hashlib.blake2b(session_id.encode(), digest_size=16).hexdigest()
+
+
+class Subscription(Protocol):
+    async def cancel(self) -> None: ...
+
+
+class MessageBus(Protocol):
+    async def publish(self, channel: str, envelope: Envelope) -> None: ...
+
+    async def subscribe(self, channel: str, deliver: Deliver) -> Subscription: ...
+
+    async def close(self) -> None: ...
+
+
+class InProcessBus:
+    """The bus of the embedded, single-process shape."""
+
+    def __init__(self) -> None:
+        self._subscribers: dict[str, list[Deliver]] = {}
+
+    async def publish(self, channel: str, envelope: Envelope) -> None:
+        self.publish_nowait(channel, envelope)
+
+    def publish_nowait(self, channel: str, envelope: Envelope) -> None:
+        for deliver in self._subscribers.get(channel, ()):
+            deliver(envelope)
+
+    async def subscribe(self, channel: str, deliver: Deliver) -> Subscription:
+        self._subscribers.setdefault(channel, []).append(deliver)
+        return _InProcessSubscription(self, channel, deliver)
+
+    def _remove(self, channel: str, deliver: Deliver) -> None:
+        delivers = self._subscribers.get(channel)
+        if delivers and deliver in delivers:
+            delivers.remove(deliver)
+            if not delivers:
+                del self._subscribers[channel]
+
+    async def close(self) -> None:
+        self._subscribers.clear()
+
+    @property
+    def channel_count(self) -> int:
+        return len(self._subscribers)
+
+
+class _InProcessSubscription:
+    def __init__(self, bus: InProcessBus, channel: str, deliver: Deliver) -> None:
+        self._bus, self._channel, self._deliver = bus, channel, deliver
+
+    async def cancel(self) -> None:
+        self._bus._remove(self._channel, self._deliver)

@@ -1,0 +1,96 @@
+"""Errors of the signalling package.
+
+Every error carries the stable wire ``code`` that an ``error`` frame shows
+(see docs/signaling.md) and a plain message that is safe to send: it never
+contains message contents, tokens or personal data.
+
+    SignalingError
+    ├── ProtocolError            a frame that cannot be understood
+    │   ├── BadJson              not JSON                       bad-json
+    │   ├── BadMessage           wrong shape, type or length    bad-message
+    │   ├── UnknownType          unknown ``type``               unknown-type
+    │   └── BinaryNotSupported   a binary frame                 binary-not-supported
+    ├── RefusedError             understood, but refused; nothing changed
+    │   ├── NotAllowed           not allowed in the current state   not-allowed
+    │   ├── Forbidden            the role may not do this           forbidden
+    │   ├── UnknownPeer          no such participant in the room    unknown-peer
+    │   ├── RoomFull             the call has no free seat          room-full
+    │   └── RateLimited          over the message rate              rate-limited
+    └── TokenError               a room token was refused (close 4401)
+        └── TokenExpired
+"""
+
+from __future__ import annotations
+
+
+class SignalingError(Exception):
+    """Base of every error raised by :mod:`signaling`."""
+
+    code = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ProtocolError(SignalingError):
+    """The frame could not be understood."""
+
+
+class BadJson(ProtocolError):
+    code = "bad-json"
+
+
+class BadMessage(ProtocolError):
+    code = "bad-message"
+
+
+class UnknownType(ProtocolError):
+    code = "unknown-type"
+
+
+class BinaryNotSupported(ProtocolError):
+    code = "binary-not-supported"
+
+
+class RefusedError(SignalingError):
+    """The frame was understood but refused; the room did not change."""
+
+
+class NotAllowed(RefusedError):
+    """The message is not allowed in the sender's current state.
+
+    The state is part of the message so that a client developer sees why.
+    """
+
+    code = "not-allowed"
+
+    def __init__(self, what: str, state: str) -> None:
+        super().__init__(f"{what} is not allowed while the participant is in state {state!r}")
+        self.state = state
+
+
+class Forbidden(RefusedError):
+    code = "forbidden"
+
+
+class UnknownPeer(RefusedError):
+    code = "unknown-peer"
+
+
+class RoomFull(RefusedError):
+    code = "room-full"
+
+
+class RateLimited(RefusedError):
+    code = "rate-limited"
+
+
+class TokenError(SignalingError):
+    """A room token was refused. The reason is for logs, not for the client."""
+
+    code = "token-invalid"
+
+
+class TokenExpired(TokenError):
+    code = "token-expired"

@@ -1,0 +1,304 @@
+"""The wire edge: client frames in, server frames out.
+
+``decode_client_message`` turns one text frame into a typed message or raises
+a :class:`~signaling.errors.ProtocolError`; ``encode_server_message`` turns a
+server message into a text frame. Nothing else in Balie touches JSON frames.
+
+Relayed payloads (session descriptions, ICE candidates) are rebuilt from the
+fields we know, so a client can never smuggle extra fields to a peer.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final, TypeAlias
+
+import orjson
+
+from signaling.errors import BadJson, BadMessage, UnknownType
+
+MAX_ID: Final = 64
+MAX_SDP: Final = 48_000
+MAX_CANDIDATE: Final = 1_024
+MAX_MID: Final = 64
+MAX_UFRAG: Final = 256
+MAX_CHAT: Final = 2_000
+MAX_NOTE: Final = 500
+MAX_TOKEN: Final = 4_096
+MAX_SESSION_ID: Final = 128
+MAX_SEQ: Final = 2**53 - 1  # what a JavaScript number holds exactly
+
+ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+DESCRIPTION_TYPES: Final = frozenset({"offer", "answer", "pranswer", "rollback"})
+
+JsonObject: TypeAlias = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Join:
+    token: str
+    #: the room the page expects; a token for another room is refused
+    room: str | None = None
+    seq: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Resume:
+    session_id: str
+    last_seq: int
+    seq: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Admit:
+    participant_id: str
+    seq: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Deny:
+    participant_id: str
+    message: str | None = None
+    seq: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    participant_id: str
+    message: str
+    seq: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Description:
+    to: str
+    description: JsonObject
+    seq: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    to: str
+    candidate: JsonObject | None
+    seq: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Media:
+    audio: bool
+    video: bool
+    seq: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Chat:
+    text: str
+    seq: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Leave:
+    seq: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class End:
+    seq: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Ping:
+    ts: float
+    seq: int | None = None
+
+
+ClientMessage: TypeAlias = (
+    Join
+    | Resume
+    | Admit
+    | Deny
+    | Hold
+    | Description
+    | Candidate
+    | Media
+    | Chat
+    | Leave
+    | End
+    | Ping
+)
+
+
+def decode_client_message(text: str | bytes) -> ClientMessage:
+    """Parse and validate one client frame."""
+    try:
+        data = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        raise BadJson("the frame is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise BadMessage("a message must be a JSON object")
+    kind = data.get("type")
+    if not isinstance(kind, str):
+        raise BadMessage("field 'type' must be a string")
+    parse = _PARSERS.get(kind)
+    if parse is None:
+        raise UnknownType(f"unknown message type {kind[:32]!r}")
+    return parse(data, _seq(data))
+
+
+def encode_server_message(message: JsonObject) -> str:
+    """Serialise one server message to a text frame."""
+    return orjson.dumps(message).decode()
+
+
+# -- field readers ---------------------------------------------------------
+
+
+def _seq(data: JsonObject) -> int | None:
+    if "seq" not in data or data["seq"] is None:
+        return None
+    return _int(data, "seq", 1, MAX_SEQ)
+
+
+def _int(data: JsonObject, name: str, low: int, high: int) -> int:
+    value = data.get(name)
+    # bool is an int subclass in Python; JSON true is not a number
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise BadMessage(f"field {name!r} must be an integer from {low} to {high}")
+    return value
+
+
+def _str(data: JsonObject, name: str, limit: int, *, empty: bool = False) -> str:
+    value = data.get(name)
+    if not isinstance(value, str):
+        raise BadMessage(f"field {name!r} must be a string")
+    if len(value) > limit:
+        raise BadMessage(f"field {name!r} is longer than {limit} characters")
+    if not empty and not value:
+        raise BadMessage(f"field {name!r} must not be empty")
+    return value
+
+
+def _optional_str(data: JsonObject, name: str, limit: int) -> str | None:
+    if data.get(name) is None:
+        return None
+    return _str(data, name, limit, empty=True)
+
+
+def _id(data: JsonObject, name: str) -> str:
+    value = data.get(name)
+    if not isinstance(value, str) or not ID_PATTERN.fullmatch(value):
+        raise BadMessage(f"field {name!r} must be an id of 1 to {MAX_ID} letters, digits, - or _")
+    return value
+
+
+def _bool(data: JsonObject, name: str) -> bool:
+    value = data.get(name)
+    if not isinstance(value, bool):
+        raise BadMessage(f"field {name!r} must be true or false")
+    return value
+
+
+def _object(data: JsonObject, name: str) -> JsonObject:
+    value = data.get(name)
+    if not isinstance(value, dict):
+        raise BadMessage(f"field {name!r} must be an object")
+    return value
+
+
+# -- one parser per client message ------------------------------------------
+
+
+def _join(data: JsonObject, seq: int | None) -> Join:
+    room = _id(data, "room") if data.get("room") is not None else None
+    return Join(_str(data, "token", MAX_TOKEN), room, seq)
+
+
+def _resume(data: JsonObject, seq: int | None) -> Resume:
+    return Resume(_str(data, "session_id", MAX_SESSION_ID), _int(data, "last_seq", 0, MAX_SEQ), seq)
+
+
+def _admit(data: JsonObject, seq: int | None) -> Admit:
+    return Admit(_id(data, "participant_id"), seq)
+
+
+def _deny(data: JsonObject, seq: int | None) -> Deny:
+    return Deny(_id(data, "participant_id"), _optional_str(data, "message", MAX_NOTE), seq)
+
+
+def _hold(data: JsonObject, seq: int | None) -> Hold:
+    return Hold(_id(data, "participant_id"), _str(data, "message", MAX_NOTE), seq)
+
+
+def _description(data: JsonObject, seq: int | None) -> Description:
+    raw = _object(data, "description")
+    kind = raw.get("type")
+    if kind not in DESCRIPTION_TYPES:
+        raise BadMessage("description.type must be offer, answer, pranswer or rollback")
+    sdp = _str(raw, "sdp", MAX_SDP, empty=True) if "sdp" in raw else ""
+    if kind != "rollback" and not sdp:
+        raise BadMessage(f"description.sdp must not be empty for a {kind}")
+    return Description(_id(data, "to"), {"type": kind, "sdp": sdp}, seq)
+
+
+def _candidate(data: JsonObject, seq: int | None) -> Candidate:
+    to = _id(data, "to")
+    if "candidate" not in data:
+        raise BadMessage("field 'candidate' is required (null ends the candidates)")
+    raw = data["candidate"]
+    if raw is None:
+        return Candidate(to, None, seq)
+    if not isinstance(raw, dict):
+        raise BadMessage("field 'candidate' must be an object or null")
+    clean: JsonObject = {"candidate": _str(raw, "candidate", MAX_CANDIDATE, empty=True)}
+    clean["sdpMid"] = _optional_str(raw, "sdpMid", MAX_MID)
+    if raw.get("sdpMLineIndex") is None:
+        clean["sdpMLineIndex"] = None
+    else:
+        clean["sdpMLineIndex"] = _int(raw, "sdpMLineIndex", 0, 1024)
+    clean["usernameFragment"] = _optional_str(raw, "usernameFragment", MAX_UFRAG)
+    return Candidate(to, clean, seq)
+
+
+def _media(data: JsonObject, seq: int | None) -> Media:
+    return Media(_bool(data, "audio"), _bool(data, "video"), seq)
+
+
+def _chat(data: JsonObject, seq: int | None) -> Chat:
+    text = _str(data, "text", MAX_CHAT)
+    if not text.strip():
+        raise BadMessage("field 'text' must not be blank")
+    return Chat(text, seq)
+
+
+def _leave(data: JsonObject, seq: int | None) -> Leave:
+    return Leave(seq)
+
+
+def _end(data: JsonObject, seq: int | None) -> End:
+    return End(seq)
+
+
+def _ping(data: JsonObject, seq: int | None) -> Ping:
+    ts = data.get("ts")
+    if not isinstance(ts, int | float) or isinstance(ts, bool) or not math.isfinite(ts):
+        raise BadMessage("field 'ts' must be a number")
+    return Ping(float(ts), seq)
+
+
+_PARSERS: Final[dict[str, Callable[[JsonObject, int | None], ClientMessage]]] = {
+    "join": _join,
+    "resume": _resume,
+    "admit": _admit,
+    "deny": _deny,
+    "hold": _hold,
+    "description": _description,
+    "candidate": _candidate,
+    "media": _media,
+    "chat": _chat,
+    "leave": _leave,
+    "end": _end,
+    "ping": _ping,
+}

@@ -1,0 +1,427 @@
+"""The room state machine, free of I/O.
+
+A :class:`Room` takes parsed client messages and the current time and returns
+effects: frames to send to participants and sockets to close. Sockets, clocks
+and queues belong to the caller (``server/ws.py``), so every rule here can be
+tested with plain values.
+
+Each participant has a *seat*. The seat outlives its socket for the resume
+grace period: server messages are numbered per seat and the last
+``replay_limit`` of them are kept so that a participant who comes back on a
+new socket gets what they missed.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Final, TypeAlias
+
+from signaling.errors import Forbidden, NotAllowed, RoomFull, UnknownPeer
+from signaling.messages import (
+    Admit,
+    Candidate,
+    Chat,
+    ClientMessage,
+    Deny,
+    Description,
+    End,
+    Hold,
+    Join,
+    JsonObject,
+    Leave,
+    Media,
+    Ping,
+    Resume,
+)
+from signaling.roles import Role, is_polite
+
+MAX_IN_CALL: Final = 3
+REPLAY_LIMIT: Final = 256
+
+# Close codes, documented in docs/signaling.md.
+CLOSE_NORMAL: Final = 1000
+CLOSE_DENIED: Final = 4403
+CLOSE_REPLACED: Final = 4409
+CLOSE_ENDED: Final = 4410
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """Send ``message`` to the socket of a seat's session (if it has one now)."""
+
+    participant_id: str
+    session_id: str
+    message: JsonObject
+
+
+@dataclass(frozen=True, slots=True)
+class Close:
+    """Close the socket of ``participant_id`` with ``code`` after earlier sends."""
+
+    participant_id: str
+    code: int
+    reason: str
+    #: the socket session that is closed; a newer socket on the seat stays open
+    session_id: str
+
+
+Effect: TypeAlias = Send | Close
+
+
+class Seat:
+    """One participant's place in a room."""
+
+    class State(Enum):
+        #: in the lobby, waiting to be admitted
+        WAITING = "waiting"
+        #: in the lobby, held by the specialist with a message
+        ON_HOLD = "on-hold"
+        #: in the call
+        IN_CALL = "in-call"
+
+    def __init__(self, participant_id: str, role: Role, session_id: str, now: float) -> None:
+        self.id = participant_id
+        self.role = role
+        self.session_id = session_id
+        self.state = Seat.State.IN_CALL if role is Role.SPECIALIST else Seat.State.WAITING
+        self.hold_message: str | None = None
+        self.arrived = now
+        #: when the socket dropped; None while connected
+        self.away_since: float | None = None
+        #: the last client ``seq`` processed, for resume and duplicate suppression
+        self.last_client_seq = 0
+        self.seq = 0
+        self.sent: deque[JsonObject] = deque(maxlen=REPLAY_LIMIT)
+
+    @property
+    def in_lobby(self) -> bool:
+        return self.state is not Seat.State.IN_CALL
+
+    def describe(self) -> str:
+        """The seat's state as named in errors and docs."""
+        return "lobby" if self.in_lobby else "call"
+
+
+@dataclass(slots=True)
+class Resumed:
+    """The result of a successful resume: the reply, then the replayed frames."""
+
+    reply: JsonObject
+    replay: list[JsonObject] = field(default_factory=list)
+    effects: list[Effect] = field(default_factory=list)
+
+
+class Room:
+    """One call: its seats, its lobby and the rules between them."""
+
+    class State(Enum):
+        OPEN = "open"
+        ENDED = "ended"
+
+    def __init__(self, room_id: str, *, max_in_call: int = MAX_IN_CALL) -> None:
+        self.id = room_id
+        self.state = Room.State.OPEN
+        self.max_in_call = max_in_call
+        self.seats: dict[str, Seat] = {}
+
+    # -- seats coming and going -------------------------------------------
+
+    def join(
+        self, participant_id: str, role: Role, session_id: str, now: float, extra: JsonObject
+    ) -> list[Effect]:
+        """Seat a participant whose token was verified; ``extra`` goes into ``joined``.
+
+        Joining again with the same participant id (a reload, a second tab)
+        replaces the older socket: the others see the participant leave and
+        come back, so that they negotiate afresh with the new page.
+        """
+        self._require_open("join")
+        effects: list[Effect] = []
+        old = self.seats.get(participant_id)
+        if old is not None:
+            effects.append(
+                Close(old.id, CLOSE_REPLACED, "replaced by a newer connection", old.session_id)
+            )
+            effects += self._remove(old, reason="replaced")
+        seat = Seat(participant_id, role, session_id, now)
+        if old is not None and old.role is role:
+            # a reload keeps the seat's admission: the specialist let them in
+            seat.state = old.state
+            seat.hold_message = old.hold_message
+            seat.arrived = old.arrived
+        if seat.state is Seat.State.IN_CALL and self._in_call_count() >= self.max_in_call:
+            raise RoomFull("the call already has the maximum number of participants")
+        self.seats[participant_id] = seat
+        joined: JsonObject = {
+            "type": "joined",
+            "session_id": session_id,
+            "participant_id": participant_id,
+            "role": role.value,
+            "state": seat.describe(),
+            "peers": self._peers_of(seat) if not seat.in_lobby else [],
+            "last_client_seq": 0,
+        }
+        joined.update(extra)
+        effects.append(self._send(seat, joined))
+        if seat.in_lobby:
+            effects.append(self._send(seat, self._lobby_message(seat)))
+            effects += self._lobby_update()
+        else:
+            effects += self._announce_joined(seat)
+            if seat.role is Role.SPECIALIST:
+                effects.append(self._send(seat, self._lobby_list()))
+        return effects
+
+    def resume(self, session_id: str, last_seq: int, now: float) -> Resumed:
+        """Give a seat back to a new socket and replay what it missed."""
+        seat = self._seat_by_session(session_id)
+        if seat is None:
+            raise UnknownPeer("there is no seat for this session; join again")
+        # A socket that still looks alive (half-open TCP) is closed by the
+        # caller, which knows which socket object holds the session.
+        effects: list[Effect] = []
+        was_away = seat.away_since is not None
+        seat.away_since = None
+        missed = [m for m in seat.sent if m["seq"] > last_seq]
+        gap = last_seq < seat.seq and (not missed or missed[0]["seq"] != last_seq + 1)
+        reply: JsonObject = {
+            "type": "resumed",
+            "participant_id": seat.id,
+            "state": seat.describe(),
+            "peers": self._peers_of(seat) if not seat.in_lobby else [],
+            "last_client_seq": seat.last_client_seq,
+        }
+        if gap:
+            reply["resync"] = True
+            missed = []
+        reply["replayed"] = len(missed)
+        if was_away and not seat.in_lobby:
+            effects += self._to_call({"type": "peer-back", "id": seat.id}, but=seat)
+        return Resumed(reply, missed, effects)
+
+    def disconnect(self, participant_id: str, session_id: str, now: float) -> list[Effect]:
+        """The socket of a seat dropped without ``leave``: hold the seat."""
+        seat = self.seats.get(participant_id)
+        if seat is None or seat.session_id != session_id or seat.away_since is not None:
+            return []
+        seat.away_since = now
+        if seat.in_lobby:
+            return []
+        return self._to_call({"type": "peer-away", "id": seat.id}, but=seat)
+
+    def expire(self, now: float, grace: float) -> list[Effect]:
+        """Release seats whose socket has been away longer than ``grace`` seconds."""
+        effects: list[Effect] = []
+        for seat in list(self.seats.values()):
+            if seat.away_since is not None and now - seat.away_since > grace:
+                effects += self._remove(seat, reason="timeout")
+        return effects
+
+    @property
+    def empty(self) -> bool:
+        return not self.seats
+
+    # -- messages from a seated participant ---------------------------------
+
+    def handle(self, participant_id: str, message: ClientMessage, now: float) -> list[Effect]:
+        """Apply one message from a seated participant.
+
+        Raises a :class:`~signaling.errors.RefusedError` (and changes nothing)
+        when the message is not allowed.
+        """
+        seat = self.seats.get(participant_id)
+        if seat is None:
+            raise UnknownPeer("the sender has no seat in this room")
+        if message.seq is not None:
+            if message.seq <= seat.last_client_seq:
+                return []  # sent again after a resume; already handled
+            seat.last_client_seq = message.seq
+        match message:
+            case Ping(ts=ts):
+                return [Send(seat.id, seat.session_id, {"type": "pong", "ts": ts})]
+            case Leave():
+                effects = self._remove(seat, reason="left")
+                effects.append(Close(seat.id, CLOSE_NORMAL, "left", seat.session_id))
+                return effects
+            case Description() | Candidate():
+                return self._relay(seat, message)
+            case Media(audio=audio, video=video):
+                self._require_call(seat, "media")
+                return self._to_call(
+                    {"type": "media", "from": seat.id, "audio": audio, "video": video}, but=seat
+                )
+            case Chat(text=text):
+                self._require_call(seat, "chat")
+                return self._to_call(
+                    {
+                        "type": "chat",
+                        "from": seat.id,
+                        "role": seat.role.value,
+                        "text": text,
+                        "at": round(now * 1000),
+                    },
+                )
+            case Admit(participant_id=target_id):
+                return self._admit(seat, target_id)
+            case Deny(participant_id=target_id, message=note):
+                return self._deny(seat, target_id, note)
+            case Hold(participant_id=target_id, message=note):
+                return self._hold(seat, target_id, note)
+            case End():
+                return self._end(seat)
+            case Join() | Resume():
+                raise NotAllowed(message.__class__.__name__.lower(), seat.describe())
+
+    # -- the rules ----------------------------------------------------------
+
+    def _relay(self, seat: Seat, message: Description | Candidate) -> list[Effect]:
+        self._require_call(seat, "negotiation")
+        target = self.seats.get(message.to)
+        if target is None or target is seat:
+            raise UnknownPeer("'to' is not another participant in this room")
+        if target.in_lobby:
+            raise NotAllowed("negotiation with a participant in the lobby", target.describe())
+        if isinstance(message, Description):
+            out: JsonObject = {
+                "type": "description",
+                "from": seat.id,
+                "description": message.description,
+            }
+        else:
+            out = {"type": "candidate", "from": seat.id, "candidate": message.candidate}
+        return [self._send(target, out)]
+
+    def _admit(self, seat: Seat, target_id: str) -> list[Effect]:
+        target = self._lobby_target(seat, target_id, "admit")
+        if self._in_call_count() >= self.max_in_call:
+            raise RoomFull("the call already has the maximum number of participants")
+        target.state = Seat.State.IN_CALL
+        target.hold_message = None
+        effects: list[Effect] = [
+            self._send(target, {"type": "admitted", "peers": self._peers_of(target)})
+        ]
+        effects += self._announce_joined(target)
+        effects += self._lobby_update()
+        return effects
+
+    def _deny(self, seat: Seat, target_id: str, note: str | None) -> list[Effect]:
+        target = self._lobby_target(seat, target_id, "deny")
+        denied: JsonObject = {"type": "denied"}
+        if note:
+            denied["message"] = note
+        effects: list[Effect] = [self._send(target, denied)]
+        effects.append(Close(target.id, CLOSE_DENIED, "denied", target.session_id))
+        effects += self._remove(target, reason="denied")
+        return effects
+
+    def _hold(self, seat: Seat, target_id: str, note: str) -> list[Effect]:
+        target = self._lobby_target(seat, target_id, "hold")
+        target.state = Seat.State.ON_HOLD
+        target.hold_message = note
+        return [self._send(target, self._lobby_message(target)), *self._lobby_update()]
+
+    def _end(self, seat: Seat) -> list[Effect]:
+        if seat.role is not Role.SPECIALIST:
+            raise Forbidden("only a specialist can end the call")
+        effects: list[Effect] = []
+        for other in self.seats.values():
+            effects.append(self._send(other, {"type": "ended", "by": seat.role.value}))
+            effects.append(Close(other.id, CLOSE_ENDED, "ended", other.session_id))
+        self.seats.clear()
+        self.state = Room.State.ENDED
+        return effects
+
+    def _lobby_target(self, seat: Seat, target_id: str, what: str) -> Seat:
+        if seat.role is not Role.SPECIALIST:
+            raise Forbidden(f"only a specialist can {what}")
+        self._require_call(seat, what)
+        target = self.seats.get(target_id)
+        if target is None:
+            raise UnknownPeer("'participant_id' is not in this room")
+        if not target.in_lobby:
+            raise NotAllowed(f"{what} of a participant", target.describe())
+        return target
+
+    # -- helpers -------------------------------------------------------------
+
+    def _require_open(self, what: str) -> None:
+        if self.state is not Room.State.OPEN:
+            raise NotAllowed(what, f"room {self.state.value}")
+
+    def _require_call(self, seat: Seat, what: str) -> None:
+        if seat.in_lobby:
+            raise NotAllowed(what, seat.describe())
+
+    def _seat_by_session(self, session_id: str) -> Seat | None:
+        for seat in self.seats.values():
+            if seat.session_id == session_id:
+                return seat
+        return None
+
+    def _in_call_count(self) -> int:
+        return sum(1 for s in self.seats.values() if not s.in_lobby)
+
+    def _in_call(self) -> list[Seat]:
+        return [s for s in self.seats.values() if not s.in_lobby]
+
+    def _peers_of(self, seat: Seat) -> list[JsonObject]:
+        return [self._peer(seat, other) for other in self._in_call() if other is not seat]
+
+    @staticmethod
+    def _peer(own: Seat, other: Seat) -> JsonObject:
+        polite = is_polite((own.id, own.role), (other.id, other.role))
+        return {"id": other.id, "role": other.role.value, "polite": polite}
+
+    def _announce_joined(self, seat: Seat) -> list[Effect]:
+        return [
+            self._send(other, {"type": "peer-joined", "peer": self._peer(other, seat)})
+            for other in self._in_call()
+            if other is not seat
+        ]
+
+    def _remove(self, seat: Seat, *, reason: str) -> list[Effect]:
+        del self.seats[seat.id]
+        if seat.in_lobby:
+            return self._lobby_update()
+        return self._to_call({"type": "peer-left", "id": seat.id, "reason": reason})
+
+    def _to_call(self, message: JsonObject, *, but: Seat | None = None) -> list[Effect]:
+        return [self._send(other, dict(message)) for other in self._in_call() if other is not but]
+
+    def _waiting(self) -> list[Seat]:
+        return sorted((s for s in self.seats.values() if s.in_lobby), key=lambda s: s.arrived)
+
+    def _lobby_message(self, seat: Seat) -> JsonObject:
+        message: JsonObject = {
+            "type": "lobby",
+            "state": seat.state.value,
+            "position": self._waiting().index(seat) + 1,
+        }
+        if seat.hold_message:
+            message["message"] = seat.hold_message
+        return message
+
+    def _lobby_list(self) -> JsonObject:
+        return {
+            "type": "lobby-update",
+            "waiting": [
+                {"id": s.id, "role": s.role.value, "state": s.state.value} for s in self._waiting()
+            ],
+        }
+
+    def _lobby_update(self) -> list[Effect]:
+        """Tell specialists who waits, and everyone waiting their new position."""
+        effects: list[Effect] = [
+            self._send(s, self._lobby_list()) for s in self._in_call() if s.role is Role.SPECIALIST
+        ]
+        effects += [self._send(s, self._lobby_message(s)) for s in self._waiting()]
+        return effects
+
+    @staticmethod
+    def _send(seat: Seat, message: JsonObject) -> Send:
+        seat.seq += 1
+        message["seq"] = seat.seq
+        seat.sent.append(message)
+        return Send(seat.id, seat.session_id, message)

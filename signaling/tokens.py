@@ -1,0 +1,188 @@
+"""Room tokens: short-lived EdDSA JWTs that seat one participant in one room.
+
+Keys come only from a :class:`KeySet` the operator provisions (a static map
+from ``kid`` to key). The algorithm is fixed to EdDSA, every time claim is
+required, and headers that point elsewhere for a key (``jwk``, ``jku``,
+``x5u``, ``x5c``) or demand unknown extensions (``crit``) are refused before
+the signature is even looked at.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from typing import Final
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from signaling.errors import TokenError, TokenExpired
+from signaling.messages import ID_PATTERN
+from signaling.roles import Role
+
+ALGORITHM: Final = "EdDSA"
+AUDIENCE: Final = "balie:room"
+LEEWAY_SECONDS: Final = 30
+_FOREIGN_KEY_HEADERS: Final = frozenset({"jwk", "jku", "x5u", "x5c", "crit"})
+
+
+@dataclass(frozen=True, slots=True)
+class RoomClaims:
+    room: str
+    participant_id: str
+    role: Role
+    expires_at: int
+
+
+class KeySet:
+    """Signing and verification keys by ``kid``; the newest key signs.
+
+    Rotation: add a key (it becomes the signer), keep the old ones until every
+    token they signed has expired, then remove them.
+    """
+
+    def __init__(self, keys: dict[str, Ed25519PrivateKey | Ed25519PublicKey], active: str) -> None:
+        if active not in keys or not isinstance(keys[active], Ed25519PrivateKey):
+            raise ValueError(f"active key {active!r} must be a private key in the set")
+        self._keys = dict(keys)
+        self.active = active
+
+    @classmethod
+    def generate(cls) -> KeySet:
+        kid = _new_kid()
+        return cls({kid: Ed25519PrivateKey.generate()}, kid)
+
+    def rotated(self) -> KeySet:
+        """A copy with a fresh signing key added."""
+        kid = _new_kid()
+        return KeySet({**self._keys, kid: Ed25519PrivateKey.generate()}, kid)
+
+    @property
+    def kids(self) -> list[str]:
+        return list(self._keys)
+
+    def signing_key(self) -> Ed25519PrivateKey:
+        key = self._keys[self.active]
+        assert isinstance(key, Ed25519PrivateKey)  # checked in __init__
+        return key
+
+    def public_key(self, kid: str) -> Ed25519PublicKey | None:
+        key = self._keys.get(kid)
+        if isinstance(key, Ed25519PrivateKey):
+            return key.public_key()
+        return key
+
+    def to_json(self) -> str:
+        keys = []
+        for kid, key in self._keys.items():
+            if isinstance(key, Ed25519PrivateKey):
+                pem = key.private_bytes(
+                    serialization.Encoding.PEM,
+                    serialization.PrivateFormat.PKCS8,
+                    serialization.NoEncryption(),
+                )
+                keys.append({"kid": kid, "private_pem": pem.decode()})
+            else:
+                pem = key.public_bytes(
+                    serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+                )
+                keys.append({"kid": kid, "public_pem": pem.decode()})
+        return json.dumps({"active": self.active, "keys": keys}, indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> KeySet:
+        try:
+            data = json.loads(text)
+            keys: dict[str, Ed25519PrivateKey | Ed25519PublicKey] = {}
+            for entry in data["keys"]:
+                key: object
+                if "private_pem" in entry:
+                    key = serialization.load_pem_private_key(
+                        entry["private_pem"].encode(), password=None
+                    )
+                else:
+                    key = serialization.load_pem_public_key(entry["public_pem"].encode())
+                if not isinstance(key, Ed25519PrivateKey | Ed25519PublicKey):
+                    raise ValueError(f"key {entry['kid']!r} is not an Ed25519 key")
+                keys[str(entry["kid"])] = key
+            return cls(keys, str(data["active"]))
+        except (KeyError, TypeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"room key file is malformed: {exc.__class__.__name__}") from None
+
+
+def issue_room_token(
+    keys: KeySet,
+    *,
+    issuer: str,
+    room: str,
+    participant_id: str,
+    role: Role,
+    now: int,
+    ttl: int,
+    not_before: int | None = None,
+) -> str:
+    """Sign a token that seats ``participant_id`` in ``room`` as ``role``."""
+    for name, value in (("room", room), ("participant_id", participant_id)):
+        if not ID_PATTERN.fullmatch(value):
+            raise ValueError(f"{name} must be an id of letters, digits, - or _")
+    claims = {
+        "iss": issuer,
+        "aud": AUDIENCE,
+        "sub": participant_id,
+        "room": room,
+        "role": role.value,
+        "iat": now,
+        "nbf": now if not_before is None else not_before,
+        "exp": now + ttl,
+        "jti": secrets.token_urlsafe(16),
+    }
+    return jwt.encode(claims, keys.signing_key(), algorithm=ALGORITHM, headers={"kid": keys.active})
+
+
+def verify_room_token(keys: KeySet, token: str, *, issuer: str) -> RoomClaims:
+    """Check a room token and return its claims, or raise :class:`TokenError`."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        raise TokenError("token is not a JWT") from None
+    if header.get("alg") != ALGORITHM:
+        raise TokenError("token algorithm is not allowed")
+    if _FOREIGN_KEY_HEADERS & header.keys():
+        raise TokenError("token header names a key source or extension we do not accept")
+    kid = header.get("kid")
+    key = keys.public_key(kid) if isinstance(kid, str) else None
+    if key is None:
+        raise TokenError("token key id is unknown")
+    try:
+        claims = jwt.decode(
+            token,
+            key,
+            algorithms=[ALGORITHM],
+            audience=AUDIENCE,
+            issuer=issuer,
+            leeway=LEEWAY_SECONDS,
+            options={
+                "require": ["iss", "aud", "sub", "exp", "nbf", "iat", "jti"],
+                "strict_aud": True,
+            },
+        )
+    except jwt.ExpiredSignatureError:
+        raise TokenExpired("token has expired") from None
+    except jwt.PyJWTError as exc:
+        raise TokenError(f"token refused: {exc.__class__.__name__}") from None
+    room, sub, role = claims.get("room"), claims.get("sub"), claims.get("role")
+    if not isinstance(room, str) or not ID_PATTERN.fullmatch(room):
+        raise TokenError("token has no valid room claim")
+    if not isinstance(sub, str) or not ID_PATTERN.fullmatch(sub):
+        raise TokenError("token has no valid subject")
+    try:
+        parsed_role = Role(str(role))
+    except ValueError:
+        raise TokenError("token has no valid role") from None
+    return RoomClaims(room, sub, parsed_role, int(claims["exp"]))
+
+
+def _new_kid() -> str:
+    return "k" + secrets.token_hex(6)

@@ -1,0 +1,183 @@
+"""Test support: a real Balie server on a loopback port and a signalling client.
+
+Deadlines here (``timeout=``) only stop a broken test from hanging; no test
+asserts how fast anything is (that is what bench/ is for).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import socket
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import orjson
+from aiohttp import web
+
+from server.app import create_app
+from server.config import Config, WebSocketSettings
+from server.rooms import IssuedRoom, issue_room
+from server.state import KEYS
+from signaling.roles import Role
+
+DEADLINE = 20.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class LiveServer:
+    config: Config
+    app: web.Application
+    runner: web.AppRunner
+
+    @property
+    def url(self) -> str:
+        return self.config.public_url
+
+    @property
+    def ws_url(self) -> str:
+        return self.url.replace("http", "ws", 1) + "/ws"
+
+    @property
+    def origin(self) -> str:
+        return self.config.allowed_origins[0]
+
+    def issue_room(
+        self, roles: tuple[Role, ...] = (Role.RESIDENT, Role.SPECIALIST)
+    ) -> IssuedRoom:
+        return issue_room(self.config, self.app[KEYS], now=int(time.time()), roles=roles)
+
+
+@asynccontextmanager
+async def live_server(data_dir: Path, **ws_overrides: Any) -> AsyncIterator[LiveServer]:
+    """Run Balie on a free loopback port with real sockets."""
+    port = free_port()
+    config = Config(
+        port=port,
+        data_dir=data_dir,
+        ws=dataclasses.replace(WebSocketSettings(), **ws_overrides),
+    )
+    app = create_app(config)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield LiveServer(config, app, runner)
+    finally:
+        await runner.cleanup()
+
+
+class Closed(Exception):
+    def __init__(self, code: int | None) -> None:
+        super().__init__(f"socket closed with code {code}")
+        self.code = code
+
+
+class SignalClient:
+    """A scripted participant speaking docs/signaling.md over a real socket."""
+
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        self.ws = ws
+        self.backlog: list[dict[str, Any]] = []
+        self.last_seq = 0
+        self.participant_id = ""
+        self.session_id = ""
+        self._seq = 0
+
+    @classmethod
+    async def connect(
+        cls, session: aiohttp.ClientSession, server: LiveServer, origin: str | None = None
+    ) -> SignalClient:
+        ws = await session.ws_connect(
+            server.ws_url, origin=origin or server.origin, autoping=True, heartbeat=None
+        )
+        return cls(ws)
+
+    async def send(self, **message: Any) -> int:
+        self._seq += 1
+        message.setdefault("seq", self._seq)
+        await self.ws.send_str(orjson.dumps(message).decode())
+        return self._seq
+
+    async def send_raw(self, text: str) -> None:
+        await self.ws.send_str(text)
+
+    async def recv(self, timeout: float = DEADLINE) -> dict[str, Any]:
+        if self.backlog:
+            return self.backlog.pop(0)
+        return await self._read(timeout)
+
+    async def _read(self, timeout: float) -> dict[str, Any]:
+        msg = await self.ws.receive(timeout=timeout)
+        if msg.type is not aiohttp.WSMsgType.TEXT:
+            raise Closed(self.ws.close_code)
+        frame: dict[str, Any] = orjson.loads(msg.data)
+        if "seq" in frame:
+            self.last_seq = frame["seq"]
+        return frame
+
+    async def expect(self, kind: str, timeout: float = DEADLINE) -> dict[str, Any]:
+        """The next message of ``kind``; others are kept for later ``recv``."""
+        for i, frame in enumerate(self.backlog):
+            if frame["type"] == kind:
+                return self.backlog.pop(i)
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                raise TimeoutError(f"no {kind!r}; got {[f['type'] for f in self.backlog]}")
+            frame = await self._read(left)
+            if frame["type"] == kind:
+                return frame
+            self.backlog.append(frame)
+
+    async def expect_close(self, timeout: float = DEADLINE) -> int | None:
+        """Read until the server closes; return the close code."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            left = deadline - asyncio.get_running_loop().time()
+            try:
+                self.backlog.append(await self._read(max(left, 0.01)))
+            except Closed as closed:
+                return closed.code
+
+    async def join(self, token: str, room: str | None = None) -> dict[str, Any]:
+        if room is None:
+            await self.send(type="join", token=token)
+        else:
+            await self.send(type="join", token=token, room=room)
+        joined = await self.expect("joined")
+        self.participant_id = joined["participant_id"]
+        self.session_id = joined["session_id"]
+        return joined
+
+    async def close(self) -> None:
+        await self.ws.close()
+
+
+async def seat_pair(
+    session: aiohttp.ClientSession, server: LiveServer
+) -> tuple[SignalClient, SignalClient, IssuedRoom]:
+    """A specialist and an admitted resident in one fresh room."""
+    room = server.issue_room()
+    specialist = await SignalClient.connect(session, server)
+    await specialist.join(room.seat(Role.SPECIALIST).token)
+    resident = await SignalClient.connect(session, server)
+    joined = await resident.join(room.seat(Role.RESIDENT).token)
+    assert joined["state"] == "lobby"
+    await specialist.send(type="admit", participant_id=resident.participant_id)
+    await resident.expect("admitted")
+    await specialist.expect("peer-joined")
+    return specialist, resident, room
