@@ -16,7 +16,8 @@ from server import logs
 from server.app import create_app
 from server.config import Config, ConfigError
 from server.keys import load_keys, rotate_keys
-from server.rooms import issue_room
+from server.rooms import IssuedRoom, issue_room
+from server.state import KEYS
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -62,6 +63,10 @@ def _serve(config: Config) -> int:
     app = create_app(config)
     loop = _new_loop()
     print(f"Balie luistert op {config.public_url}  (stoppen: Ctrl+C)", flush=True)
+    if not config.production:
+        # a newcomer sees a whole call in two browser tabs without further steps
+        print("Demo: open deze twee links in twee tabbladen / open these in two tabs:")
+        _print_rooms([issue_room(config, app[KEYS], now=int(time.time()))])
     web.run_app(
         app,
         host=config.host,
@@ -105,12 +110,16 @@ def _room_create(config: Config, count: int, as_json: bool) -> int:
         ]
         print(json.dumps(out, indent=2))
         return 0
+    _print_rooms(rooms)
+    return 0
+
+
+def _print_rooms(rooms: list[IssuedRoom]) -> None:
     for room in rooms:
         print(f"Ruimte {room.room}")
         for seat in room.seats:
             label = {"resident": "Inwoner", "specialist": "Medewerker"}.get(seat.role.value, "")
-            print(f"  {label} ({seat.role.value}): {seat.url}")
-    return 0
+            print(f"  {label} ({seat.role.value}): {seat.url}", flush=True)
 
 
 if __name__ == "__main__":

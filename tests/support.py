@@ -54,9 +54,7 @@ class LiveServer:
     def origin(self) -> str:
         return self.config.allowed_origins[0]
 
-    def issue_room(
-        self, roles: tuple[Role, ...] = (Role.RESIDENT, Role.SPECIALIST)
-    ) -> IssuedRoom:
+    def issue_room(self, roles: tuple[Role, ...] = (Role.RESIDENT, Role.SPECIALIST)) -> IssuedRoom:
         return issue_room(self.config, self.app[KEYS], now=int(time.time()), roles=roles)
 
 
@@ -152,6 +150,17 @@ class SignalClient:
                 self.backlog.append(await self._read(max(left, 0.01)))
             except Closed as closed:
                 return closed.code
+
+    def continue_from(self, earlier: SignalClient) -> None:
+        """Take over an earlier socket's session and counters (for ``resume``)."""
+        self._seq = earlier._seq
+        self.last_seq = earlier.last_seq
+        self.participant_id = earlier.participant_id
+        self.session_id = earlier.session_id
+
+    async def resume(self) -> dict[str, Any]:
+        await self.send(type="resume", session_id=self.session_id, last_seq=self.last_seq)
+        return await self.expect("resumed")
 
     async def join(self, token: str, room: str | None = None) -> dict[str, Any]:
         if room is None:
