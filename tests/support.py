@@ -176,16 +176,24 @@ class SignalClient:
         await self.ws.close()
 
 
-async def seat_pair(
+async def seat_lobby(
     session: aiohttp.ClientSession, server: LiveServer
 ) -> tuple[SignalClient, SignalClient, IssuedRoom]:
-    """A specialist and an admitted resident in one fresh room."""
+    """A specialist in the call and a resident waiting in the lobby of a fresh room."""
     room = server.issue_room()
     specialist = await SignalClient.connect(session, server)
     await specialist.join(room.seat(Role.SPECIALIST).token)
     resident = await SignalClient.connect(session, server)
     joined = await resident.join(room.seat(Role.RESIDENT).token)
     assert joined["state"] == "lobby"
+    return specialist, resident, room
+
+
+async def seat_pair(
+    session: aiohttp.ClientSession, server: LiveServer
+) -> tuple[SignalClient, SignalClient, IssuedRoom]:
+    """A specialist and an admitted resident in one fresh room."""
+    specialist, resident, room = await seat_lobby(session, server)
     await specialist.send(type="admit", participant_id=resident.participant_id)
     await resident.expect("admitted")
     await specialist.expect("peer-joined")

@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 
 from signaling.roles import Role
-from tests.support import LiveServer, SignalClient, live_server, seat_pair
+from tests.support import LiveServer, SignalClient, live_server, seat_lobby, seat_pair
 
 
 @pytest.fixture
@@ -78,11 +78,7 @@ async def test_specialist_admits_resident_and_negotiation_is_relayed(
 async def test_lobby_participant_cannot_negotiate(
     server: LiveServer, session: aiohttp.ClientSession
 ) -> None:
-    room = server.issue_room()
-    specialist = await SignalClient.connect(session, server)
-    await specialist.join(room.seat(Role.SPECIALIST).token)
-    resident = await SignalClient.connect(session, server)
-    await resident.join(room.seat(Role.RESIDENT).token)
+    specialist, resident, _ = await seat_lobby(session, server)
     seq = await resident.send(
         type="description",
         to=specialist.participant_id,
@@ -99,12 +95,10 @@ async def test_lobby_participant_cannot_negotiate(
 async def test_deny_closes_the_resident_with_4403(
     server: LiveServer, session: aiohttp.ClientSession
 ) -> None:
-    room = server.issue_room()
-    specialist = await SignalClient.connect(session, server)
-    await specialist.join(room.seat(Role.SPECIALIST).token)
-    resident = await SignalClient.connect(session, server)
-    await resident.join(room.seat(Role.RESIDENT).token)
-    await specialist.send(type="hold", participant_id=resident.participant_id, message="Even geduld")
+    specialist, resident, _ = await seat_lobby(session, server)
+    await specialist.send(
+        type="hold", participant_id=resident.participant_id, message="Even geduld"
+    )
     held = await resident.expect("lobby")
     while held["state"] != "on-hold":
         held = await resident.expect("lobby")
