@@ -8,6 +8,7 @@ values at start-up with a message naming the variable. The README lists them.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -88,8 +89,8 @@ class Config:
             object.__setattr__(self, "public_url", f"http://{self._url_host()}:{self.port}")
         if not self.allowed_origins:
             origins = {_origin(self.public_url)}
-            if self.host in ("127.0.0.1", "localhost", "::1"):
-                # the same server reached by the other loopback name
+            if self.host in ("127.0.0.1", "localhost", "::1") and not self.production:
+                # the same development server reached by the other loopback name
                 origins |= {f"http://127.0.0.1:{self.port}", f"http://localhost:{self.port}"}
             object.__setattr__(self, "allowed_origins", tuple(sorted(origins)))
         if self.tokens.keys_file is None:
@@ -164,10 +165,17 @@ class Config:
             raise ConfigError("BALIE_WS_MAX_MESSAGE must be at least 1024 bytes")
         if self.ws.rate <= 0 or self.ws.burst < 1:
             raise ConfigError("BALIE_WS_RATE must be positive and BALIE_WS_BURST at least 1")
-        if self.ws.send_queue < 1 or self.ws.rate_strikes < 1:
-            raise ConfigError("BALIE_WS_SEND_QUEUE and BALIE_WS_RATE_STRIKES must be positive")
-        if self.ws.heartbeat <= 0 or self.ws.join_timeout <= 0 or self.ws.resume_grace <= 0:
-            raise ConfigError("WebSocket timeouts must be positive")
+        positive = {
+            "BALIE_WS_SEND_QUEUE": self.ws.send_queue,
+            "BALIE_WS_RATE_STRIKES": self.ws.rate_strikes,
+            "BALIE_WS_HEARTBEAT": self.ws.heartbeat,
+            "BALIE_WS_JOIN_TIMEOUT": self.ws.join_timeout,
+            "BALIE_RESUME_GRACE": self.ws.resume_grace,
+            "BALIE_ROOM_TOKEN_TTL": self.tokens.room_token_ttl,
+        }
+        for name, value in positive.items():
+            if not value > 0:
+                raise ConfigError(f"{name} must be positive, not {value!r}")
         if self.production and not self.public_url.startswith("https://"):
             raise ConfigError("BALIE_PUBLIC_URL must be an https:// URL in production")
         if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
@@ -207,9 +215,12 @@ class _Reader:
         if raw is None or not raw.strip():
             return default
         try:
-            return float(raw)
+            value = float(raw)
         except ValueError:
             raise ConfigError(f"{name} must be a number, not {raw!r}") from None
+        if not math.isfinite(value):
+            raise ConfigError(f"{name} must be a finite number, not {raw!r}")
+        return value
 
     def flag(self, name: str, default: bool) -> bool:
         raw = self._env.get(name)

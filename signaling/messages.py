@@ -235,7 +235,8 @@ def _hold(data: JsonObject, seq: int | None) -> Hold:
 def _description(data: JsonObject, seq: int | None) -> Description:
     raw = _object(data, "description")
     kind = raw.get("type")
-    if kind not in DESCRIPTION_TYPES:
+    # isinstance first: a list or object is unhashable and cannot be looked up
+    if not isinstance(kind, str) or kind not in DESCRIPTION_TYPES:
         raise BadMessage("description.type must be offer, answer, pranswer or rollback")
     sdp = _str(raw, "sdp", MAX_SDP, empty=True) if "sdp" in raw else ""
     if kind != "rollback" and not sdp:
