@@ -42,7 +42,7 @@ from signaling.messages import (
 )
 from signaling.ratelimit import TokenBucket
 from signaling.registry import Registry
-from signaling.room import Close, Effect, Room, Send
+from signaling.room import REPLAY_LIMIT, Close, Effect, Room, Send
 from signaling.tokens import KeySet, verify_room_token
 from signaling.turn import ice_servers_for
 
@@ -80,25 +80,35 @@ class Connection:
         self._writer = asyncio.get_running_loop().create_task(self._write_loop())
 
     def deliver(self, envelope: Envelope) -> None:
-        """Queue an envelope from the bus; never blocks the sender."""
-        if self._overflowed:
-            return
+        """Queue an envelope from the bus; never blocks the sender.
+
+        A close that comes through the bus was ordered by the room (leave,
+        deny, end, replaced): the seat is gone, so the socket's end must not
+        mark it away. Closes the server decides on its own (rate, slow
+        consumer) go through :meth:`close` and keep the seat for resume.
+        """
         if envelope.close_code is not None:
             self.closed_by_room = True
+        self._enqueue(envelope)
+
+    def _enqueue(self, envelope: Envelope) -> None:
+        if self._overflowed:
+            return
         try:
             self._queue.put_nowait(envelope)
         except asyncio.QueueFull:
             self._overflowed = True
             log.warning("closing a socket that stopped reading (send queue full)")
-            self.closed_by_room = False  # the seat is kept: the client may resume
             self._writer.cancel()
+            # drain=False: waiting to flush the close frame to a client that does
+            # not read would hang this socket's handler for good
             self._closer = asyncio.get_running_loop().create_task(
-                self.ws.close(code=CLOSE_SLOW_CONSUMER, message=b"send queue overflow")
+                self.ws.close(code=CLOSE_SLOW_CONSUMER, message=b"send queue overflow", drain=False)
             )
 
     def send_now(self, message: JsonObject) -> None:
         """Queue an unnumbered frame (``error``, ``resumed``) for this socket only."""
-        self.deliver(Envelope(frame=encode_server_message(message)))
+        self._enqueue(Envelope(frame=encode_server_message(message)))
 
     def refuse(self, error: SignalingError, ref: int | None = None) -> None:
         frame: JsonObject = {"type": "error", "code": error.code, "message": error.message}
@@ -107,8 +117,8 @@ class Connection:
         self.send_now(frame)
 
     async def close(self, code: int, reason: str) -> None:
-        """Close after everything queued so far has been written."""
-        self.deliver(Envelope(close_code=code, close_reason=reason))
+        """Close after everything queued so far has been written (the seat stays)."""
+        self._enqueue(Envelope(close_code=code, close_reason=reason))
         # bounded: a half-open socket must not hold up whoever closes it
         await asyncio.wait({self._writer}, timeout=CLOSE_WAIT)
 
@@ -201,13 +211,12 @@ class Hub:
         old = self.connections.get(message.session_id)
         if old is not None and old is not conn:
             await self._unseat(old)
-            old.closed_by_room = True
             old.deliver(Envelope(close_code=CLOSE_REPLACED, close_reason="replaced"))
         participant_id = resumed.reply["participant_id"]
         await self._seat(conn, room, participant_id, message.session_id)
         conn.send_now(resumed.reply)
         for frame in resumed.replay:
-            conn.deliver(Envelope(frame=encode_server_message(frame)))
+            conn.send_now(frame)
         log.info(
             "resumed room=%s participant=%s replayed=%d resync=%s",
             room.id,
@@ -288,7 +297,8 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
         compress=config.ws.compress,
     )
     await ws.prepare(request)
-    conn = Connection(ws, config.ws.send_queue)
+    # a full resume replay must fit the queue of the socket that resumes
+    conn = Connection(ws, max(config.ws.send_queue, REPLAY_LIMIT + 2))
     try:
         if await _first_frame(hub, conn, config):
             await _read_loop(hub, conn, config)
@@ -348,7 +358,7 @@ async def _read_loop(hub: Hub, conn: Connection, config: Config) -> None:
             try:
                 message = decode_client_message(msg.data)
             except ProtocolError as exc:
-                conn.refuse(exc)
+                conn.refuse(exc, exc.ref)
                 continue
             await hub.handle(conn, message)
         elif msg.type is WSMsgType.BINARY:

@@ -34,7 +34,15 @@ class SignalingError(Exception):
 
 
 class ProtocolError(SignalingError):
-    """The frame could not be understood."""
+    """The frame could not be understood.
+
+    ``ref`` is the frame's own ``seq`` when that much could be read, so the
+    client can match the error to what it sent.
+    """
+
+    def __init__(self, message: str, ref: int | None = None) -> None:
+        super().__init__(message)
+        self.ref = ref
 
 
 class BadJson(ProtocolError):

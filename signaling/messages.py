@@ -18,7 +18,7 @@ from typing import Any, Final, TypeAlias
 
 import orjson
 
-from signaling.errors import BadJson, BadMessage, UnknownType
+from signaling.errors import BadJson, BadMessage, ProtocolError, UnknownType
 
 MAX_ID: Final = 64
 MAX_SDP: Final = 48_000
@@ -141,11 +141,16 @@ def decode_client_message(text: str | bytes) -> ClientMessage:
         raise BadMessage("a message must be a JSON object")
     kind = data.get("type")
     if not isinstance(kind, str):
-        raise BadMessage("field 'type' must be a string")
+        raise BadMessage("field 'type' must be a string", _readable_seq(data))
     parse = _PARSERS.get(kind)
-    if parse is None:
-        raise UnknownType(f"unknown message type {kind[:32]!r}")
-    return parse(data, _seq(data))
+    seq = _seq(data)
+    try:
+        if parse is None:
+            raise UnknownType(f"unknown message type {kind[:32]!r}")
+        return parse(data, seq)
+    except ProtocolError as exc:
+        exc.ref = seq
+        raise
 
 
 def encode_server_message(message: JsonObject) -> str:
@@ -154,6 +159,13 @@ def encode_server_message(message: JsonObject) -> str:
 
 
 # -- field readers ---------------------------------------------------------
+
+
+def _readable_seq(data: JsonObject) -> int | None:
+    try:
+        return _seq(data)
+    except BadMessage:
+        return None
 
 
 def _seq(data: JsonObject) -> int | None:

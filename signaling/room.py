@@ -138,21 +138,23 @@ class Room:
         come back, so that they negotiate afresh with the new page.
         """
         self._require_open("join")
-        effects: list[Effect] = []
         old = self.seats.get(participant_id)
-        if old is not None:
-            effects.append(
-                Close(old.id, CLOSE_REPLACED, "replaced by a newer connection", old.session_id)
-            )
-            effects += self._remove(old, reason="replaced")
         seat = Seat(participant_id, role, session_id, now)
         if old is not None and old.role is role:
             # a reload keeps the seat's admission: the specialist let them in
             seat.state = old.state
             seat.hold_message = old.hold_message
             seat.arrived = old.arrived
-        if seat.state is Seat.State.IN_CALL and self._in_call_count() >= self.max_in_call:
+        # decided before anything changes: a refused join leaves the room as it was
+        others_in_call = sum(1 for s in self._in_call() if s is not old)
+        if not seat.in_lobby and others_in_call >= self.max_in_call:
             raise RoomFull("the call already has the maximum number of participants")
+        effects: list[Effect] = []
+        if old is not None:
+            effects.append(
+                Close(old.id, CLOSE_REPLACED, "replaced by a newer connection", old.session_id)
+            )
+            effects += self._remove(old, reason="replaced")
         self.seats[participant_id] = seat
         joined: JsonObject = {
             "type": "joined",
@@ -166,8 +168,7 @@ class Room:
         joined.update(extra)
         effects.append(self._send(seat, joined))
         if seat.in_lobby:
-            effects.append(self._send(seat, self._lobby_message(seat)))
-            effects += self._lobby_update()
+            effects += self._lobby_update()  # includes this seat's own position
         else:
             effects += self._announce_joined(seat)
             if seat.role is Role.SPECIALIST:
@@ -320,7 +321,8 @@ class Room:
         target = self._lobby_target(seat, target_id, "hold")
         target.state = Seat.State.ON_HOLD
         target.hold_message = note
-        return [self._send(target, self._lobby_message(target)), *self._lobby_update()]
+        # positions did not change: only the held seat and the specialists hear of it
+        return [self._send(target, self._lobby_message(target)), *self._lobby_list_update()]
 
     def _end(self, seat: Seat) -> list[Effect]:
         if seat.role is not Role.SPECIALIST:
@@ -413,11 +415,14 @@ class Room:
 
     def _lobby_update(self) -> list[Effect]:
         """Tell specialists who waits, and everyone waiting their new position."""
-        effects: list[Effect] = [
-            self._send(s, self._lobby_list()) for s in self._in_call() if s.role is Role.SPECIALIST
-        ]
+        effects = self._lobby_list_update()
         effects += [self._send(s, self._lobby_message(s)) for s in self._waiting()]
         return effects
+
+    def _lobby_list_update(self) -> list[Effect]:
+        return [
+            self._send(s, self._lobby_list()) for s in self._in_call() if s.role is Role.SPECIALIST
+        ]
 
     @staticmethod
     def _send(seat: Seat, message: JsonObject) -> Send:

@@ -108,7 +108,7 @@ class KeySet:
                     raise ValueError(f"key {entry['kid']!r} is not an Ed25519 key")
                 keys[str(entry["kid"])] = key
             return cls(keys, str(data["active"]))
-        except (KeyError, TypeError, json.JSONDecodeError) as exc:
+        except (KeyError, TypeError, AttributeError, json.JSONDecodeError) as exc:
             raise ValueError(f"room key file is malformed: {exc.__class__.__name__}") from None
 
 

@@ -1,0 +1,71 @@
+"""The in-process message bus and session channels."""
+
+from __future__ import annotations
+
+from signaling.bus import Envelope, InProcessBus, session_channel
+
+
+def test_session_channel_is_a_stable_digest() -> None:
+    session = "U2Vzc2lvbi1zZWNyZXQtdmFsdWU"
+    channel = session_channel(session)
+    assert channel == session_channel(session)
+    assert channel.startswith("s.") and len(channel) == 2 + 32
+    assert session not in channel and session[:8] not in channel
+    assert session_channel(session + "x") != channel
+    assert len({session_channel(f"s{i}") for i in range(1000)}) == 1000
+
+
+async def test_publish_reaches_every_subscriber_in_order() -> None:
+    bus = InProcessBus()
+    got_a: list[Envelope] = []
+    got_b: list[Envelope] = []
+    await bus.subscribe("c", got_a.append)
+    await bus.subscribe("c", got_b.append)
+    await bus.subscribe("other", lambda e: None)
+    envelopes = [Envelope(frame=str(i)) for i in range(5)]
+    for envelope in envelopes:
+        await bus.publish("c", envelope)
+    assert got_a == envelopes and got_b == envelopes
+    assert bus.channel_count == 2
+
+
+async def test_publish_without_subscribers_is_dropped() -> None:
+    bus = InProcessBus()
+    await bus.publish("nobody", Envelope(frame="x"))
+    bus.publish_nowait("nobody", Envelope(close_code=4000))
+    assert bus.channel_count == 0
+
+
+async def test_cancel_stops_delivery_and_frees_the_channel() -> None:
+    bus = InProcessBus()
+    got: list[Envelope] = []
+    kept: list[Envelope] = []
+    subscription = await bus.subscribe("c", got.append)
+    await bus.subscribe("c", kept.append)
+    await subscription.cancel()
+    await subscription.cancel()  # twice is harmless
+    await bus.publish("c", Envelope(frame="after"))
+    assert got == [] and kept == [Envelope(frame="after")]
+    assert bus.channel_count == 1
+
+
+async def test_last_cancel_removes_the_channel() -> None:
+    bus = InProcessBus()
+    subscription = await bus.subscribe("c", lambda e: None)
+    assert bus.channel_count == 1
+    await subscription.cancel()
+    assert bus.channel_count == 0
+
+
+async def test_close_drops_all_subscribers() -> None:
+    bus = InProcessBus()
+    got: list[Envelope] = []
+    await bus.subscribe("c", got.append)
+    await bus.close()
+    await bus.publish("c", Envelope(frame="x"))
+    assert got == [] and bus.channel_count == 0
+
+
+def test_envelope_defaults() -> None:
+    envelope = Envelope()
+    assert envelope.frame is None and envelope.close_code is None and envelope.close_reason == ""
