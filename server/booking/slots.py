@@ -53,7 +53,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -520,14 +520,10 @@ class SlotSearch:
         """The free slots on local ``day``, in order, each with the staff free for it."""
         if day not in self._day_index:
             return []
-        by_start: dict[Instant, list[str]] = {}
+        by_start: defaultdict[Instant, list[str]] = defaultdict(list)
         for member in self.qualified:
             for start in self._free(member, day, first_only=False):
-                names = by_start.get(start)
-                if names is None:
-                    by_start[start] = [member.id]
-                else:
-                    names.append(member.id)
+                by_start[start].append(member.id)
         return [
             Slot(from_instant(start), from_instant(start + self._duration), tuple(names))
             for start, names in sorted(by_start.items())
