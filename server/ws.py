@@ -59,15 +59,29 @@ CLOSE_SLOW_CONSUMER: Final = 4503
 
 #: how long closing waits for queued frames to be written
 CLOSE_WAIT: Final = 5.0
+#: frames below this size may be written straight from the sending task: into
+#: an empty transport buffer they cannot reach its 64 KiB high-water mark, so
+#: the write cannot pause and wait for this socket's reader
+DIRECT_WRITE_LIMIT: Final = 32 * 1024
 #: how often seats whose socket dropped are checked against the grace period
 REAP_INTERVAL: Final = 1.0
 
 
 class Connection:
-    """One socket and its bounded send queue."""
+    """One socket and its bounded send queue.
 
-    def __init__(self, ws: web.WebSocketResponse, queue_size: int) -> None:
+    A frame for an idle socket (nothing queued, nothing in its transport
+    buffer) is written at once by the task that produced it; anything else
+    waits in the queue for the socket's own writer task, so a socket that does
+    not read only ever fills its own queue.
+    """
+
+    def __init__(
+        self, ws: web.WebSocketResponse, queue_size: int, transport: asyncio.Transport | None
+    ) -> None:
         self.ws = ws
+        self._transport = transport
+        self._writing = False
         self.room: Room | None = None
         self.participant_id = ""
         self.session_id = ""
@@ -79,8 +93,8 @@ class Connection:
         self._queue: asyncio.Queue[Envelope] = asyncio.Queue(queue_size)
         self._writer = asyncio.get_running_loop().create_task(self._write_loop())
 
-    def deliver(self, envelope: Envelope) -> None:
-        """Queue an envelope from the bus; never blocks the sender.
+    async def deliver(self, envelope: Envelope) -> None:
+        """Take an envelope from the bus; never waits for this socket's reader.
 
         A close that comes through the bus was ordered by the room (leave,
         deny, end, replaced): the seat is gone, so the socket's end must not
@@ -89,7 +103,22 @@ class Connection:
         """
         if envelope.close_code is not None:
             self.closed_by_room = True
+        elif envelope.frame is not None and self._idle(len(envelope.frame)):
+            with contextlib.suppress(ConnectionError):  # gone: the reader notices
+                await self.ws.send_frame(envelope.frame, WSMsgType.TEXT)
+            return
         self._enqueue(envelope)
+
+    def _idle(self, size: int) -> bool:
+        transport = self._transport
+        return (
+            size < DIRECT_WRITE_LIMIT
+            and not self._writing
+            and self._queue.empty()
+            and transport is not None
+            and not transport.is_closing()
+            and transport.get_write_buffer_size() == 0
+        )
 
     def _enqueue(self, envelope: Envelope) -> None:
         if self._overflowed:
@@ -108,7 +137,11 @@ class Connection:
 
     def send_now(self, message: JsonObject) -> None:
         """Queue an unnumbered frame (``error``, ``resumed``) for this socket only."""
-        self._enqueue(Envelope(frame=encode_server_message(message)))
+        self.send_frame(encode_server_message(message))
+
+    def send_frame(self, frame: bytes) -> None:
+        """Queue an encoded frame for this socket only, behind what is queued."""
+        self._enqueue(Envelope(frame=frame))
 
     def refuse(self, error: SignalingError, ref: int | None = None) -> None:
         frame: JsonObject = {"type": "error", "code": error.code, "message": error.message}
@@ -133,14 +166,17 @@ class Connection:
             envelope = await self._queue.get()
             if ws.closed:
                 return
+            self._writing = True
             try:
                 if envelope.frame is not None:
-                    await ws.send_str(envelope.frame)
+                    await ws.send_frame(envelope.frame, WSMsgType.TEXT)
                 if envelope.close_code is not None:
                     await ws.close(code=envelope.close_code, message=envelope.close_reason.encode())
                     return
             except (ConnectionError, RuntimeError):
                 return  # the socket went away under us; the reader notices too
+            finally:
+                self._writing = False
 
 
 class Hub:
@@ -211,12 +247,12 @@ class Hub:
         old = self.connections.get(message.session_id)
         if old is not None and old is not conn:
             await self._unseat(old)
-            old.deliver(Envelope(close_code=CLOSE_REPLACED, close_reason="replaced"))
+            await old.deliver(Envelope(close_code=CLOSE_REPLACED, close_reason="replaced"))
         participant_id = resumed.reply["participant_id"]
         await self._seat(conn, room, participant_id, message.session_id)
         conn.send_now(resumed.reply)
         for frame in resumed.replay:
-            conn.send_now(frame)
+            conn.send_frame(frame)
         log.info(
             "resumed room=%s participant=%s replayed=%d resync=%s",
             room.id,
@@ -233,13 +269,14 @@ class Hub:
         if isinstance(message, Join | Resume):
             conn.refuse(NotAllowed(type(message).__name__.lower(), "seated"), message.seq)
             return
+        now = self.clock()
         try:
-            effects = room.handle(conn.participant_id, message, self.clock())
+            effects = room.handle(conn.participant_id, message, now)
         except RefusedError as exc:
             conn.refuse(exc, message.seq)
             return
         await self.dispatch(effects)
-        self.registry.settle(room, self.clock())
+        self.registry.settle(room, now)
 
     async def dropped(self, conn: Connection) -> None:
         """The socket closed; hold the seat unless the room closed it on purpose."""
@@ -259,7 +296,7 @@ class Hub:
         for effect in effects:
             channel = session_channel(effect.session_id)
             if isinstance(effect, Send):
-                await publish(channel, Envelope(frame=encode_server_message(effect.message)))
+                await publish(channel, Envelope(frame=effect.frame))
             elif isinstance(effect, Close):
                 await publish(channel, Envelope(close_code=effect.code, close_reason=effect.reason))
 
@@ -298,7 +335,7 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
     )
     await ws.prepare(request)
     # a full resume replay must fit the queue of the socket that resumes
-    conn = Connection(ws, max(config.ws.send_queue, REPLAY_LIMIT + 2))
+    conn = Connection(ws, max(config.ws.send_queue, REPLAY_LIMIT + 2), request.transport)
     try:
         if await _first_frame(hub, conn, config):
             await _read_loop(hub, conn, config)

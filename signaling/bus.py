@@ -8,8 +8,9 @@ envelopes. Delivery is at most once: seats number their messages and
 
 from __future__ import annotations
 
+import functools
 import hashlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -18,14 +19,16 @@ from typing import Protocol
 class Envelope:
     """A frame for one socket, or an order to close it (or both, frame first)."""
 
-    frame: str | None = None
+    #: the UTF-8 payload of a text frame
+    frame: bytes | None = None
     close_code: int | None = None
     close_reason: str = ""
 
 
-Deliver = Callable[[Envelope], None]
+Deliver = Callable[[Envelope], Awaitable[None]]
 
 
+@functools.lru_cache(maxsize=65536)  # every relayed frame asks; a digest per frame is waste
 def session_channel(session_id: str) -> str:
     """The channel of one socket session.
 
@@ -54,11 +57,10 @@ class InProcessBus:
         self._subscribers: dict[str, list[Deliver]] = {}
 
     async def publish(self, channel: str, envelope: Envelope) -> None:
-        self.publish_nowait(channel, envelope)
-
-    def publish_nowait(self, channel: str, envelope: Envelope) -> None:
-        for deliver in self._subscribers.get(channel, ()):
-            deliver(envelope)
+        delivers = self._subscribers.get(channel)
+        if delivers:
+            for deliver in delivers[:]:  # a copy: a delivery may (un)subscribe
+                await deliver(envelope)
 
     async def subscribe(self, channel: str, deliver: Deliver) -> Subscription:
         self._subscribers.setdefault(channel, []).append(deliver)

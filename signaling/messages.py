@@ -153,9 +153,9 @@ def decode_client_message(text: str | bytes) -> ClientMessage:
         raise
 
 
-def encode_server_message(message: JsonObject) -> str:
-    """Serialise one server message to a text frame."""
-    return orjson.dumps(message).decode()
+def encode_server_message(message: JsonObject) -> bytes:
+    """Serialise one server message to the UTF-8 payload of a text frame."""
+    return orjson.dumps(message)
 
 
 # -- field readers ---------------------------------------------------------

@@ -34,6 +34,7 @@ from signaling.messages import (
     Media,
     Ping,
     Resume,
+    encode_server_message,
 )
 from signaling.roles import Role, is_polite
 
@@ -54,6 +55,8 @@ class Send:
     participant_id: str
     session_id: str
     message: JsonObject
+    #: ``message`` encoded once, when it was numbered; what the socket sends
+    frame: bytes = field(default=b"", compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +96,9 @@ class Seat:
         #: the last client ``seq`` processed, for resume and duplicate suppression
         self.last_client_seq = 0
         self.seq = 0
-        self.sent: deque[JsonObject] = deque(maxlen=REPLAY_LIMIT)
+        #: (seq, encoded frame) of the last messages, for replay on resume; kept
+        #: encoded because a seat holds hundreds and dicts cost the collector
+        self.sent: deque[tuple[int, bytes]] = deque(maxlen=REPLAY_LIMIT)
 
     @property
     def in_lobby(self) -> bool:
@@ -109,7 +114,8 @@ class Resumed:
     """The result of a successful resume: the reply, then the replayed frames."""
 
     reply: JsonObject
-    replay: list[JsonObject] = field(default_factory=list)
+    #: encoded frames, in order
+    replay: list[bytes] = field(default_factory=list)
     effects: list[Effect] = field(default_factory=list)
 
 
@@ -185,8 +191,8 @@ class Room:
         effects: list[Effect] = []
         was_away = seat.away_since is not None
         seat.away_since = None
-        missed = [m for m in seat.sent if m["seq"] > last_seq]
-        gap = last_seq < seat.seq and (not missed or missed[0]["seq"] != last_seq + 1)
+        missed = [(seq, frame) for seq, frame in seat.sent if seq > last_seq]
+        gap = last_seq < seat.seq and (not missed or missed[0][0] != last_seq + 1)
         reply: JsonObject = {
             "type": "resumed",
             "participant_id": seat.id,
@@ -200,7 +206,7 @@ class Room:
         reply["replayed"] = len(missed)
         if was_away and not seat.in_lobby:
             effects += self._to_call({"type": "peer-back", "id": seat.id}, but=seat)
-        return Resumed(reply, missed, effects)
+        return Resumed(reply, [frame for _, frame in missed], effects)
 
     def disconnect(self, participant_id: str, session_id: str, now: float) -> list[Effect]:
         """The socket of a seat dropped without ``leave``: hold the seat."""
@@ -241,7 +247,8 @@ class Room:
             seat.last_client_seq = message.seq
         match message:
             case Ping(ts=ts):
-                return [Send(seat.id, seat.session_id, {"type": "pong", "ts": ts})]
+                pong: JsonObject = {"type": "pong", "ts": ts}
+                return [Send(seat.id, seat.session_id, pong, encode_server_message(pong))]
             case Leave():
                 effects = self._remove(seat, reason="left")
                 effects.append(Close(seat.id, CLOSE_NORMAL, "left", seat.session_id))
@@ -428,5 +435,6 @@ class Room:
     def _send(seat: Seat, message: JsonObject) -> Send:
         seat.seq += 1
         message["seq"] = seat.seq
-        seat.sent.append(message)
-        return Send(seat.id, seat.session_id, message)
+        frame = encode_server_message(message)
+        seat.sent.append((seat.seq, frame))
+        return Send(seat.id, seat.session_id, message, frame)

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from signaling.bus import Envelope, InProcessBus, session_channel
+from signaling.bus import Deliver, Envelope, InProcessBus, session_channel
+
+
+def collect(into: list[Envelope]) -> Deliver:
+    async def deliver(envelope: Envelope) -> None:
+        into.append(envelope)
+
+    return deliver
 
 
 def test_session_channel_is_a_stable_digest() -> None:
@@ -19,10 +26,10 @@ async def test_publish_reaches_every_subscriber_in_order() -> None:
     bus = InProcessBus()
     got_a: list[Envelope] = []
     got_b: list[Envelope] = []
-    await bus.subscribe("c", got_a.append)
-    await bus.subscribe("c", got_b.append)
-    await bus.subscribe("other", lambda e: None)
-    envelopes = [Envelope(frame=str(i)) for i in range(5)]
+    await bus.subscribe("c", collect(got_a))
+    await bus.subscribe("c", collect(got_b))
+    await bus.subscribe("other", collect([]))
+    envelopes = [Envelope(frame=str(i).encode()) for i in range(5)]
     for envelope in envelopes:
         await bus.publish("c", envelope)
     assert got_a == envelopes and got_b == envelopes
@@ -31,8 +38,8 @@ async def test_publish_reaches_every_subscriber_in_order() -> None:
 
 async def test_publish_without_subscribers_is_dropped() -> None:
     bus = InProcessBus()
-    await bus.publish("nobody", Envelope(frame="x"))
-    bus.publish_nowait("nobody", Envelope(close_code=4000))
+    await bus.publish("nobody", Envelope(frame=b"x"))
+    await bus.publish("nobody", Envelope(close_code=4000))
     assert bus.channel_count == 0
 
 
@@ -40,18 +47,18 @@ async def test_cancel_stops_delivery_and_frees_the_channel() -> None:
     bus = InProcessBus()
     got: list[Envelope] = []
     kept: list[Envelope] = []
-    subscription = await bus.subscribe("c", got.append)
-    await bus.subscribe("c", kept.append)
+    subscription = await bus.subscribe("c", collect(got))
+    await bus.subscribe("c", collect(kept))
     await subscription.cancel()
     await subscription.cancel()  # twice is harmless
-    await bus.publish("c", Envelope(frame="after"))
-    assert got == [] and kept == [Envelope(frame="after")]
+    await bus.publish("c", Envelope(frame=b"after"))
+    assert got == [] and kept == [Envelope(frame=b"after")]
     assert bus.channel_count == 1
 
 
 async def test_last_cancel_removes_the_channel() -> None:
     bus = InProcessBus()
-    subscription = await bus.subscribe("c", lambda e: None)
+    subscription = await bus.subscribe("c", collect([]))
     assert bus.channel_count == 1
     await subscription.cancel()
     assert bus.channel_count == 0
@@ -60,9 +67,9 @@ async def test_last_cancel_removes_the_channel() -> None:
 async def test_close_drops_all_subscribers() -> None:
     bus = InProcessBus()
     got: list[Envelope] = []
-    await bus.subscribe("c", got.append)
+    await bus.subscribe("c", collect(got))
     await bus.close()
-    await bus.publish("c", Envelope(frame="x"))
+    await bus.publish("c", Envelope(frame=b"x"))
     assert got == [] and bus.channel_count == 0
 
 

@@ -417,10 +417,10 @@ def test_extra_top_level_fields_are_ignored() -> None:
 
 def test_encode_server_message_round_trips() -> None:
     message = {"type": "chat", "from": "p", "text": "Dag “meneer” ë 🙂", "at": 1, "seq": 2}
-    text = encode_server_message(message)
-    assert isinstance(text, str)
-    assert orjson.loads(text) == message
-    assert "ë" in text  # UTF-8, not escaped
+    payload = encode_server_message(message)
+    assert isinstance(payload, bytes)  # the payload of a text frame
+    assert orjson.loads(payload) == message
+    assert "ë" in payload.decode("utf-8")  # UTF-8, not escaped
 
 
 # -- properties -----------------------------------------------------------------

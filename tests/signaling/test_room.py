@@ -7,6 +7,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -38,6 +39,7 @@ from signaling.room import (
     REPLAY_LIMIT,
     Close,
     Effect,
+    Resumed,
     Room,
     Seat,
     Send,
@@ -46,6 +48,11 @@ from signaling.room import (
 T0 = 1_000.0
 OFFER: JsonObject = {"type": "offer", "sdp": "v=0\r\n"}
 _sessions = itertools.count(1)
+
+
+def decoded_replay(resumed: Resumed) -> list[dict[str, Any]]:
+    """The replayed frames, decoded."""
+    return [orjson.loads(frame) for frame in resumed.replay]
 
 
 def new_session(pid: str) -> str:
@@ -598,8 +605,8 @@ def test_resume_replays_exactly_the_missed_range() -> None:
         call.room.handle("s_1", Chat(f"bericht {n}"), T0 + n)
     assert call.seq("r_1") == seen + 3
     resumed = call.room.resume(session, seen, T0 + 5)
-    assert [m["seq"] for m in resumed.replay] == [seen + 1, seen + 2, seen + 3]
-    assert [m["text"] for m in resumed.replay] == ["bericht 0", "bericht 1", "bericht 2"]
+    assert [m["seq"] for m in decoded_replay(resumed)] == [seen + 1, seen + 2, seen + 3]
+    assert [m["text"] for m in decoded_replay(resumed)] == ["bericht 0", "bericht 1", "bericht 2"]
     assert resumed.reply["type"] == "resumed"
     assert resumed.reply["replayed"] == 3 and "resync" not in resumed.reply
     assert resumed.reply["state"] == "call" and resumed.reply["participant_id"] == "r_1"
@@ -617,7 +624,7 @@ def test_resume_from_the_middle_and_from_the_end() -> None:
     for n in range(4):
         call.room.handle("s_1", Chat(f"m{n}"), T0)
     middle = call.room.resume(session, seen + 2, T0)
-    assert [m["seq"] for m in middle.replay] == [seen + 3, seen + 4]
+    assert [m["seq"] for m in decoded_replay(middle)] == [seen + 3, seen + 4]
     end = call.room.resume(session, seen + 4, T0)
     assert end.replay == [] and end.reply["replayed"] == 0 and "resync" not in end.reply
     # not away: nobody is told the participant came back
@@ -654,7 +661,9 @@ def test_resume_at_the_edge_of_the_buffer_replays_all_of_it() -> None:
     oldest_kept = call.seq("r_1") - REPLAY_LIMIT + 1
     resumed = call.room.resume(session, oldest_kept - 1, T0)
     assert "resync" not in resumed.reply
-    assert [m["seq"] for m in resumed.replay] == list(range(oldest_kept, call.seq("r_1") + 1))
+    assert [m["seq"] for m in decoded_replay(resumed)] == list(
+        range(oldest_kept, call.seq("r_1") + 1)
+    )
     one_more = call.room.resume(session, oldest_kept - 2, T0)
     assert one_more.reply.get("resync") is True
 
@@ -671,8 +680,8 @@ def test_resume_in_the_lobby() -> None:
     call.room.disconnect("g_1", session, T0)
     resumed = call.room.resume(session, 0, T0 + 1)
     assert resumed.reply["state"] == "lobby" and resumed.reply["peers"] == []
-    assert resumed.replay[0]["type"] == "joined"
-    assert [m["seq"] for m in resumed.replay] == list(range(1, call.seq("g_1") + 1))
+    assert decoded_replay(resumed)[0]["type"] == "joined"
+    assert [m["seq"] for m in decoded_replay(resumed)] == list(range(1, call.seq("g_1") + 1))
     assert resumed.effects == []  # the call never saw the lobby seat go away
 
 
@@ -815,7 +824,7 @@ def test_any_sequence_keeps_the_invariants(ops: list[tuple[Any, ...]]) -> None:
                 if seat is not None:
                     last = min(op[2], seat.seq)
                     resumed = room.resume(seat.session_id, last, now)
-                    replayed = [m["seq"] for m in resumed.replay]
+                    replayed = [m["seq"] for m in decoded_replay(resumed)]
                     # resync only when the oldest missed frame left the buffer
                     oldest_kept = max(1, seat.seq - REPLAY_LIMIT + 1)
                     assert bool(resumed.reply.get("resync")) == (last + 1 < oldest_kept)
