@@ -42,7 +42,7 @@ from signaling.messages import (
 )
 from signaling.ratelimit import TokenBucket
 from signaling.registry import Registry
-from signaling.room import REPLAY_LIMIT, Close, Effect, Room, Send
+from signaling.room import REPLAY_LIMIT, Effect, Room, Send
 from signaling.tokens import KeySet, verify_room_token
 from signaling.turn import ice_servers_for
 
@@ -103,11 +103,19 @@ class Connection:
         """
         if envelope.close_code is not None:
             self.closed_by_room = True
-        elif envelope.frame is not None and self._idle(len(envelope.frame)):
-            with contextlib.suppress(ConnectionError):  # gone: the reader notices
-                await self.ws.send_frame(envelope.frame, WSMsgType.TEXT)
-            return
-        self._enqueue(envelope)
+            self._enqueue(envelope)
+        elif envelope.frame is not None:
+            await self.send(envelope.frame)
+
+    async def send(self, frame: bytes) -> None:
+        """Write a frame now if the socket is idle, else queue it behind the others."""
+        if self._idle(len(frame)):
+            try:
+                await self.ws.send_frame(frame, WSMsgType.TEXT)
+            except ConnectionError:
+                pass  # the socket is gone; its reader notices and holds the seat
+        else:
+            self._enqueue(Envelope(frame=frame))
 
     def _idle(self, size: int) -> bool:
         transport = self._transport
@@ -276,7 +284,8 @@ class Hub:
             conn.refuse(exc, message.seq)
             return
         await self.dispatch(effects)
-        self.registry.settle(room, now)
+        if room.state is Room.State.ENDED or not room.seats:
+            self.registry.settle(room, now)
 
     async def dropped(self, conn: Connection) -> None:
         """The socket closed; hold the seat unless the room closed it on purpose."""
@@ -292,13 +301,26 @@ class Hub:
             await self.dispatch(effects)
 
     async def dispatch(self, effects: list[Effect]) -> None:
-        publish = self.bus.publish
+        """Deliver effects: straight to sockets on this node, over the bus otherwise."""
+        local = self.connections
         for effect in effects:
-            channel = session_channel(effect.session_id)
+            conn = local.get(effect.session_id)
             if isinstance(effect, Send):
-                await publish(channel, Envelope(frame=effect.frame))
-            elif isinstance(effect, Close):
-                await publish(channel, Envelope(close_code=effect.code, close_reason=effect.reason))
+                if conn is not None:
+                    await conn.send(effect.frame)
+                else:
+                    await self._publish(effect.session_id, Envelope(frame=effect.frame))
+            else:
+                envelope = Envelope(close_code=effect.code, close_reason=effect.reason)
+                if conn is not None:
+                    await conn.deliver(envelope)
+                else:
+                    await self._publish(effect.session_id, envelope)
+
+    async def _publish(self, session_id: str, envelope: Envelope) -> None:
+        # A seat whose socket is away has no subscriber: the frame is dropped
+        # here and replayed from the seat's buffer when it resumes.
+        await self.bus.publish(session_channel(session_id), envelope)
 
     async def _seat(self, conn: Connection, room: Room, participant_id: str, session: str) -> None:
         conn.room, conn.participant_id, conn.session_id = room, participant_id, session
