@@ -685,6 +685,8 @@ function createPeer(info) {
     stream: new MediaStream(),
     media: { audio: true, video: true },
     away: false,
+    // whether our camera and microphone are attached to this connection yet
+    mediaAttached: false,
     announcedConnected: false,
     tile: null,
   };
@@ -738,18 +740,29 @@ function createPeer(info) {
   pc.addEventListener('connectionstatechange', onStateChange);
   pc.addEventListener('iceconnectionstatechange', onStateChange);
 
-  // Both sides add their media; negotiationneeded then starts the offer on each,
-  // and perfect negotiation settles the collision.
+  // Only the impolite side (the server picks exactly one per pair) starts the
+  // first negotiation; the polite side attaches its media when that offer
+  // arrives, so it travels in the answer. Both offering at once works in
+  // theory, but Chromium (156) sometimes leaves the polite side's connection
+  // dead after rolling back its own first offer (no candidates, not revived by
+  // an ICE restart). Later renegotiations still use perfect negotiation.
+  if (!peer.polite) attachMedia(peer);
+  render();
+  return peer;
+}
+
+function attachMedia(peer) {
+  if (peer.mediaAttached) return;
+  peer.mediaAttached = true;
   for (const kind of ['audio', 'video']) {
     const track = localTrack(kind);
     if (track) {
-      pc.addTrack(track, localStream);
-    } else {
-      pc.addTransceiver(kind, { direction: 'recvonly' });
+      // After a remote offer this reuses the offered transceiver of the same kind.
+      peer.pc.addTrack(track, localStream);
+    } else if (!peer.pc.getTransceivers().some((t) => t.receiver.track.kind === kind)) {
+      peer.pc.addTransceiver(kind, { direction: 'recvonly' });
     }
   }
-  render();
-  return peer;
 }
 
 function candidateToWire(candidate) {
@@ -812,6 +825,7 @@ async function applyRemoteDescription(peer, description) {
     peer.settingRemoteAnswer = false;
   }
   if (description.type === 'offer') {
+    attachMedia(peer);
     await pc.setLocalDescription();
     trace(peer, `sending ${pc.localDescription?.type}`);
     sendLocalDescription(peer);
