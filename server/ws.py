@@ -284,8 +284,7 @@ class Hub:
             conn.refuse(exc, message.seq)
             return
         await self.dispatch(effects)
-        if room.state is Room.State.ENDED or not room.seats:
-            self.registry.settle(room, now)
+        self.registry.settle(room, now)
 
     async def dropped(self, conn: Connection) -> None:
         """The socket closed; hold the seat unless the room closed it on purpose."""

@@ -8,7 +8,6 @@ envelopes. Delivery is at most once: seats number their messages and
 
 from __future__ import annotations
 
-import functools
 import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -28,7 +27,6 @@ class Envelope:
 Deliver = Callable[[Envelope], Awaitable[None]]
 
 
-@functools.lru_cache(maxsize=65536)  # every relayed frame asks; a digest per frame is waste
 def session_channel(session_id: str) -> str:
     """The channel of one socket session.
 
