@@ -8,15 +8,20 @@ import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import jinja2
 from aiohttp import WSCloseCode, web
 
 import web as web_assets
-from server import pages
+from server import booking_api, identity_api, pages, planner, resident_pages
+from server.booking_setup import setup_booking
 from server.config import Config
+from server.database import database_context
+from server.desk import setup_desk
+from server.identity_setup import setup_identity
 from server.keys import load_keys
+from server.language import LANGUAGES, Languages
 from server.security import security_headers
-from server.state import BUS, CONFIG, KEYS, TEMPLATES
+from server.staff import setup_staff
+from server.state import BUS, CONFIG, KEYS
 from server.ws import HUB, REAP_INTERVAL, Hub, websocket_handler
 from signaling.bus import InProcessBus, MessageBus
 from signaling.tokens import KeySet
@@ -36,17 +41,25 @@ def create_app(
     app[KEYS] = keys if keys is not None else load_keys(config)
     app[BUS] = bus if bus is not None else InProcessBus()
     app[HUB] = Hub(config, app[KEYS], app[BUS])
-    app[TEMPLATES] = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(WEB_DIR / "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-    )
+    app[LANGUAGES] = Languages(WEB_DIR)
     app.router.add_get("/", pages.home)
     app.router.add_get("/call", pages.call_page)
     app.router.add_get("/call/{room_id}", pages.call_page)
     app.router.add_get("/healthz", pages.health)
+    app.router.add_get("/api/rooms/{room_id}/ice", pages.ice_servers)
+    app.router.add_get(pages.VENDOR_PREFIX + "/{name}", pages.vendor_file)
     app.router.add_get("/ws", websocket_handler)
     app.router.add_static(pages.STATIC_PREFIX, WEB_DIR / "static", append_version=True)
+    identity_api.add_routes(app)
+    booking_api.add_routes(app)
+    resident_pages.add_routes(app)
+    planner.add_routes(app)
+    # order matters: contexts start in this order and stop in reverse
+    app.cleanup_ctx.append(database_context)
+    setup_booking(app, config)
+    setup_identity(app, config)
+    setup_staff(app, config)
+    setup_desk(app)
     app.cleanup_ctx.append(_reaper)
     app.on_shutdown.append(_close_sockets)
     return app
@@ -69,6 +82,7 @@ async def _reaper(app: web.Application) -> AsyncIterator[None]:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+    await hub.drain()
     await app[BUS].close()
 
 

@@ -12,12 +12,18 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
+from identity.vault import new_key_config_entry, reseal_all
 from server import logs
 from server.app import create_app
 from server.config import Config, ConfigError
+from server.db import create_engine, migrate
+from server.db.demo import DEMO_TENANT
+from server.identity_setup import vault_keys
 from server.keys import load_keys, rotate_keys
 from server.rooms import IssuedRoom, issue_room
+from server.staff_demo import print_demo_accounts
 from server.state import KEYS
+from server.vault_store import SqlVault
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -33,10 +39,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     create = room_commands.add_parser("create", help="print join links for a new room")
     create.add_argument("--count", type=int, default=1, help="how many rooms (default 1)")
     create.add_argument("--json", action="store_true", help="print JSON instead of text")
+    create.add_argument(
+        "--purpose", help="the purpose whose identity check the resident must pass (e.g. wmo)"
+    )
+    create.add_argument("--tenant", default="demo", help="the purpose's tenant (default demo)")
 
     keys = commands.add_parser("keys", help="room-token signing keys")
     key_commands = keys.add_subparsers(dest="keys_command", required=True)
     key_commands.add_parser("rotate", help="add a new signing key; old keys keep verifying")
+
+    vault = commands.add_parser("vault", help="the attribute vault's keys")
+    vault_commands = vault.add_subparsers(dest="vault_command", required=True)
+    vault_commands.add_parser(
+        "new-key", help="print a new key entry to put first in BALIE_VAULT_KEYS"
+    )
+    vault_commands.add_parser(
+        "reseal", help="re-encrypt every vault entry under the first (active) key"
+    )
 
     args = parser.parse_args(argv)
     env = dict(os.environ)
@@ -48,8 +67,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = Config.from_env(env)
         if args.command == "serve":
             return _serve(config)
+        if args.command == "vault":
+            return _vault(config, args.vault_command)
         if args.command == "room":
-            return _room_create(config, args.count, args.json)
+            purpose = (args.purpose, args.tenant) if args.purpose else None
+            return _room_create(config, args.count, args.json, purpose)
         rotated = rotate_keys(config)
         print(f"signing key is now {rotated.active}; keys in the set: {', '.join(rotated.kids)}")
         return 0
@@ -66,7 +88,17 @@ def _serve(config: Config) -> int:
     if not config.production:
         # a newcomer sees a whole call in two browser tabs without further steps
         print("Demo: open deze twee links in twee tabbladen / open these in two tabs:")
-        _print_rooms([issue_room(config, app[KEYS], now=int(time.time()))])
+        # with demo data, the resident first shows who they are with the demo wallet
+        gated = config.database.demo_data
+        room = issue_room(
+            config,
+            app[KEYS],
+            now=int(time.time()),
+            purpose="bijstand" if gated else None,
+            tenant=DEMO_TENANT if gated else None,
+        )
+        _print_rooms([room])
+        print_demo_accounts(config)
     web.run_app(
         app,
         host=config.host,
@@ -75,6 +107,27 @@ def _serve(config: Config) -> int:
         print=None,
         loop=loop,
     )
+    return 0
+
+
+def _vault(config: Config, command: str) -> int:
+    """Key rotation: put a new key first in BALIE_VAULT_KEYS, restart, run ``reseal``,
+    then drop the old key (docs/identity.md §4)."""
+    if command == "new-key":
+        print(new_key_config_entry("k" + time.strftime("%Y%m%d")))
+        return 0
+    keys = vault_keys(config)
+
+    async def reseal() -> int:
+        engine = create_engine(config.database.url)
+        try:
+            await migrate(engine)
+            return await reseal_all(SqlVault(engine), keys)
+        finally:
+            await engine.dispose()
+
+    count = asyncio.run(reseal())
+    print(f"{count} vault entries now sealed with key {keys.active}")
     return 0
 
 
@@ -87,12 +140,22 @@ def _new_loop() -> asyncio.AbstractEventLoop:
     return loop
 
 
-def _room_create(config: Config, count: int, as_json: bool) -> int:
+def _room_create(
+    config: Config, count: int, as_json: bool, purpose: tuple[str, str] | None = None
+) -> int:
     if count < 1:
         print("balie: --count must be at least 1", file=sys.stderr)
         return 2
     keys = load_keys(config)
-    rooms = [issue_room(config, keys, now=int(time.time())) for _ in range(count)]
+    purpose_key, tenant = purpose if purpose else (None, None)
+    try:
+        rooms = [
+            issue_room(config, keys, now=int(time.time()), purpose=purpose_key, tenant=tenant)
+            for _ in range(count)
+        ]
+    except ValueError as exc:
+        print(f"balie: {exc}", file=sys.stderr)
+        return 2
     if as_json:
         out = [
             {

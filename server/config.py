@@ -7,8 +7,11 @@ values at start-up with a message naming the variable. The README lists them.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import dataclasses
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -16,11 +19,17 @@ from pathlib import Path
 from typing import Final, TypeVar
 from urllib.parse import urlsplit
 
+from server.calendars.errors import InvalidCalendarInput
+from server.calendars.feed import MIN_SECRET_BYTES as MIN_FEED_SECRET_BYTES
+from server.calendars.staff_source import CalDAVCredentials, credentials_from_env
 from signaling.turn import IceSettings
 
 DEFAULT_HOST: Final = "127.0.0.1"
 DEFAULT_PORT: Final = 8080
 DEFAULT_DATA_DIR: Final = "var"
+# npm installs the browser packages Balie serves beside pyproject.toml
+DEFAULT_NODE_MODULES: Final = Path(__file__).resolve().parent.parent / "node_modules"
+_UID_DOMAIN: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]{0,99}")
 
 
 class ConfigError(ValueError):
@@ -69,6 +78,82 @@ class TokenSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class DatabaseSettings:
+    #: SQLAlchemy URL; empty means an SQLite file in the data directory
+    url: str = ""
+    #: seed the demo tenant, purposes and staff at start-up (development only)
+    demo_data: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class IrmaSettings:
+    """How Balie reaches a Yivi (IRMA) server as a requestor.
+
+    An empty ``url`` in development runs the built-in emulator under
+    ``/irma-emulator``; production requires a real ``irma server``.
+    """
+
+    #: the requestor API base of the irma server, e.g. https://irma.internal:8088
+    url: str = ""
+    #: requestor token (``token`` auth); sent as the raw Authorization header
+    token: str = field(default="", repr=False)
+    #: PEM file holding the irma server's JWT public key, pinned for result JWTs
+    result_key_file: Path | None = None
+    #: the ``iss`` the irma server puts in result JWTs (its ``jwt_issuer``)
+    issuer: str = "irmaserver"
+    #: the URL browsers and wallets reach the irma server at (its ``url``
+    #: setting) when that is not ``url``: the requestor API may be internal
+    public_url: str = ""
+
+    @property
+    def browser_origins(self) -> tuple[str, ...]:
+        """Origins the wallet flow in the browser polls: our CSP must allow them."""
+        reachable = self.public_url or self.url
+        return (_origin(reachable),) if reachable else ()
+
+
+@dataclass(frozen=True, slots=True)
+class IdentitySettings:
+    #: accept ``irma-demo.*`` credentials; never allowed in production
+    demo_mode: bool = True
+    irma: IrmaSettings = field(default_factory=IrmaSettings)
+    #: attribute-vault keys ``kid:base64key[,kid:base64key...]``, the first one
+    #: encrypts; empty in development means a key file in the data directory
+    vault_keys: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class BookingSettings:
+    """Booking, manage links, calendars (docs/booking.md, docs/calendars.md)."""
+
+    #: minutes a hold blocks its slot: long enough for a DigiD or wallet round trip
+    hold_minutes: int = 15
+    #: HMAC keys of manage links; created in development, required in production
+    link_keys_file: Path | None = None
+    #: the staff-feed token key, >= 32 bytes; empty in development means a file in the
+    #: data directory (``feed-secret.txt``), made on first start
+    feed_secret: bytes = field(default=b"", repr=False)
+    #: seconds per CalDAV request
+    caldav_timeout: float = 15.0
+    #: the right-hand side of Balie's iCalendar UIDs; unique per deployment
+    caldav_uid_domain: str = "balie"
+    #: named CalDAV credential pairs (``BALIE_CALDAV_<NAME>_USERNAME`` / ``_PASSWORD``)
+    caldav_credentials: Mapping[str, CalDAVCredentials] = field(default_factory=dict, repr=False)
+    #: the ORGANIZER address of residents' invites; empty means noreply@<public host>
+    invite_from: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StaffSettings:
+    """Staff sign-in sessions (docs/security.md, "Staff sign-in")."""
+
+    #: minutes without a request after which a staff session ends
+    idle_minutes: int = 15
+    #: hours after sign-in after which a staff session ends, however active
+    absolute_hours: int = 8
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     environment: Environment = Environment.DEVELOPMENT
     host: str = DEFAULT_HOST
@@ -78,9 +163,15 @@ class Config:
     #: origins allowed to open the WebSocket; defaults to the public URL's
     allowed_origins: tuple[str, ...] = ()
     data_dir: Path = Path(DEFAULT_DATA_DIR)
+    #: where ``npm ci`` put the browser packages (yivi-frontend)
+    node_modules: Path = DEFAULT_NODE_MODULES
     ws: WebSocketSettings = field(default_factory=WebSocketSettings)
     tokens: TokenSettings = field(default_factory=TokenSettings)
     ice: IceSettings = field(default_factory=IceSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    identity: IdentitySettings = field(default_factory=IdentitySettings)
+    booking: BookingSettings = field(default_factory=BookingSettings)
+    staff: StaffSettings = field(default_factory=StaffSettings)
     #: log level name for the ``balie`` loggers
     log_level: str = "INFO"
 
@@ -96,6 +187,18 @@ class Config:
         if self.tokens.keys_file is None:
             tokens = dataclasses.replace(self.tokens, keys_file=self.data_dir / "room-keys.json")
             object.__setattr__(self, "tokens", tokens)
+        if self.booking.link_keys_file is None:
+            booking = dataclasses.replace(
+                self.booking, link_keys_file=self.data_dir / "link-keys.json"
+            )
+            object.__setattr__(self, "booking", booking)
+        if not self.booking.invite_from:
+            host = urlsplit(self.public_url).hostname or "localhost"
+            booking = dataclasses.replace(self.booking, invite_from=f"noreply@{host}")
+            object.__setattr__(self, "booking", booking)
+        if not self.database.url:
+            url = f"sqlite+aiosqlite:///{self.data_dir / 'balie.db'}"
+            object.__setattr__(self, "database", dataclasses.replace(self.database, url=url))
 
     def _url_host(self) -> str:
         return "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host  # noqa: S104
@@ -108,6 +211,11 @@ class Config:
     def keys_file(self) -> Path:
         assert self.tokens.keys_file is not None  # set in __post_init__
         return self.tokens.keys_file
+
+    @property
+    def link_keys_file(self) -> Path:
+        assert self.booking.link_keys_file is not None  # set in __post_init__
+        return self.booking.link_keys_file
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Config:
@@ -124,13 +232,16 @@ class Config:
         except ValueError as exc:
             raise ConfigError(f"BALIE_STUN_URLS/BALIE_TURN_*: {exc}") from None
         ws_defaults = WebSocketSettings()
+        environment = read.choice("BALIE_ENV", Environment, Environment.DEVELOPMENT)
+        production = environment is Environment.PRODUCTION
         config = cls(
-            environment=read.choice("BALIE_ENV", Environment, Environment.DEVELOPMENT),
+            environment=environment,
             host=read.text("BALIE_HOST", DEFAULT_HOST),
             port=read.integer("BALIE_PORT", DEFAULT_PORT),
             public_url=read.text("BALIE_PUBLIC_URL", "").rstrip("/"),
             allowed_origins=read.items("BALIE_ALLOWED_ORIGINS"),
             data_dir=data_dir,
+            node_modules=Path(read.text("BALIE_NODE_MODULES", str(DEFAULT_NODE_MODULES))),
             ws=WebSocketSettings(
                 max_message=read.integer("BALIE_WS_MAX_MESSAGE", ws_defaults.max_message),
                 heartbeat=read.number("BALIE_WS_HEARTBEAT", ws_defaults.heartbeat),
@@ -148,6 +259,28 @@ class Config:
                 keys_file=Path(keys_file) if keys_file else None,
             ),
             ice=ice,
+            database=DatabaseSettings(
+                url=read.text("BALIE_DATABASE_URL", ""),
+                demo_data=read.flag("BALIE_DEMO_DATA", not production),
+            ),
+            identity=IdentitySettings(
+                demo_mode=read.flag("BALIE_DEMO_MODE", not production),
+                irma=IrmaSettings(
+                    url=read.text("BALIE_IRMA_URL", "").rstrip("/"),
+                    token=read.text("BALIE_IRMA_TOKEN", ""),
+                    result_key_file=Path(key_file)
+                    if (key_file := read.text("BALIE_IRMA_RESULT_KEY_FILE", ""))
+                    else None,
+                    issuer=read.text("BALIE_IRMA_ISSUER", "irmaserver"),
+                    public_url=read.text("BALIE_IRMA_PUBLIC_URL", "").rstrip("/"),
+                ),
+                vault_keys=read.text("BALIE_VAULT_KEYS", ""),
+            ),
+            booking=_booking_from_env(read, env),
+            staff=StaffSettings(
+                idle_minutes=read.integer("BALIE_STAFF_IDLE_MINUTES", 15),
+                absolute_hours=read.integer("BALIE_STAFF_ABSOLUTE_HOURS", 8),
+            ),
             log_level=read.text("BALIE_LOG_LEVEL", "INFO").upper(),
         )
         config.validate()
@@ -178,8 +311,90 @@ class Config:
                 raise ConfigError(f"{name} must be positive, not {value!r}")
         if self.production and not self.public_url.startswith("https://"):
             raise ConfigError("BALIE_PUBLIC_URL must be an https:// URL in production")
+        if not self.database.url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ConfigError(
+                "BALIE_DATABASE_URL must start with sqlite+aiosqlite:// or postgresql+asyncpg://"
+            )
+        self._validate_booking()
+        self._validate_staff()
+        if self.production:
+            self._validate_production_identity()
         if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise ConfigError("BALIE_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
+
+    def _validate_production_identity(self) -> None:
+        # Each of these would silently weaken verification in production.
+        if self.identity.demo_mode:
+            raise ConfigError("BALIE_DEMO_MODE must be off in production (irma-demo is forgeable)")
+        if self.database.demo_data:
+            raise ConfigError("BALIE_DEMO_DATA must be off in production")
+        irma = self.identity.irma
+        if not irma.url.startswith("https://"):
+            raise ConfigError("BALIE_IRMA_URL must be the https:// URL of a real irma server")
+        if not irma.token:
+            raise ConfigError("BALIE_IRMA_TOKEN must be set in production")
+        if irma.result_key_file is None:
+            raise ConfigError("BALIE_IRMA_RESULT_KEY_FILE must name the pinned result-JWT key")
+        if not self.identity.vault_keys:
+            raise ConfigError("BALIE_VAULT_KEYS must be set in production")
+
+    def _validate_booking(self) -> None:
+        booking = self.booking
+        if not 1 <= booking.hold_minutes <= 120:
+            raise ConfigError(f"BALIE_HOLD_MINUTES must be 1 to 120, not {booking.hold_minutes!r}")
+        if not booking.caldav_timeout > 0:
+            raise ConfigError(
+                f"BALIE_CALDAV_TIMEOUT must be positive, not {booking.caldav_timeout!r}"
+            )
+        if booking.feed_secret and len(booking.feed_secret) < MIN_FEED_SECRET_BYTES:
+            raise ConfigError(
+                f"BALIE_FEED_SECRET must decode to at least {MIN_FEED_SECRET_BYTES} bytes"
+            )
+        if not _UID_DOMAIN.fullmatch(booking.caldav_uid_domain):
+            raise ConfigError("BALIE_CALDAV_UID_DOMAIN must be a host-like name")
+        if "@" not in booking.invite_from or any(c in booking.invite_from for c in ":\r\n "):
+            raise ConfigError("BALIE_INVITE_FROM must be a plain e-mail address")
+
+    def _validate_staff(self) -> None:
+        staff = self.staff
+        # ASVS 7.3: an idle limit of minutes, an absolute limit of at most a working day
+        if not 1 <= staff.idle_minutes <= 120:
+            raise ConfigError(
+                f"BALIE_STAFF_IDLE_MINUTES must be 1 to 120, not {staff.idle_minutes!r}"
+            )
+        if not 1 <= staff.absolute_hours <= 24:
+            raise ConfigError(
+                f"BALIE_STAFF_ABSOLUTE_HOURS must be 1 to 24, not {staff.absolute_hours!r}"
+            )
+        if staff.idle_minutes > staff.absolute_hours * 60:
+            raise ConfigError("BALIE_STAFF_IDLE_MINUTES must not exceed BALIE_STAFF_ABSOLUTE_HOURS")
+
+    @property
+    def emulate_irma(self) -> bool:
+        """Run the built-in IRMA emulator: development without a configured server."""
+        return not self.production and not self.identity.irma.url
+
+
+def _booking_from_env(read: _Reader, env: Mapping[str, str]) -> BookingSettings:
+    links = read.text("BALIE_LINK_KEYS_FILE", "")
+    secret = read.text("BALIE_FEED_SECRET", "")
+    try:
+        feed_secret = base64.b64decode(secret, validate=True) if secret else b""
+    except binascii.Error:
+        raise ConfigError("BALIE_FEED_SECRET must be base64 (openssl rand -base64 32)") from None
+    try:
+        credentials = credentials_from_env(env)
+    except InvalidCalendarInput as error:
+        raise ConfigError(str(error)) from None  # names the variable, never the password
+    return BookingSettings(
+        hold_minutes=read.integer("BALIE_HOLD_MINUTES", 15),
+        link_keys_file=Path(links) if links else None,
+        feed_secret=feed_secret,
+        caldav_timeout=read.number("BALIE_CALDAV_TIMEOUT", 15.0),
+        caldav_uid_domain=read.text("BALIE_CALDAV_UID_DOMAIN", "balie"),
+        caldav_credentials=credentials,
+        invite_from=read.text("BALIE_INVITE_FROM", ""),
+    )
 
 
 def _origin(url: str) -> str:

@@ -8,7 +8,9 @@ not send, and nothing in Balie logs message contents.
 from __future__ import annotations
 
 import logging
+import re
 import time
+from typing import Final
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
@@ -26,8 +28,22 @@ def configure(level: str) -> None:
     root.setLevel(level)
 
 
+#: the one path segment that is a credential: a staff feed's token (calendar apps can only
+#: subscribe by URL, so it cannot travel in a header)
+_FEED_TOKEN: Final = re.compile(r"(/staff/[^/]*/feed/)[^/]*(\.ics)$")
+
+
+def loggable_path(path: str) -> str:
+    """``path`` with credentials in it replaced by ``***``."""
+    return _FEED_TOKEN.sub(r"\1***\2", path)
+
+
 class AccessLogger(AbstractAccessLogger):
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
         self.logger.info(
-            "%s %s %s %.1fms", request.method, request.path, response.status, time * 1000
+            "%s %s %s %.1fms",
+            request.method,
+            loggable_path(request.path),
+            response.status,
+            time * 1000,
         )

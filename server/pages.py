@@ -2,17 +2,48 @@
 
 from __future__ import annotations
 
+import logging
+import time
+from typing import Final
+
 from aiohttp import web
 
-from server.state import NONCE, TEMPLATES
+from server.browser import remember_browser
+from server.language import LANGUAGES, Language, language_of
+from server.room_auth import room_claims
+from server.state import CONFIG, NONCE
 from signaling.messages import ID_PATTERN
+from signaling.turn import ice_servers_for
 
 STATIC_PREFIX = "/static"
+VENDOR_PREFIX = "/vendor"
+
+log = logging.getLogger("balie.http")
+
+#: browser packages from npm that pages load, by the name pages use
+VENDOR_FILES: Final = {
+    "yivi.js": "@privacybydesign/yivi-frontend/dist/yivi.js",
+}
 
 
-def render(request: web.Request, name: str, **context: object) -> web.Response:
-    template = request.app[TEMPLATES].get_template(name)
-    body = template.render(nonce=request[NONCE], static=STATIC_PREFIX, lang="nl", **context)
+def render(
+    request: web.Request, name: str, *, translated: bool = True, **context: object
+) -> web.Response:
+    """A page in the request's language; ``translated=False`` for the Dutch-only staff pages."""
+    languages = request.app[LANGUAGES]
+    language = language_of(request) if translated else Language.NL
+    body = (
+        languages.environment(language)
+        .get_template(name)
+        .render(
+            nonce=request[NONCE],
+            static=STATIC_PREFIX,
+            lang=language.value,
+            here=request.path_qs,
+            script_texts=languages.script_texts(language),
+            **context,
+        )
+    )
     return web.Response(text=body, content_type="text/html")
 
 
@@ -24,7 +55,31 @@ async def call_page(request: web.Request) -> web.Response:
     room_id = request.match_info.get("room_id", "")
     if room_id and not ID_PATTERN.fullmatch(room_id):
         raise web.HTTPNotFound()
-    return render(request, "call.html", room_id=room_id)
+    response = render(request, "call.html", room_id=room_id)
+    remember_browser(request, response)
+    return response
+
+
+async def vendor_file(request: web.Request) -> web.FileResponse:
+    """Serve an allow-listed file from the npm install, never the whole folder."""
+    relative = VENDOR_FILES.get(request.match_info["name"])
+    if relative is None:
+        raise web.HTTPNotFound()
+    path = request.app[CONFIG].node_modules / relative
+    if not path.is_file():
+        log.error("%s is missing: run `npm ci --omit=dev` in the project folder", relative)
+        raise web.HTTPServiceUnavailable()
+    response = web.FileResponse(path)
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+async def ice_servers(request: web.Request) -> web.Response:
+    """STUN/TURN servers for the seat's device check, with its own TURN credentials."""
+    claims = room_claims(request)
+    config = request.app[CONFIG]
+    servers = ice_servers_for(config.ice, claims.participant_id, int(time.time()))
+    return web.json_response({"ice_servers": servers})
 
 
 async def health(request: web.Request) -> web.Response:

@@ -39,7 +39,10 @@ def issue_room(
     *,
     now: int,
     roles: tuple[Role, ...] = (Role.RESIDENT, Role.SPECIALIST),
+    purpose: str | None = None,
+    tenant: str | None = None,
 ) -> IssuedRoom:
+    """New seats in a new room; with a purpose, a resident must pass its identity gate."""
     room = new_id("r")
     seats = []
     for role in roles:
@@ -52,6 +55,8 @@ def issue_room(
             role=role,
             now=now,
             ttl=config.tokens.room_token_ttl,
+            purpose=purpose,
+            tenant=tenant,
         )
         url = f"{config.public_url}/call/{room}#token={token}"
         seats.append(IssuedSeat(participant_id, role, token, url))

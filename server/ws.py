@@ -13,12 +13,14 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import struct
 import time
-from collections.abc import Callable
-from typing import Final
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, Final
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from server.browser import browser_id
 from server.config import Config
 from server.state import CONFIG
 from signaling.bus import Envelope, MessageBus, Subscription, session_channel
@@ -31,6 +33,7 @@ from signaling.errors import (
     SignalingError,
     TokenError,
     UnknownPeer,
+    VerificationRequired,
 )
 from signaling.messages import (
     ClientMessage,
@@ -42,8 +45,9 @@ from signaling.messages import (
 )
 from signaling.ratelimit import TokenBucket
 from signaling.registry import Registry
+from signaling.roles import Role
 from signaling.room import REPLAY_LIMIT, Effect, Room, Send
-from signaling.tokens import KeySet, verify_room_token
+from signaling.tokens import KeySet, RoomClaims, verify_room_token
 from signaling.turn import ice_servers_for
 
 log = logging.getLogger("balie.ws")
@@ -54,14 +58,15 @@ CLOSE_NO_SEAT: Final = 4404
 CLOSE_JOIN_TIMEOUT: Final = 4408
 CLOSE_REPLACED: Final = 4409
 CLOSE_ENDED: Final = 4410
+CLOSE_VERIFY: Final = 4412
 CLOSE_RATE: Final = 4429
 CLOSE_SLOW_CONSUMER: Final = 4503
 
 #: how long closing waits for queued frames to be written
 CLOSE_WAIT: Final = 5.0
-#: frames below this size may be written straight from the sending task: into
-#: an empty transport buffer they cannot reach its 64 KiB high-water mark, so
-#: the write cannot pause and wait for this socket's reader
+#: a socket's batch of frames stays below this size: written into an empty
+#: transport buffer it cannot reach the 64 KiB high-water mark, so the write
+#: never has to pause and wait for this socket's reader
 DIRECT_WRITE_LIMIT: Final = 32 * 1024
 #: how often seats whose socket dropped are checked against the grace period
 REAP_INTERVAL: Final = 1.0
@@ -70,10 +75,13 @@ REAP_INTERVAL: Final = 1.0
 class Connection:
     """One socket and its bounded send queue.
 
-    A frame for an idle socket (nothing queued, nothing in its transport
-    buffer) is written at once by the task that produced it; anything else
-    waits in the queue for the socket's own writer task, so a socket that does
-    not read only ever fills its own queue.
+    Frames for an idle socket (nothing queued, nothing in its transport
+    buffer) are gathered while the event loop runs its ready callbacks and
+    written with one ``transport.write`` at the end of that pass: a relay
+    wakes up for a whole TCP read of frames, and one system call for all of
+    them is most of the CPU a relayed frame costs. Anything else waits in the
+    queue for the socket's own writer task, so a socket that does not read
+    only ever fills its own queue.
     """
 
     def __init__(
@@ -81,8 +89,16 @@ class Connection:
     ) -> None:
         self.ws = ws
         self._transport = transport
+        self._loop = asyncio.get_running_loop()
+        # a deflate context must see every frame in order, which aiohttp's writer
+        # guarantees and a batch written past it would not
+        self._batchable = transport is not None and not ws.compress
+        self._batch: list[bytes] = []
+        self._batch_size = 0
         self._writing = False
         self.room: Room | None = None
+        #: the browser-session id from the upgrade request's cookie, if any
+        self.browser: str | None = None
         self.participant_id = ""
         self.session_id = ""
         self.subscription: Subscription | None = None
@@ -91,42 +107,60 @@ class Connection:
         self._overflowed = False
         self._closer: asyncio.Task[bool] | None = None
         self._queue: asyncio.Queue[Envelope] = asyncio.Queue(queue_size)
-        self._writer = asyncio.get_running_loop().create_task(self._write_loop())
+        self._writer = self._loop.create_task(self._write_loop())
 
     async def deliver(self, envelope: Envelope) -> None:
-        """Take an envelope from the bus; never waits for this socket's reader.
+        """Take an envelope from the bus; never waits for this socket's reader."""
+        self.take(envelope)
 
-        A close that comes through the bus was ordered by the room (leave,
-        deny, end, replaced): the seat is gone, so the socket's end must not
-        mark it away. Closes the server decides on its own (rate, slow
-        consumer) go through :meth:`close` and keep the seat for resume.
+    def take(self, envelope: Envelope) -> None:
+        """Send a frame or carry out a close that the room ordered.
+
+        A close that comes this way was ordered by the room (leave, deny, end,
+        replaced): the seat is gone, so the socket's end must not mark it
+        away. Closes the server decides on its own (rate, slow consumer) go
+        through :meth:`close` and keep the seat for resume.
         """
         if envelope.close_code is not None:
             self.closed_by_room = True
             self._enqueue(envelope)
         elif envelope.frame is not None:
-            await self.send(envelope.frame)
+            self.send(envelope.frame)
 
-    async def send(self, frame: bytes) -> None:
-        """Write a frame now if the socket is idle, else queue it behind the others."""
-        if self._idle(len(frame)):
-            try:
-                await self.ws.send_frame(frame, WSMsgType.TEXT)
-            except ConnectionError:
-                pass  # the socket is gone; its reader notices and holds the seat
-        else:
-            self._enqueue(Envelope(frame=frame))
-
-    def _idle(self, size: int) -> bool:
+    def send(self, frame: bytes) -> None:
+        """Write a frame at the end of this loop pass if the socket is idle, else queue it."""
+        size = len(frame)
         transport = self._transport
-        return (
-            size < DIRECT_WRITE_LIMIT
+        if (
+            self._batchable
+            and self._batch_size + size < DIRECT_WRITE_LIMIT - _MAX_HEADER
             and not self._writing
             and self._queue.empty()
             and transport is not None
             and not transport.is_closing()
             and transport.get_write_buffer_size() == 0
-        )
+        ):
+            if not self._batch:
+                # scheduled before anything this pass can queue: a frame that
+                # goes to the writer task later in the pass is written after
+                # the batch, because ready callbacks run in order
+                self._loop.call_soon(self._flush)
+            header = _text_header(size)
+            self._batch.append(header)
+            self._batch.append(frame)
+            self._batch_size += len(header) + size
+        else:
+            self._enqueue(Envelope(frame=frame))
+
+    def _flush(self) -> None:
+        batch = self._batch
+        self._batch = []
+        self._batch_size = 0
+        transport = self._transport
+        # after a close frame nothing may follow; the seat's replay has these frames
+        if transport is None or transport.is_closing() or self.ws.closed:
+            return
+        transport.write(b"".join(batch))
 
     def _enqueue(self, envelope: Envelope) -> None:
         if self._overflowed:
@@ -139,7 +173,7 @@ class Connection:
             self._writer.cancel()
             # drain=False: waiting to flush the close frame to a client that does
             # not read would hang this socket's handler for good
-            self._closer = asyncio.get_running_loop().create_task(
+            self._closer = self._loop.create_task(
                 self.ws.close(code=CLOSE_SLOW_CONSUMER, message=b"send queue overflow", drain=False)
             )
 
@@ -187,6 +221,21 @@ class Connection:
                 self._writing = False
 
 
+def _text_header(size: int) -> bytes:
+    """The header of an unmasked, final text frame of ``size`` bytes (RFC 6455 5.2)."""
+    if size < 126:
+        return _HEADER_LEN1(0x81, size)
+    if size < 0x10000:
+        return _HEADER_LEN2(0x81, 126, size)
+    return _HEADER_LEN3(0x81, 127, size)
+
+
+_HEADER_LEN1: Final = struct.Struct("!BB").pack
+_HEADER_LEN2: Final = struct.Struct("!BBH").pack
+_HEADER_LEN3: Final = struct.Struct("!BBQ").pack
+_MAX_HEADER: Final = 10
+
+
 class Hub:
     """Connects sockets to rooms through the bus."""
 
@@ -202,6 +251,15 @@ class Hub:
         self.bus = bus
         self.clock = clock
         self.registry = Registry(max_in_call=config.ws.max_in_call)
+        #: may this seat enter? (the identity gate; set once it is built)
+        self.admission: Admission | None = None
+        #: told when a room ended or emptied (the vault deletes its values)
+        self.on_room_closed: Callable[[str], Coroutine[Any, Any, None]] | None = None
+        #: told when a token's holder took a seat (booking checks the resident in)
+        self.on_seated: Callable[[RoomClaims], Coroutine[Any, Any, None]] | None = None
+        self._closing: set[asyncio.Task[None]] = set()
+        #: rooms whose tokens named a purpose: only they hold verified values to delete
+        self._gated: set[str] = set()
         #: sockets on this node by session id, to replace a half-open one on resume
         self.connections: dict[str, Connection] = {}
 
@@ -214,6 +272,10 @@ class Hub:
             log.info("room token refused: %s", exc.message)
             conn.refuse(exc)
             await conn.close(CLOSE_TOKEN_REFUSED, "token refused")
+            return
+        if not await self._admits(claims, conn.browser):
+            conn.refuse(VerificationRequired("show who you are before joining this call"))
+            await conn.close(CLOSE_VERIFY, "verification required")
             return
         now = self.clock()
         session_id = secrets.token_urlsafe(24)
@@ -231,9 +293,14 @@ class Hub:
         except RefusedError as exc:
             conn.refuse(exc)
             await conn.close(CLOSE_BAD_FIRST_FRAME, exc.code)
-            self.registry.settle(room, now)
+            self._settle(room, now)
             return
         await self._seat(conn, room, claims.participant_id, session_id)
+        if claims.purpose is not None:
+            # only a seated room can close; a refused join must leave nothing behind
+            self._gated.add(claims.room)
+        if self.on_seated is not None:
+            self._background(self.on_seated(claims))
         log.info(
             "joined room=%s participant=%s role=%s",
             room.id,
@@ -255,7 +322,7 @@ class Hub:
         old = self.connections.get(message.session_id)
         if old is not None and old is not conn:
             await self._unseat(old)
-            await old.deliver(Envelope(close_code=CLOSE_REPLACED, close_reason="replaced"))
+            old.take(Envelope(close_code=CLOSE_REPLACED, close_reason="replaced"))
         participant_id = resumed.reply["participant_id"]
         await self._seat(conn, room, participant_id, message.session_id)
         conn.send_now(resumed.reply)
@@ -270,21 +337,27 @@ class Hub:
         )
         await self.dispatch(resumed.effects)
 
-    async def handle(self, conn: Connection, message: ClientMessage) -> None:
+    def handle(self, conn: Connection, message: ClientMessage) -> list[Effect]:
+        """Apply a seated socket's message and deliver what goes to this node.
+
+        Returns the effects for sockets elsewhere, for :meth:`publish`: a
+        relayed frame to a socket on this node does not wait for anything.
+        """
         room = conn.room
         if room is None:  # the reader only calls us for seated sockets
             raise RuntimeError("handle() before join")
         if isinstance(message, Join | Resume):
             conn.refuse(NotAllowed(type(message).__name__.lower(), "seated"), message.seq)
-            return
+            return []
         now = self.clock()
         try:
             effects = room.handle(conn.participant_id, message, now)
         except RefusedError as exc:
             conn.refuse(exc, message.seq)
-            return
-        await self.dispatch(effects)
-        self.registry.settle(room, now)
+            return []
+        remote = self.deliver_local(effects)
+        self._settle(room, now)
+        return remote
 
     async def dropped(self, conn: Connection) -> None:
         """The socket closed; hold the seat unless the room closed it on purpose."""
@@ -296,30 +369,89 @@ class Hub:
 
     async def reap(self) -> None:
         now = self.clock()
-        for _room, effects in self.registry.expire(now, self.config.ws.resume_grace):
+        for room, effects in self.registry.expire(now, self.config.ws.resume_grace):
             await self.dispatch(effects)
+            self._closed(room)
 
     async def dispatch(self, effects: list[Effect]) -> None:
         """Deliver effects: straight to sockets on this node, over the bus otherwise."""
+        remote = self.deliver_local(effects)
+        if remote:
+            await self.publish(remote)
+
+    def deliver_local(self, effects: list[Effect]) -> list[Effect]:
+        """Deliver the effects for sockets on this node; return the others, in order."""
         local = self.connections
+        remote: list[Effect] = []
         for effect in effects:
             conn = local.get(effect.session_id)
+            if conn is None:
+                remote.append(effect)
+            elif isinstance(effect, Send):
+                conn.send(effect.frame)
+            else:
+                conn.take(Envelope(close_code=effect.code, close_reason=effect.reason))
+        return remote
+
+    async def publish(self, effects: list[Effect]) -> None:
+        """Send effects over the bus to the nodes that hold their sockets.
+
+        A seat whose socket is away has no subscriber: the frame is dropped
+        there and replayed from the seat's buffer when it resumes.
+        """
+        for effect in effects:
             if isinstance(effect, Send):
-                if conn is not None:
-                    await conn.send(effect.frame)
-                else:
-                    await self._publish(effect.session_id, Envelope(frame=effect.frame))
+                envelope = Envelope(frame=effect.frame)
             else:
                 envelope = Envelope(close_code=effect.code, close_reason=effect.reason)
-                if conn is not None:
-                    await conn.deliver(envelope)
-                else:
-                    await self._publish(effect.session_id, envelope)
+            await self.bus.publish(session_channel(effect.session_id), envelope)
 
-    async def _publish(self, session_id: str, envelope: Envelope) -> None:
-        # A seat whose socket is away has no subscriber: the frame is dropped
-        # here and replayed from the seat's buffer when it resumes.
-        await self.bus.publish(session_channel(session_id), envelope)
+    async def notify(self, room_id: str, role: Role, message: JsonObject) -> None:
+        """A server notice to the seats of ``role`` in a room on this node."""
+        room = self.registry.rooms.get(room_id)
+        if room is not None:
+            await self.dispatch(room.notify(role, message))
+
+    async def notify_verified(self, room_id: str) -> None:
+        """The resident proved who they are: the specialist's panel has news."""
+        await self.notify(room_id, Role.SPECIALIST, {"type": "verified"})
+
+    async def request_verification(self, room_id: str) -> None:
+        """The specialist asked the resident to show who they are again."""
+        await self.notify(room_id, Role.RESIDENT, {"type": "verify"})
+
+    async def _admits(self, claims: RoomClaims, browser: str | None) -> bool:
+        if self.admission is None:
+            return True
+        try:
+            return await self.admission(claims, browser)
+        except Exception as exc:
+            # refusing is the safe answer when the gate cannot decide
+            log.warning("identity gate could not decide: %s", type(exc).__name__)
+            return False
+
+    def _settle(self, room: Room, now: float) -> None:
+        self.registry.settle(room, now)
+        self._closed(room)
+
+    async def drain(self) -> None:
+        """Wait for hooks still running (at shutdown, before the database they write to
+        goes away)."""
+        while self._closing:
+            await asyncio.gather(*self._closing, return_exceptions=True)
+
+    def _closed(self, room: Room) -> None:
+        if self.on_room_closed is None or room.id not in self._gated:
+            return
+        if room.state is Room.State.ENDED or room.empty:
+            self._gated.discard(room.id)
+            self._background(self.on_room_closed(room.id))
+
+    def _background(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run a hook without holding up the relay; :meth:`drain` waits for it."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
 
     async def _seat(self, conn: Connection, room: Room, participant_id: str, session: str) -> None:
         conn.room, conn.participant_id, conn.session_id = room, participant_id, session
@@ -334,6 +466,9 @@ class Hub:
         if self.connections.get(conn.session_id) is conn:
             del self.connections[conn.session_id]
 
+
+#: decides whether the holder of a room token may take a seat (server/identity_gate.py)
+Admission = Callable[[RoomClaims, str | None], Awaitable[bool]]
 
 #: the hub of an application (defined here: the hub type lives in this module)
 HUB = web.AppKey("hub", Hub)
@@ -357,6 +492,7 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
     await ws.prepare(request)
     # a full resume replay must fit the queue of the socket that resumes
     conn = Connection(ws, max(config.ws.send_queue, REPLAY_LIMIT + 2), request.transport)
+    conn.browser = browser_id(request)
     try:
         if await _first_frame(hub, conn, config):
             await _read_loop(hub, conn, config)
@@ -403,7 +539,10 @@ async def _read_loop(hub: Hub, conn: Connection, config: Config) -> None:
     clock = time.monotonic
     bucket = TokenBucket(config.ws.rate, config.ws.burst, clock())
     strikes = 0
-    async for msg in conn.ws:
+    ws = conn.ws
+    # receive() rather than ``async for``: one coroutine layer less per frame
+    while True:
+        msg = await ws.receive()
         if msg.type is WSMsgType.TEXT:
             if not bucket.allow(clock()):
                 strikes += 1
@@ -418,7 +557,9 @@ async def _read_loop(hub: Hub, conn: Connection, config: Config) -> None:
             except ProtocolError as exc:
                 conn.refuse(exc, exc.ref)
                 continue
-            await hub.handle(conn, message)
+            remote = hub.handle(conn, message)
+            if remote:
+                await hub.publish(remote)
         elif msg.type is WSMsgType.BINARY:
             conn.refuse(BinaryNotSupported("binary frames are not supported"))
         else:

@@ -15,7 +15,8 @@ contains message contents, tokens or personal data.
     │   ├── Forbidden            the role may not do this           forbidden
     │   ├── UnknownPeer          no such participant in the room    unknown-peer
     │   ├── RoomFull             the call has no free seat          room-full
-    │   └── RateLimited          over the message rate              rate-limited
+    │   ├── RateLimited          over the message rate              rate-limited
+    │   └── VerificationRequired the resident has not shown who they are  verification-required
     └── TokenError               a room token was refused (close 4401)
         └── TokenExpired
 """
@@ -92,6 +93,12 @@ class RoomFull(RefusedError):
 
 class RateLimited(RefusedError):
     code = "rate-limited"
+
+
+class VerificationRequired(RefusedError):
+    """A resident of a room whose purpose needs a verified identity has none (close 4412)."""
+
+    code = "verification-required"
 
 
 class TokenError(SignalingError):

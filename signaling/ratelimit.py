@@ -18,11 +18,16 @@ class TokenBucket:
 
     def allow(self, now: float) -> bool:
         """Take one token if there is one."""
+        tokens = self._tokens
         elapsed = now - self._updated
         if elapsed > 0:
-            self._tokens = min(self.burst, self._tokens + elapsed * self.rate)
+            # an if, not min(): this runs for every frame a client sends
+            tokens += elapsed * self.rate
+            if tokens > self.burst:
+                tokens = self.burst
             self._updated = now
-        if self._tokens >= 1:
-            self._tokens -= 1
+        if tokens >= 1:
+            self._tokens = tokens - 1
             return True
+        self._tokens = tokens
         return False

@@ -48,7 +48,11 @@ CLOSE_REPLACED: Final = 4409
 CLOSE_ENDED: Final = 4410
 
 
-@dataclass(frozen=True, slots=True)
+# Effects are not frozen for the reason the messages are not (see messages.py):
+# one is built for every relayed frame, and nothing changes it afterwards.
+
+
+@dataclass(slots=True)
 class Send:
     """Send ``message`` to the socket of a seat's session (if it has one now)."""
 
@@ -59,7 +63,7 @@ class Send:
     frame: bytes = field(default=b"", compare=False, repr=False)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Close:
     """Close the socket of ``participant_id`` with ``code`` after earlier sends."""
 
@@ -354,6 +358,11 @@ class Room:
         return target
 
     # -- helpers -------------------------------------------------------------
+
+    def notify(self, role: Role, message: JsonObject) -> list[Effect]:
+        """A server notice to every seat of ``role``, numbered like any frame so a
+        seat that is away gets it on resume (``verify``, ``verified``)."""
+        return [self._send(s, dict(message)) for s in self.seats.values() if s.role is role]
 
     def _require_open(self, what: str) -> None:
         if self.state is not Room.State.OPEN:

@@ -34,6 +34,10 @@ class RoomClaims:
     participant_id: str
     role: Role
     expires_at: int
+    #: the purpose whose disclosure policy gates a resident's entry, if any
+    purpose: str | None = None
+    #: the municipality (tenant) the room belongs to; set whenever ``purpose`` is
+    tenant: str | None = None
 
 
 class KeySet:
@@ -122,9 +126,20 @@ def issue_room_token(
     now: int,
     ttl: int,
     not_before: int | None = None,
+    purpose: str | None = None,
+    tenant: str | None = None,
 ) -> str:
-    """Sign a token that seats ``participant_id`` in ``room`` as ``role``."""
-    for name, value in (("room", room), ("participant_id", participant_id)):
+    """Sign a token that seats ``participant_id`` in ``room`` as ``role``.
+
+    ``purpose`` names the appointment's purpose, so whoever checks the token
+    knows which disclosure policy a resident must satisfy before the lobby.
+    """
+    if (purpose is None) != (tenant is None):
+        raise ValueError("purpose and tenant go together: a purpose belongs to a tenant")
+    named = [("room", room), ("participant_id", participant_id)]
+    if purpose is not None and tenant is not None:
+        named += [("purpose", purpose), ("tenant", tenant)]
+    for name, value in named:
         if not ID_PATTERN.fullmatch(value):
             raise ValueError(f"{name} must be an id of letters, digits, - or _")
     claims = {
@@ -138,6 +153,9 @@ def issue_room_token(
         "exp": now + ttl,
         "jti": secrets.token_urlsafe(16),
     }
+    if purpose is not None and tenant is not None:
+        claims["purpose"] = purpose
+        claims["tenant"] = tenant
     return jwt.encode(claims, keys.signing_key(), algorithm=ALGORITHM, headers={"kid": keys.active})
 
 
@@ -181,7 +199,13 @@ def verify_room_token(keys: KeySet, token: str, *, issuer: str) -> RoomClaims:
         parsed_role = Role(str(role))
     except ValueError:
         raise TokenError("token has no valid role") from None
-    return RoomClaims(room, sub, parsed_role, int(claims["exp"]))
+    purpose, tenant = claims.get("purpose"), claims.get("tenant")
+    if (purpose is None) != (tenant is None):
+        raise TokenError("token names a purpose without a tenant, or the reverse")
+    for name, value in (("purpose", purpose), ("tenant", tenant)):
+        if value is not None and (not isinstance(value, str) or not ID_PATTERN.fullmatch(value)):
+            raise TokenError(f"token has no valid {name} claim")
+    return RoomClaims(room, sub, parsed_role, int(claims["exp"]), purpose, tenant)
 
 
 def _new_kid() -> str:

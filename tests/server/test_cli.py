@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from pathlib import Path
@@ -9,11 +10,17 @@ from typing import Any
 
 import pytest
 
+from identity.policy import Tag
+from identity.vault import KeyRing, new_key_config_entry, open_identity, seal_identity
+from identity.verifier import VerifiedIdentity
 from server.cli import main
 from server.config import Config
+from server.db import create_engine, migrate
 from server.keys import load_keys
+from server.vault_store import SqlVault
 from signaling.roles import Role
 from signaling.tokens import KeySet, verify_room_token
+from tests.server.test_config import PRODUCTION_IDENTITY
 
 
 @pytest.fixture
@@ -116,6 +123,8 @@ def test_production_without_a_key_file_is_a_configuration_error(
 ) -> None:
     monkeypatch.setenv("BALIE_ENV", "production")
     monkeypatch.setenv("BALIE_PUBLIC_URL", "https://balie.example.nl")
+    for name, value in PRODUCTION_IDENTITY.items():
+        monkeypatch.setenv(name, value)
     assert main(["room", "create"]) == 2
     assert "BALIE_ROOM_KEYS_FILE" in capsys.readouterr().err
     assert not (data_dir / "room-keys.json").exists()
@@ -133,3 +142,46 @@ def test_unknown_command_exits_with_usage(data_dir: Path) -> None:
     with pytest.raises(SystemExit) as caught:
         main(["frobnicate"])
     assert caught.value.code == 2
+
+
+def test_vault_rotation_reseals_every_entry_under_the_new_key(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old, new = new_key_config_entry("old"), new_key_config_entry("new")
+    identity = VerifiedIdentity(
+        verifier="yivi",
+        purpose="bijstand",
+        values={"bsn": "999999990"},
+        tags=frozenset({Tag.BSN}),
+        attribute_ids=("irma-demo.gemeente.personalData.bsn",),
+        issuers=("irma-demo.gemeente",),
+        verified_at=1,
+        demo=True,
+    )
+
+    async def seal_with_old_key() -> None:
+        engine = create_engine(f"sqlite+aiosqlite:///{data_dir / 'balie.db'}")
+        await migrate(engine)
+        entry = seal_identity(
+            KeyRing.from_config(old), identity, room="r_1", verification_id="v_1", delete_after=1e12
+        )
+        await SqlVault(engine).put_bound(entry, tenant="t", browser_id="b", purpose="p", now=0)
+        await engine.dispose()
+
+    async def read_back() -> tuple[str, str]:
+        engine = create_engine(f"sqlite+aiosqlite:///{data_dir / 'balie.db'}")
+        entry = await SqlVault(engine).get("r_1", "v_1")
+        await engine.dispose()
+        assert entry is not None
+        opened = open_identity(KeyRing.from_config(new), entry, now=2)
+        return entry.kid, opened.values["bsn"]
+
+    asyncio.run(seal_with_old_key())
+    monkeypatch.setenv("BALIE_VAULT_KEYS", f"{new},{old}")
+    assert main(["vault", "reseal"]) == 0
+    assert "1 vault entries now sealed with key new" in capsys.readouterr().out
+    # the old key can go now: the new one alone opens the entry
+    assert asyncio.run(read_back()) == ("new", "999999990")
+    assert main(["vault", "new-key"]) == 0
+    printed = capsys.readouterr().out.strip()
+    assert KeyRing.from_config(printed).kids == [printed.split(":")[0]]

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from server.booking_setup import feed_tokens, load_link_keys
 from server.config import Config, ConfigError, Environment
 
 ANY_ADDRESS = "0.0.0.0"  # noqa: S104 - only parsed here, never bound
@@ -14,6 +15,23 @@ ANY_ADDRESS = "0.0.0.0"  # noqa: S104 - only parsed here, never bound
 
 def config(**env: str) -> Config:
     return Config.from_env(env)
+
+
+#: the least a production deployment must configure besides its public URL
+PRODUCTION_IDENTITY = {
+    "BALIE_IRMA_URL": "https://irma.internal.example",
+    "BALIE_IRMA_TOKEN": "requestor-token",
+    "BALIE_IRMA_RESULT_KEY_FILE": "/etc/balie/irma-jwt.pem",
+    "BALIE_VAULT_KEYS": "v1:" + "A" * 43 + "=",
+}
+
+
+def production(**env: str) -> Config:
+    return Config.from_env(
+        {"BALIE_ENV": "production", "BALIE_PUBLIC_URL": "https://balie.example.nl"}
+        | PRODUCTION_IDENTITY
+        | env
+    )
 
 
 def test_defaults() -> None:
@@ -77,7 +95,7 @@ def read(c: Config, path: str) -> Any:
 def test_each_variable_is_parsed(name: str, raw: str, path: str, expected: Any) -> None:
     env = {name: raw}
     if name == "BALIE_ENV":
-        env["BALIE_PUBLIC_URL"] = "https://balie.example.nl"
+        env |= {"BALIE_PUBLIC_URL": "https://balie.example.nl"} | PRODUCTION_IDENTITY
     c = Config.from_env(env)
     assert read(c, path) == expected
     assert read(Config.from_env({}), path) != expected  # the variable made the difference
@@ -203,11 +221,11 @@ def test_room_token_lifetime_must_be_positive(raw: str) -> None:
 
 def test_production_requires_an_https_public_url() -> None:
     with pytest.raises(ConfigError) as caught:
-        config(BALIE_ENV="production")
+        config(BALIE_ENV="production", **PRODUCTION_IDENTITY)
     assert "BALIE_PUBLIC_URL" in str(caught.value)
     with pytest.raises(ConfigError):
-        config(BALIE_ENV="production", BALIE_PUBLIC_URL="http://balie.example.nl")
-    c = config(BALIE_ENV="production", BALIE_PUBLIC_URL="https://balie.example.nl")
+        production(BALIE_PUBLIC_URL="http://balie.example.nl")
+    c = production()
     assert c.production and c.public_url == "https://balie.example.nl"
     assert "https://balie.example.nl" in c.allowed_origins
 
@@ -216,9 +234,165 @@ def test_production_default_origin_is_only_the_public_url() -> None:
     """In production (typically host 127.0.0.1 behind a proxy) the default
     allow-list must not add the development origins http://127.0.0.1:PORT and
     http://localhost:PORT next to the https public URL."""
-    c = config(BALIE_ENV="production", BALIE_PUBLIC_URL="https://balie.example.nl")
+    c = production()
     assert c.allowed_origins == ("https://balie.example.nl",)
+
+
+@pytest.mark.parametrize(
+    ("name", "raw"),
+    [
+        ("BALIE_DEMO_MODE", "true"),
+        ("BALIE_DEMO_DATA", "true"),
+        ("BALIE_IRMA_URL", ""),
+        ("BALIE_IRMA_URL", "http://irma.internal.example"),
+        ("BALIE_IRMA_TOKEN", ""),
+        ("BALIE_IRMA_RESULT_KEY_FILE", ""),
+        ("BALIE_VAULT_KEYS", ""),
+    ],
+)
+def test_production_refuses_settings_that_weaken_verification(name: str, raw: str) -> None:
+    """Demo credentials, the emulator or an unpinned result key must never be
+    reachable in production by leaving a variable out."""
+    with pytest.raises(ConfigError) as caught:
+        production(**{name: raw})
+    assert name in str(caught.value)
+
+
+def test_identity_and_database_defaults() -> None:
+    c = config(BALIE_DATA_DIR="/srv/balie")
+    assert c.database.url == "sqlite+aiosqlite:////srv/balie/balie.db"
+    assert c.identity.demo_mode and c.database.demo_data and c.emulate_irma
+    p = production()
+    assert not p.identity.demo_mode and not p.database.demo_data and not p.emulate_irma
+    assert p.identity.irma.result_key_file == Path("/etc/balie/irma-jwt.pem")
+    assert "requestor-token" not in repr(p) and "AAAA" not in repr(p)  # secrets stay out of logs
+
+
+def test_database_url_must_name_a_supported_driver() -> None:
+    with pytest.raises(ConfigError) as caught:
+        config(BALIE_DATABASE_URL="mysql://db/balie")
+    assert "BALIE_DATABASE_URL" in str(caught.value)
+    assert config(BALIE_DATABASE_URL="postgresql+asyncpg://db/balie").database.url.startswith(
+        "postgresql+asyncpg://"
+    )
 
 
 def test_development_allows_http() -> None:
     assert config(BALIE_PUBLIC_URL="http://balie.test:8080").public_url == "http://balie.test:8080"
+
+
+# --- booking (BookingSettings) ---------------------------------------------------------------
+
+FEED_SECRET = "QkFMSUUtdGVzdC1mZWVkLXNlY3JldC0zMi1ieXRlcyE="  # 32 bytes, base64
+
+
+def test_booking_defaults() -> None:
+    c = config(BALIE_DATA_DIR="/srv/balie")
+    assert c.booking.hold_minutes == 15
+    assert c.link_keys_file == Path("/srv/balie/link-keys.json")
+    assert c.booking.feed_secret == b""  # development: a file in the data directory
+    assert c.booking.caldav_timeout == 15.0 and c.booking.caldav_uid_domain == "balie"
+    assert c.booking.caldav_credentials == {}
+    assert c.booking.invite_from == "noreply@127.0.0.1"
+    assert config(BALIE_PUBLIC_URL="https://balie.example.nl").booking.invite_from == (
+        "noreply@balie.example.nl"
+    )
+
+
+def test_booking_variables_are_parsed() -> None:
+    c = config(
+        BALIE_HOLD_MINUTES="10",
+        BALIE_LINK_KEYS_FILE="/etc/balie/link-keys.json",
+        BALIE_FEED_SECRET=FEED_SECRET,
+        BALIE_CALDAV_TIMEOUT="2.5",
+        BALIE_CALDAV_UID_DOMAIN="balie.voorbeeld.nl",
+        BALIE_CALDAV_DAV_USERNAME="balie-service",
+        BALIE_CALDAV_DAV_PASSWORD="geheim-wachtwoord",
+        BALIE_INVITE_FROM="noreply@voorbeeld.nl",
+    )
+    assert c.booking.hold_minutes == 10
+    assert c.link_keys_file == Path("/etc/balie/link-keys.json")
+    assert len(c.booking.feed_secret) == 32
+    assert c.booking.caldav_timeout == 2.5
+    assert c.booking.caldav_uid_domain == "balie.voorbeeld.nl"
+    assert c.booking.caldav_credentials["DAV"].username == "balie-service"
+    assert c.booking.invite_from == "noreply@voorbeeld.nl"
+    # secrets stay out of logs
+    assert "geheim-wachtwoord" not in repr(c) and FEED_SECRET not in repr(c)
+    assert "QkFM" not in repr(c)
+
+
+@pytest.mark.parametrize(
+    ("name", "raw"),
+    [
+        ("BALIE_HOLD_MINUTES", "0"),
+        ("BALIE_HOLD_MINUTES", "121"),
+        ("BALIE_HOLD_MINUTES", "a quarter"),
+        ("BALIE_FEED_SECRET", "not base64!"),
+        ("BALIE_FEED_SECRET", "c2hvcnQ="),  # 5 bytes
+        ("BALIE_CALDAV_TIMEOUT", "0"),
+        ("BALIE_CALDAV_TIMEOUT", "nan"),
+        ("BALIE_CALDAV_UID_DOMAIN", "balie/../x"),
+        ("BALIE_INVITE_FROM", "no address"),
+        ("BALIE_CALDAV_DAV_USERNAME", ""),
+    ],
+    ids=lambda v: str(v),
+)
+def test_bad_booking_value_names_the_variable(name: str, raw: str) -> None:
+    env = {name: raw}
+    if name == "BALIE_CALDAV_DAV_USERNAME":
+        env["BALIE_CALDAV_DAV_PASSWORD"] = "geheim-wachtwoord"  # a pair without its user name
+    with pytest.raises(ConfigError) as caught:
+        config(**env)
+    assert name in str(caught.value)
+    assert "geheim-wachtwoord" not in str(caught.value)
+
+
+def test_production_needs_existing_link_keys_and_a_feed_secret(tmp_path: Path) -> None:
+    missing = production(BALIE_LINK_KEYS_FILE=str(tmp_path / "missing.json"))
+    with pytest.raises(ConfigError, match="BALIE_LINK_KEYS_FILE"):
+        load_link_keys(missing)
+    assert not (tmp_path / "missing.json").exists()  # never invented in production
+    with pytest.raises(ConfigError, match="BALIE_FEED_SECRET"):
+        feed_tokens(missing)
+    feed_tokens(production(BALIE_FEED_SECRET=FEED_SECRET))
+
+
+def test_development_makes_link_keys_and_feed_secret_once(tmp_path: Path) -> None:
+    c = config(BALIE_DATA_DIR=str(tmp_path))
+    keys = load_link_keys(c)
+    assert (tmp_path / "link-keys.json").stat().st_mode & 0o777 == 0o600
+    assert load_link_keys(c).to_json() == keys.to_json()
+    token = feed_tokens(c).issue("t", "s")
+    assert feed_tokens(c).issue("t", "s") == token  # the same file the second time
+    (tmp_path / "link-keys.json").write_text("{not json")
+    with pytest.raises(ConfigError, match="BALIE_LINK_KEYS_FILE"):
+        load_link_keys(c)
+
+
+def test_staff_session_defaults_and_variables() -> None:
+    assert config().staff.idle_minutes == 15
+    assert config().staff.absolute_hours == 8
+    c = config(BALIE_STAFF_IDLE_MINUTES="5", BALIE_STAFF_ABSOLUTE_HOURS="2")
+    assert (c.staff.idle_minutes, c.staff.absolute_hours) == (5, 2)
+
+
+@pytest.mark.parametrize(
+    ("name", "raw"),
+    [
+        ("BALIE_STAFF_IDLE_MINUTES", "0"),
+        ("BALIE_STAFF_IDLE_MINUTES", "121"),
+        ("BALIE_STAFF_IDLE_MINUTES", "kwartier"),
+        ("BALIE_STAFF_ABSOLUTE_HOURS", "0"),
+        ("BALIE_STAFF_ABSOLUTE_HOURS", "25"),
+        ("BALIE_STAFF_ABSOLUTE_HOURS", "8.5"),
+    ],
+)
+def test_bad_staff_session_value_names_the_variable(name: str, raw: str) -> None:
+    with pytest.raises(ConfigError, match=name):
+        config(**{name: raw})
+
+
+def test_staff_idle_limit_must_fit_in_the_absolute_one() -> None:
+    with pytest.raises(ConfigError, match="BALIE_STAFF_IDLE_MINUTES"):
+        config(BALIE_STAFF_IDLE_MINUTES="90", BALIE_STAFF_ABSOLUTE_HOURS="1")

@@ -118,6 +118,48 @@ def test_a_valid_token_is_accepted(keys: KeySet) -> None:
     assert set(payload) == {"iss", "aud", "sub", "room", "role", "iat", "nbf", "exp", "jti"}
 
 
+def test_a_purpose_rides_in_the_token(keys: KeySet) -> None:
+    """The purpose decides which attributes a resident must disclose, so it
+    is signed with the seat rather than chosen by the page."""
+    t = now()
+    token = issue_room_token(
+        keys,
+        issuer=ISSUER,
+        room="r_abc",
+        participant_id="p_xyz",
+        role=Role.RESIDENT,
+        now=t,
+        ttl=600,
+        purpose="wmo",
+        tenant="demo",
+    )
+    claims = RoomClaims("r_abc", "p_xyz", Role.RESIDENT, t + 600, purpose="wmo", tenant="demo")
+    assert verify(keys, token) == claims
+    with pytest.raises(ValueError):
+        issue_room_token(
+            keys,
+            issuer=ISSUER,
+            room="r",
+            participant_id="p",
+            role=Role.RESIDENT,
+            now=t,
+            ttl=60,
+            purpose="no spaces",
+            tenant="demo",
+        )
+    with pytest.raises(ValueError):
+        issue_room_token(
+            keys,
+            issuer=ISSUER,
+            room="r",
+            participant_id="p",
+            role=Role.RESIDENT,
+            now=t,
+            ttl=60,
+            purpose="wmo",
+        )
+
+
 def test_token_ids_are_unique(keys: KeySet) -> None:
     tokens = [
         issue_room_token(
@@ -185,6 +227,10 @@ FORGERIES: dict[str, Forge] = {
     "missing jti": lambda k: sign(k, claims(jti=_DROP)),
     "missing room": lambda k: sign(k, claims(room=_DROP)),
     "missing role": lambda k: sign(k, claims(role=_DROP)),
+    "purpose outside the id pattern": lambda k: sign(k, claims(purpose="w/../x", tenant="d")),
+    "purpose is a number": lambda k: sign(k, claims(purpose=7, tenant="demo")),
+    "purpose without a tenant": lambda k: sign(k, claims(purpose="wmo")),
+    "tenant outside the id pattern": lambda k: sign(k, claims(purpose="wmo", tenant="a b")),
     "exp is a string": lambda k: sign(k, claims(exp="tomorrow")),
     "alg none": lambda k: (
         f"{b64json({'alg': 'none', 'typ': 'JWT', 'kid': k.active})}.{b64json(claims())}."

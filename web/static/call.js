@@ -2,6 +2,9 @@
 // a small peer-to-peer mesh (at most three people) with perfect negotiation.
 // Plain ES2020 module without dependencies, so the page works under a strict CSP.
 
+import { checkConnection, playTestTone } from './devicecheck.js';
+import { ApiProblem, fetchVerification, requestRenewal, reveal, verifyWithYivi } from './identity.js';
+
 const ROLE_LABEL = { resident: 'Inwoner', specialist: 'Medewerker', guest: 'Tolk of collega' };
 // Lower-case forms for use inside a sentence ("De verbinding van de inwoner…").
 const ROLE_IN_SENTENCE = {
@@ -59,6 +62,8 @@ const ui = {
   finishedTitle: $('finished-title'),
   finishedText: $('finished-text'),
   finishedDetail: $('finished-detail'),
+  feedbackForm: $('feedback-form'),
+  feedbackToken: $('feedback-token'),
   rejoinBtn: $('rejoin-btn'),
   stage: $('stage'),
   tiles: $('tiles'),
@@ -85,15 +90,34 @@ const ui = {
   endDialog: $('end-dialog'),
   endConfirm: $('end-confirm'),
   endCancel: $('end-cancel'),
+  verify: $('verify'),
+  verifyTitle: $('verify-title'),
+  verifyAttributes: $('verify-attributes'),
+  verifyDemo: $('verify-demo'),
+  verifyDemoLink: $('verify-demo-link'),
+  verifyRetry: $('verify-retry'),
+  verifiedPanel: $('verified-panel'),
+  verifiedEmpty: $('verified-empty'),
+  verifiedList: $('verified-list'),
+  verifiedMeta: $('verified-meta'),
+  verifiedRenew: $('verified-renew'),
+  soundBtn: $('sound-btn'),
+  soundAnswer: $('sound-answer'),
+  soundYes: $('sound-yes'),
+  soundNo: $('sound-no'),
+  checkSound: $('check-sound'),
+  checkNetwork: $('check-network'),
 };
 
 // The token leaves the address bar at once, so it cannot end up in bookmarks,
 // screenshots or the history. It lives only in this variable, never in storage.
 const roomToken = takeTokenFromFragment();
 const roomFromPath = readRoomFromPath();
+const room = roomFromPath ?? roomFromToken(roomToken);
 
 const session = {
   phase: 'prejoin', // prejoin | connecting | lobby | call | finished
+  verifying: false, // the identity step is on screen (before the lobby, or when asked again)
   connected: false, // true between joined/resumed and the socket closing
   role: null,
   participantId: null,
@@ -139,6 +163,18 @@ function takeTokenFromFragment() {
     window.history.replaceState(null, '', window.location.pathname + window.location.search);
   }
   return token && token.length > 0 ? token : null;
+}
+
+// The room is also inside the token; reading it (without trusting it: the server
+// checks the signature) lets a link without the room in its path still work.
+function roomFromToken(token) {
+  try {
+    const payload = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+    const claims = JSON.parse(atob(payload));
+    return typeof claims.room === 'string' ? claims.room : null;
+  } catch {
+    return null;
+  }
 }
 
 function readRoomFromPath() {
@@ -313,7 +349,9 @@ function render() {
   const { phase } = session;
   const inCall = phase === 'call';
   const specialist = session.role === 'specialist';
-  ui.prejoin.hidden = phase !== 'prejoin';
+  ui.prejoin.hidden = phase !== 'prejoin' || session.verifying;
+  ui.verify.hidden = !session.verifying || phase === 'finished';
+  ui.verifiedPanel.hidden = !(inCall && specialist);
   ui.lobby.hidden = phase !== 'lobby';
   ui.finished.hidden = phase !== 'finished';
   ui.stage.hidden = phase === 'finished';
@@ -442,6 +480,16 @@ function onSocketClosed(code) {
   session.connected = false;
   stopPing();
   if (session.phase === 'finished' || session.phase === 'prejoin') return;
+  if (code === 4412) {
+    // The server wants proof of identity first (or again): back to that step.
+    resetSeat();
+    session.phase = 'prejoin';
+    render();
+    fetchVerification(room, roomToken).then(startVerification, (error) => {
+      showAlert(problemText(error, 'Het lukt nu niet om deel te nemen. Probeer het over een minuut opnieuw.'));
+    });
+    return;
+  }
   if (code === 4404) {
     // The seat expired while we were away: start over with the token from memory.
     // The others already closed their connections to the old seat.
@@ -535,6 +583,8 @@ const HANDLERS = {
   media: onMedia,
   chat: onChat,
   ended: onEnded,
+  verify: onVerifyRequested,
+  verified: () => refreshVerifiedPanel(),
   pong: () => {},
   error: onServerError,
 };
@@ -603,6 +653,7 @@ function enterCall(peerList, { admitted }) {
   }
   render();
   sendMediaState({ onlyIfOff: true });
+  refreshVerifiedPanel();
   let text = admitted ? 'U bent toegelaten. U bent nu in gesprek.' : 'U bent verbonden.';
   if (peers.size === 0) text += ' Er is nog niemand anders in het gesprek.';
   announce(text);
@@ -891,6 +942,7 @@ function onPeerJoined(message) {
   if (session.phase !== 'call' || !info || typeof info.id !== 'string') return;
   // A peer that joins again starts with a new connection, so ours must be new too.
   createPeer(info);
+  refreshVerifiedPanel();
   announce(`${capitalise(roleInSentence(info.role))} is in het gesprek gekomen.`);
   sendMediaState({ onlyIfOff: true });
 }
@@ -964,10 +1016,136 @@ function updateTile(peer) {
   peer.tile.state.textContent = notes.length ? `(${notes.join(', ')})` : '';
 }
 
+// ---------------------------------------------------------------- identity step (resident)
+
+function problemText(error, fallback) {
+  return error instanceof ApiProblem && error.detail ? error.detail : fallback;
+}
+
+let verificationState = null;
+
+function startVerification(state) {
+  verificationState = state;
+  session.verifying = true;
+  ui.verifyAttributes.replaceChildren(
+    ...(state.attributes ?? []).map((attribute) => {
+      const li = document.createElement('li');
+      li.textContent = attribute.label;
+      return li;
+    }),
+  );
+  ui.verifyDemo.hidden = !state.demo_wallet_url;
+  if (state.demo_wallet_url) ui.verifyDemoLink.href = state.demo_wallet_url;
+  render();
+  announce('Laat zien wie u bent. Scan de QR-code met de Yivi-app.');
+  ui.verifyTitle.focus();
+  runVerification();
+}
+
+async function runVerification() {
+  ui.verifyRetry.hidden = true;
+  clearAlert();
+  // yivi-frontend can start only once per element: give every attempt a fresh one.
+  const form = document.createElement('div');
+  form.id = 'yivi-web-form';
+  form.className = 'yivi-form';
+  document.getElementById('yivi-web-form').replaceWith(form);
+  try {
+    await verifyWithYivi({ room, token: roomToken, element: '#yivi-web-form' });
+  } catch (error) {
+    if (error instanceof ApiProblem) {
+      showAlert(problemText(error, 'Het lukte niet om te laten zien wie u bent.'));
+    } else {
+      showAlert('Het lukte niet om te laten zien wie u bent. Probeer het opnieuw.');
+    }
+    announce('Het controleren is niet gelukt.');
+    ui.verifyRetry.hidden = false;
+    ui.verifyRetry.focus();
+    return;
+  }
+  session.verifying = false;
+  verificationState = null;
+  render();
+  announce('Gelukt. De gemeente weet nu dat u het bent.');
+  // When asked again during the call, the server tells the specialist itself.
+  if (session.phase === 'prejoin') connectToRoom();
+}
+
+function onVerifyRequested() {
+  if (session.role !== 'resident' || session.verifying) return;
+  fetchVerification(room, roomToken).then(startVerification, (error) => {
+    showAlert(problemText(error, 'De medewerker vraagt u opnieuw te laten zien wie u bent. Dat lukt nu niet.'));
+  });
+}
+
+// ---------------------------------------------------------------- verified panel (specialist)
+
+let panelRefresh = null;
+
+function refreshVerifiedPanel() {
+  if (session.role !== 'specialist' || !room) return Promise.resolve();
+  // Coalesce bursts of lobby and peer events into one request.
+  if (!panelRefresh) {
+    panelRefresh = fetchVerification(room, roomToken)
+      .then(renderVerifiedPanel, (error) => console.warn('verified panel', error.message))
+      .finally(() => {
+        panelRefresh = null;
+      });
+  }
+  return panelRefresh;
+}
+
+function renderVerifiedPanel(state) {
+  const attributes = state.verified ? state.attributes ?? [] : [];
+  ui.verifiedEmpty.hidden = attributes.length > 0;
+  ui.verifiedEmpty.textContent = state.required
+    ? 'De inwoner heeft nog niet laten zien wie hij of zij is.'
+    : 'Voor dit gesprek hoeft de inwoner niet te laten zien wie hij of zij is.';
+  ui.verifiedRenew.hidden = !(state.required && state.verified);
+  ui.verifiedMeta.textContent = state.verified && state.verified_at
+    ? `Gecontroleerd met ${state.verifier ?? 'een wallet'} om ${new Date(state.verified_at).toLocaleTimeString('nl-NL', { hour: '2-digit', minute: '2-digit' })}.`
+      // demo credentials anyone can make: never let them pass for real ones
+      + (state.demo ? ' Let op: dit zijn voorbeeldgegevens uit een demo-wallet, geen echte gegevens.' : '')
+    : '';
+  const rows = [];
+  for (const attribute of attributes) {
+    const dt = document.createElement('dt');
+    dt.textContent = attribute.label;
+    const dd = document.createElement('dd');
+    if (attribute.masked) {
+      const hidden = document.createElement('span');
+      hidden.textContent = 'Verborgen ';
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'btn btn-small';
+      button.textContent = `${attribute.label} tonen`;
+      button.addEventListener('click', async () => {
+        button.disabled = true;
+        try {
+          const shown = await reveal(room, roomToken, attribute.name);
+          dd.textContent = shown.value;
+          announce(`${attribute.label} staat nu in beeld.`);
+          dd.tabIndex = -1;
+          dd.focus();
+        } catch (error) {
+          button.disabled = false;
+          showAlert(problemText(error, 'Tonen lukte niet. Probeer het opnieuw.'));
+        }
+      });
+      dd.append(hidden, button);
+    } else {
+      dd.textContent = attribute.value;
+    }
+    rows.push(dt, dd);
+  }
+  ui.verifiedList.replaceChildren(...rows);
+}
+
 // ---------------------------------------------------------------- lobby panel (specialist)
 
 function onLobbyUpdate(message) {
   if (session.role !== 'specialist') return;
+  refreshVerifiedPanel();
   const list = Array.isArray(message.waiting) ? message.waiting : [];
   const seen = new Set();
   let newcomers = 0;
@@ -1171,6 +1349,13 @@ function finish(text, { detail = null, rejoin = false } = {}) {
   ui.finishedDetail.textContent = detail ?? '';
   ui.finishedDetail.hidden = !detail;
   ui.rejoinBtn.hidden = !(rejoin && roomToken);
+  // Residents may rate the call: the form posts the room token from memory, never in a URL.
+  const feedback = session.role === 'resident' && Boolean(roomToken) && Boolean(room);
+  ui.feedbackForm.hidden = !feedback;
+  if (feedback) {
+    ui.feedbackForm.action = `/feedback/${encodeURIComponent(room)}`;
+    ui.feedbackToken.value = roomToken;
+  }
   clearAlert();
   render();
   announce(text);
@@ -1196,9 +1381,27 @@ function endForEveryone() {
   session.endTimer = window.setTimeout(() => finish('U heeft het gesprek beëindigd voor iedereen.'), 5000);
 }
 
-function join() {
-  if (!roomToken || session.phase !== 'prejoin') return;
+async function join() {
+  if (!roomToken || !room || session.phase !== 'prejoin' || session.verifying) return;
   clearAlert();
+  ui.joinBtn.disabled = true;
+  let state;
+  try {
+    state = await fetchVerification(room, roomToken);
+  } catch (error) {
+    ui.joinBtn.disabled = false;
+    showAlert(problemText(error, 'Het lukt nu niet om deel te nemen. Probeer het over een minuut opnieuw.'));
+    return;
+  }
+  ui.joinBtn.disabled = false;
+  if (state.role === 'resident' && state.required && !state.verified) {
+    startVerification(state);
+    return;
+  }
+  connectToRoom();
+}
+
+function connectToRoom() {
   session.phase = 'connecting';
   session.reconnectAttempt = 0;
   render();
@@ -1215,6 +1418,13 @@ async function rejoin() {
   render();
   ui.joinBtn.focus();
   await startLocalMedia();
+if (roomToken !== null && room) {
+  checkConnection(room, roomToken).then((verdict) => {
+    ui.checkNetwork.textContent = verdict.text;
+    // for the browser tests: the verdict, its timing and candidate types (no addresses)
+    session.connectionVerdict = Object.freeze({ level: verdict.level, candidates: verdict.candidates });
+  });
+}
 }
 
 // ---------------------------------------------------------------- wiring
@@ -1222,8 +1432,56 @@ async function rejoin() {
 ui.joinBtn.addEventListener('click', () => {
   join();
 });
+ui.soundBtn.addEventListener('click', async () => {
+  ui.soundBtn.disabled = true;
+  try {
+    await playTestTone();
+    ui.checkSound.textContent = 'U hoorde net een toon (als uw geluid aan staat).';
+    ui.soundAnswer.hidden = false;
+    ui.soundYes.focus();
+  } catch {
+    ui.checkSound.textContent = 'Deze browser kan geen testtoon laten horen.';
+  } finally {
+    ui.soundBtn.disabled = false;
+  }
+});
+ui.soundYes.addEventListener('click', () => {
+  ui.soundAnswer.hidden = true;
+  ui.checkSound.textContent = 'Goed. Uw geluid werkt.';
+  announce('Goed. Uw geluid werkt.');
+  ui.soundBtn.focus();
+});
+ui.soundNo.addEventListener('click', () => {
+  ui.soundAnswer.hidden = true;
+  const advice = 'Zet het geluid harder. Of sluit een koptelefoon aan. Klik daarna nog een keer op "Geluid testen".';
+  ui.checkSound.textContent = advice;
+  announce(advice);
+  ui.soundBtn.focus();
+});
+ui.verifyRetry.addEventListener('click', () => {
+  runVerification();
+});
+ui.verifiedRenew.addEventListener('click', async () => {
+  ui.verifiedRenew.disabled = true;
+  try {
+    await requestRenewal(room, roomToken);
+    announce('De inwoner wordt gevraagd om opnieuw te laten zien wie hij of zij is.');
+    await refreshVerifiedPanel();
+  } catch (error) {
+    showAlert(problemText(error, 'Dat lukte niet. Probeer het opnieuw.'));
+  } finally {
+    ui.verifiedRenew.disabled = false;
+  }
+});
 ui.mediaRetryBtn.addEventListener('click', () => {
   startLocalMedia();
+if (roomToken !== null && room) {
+  checkConnection(room, roomToken).then((verdict) => {
+    ui.checkNetwork.textContent = verdict.text;
+    // for the browser tests: the verdict, its timing and candidate types (no addresses)
+    session.connectionVerdict = Object.freeze({ level: verdict.level, candidates: verdict.candidates });
+  });
+}
 });
 ui.reconnectBtn.addEventListener('click', retryNow);
 ui.rejoinBtn.addEventListener('click', () => {
@@ -1326,6 +1584,12 @@ Object.defineProperty(window, 'balie', {
     get ws() {
       return session.ws;
     },
+    get verifying() {
+      return session.verifying;
+    },
+    get connectionVerdict() {
+      return session.connectionVerdict ?? null;
+    },
   }),
   writable: false,
   configurable: false,
@@ -1341,3 +1605,10 @@ if (roomToken === null) {
   announce('Controleer uw camera en microfoon.');
 }
 startLocalMedia();
+if (roomToken !== null && room) {
+  checkConnection(room, roomToken).then((verdict) => {
+    ui.checkNetwork.textContent = verdict.text;
+    // for the browser tests: the verdict, its timing and candidate types (no addresses)
+    session.connectionVerdict = Object.freeze({ level: verdict.level, candidates: verdict.candidates });
+  });
+}

@@ -1,0 +1,832 @@
+"""The booking service: availability from the database, and the appointment life cycle.
+
+Every write is one database transaction that either happens whole or not at all:
+
+- :meth:`BookingService.hold` re-checks the slot with the pure engine *inside* the write
+  transaction (lapsed holds of those staff expired first), then inserts a ``held`` row. The
+  database refuses an overlapping active row whatever the checks said (PostgreSQL: exclusion
+  constraint; SQLite: trigger, under ``BEGIN IMMEDIATE``), and that refusal becomes
+  :class:`SlotTaken`. The engine check makes the ordinary loser's error precise; the database
+  makes the guarantee.
+- :meth:`confirm` and every later transition are compare-and-swap updates on (id, version,
+  allowed states); a miss is diagnosed and named (:class:`HoldExpired`, :class:`InvalidState`
+  naming the current state, :class:`StaleVersion`).
+- :meth:`reschedule` claims the new slot and cancels the old appointment in one transaction:
+  if the new slot is taken, the old appointment is untouched; nobody ever sees both or
+  neither.
+- POST-style operations take an ``idempotency_key``. The key is claimed first in the
+  operation's own transaction, so a retry after a lost response (or a concurrent duplicate)
+  returns the same appointment, and the same key with a different request is refused
+  (:class:`IdempotencyConflict`). A replay returns the appointment as it is now.
+
+External busy time is read *before* the write transaction (a slow calendar server must not
+hold the write lock), through :class:`~server.booking.busy.BusySource`.
+
+Time comes from the injected ``clock``, so tests move it instead of sleeping. Holds expire by
+that clock; across nodes it is each node's clock, which NTP keeps within far less than a
+hold's 15 minutes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Final, TypeVar
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from server.booking import store
+from server.booking.appointment import (
+    CANCEL,
+    CHECK_IN,
+    COMPLETE,
+    CONFIRM,
+    NO_SHOW,
+    RELEASE,
+    RESCHEDULE,
+    START_CALL,
+    Appointment,
+    AppointmentState,
+    Contact,
+    Transition,
+)
+from server.booking.busy import BusySource, CalendarFailure, NoBusySource, read_busy
+from server.booking.errors import (
+    Conflict,
+    HoldExpired,
+    IdempotencyConflict,
+    InvalidRequest,
+    InvalidState,
+    LinkInvalid,
+    LinkRevoked,
+    SlotTaken,
+    SlotUnavailable,
+    StaleVersion,
+    StorageUnavailable,
+)
+from server.booking.explanation import Explanation, Reason
+from server.booking.intervals import wall_to_instant
+from server.booking.links import LinkKeys, ManageClaims, issue_manage_link, verify_manage_link
+from server.booking.model import AMSTERDAM, Busy, PurposeRules, SlotRequest, Staff
+from server.booking.slots import Slot, SlotSearch, pick_staff
+from server.db.engine import writer
+from server.db.schema import idempotency_keys
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: a hold lasts long enough for a DigiD or wallet round trip (Cal.com's 5 minutes is not)
+DEFAULT_HOLD: Final = timedelta(minutes=15)
+#: idempotency keys are kept this long; a client retries within minutes, not days
+DEFAULT_KEY_TTL: Final = timedelta(hours=24)
+#: whole-transaction attempts on a serialisation failure, deadlock or lost key race
+_ATTEMPTS: Final = 5
+#: PostgreSQL: serialization_failure, deadlock_detected: safe to run the transaction again
+_RETRY_SQLSTATES: Final = frozenset({"40001", "40P01"})
+#: Crockford-like alphabet for references read out on the phone: no 0/O, 1/I/L, U
+_REFERENCE_ALPHABET: Final = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
+_REFERENCE_LENGTH: Final = 8
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class _Retry(Exception):
+    """Run the whole transaction again: it lost a race that a fresh attempt resolves."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What a slot check needs from outside the write transaction."""
+
+    tenant_id: str
+    purpose: PurposeRules
+    staff: tuple[Staff, ...]
+    busy: tuple[Busy, ...]
+    #: the requested staff member, if the caller named one
+    staff_id: str | None
+
+
+class BookingService:
+    """Availability and the appointment life cycle of every tenant, on one engine.
+
+    :param engine: from :func:`server.db.create_engine`, migrated.
+    :param clock: returns the current aware instant; tests pass a fake one.
+    :param busy_source: external busy time; None reads no calendars.
+    :param link_keys: keys for manage links; None disables :meth:`manage_link`.
+    :param hold_duration: how long a hold blocks the slot before it lapses.
+    :param zone: the zone of working hours and dates.
+    """
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        clock: Clock = utc_now,
+        busy_source: BusySource | None = None,
+        link_keys: LinkKeys | None = None,
+        hold_duration: timedelta = DEFAULT_HOLD,
+        zone: ZoneInfo = AMSTERDAM,
+    ) -> None:
+        if hold_duration <= timedelta(0):
+            raise ValueError(f"hold_duration {hold_duration} must be positive")
+        self._engine = engine
+        self._writer = writer(engine)
+        self._clock = clock
+        self._busy_source: BusySource = busy_source or NoBusySource()
+        self._link_keys = link_keys
+        self.hold_duration = hold_duration
+        self.zone = zone
+
+    # --- availability ----------------------------------------------------------------------
+
+    async def available_dates(
+        self, tenant_id: str, purpose_key: str, first: date | None = None, last: date | None = None
+    ) -> list[date]:
+        """The local dates with at least one free slot (within ``first``..``last``)."""
+        search = await self._search(tenant_id, purpose_key)
+        return search.dates(first, last)
+
+    async def available_times(self, tenant_id: str, purpose_key: str, day: date) -> list[Slot]:
+        """The free slots on local ``day``, each with the staff free for it."""
+        search = await self._search(tenant_id, purpose_key, day=day)
+        return search.times(day)
+
+    async def explain(self, tenant_id: str, purpose_key: str, start: datetime) -> Explanation:
+        """Why ``start`` is or is not offered (for planners; names bookings by id only)."""
+        _check_aware("start", start)
+        day = start.astimezone(self.zone).date()
+        search = await self._search(tenant_id, purpose_key, day=day)
+        return search.explain(start)
+
+    # --- the life cycle --------------------------------------------------------------------
+
+    async def hold(
+        self,
+        tenant_id: str,
+        purpose_key: str,
+        start: datetime,
+        *,
+        staff_id: str | None = None,
+        contact: Contact | None = None,
+        idempotency_key: str | None = None,
+        actor: str = "resident",
+    ) -> Appointment:
+        """Claim the slot at ``start`` for :attr:`hold_duration`; confirm it with the
+        returned appointment's id and version. Any qualified staff member free then is
+        picked fairly unless ``staff_id`` names one.
+
+        Raises :class:`SlotTaken` (another hold or booking overlaps), :class:`SlotUnavailable`
+        (the rules do not offer it), :class:`NotFound`, :class:`IdempotencyConflict`.
+        """
+        _check_aware("start", start)
+        contact = contact or Contact()
+        request = _fingerprint(
+            "hold", tenant_id, purpose_key, start, staff_id, contact.email, contact.phone
+        )
+        plan = await self._plan(
+            tenant_id, purpose_key, start.astimezone(self.zone).date(), staff_id
+        )
+
+        async def work(conn: AsyncConnection) -> Appointment:
+            replay = await self._claim_key(conn, tenant_id, idempotency_key, "hold", request)
+            if replay is not None:
+                return replay
+            now = self._clock()
+            held = await self._allocate(
+                conn,
+                plan,
+                start,
+                now,
+                state=AppointmentState.HELD,
+                hold_expires_at=now + self.hold_duration,
+                contact=contact,
+            )
+            await store.audit(
+                conn,
+                tenant_id,
+                now,
+                actor,
+                "appointment.hold",
+                _subject(held.id),
+                contact.attribute_names,
+            )
+            await self._settle_key(conn, tenant_id, idempotency_key, held.id)
+            return held
+
+        return await self._write(work)
+
+    async def confirm(
+        self,
+        tenant_id: str,
+        appointment_id: str,
+        version: int,
+        *,
+        contact: Contact | None = None,
+        room_id: str | None = None,
+        idempotency_key: str | None = None,
+        actor: str = "resident",
+    ) -> Appointment:
+        """Turn a live hold into a booking (compare-and-swap on ``version``).
+
+        ``contact`` (if given) replaces the contact details given at hold time; ``room_id``
+        names the call the booking will take place in. Raises :class:`HoldExpired`,
+        :class:`InvalidState`, :class:`StaleVersion`, :class:`NotFound`.
+        """
+        values: dict[str, Any] = {"hold_expires_at": None}
+        names: tuple[str, ...] = ()
+        if contact is not None:
+            values |= {"contact_email": contact.email, "contact_phone": contact.phone}
+            names = contact.attribute_names
+        # Fingerprinted without the room: a retry mints a fresh random room id, and must
+        # still replay (the stored appointment keeps the first one's room).
+        request = _fingerprint("confirm", tenant_id, appointment_id, version, *values.values())
+        if room_id is not None:
+            values["room_id"] = room_id
+        return await self._transition(
+            tenant_id,
+            appointment_id,
+            version,
+            CONFIRM,
+            values,
+            idempotency_key=idempotency_key,
+            actor=actor,
+            request=request,
+            attributes=names,
+        )
+
+    async def release(
+        self,
+        tenant_id: str,
+        appointment_id: str,
+        version: int,
+        *,
+        idempotency_key: str | None = None,
+        actor: str = "resident",
+    ) -> Appointment:
+        """Give up a hold before it lapses, freeing the slot at once."""
+        return await self._transition(
+            tenant_id,
+            appointment_id,
+            version,
+            RELEASE,
+            {"hold_expires_at": None},
+            idempotency_key=idempotency_key,
+            actor=actor,
+        )
+
+    async def cancel(
+        self,
+        tenant_id: str,
+        appointment_id: str,
+        version: int,
+        *,
+        idempotency_key: str | None = None,
+        actor: str = "resident",
+    ) -> Appointment:
+        """Cancel a booking; its slot is free at once and its manage links die."""
+        return await self._transition(
+            tenant_id,
+            appointment_id,
+            version,
+            CANCEL,
+            {},
+            idempotency_key=idempotency_key,
+            actor=actor,
+        )
+
+    async def reschedule(
+        self,
+        tenant_id: str,
+        appointment_id: str,
+        version: int,
+        start: datetime,
+        *,
+        staff_id: str | None = None,
+        room_id: str | None = None,
+        idempotency_key: str | None = None,
+        actor: str = "resident",
+    ) -> Appointment:
+        """Move a booking to ``start``; returns the new appointment (a new id, booked, with
+        ``rescheduled_from`` set, in ``room_id`` if given; like ``confirm``, the room is not
+        part of the idempotency fingerprint). The old one ends ``cancelled`` in the same
+        transaction.
+
+        The new slot is checked and claimed while the old appointment is locked by its
+        compare-and-swap; if the new slot is taken the transaction rolls back and the old
+        booking stands unchanged. The new slot may overlap the old one.
+        """
+        _check_aware("start", start)
+        async with self._read() as conn:
+            current = await store.get_appointment(conn, tenant_id, appointment_id)
+        plan = await self._plan(
+            tenant_id, current.purpose_key, start.astimezone(self.zone).date(), staff_id
+        )
+        request = _fingerprint("reschedule", tenant_id, appointment_id, version, start, staff_id)
+
+        async def work(conn: AsyncConnection) -> Appointment:
+            replay = await self._claim_key(conn, tenant_id, idempotency_key, "reschedule", request)
+            if replay is not None:
+                return replay
+            now = self._clock()
+            old = await self._swap(conn, tenant_id, appointment_id, version, RESCHEDULE, {}, now)
+            new = await self._allocate(
+                conn,
+                plan,
+                start,
+                now,
+                state=AppointmentState.BOOKED,
+                hold_expires_at=None,
+                contact=old.contact,
+                rescheduled_from=old.id,
+                room_id=room_id,
+            )
+            await store.audit(
+                conn, tenant_id, now, actor, "appointment.reschedule", _subject(old.id)
+            )
+            await store.audit(
+                conn,
+                tenant_id,
+                now,
+                actor,
+                "appointment.book",
+                _subject(new.id),
+                old.contact.attribute_names,
+            )
+            await self._settle_key(conn, tenant_id, idempotency_key, new.id)
+            return new
+
+        return await self._write(work)
+
+    async def check_in(
+        self, tenant_id: str, appointment_id: str, version: int, *, room_id: str | None = None
+    ) -> Appointment:
+        """The resident verified and entered the lobby (optionally of ``room_id``)."""
+        values = {} if room_id is None else {"room_id": room_id}
+        return await self._transition(
+            tenant_id, appointment_id, version, CHECK_IN, values, actor="resident"
+        )
+
+    async def start_call(
+        self, tenant_id: str, appointment_id: str, version: int, *, actor: str
+    ) -> Appointment:
+        return await self._transition(
+            tenant_id, appointment_id, version, START_CALL, {}, actor=actor
+        )
+
+    async def complete(
+        self, tenant_id: str, appointment_id: str, version: int, *, actor: str
+    ) -> Appointment:
+        return await self._transition(tenant_id, appointment_id, version, COMPLETE, {}, actor=actor)
+
+    async def mark_no_show(
+        self, tenant_id: str, appointment_id: str, version: int, *, actor: str
+    ) -> Appointment:
+        return await self._transition(tenant_id, appointment_id, version, NO_SHOW, {}, actor=actor)
+
+    # --- reading ---------------------------------------------------------------------------
+
+    async def get(self, tenant_id: str, appointment_id: str) -> Appointment:
+        """The appointment, or :class:`NotFound` (also when it belongs to another tenant)."""
+        async with self._read() as conn:
+            return await store.get_appointment(conn, tenant_id, appointment_id)
+
+    async def appointments_between(
+        self, tenant_id: str, start: datetime, end: datetime, *, staff_id: str | None = None
+    ) -> list[Appointment]:
+        """Appointments (any state) overlapping [start, end), by start time."""
+        async with self._read() as conn:
+            return await store.appointments_between(conn, tenant_id, start, end, staff_id)
+
+    # --- manage links ----------------------------------------------------------------------
+
+    def manage_link(self, appointment: Appointment) -> str:
+        """A token that manages this appointment at its current version until it starts."""
+        if self._link_keys is None:
+            raise RuntimeError("BookingService was built without link_keys")
+        return issue_manage_link(
+            self._link_keys,
+            appointment.tenant_id,
+            appointment.id,
+            appointment.version,
+            appointment.start,
+        )
+
+    def manage_claims(self, tenant_id: str, token: str) -> ManageClaims:
+        """The claims of a genuine, unexpired manage link of this tenant, whatever state its
+        appointment is in now: for reading (details, the invite that turned into a
+        cancellation) and for operations whose own compare-and-swap on ``claims.version``
+        checks the state (and lets an idempotent retry replay). Raises :class:`LinkInvalid`
+        or :class:`LinkExpired`."""
+        if self._link_keys is None:
+            raise RuntimeError("BookingService was built without link_keys")
+        claims = verify_manage_link(self._link_keys, token, now=self._clock())
+        if claims.tenant_id != tenant_id:
+            raise LinkInvalid("manage link belongs to another tenant")
+        return claims
+
+    async def open_manage_link(self, tenant_id: str, token: str) -> Appointment:
+        """The booked appointment a manage link still manages.
+
+        Raises :class:`LinkInvalid`, :class:`LinkExpired` (it has started) or
+        :class:`LinkRevoked` (it changed since the link was issued). Pass the returned
+        version to :meth:`cancel` or :meth:`reschedule`: a change in between then fails its
+        compare-and-swap.
+        """
+        claims = self.manage_claims(tenant_id, token)
+        async with self._read() as conn:
+            found = await store.find_appointment(conn, tenant_id, claims.appointment_id)
+        if found is None:
+            raise LinkRevoked("the appointment of this manage link no longer exists")
+        if found.version != claims.version or found.state is not AppointmentState.BOOKED:
+            raise LinkRevoked(
+                f"the appointment changed since this link was sent; it is now {found.state}"
+            )
+        return found
+
+    # --- housekeeping (a background task calls these) --------------------------------------
+
+    async def expire_holds(self) -> int:
+        """Move every lapsed hold to ``expired``; the count moved. Booking does not depend on
+        this (it expires what it needs in its own transaction); it keeps the table honest."""
+
+        async def work(conn: AsyncConnection) -> int:
+            return await store.expire_lapsed_holds(conn, self._clock())
+
+        return await self._write(work)
+
+    async def purge_idempotency_keys(self, older_than: timedelta = DEFAULT_KEY_TTL) -> int:
+        async def work(conn: AsyncConnection) -> int:
+            cutoff = self._clock() - older_than
+            result = await conn.execute(
+                delete(idempotency_keys).where(idempotency_keys.c.created_at < cutoff)
+            )
+            return result.rowcount
+
+        return await self._write(work)
+
+    # --- internals -------------------------------------------------------------------------
+
+    async def _transition(
+        self,
+        tenant_id: str,
+        appointment_id: str,
+        version: int,
+        transition: Transition,
+        values: dict[str, Any],
+        *,
+        actor: str,
+        idempotency_key: str | None = None,
+        request: str | None = None,
+        attributes: tuple[str, ...] = (),
+    ) -> Appointment:
+        operation = transition.action
+        if request is None:
+            request = _fingerprint(operation, tenant_id, appointment_id, version, *values.values())
+
+        async def work(conn: AsyncConnection) -> Appointment:
+            replay = await self._claim_key(conn, tenant_id, idempotency_key, operation, request)
+            if replay is not None:
+                return replay
+            now = self._clock()
+            changed = await self._swap(
+                conn, tenant_id, appointment_id, version, transition, values, now
+            )
+            await store.audit(
+                conn,
+                tenant_id,
+                now,
+                actor,
+                f"appointment.{operation}",
+                _subject(changed.id),
+                attributes,
+            )
+            await self._settle_key(conn, tenant_id, idempotency_key, changed.id)
+            return changed
+
+        return await self._write(work)
+
+    async def _swap(
+        self,
+        conn: AsyncConnection,
+        tenant_id: str,
+        appointment_id: str,
+        version: int,
+        transition: Transition,
+        values: dict[str, Any],
+        now: datetime,
+    ) -> Appointment:
+        """Compare-and-swap one transition, or raise the error that names why it missed."""
+        changed = await store.compare_and_swap(
+            conn,
+            tenant_id,
+            appointment_id,
+            version,
+            transition.sources,
+            {"state": transition.target, "updated_at": now, **values},
+            hold_alive_at=now if transition is CONFIRM else None,
+        )
+        if changed is not None:
+            return changed
+        current = await store.get_appointment(conn, tenant_id, appointment_id)
+        verb = transition.name
+        lapsed = (
+            current.state is AppointmentState.HELD
+            and current.hold_expires_at is not None
+            and current.hold_expires_at <= now
+        )
+        if transition is CONFIRM and (current.state is AppointmentState.EXPIRED or lapsed):
+            raise HoldExpired(
+                f"cannot confirm: the hold on appointment {appointment_id} expired",
+                current.hold_expires_at,
+            )
+        if current.state not in transition.sources:
+            raise InvalidState(
+                f"cannot {verb}: appointment {appointment_id} is {current.state}", current.state
+            )
+        if current.version != version:
+            raise StaleVersion(
+                f"cannot {verb}: appointment {appointment_id} is at version {current.version}, "
+                f"not {version}",
+                current.version,
+            )
+        raise Conflict(f"cannot {verb}: appointment {appointment_id} changed")  # pragma: no cover
+
+    async def _allocate(
+        self,
+        conn: AsyncConnection,
+        plan: _Plan,
+        start: datetime,
+        now: datetime,
+        *,
+        state: AppointmentState,
+        hold_expires_at: datetime | None,
+        contact: Contact,
+        rescheduled_from: str | None = None,
+        room_id: str | None = None,
+    ) -> Appointment:
+        """Check ``start`` against the engine with the allocations as this transaction sees
+        them, then insert; the database refuses an overlap the check could not see."""
+        purpose = plan.purpose
+        start = start.astimezone(UTC)
+        end = start + purpose.duration
+        low, high = start - purpose.buffer_before, end + purpose.buffer_after
+        ids = [member.id for member in plan.staff]
+        await store.lock_staff(conn, plan.tenant_id, ids)
+        await store.expire_lapsed_holds(
+            conn, now, tenant_id=plan.tenant_id, staff_ids=ids, low=low, high=high
+        )
+        day = start.astimezone(self.zone).date()
+        window_low, window_high = self._day_window(purpose, day)
+        allocations = await store.load_allocations(
+            conn, plan.tenant_id, ids, window_low, window_high
+        )
+        request = SlotRequest(
+            purpose=purpose,
+            staff=plan.staff,
+            now=now,
+            busy=plan.busy,
+            allocations=tuple(allocations),
+            zone=self.zone,
+        )
+        search = SlotSearch(request)
+        slot = next((s for s in search.times(day) if s.start == start), None)
+        if slot is None:
+            raise _refusal(search, start, plan)
+        chosen = plan.staff_id or pick_staff(request, slot)
+        values = {
+            "id": str(uuid.uuid4()),
+            "tenant_id": plan.tenant_id,
+            "reference": _reference(),
+            "purpose_key": purpose.key,
+            "staff_id": chosen,
+            "state": state,
+            "starts_at": start,
+            "ends_at": end,
+            "buffered_start": low,
+            "buffered_end": high,
+            "hold_expires_at": hold_expires_at,
+            "version": 1,
+            "rescheduled_from": rescheduled_from,
+            "room_id": room_id,
+            "contact_email": contact.email,
+            "contact_phone": contact.phone,
+            "created_at": now,
+            "updated_at": now,
+        }
+        try:
+            return await store.insert_appointment(conn, values)
+        except IntegrityError as error:
+            if store.is_overlap(error):
+                raise SlotTaken(
+                    f"the slot at {start.isoformat()} was just taken for {chosen!r}"
+                ) from error
+            if "reference" in str(error.orig):
+                raise _Retry from error  # two random references collided: draw again
+            raise
+
+    async def _plan(
+        self, tenant_id: str, purpose_key: str, day: date | None, staff_id: str | None
+    ) -> _Plan:
+        """Purpose, qualified staff and their external busy time: everything of a slot check
+        that may be read before (outside) the write transaction."""
+        now = self._clock()
+        async with self._read() as conn:
+            purpose = await store.load_purpose(conn, tenant_id, purpose_key)
+            days = SlotRequest(purpose=purpose, staff=(), now=now, zone=self.zone).days()
+            members = await store.load_staff(conn, tenant_id, purpose.skill, days[0], days[-1])
+        if staff_id is not None:
+            members = [m for m in members if m.staff.id == staff_id]
+            if not members:
+                raise SlotUnavailable(
+                    f"staff member {staff_id!r} does not take {purpose_key!r} appointments",
+                    (Reason.SKILL,),
+                )
+        if day is None:
+            low, high = SlotRequest(purpose=purpose, staff=(), now=now, zone=self.zone).span()
+        else:
+            low, high = self._day_window(purpose, day)
+        calendars = [m.calendar for m in members if m.calendar is not None]
+        busy, failed = await read_busy(self._busy_source, tenant_id, calendars, low, high)
+        staff = tuple(
+            m.staff
+            for m in members
+            if not (m.staff.id in failed and m.calendar_failure is CalendarFailure.HIDE)
+        )
+        if staff_id is not None and not staff:
+            raise SlotUnavailable(
+                f"the calendar of staff member {staff_id!r} cannot be read now", (Reason.BUSY,)
+            )
+        return _Plan(tenant_id, purpose, staff, tuple(busy), staff_id)
+
+    async def _search(
+        self, tenant_id: str, purpose_key: str, day: date | None = None
+    ) -> SlotSearch:
+        plan = await self._plan(tenant_id, purpose_key, day, None)
+        if day is None:
+            now = self._clock()
+            low, high = SlotRequest(purpose=plan.purpose, staff=(), now=now, zone=self.zone).span()
+        else:
+            low, high = self._day_window(plan.purpose, day)
+        async with self._read() as conn:
+            allocations = await store.load_allocations(
+                conn, tenant_id, [s.id for s in plan.staff], low, high
+            )
+        request = SlotRequest(
+            purpose=plan.purpose,
+            staff=plan.staff,
+            now=self._clock(),
+            busy=plan.busy,
+            allocations=tuple(allocations),
+            zone=self.zone,
+        )
+        return SlotSearch(request)
+
+    def _day_window(self, purpose: PurposeRules, day: date) -> tuple[datetime, datetime]:
+        """What one local date's slots and caps can touch: the date, widened by a slot."""
+        reach = purpose.duration + purpose.buffer_before + purpose.buffer_after
+        return (
+            wall_to_instant(day, time(0), self.zone) - reach,
+            wall_to_instant(day + timedelta(days=1), time(0), self.zone) + reach,
+        )
+
+    async def _claim_key(
+        self, conn: AsyncConnection, tenant_id: str, key: str | None, operation: str, request: str
+    ) -> Appointment | None:
+        """The earlier result of this key, or None after claiming it for this transaction."""
+        if key is None:
+            return None
+        row = (
+            await conn.execute(
+                select(idempotency_keys).where(
+                    idempotency_keys.c.tenant_id == tenant_id, idempotency_keys.c.key == key
+                )
+            )
+        ).one_or_none()
+        if row is not None:
+            if row.operation != operation or row.request_hash != request:
+                raise IdempotencyConflict(
+                    f"idempotency key already used for a different {row.operation} request"
+                )
+            if row.appointment_id is None:  # pragma: no cover - set before every commit
+                raise _Retry
+            return await store.get_appointment(conn, tenant_id, row.appointment_id)
+        try:
+            # Claimed first: a concurrent duplicate waits on this row (PostgreSQL) or on the
+            # write lock (SQLite), then finds it and replays instead of acting twice.
+            await conn.execute(
+                insert(idempotency_keys).values(
+                    tenant_id=tenant_id,
+                    key=key,
+                    operation=operation,
+                    request_hash=request,
+                    created_at=self._clock(),
+                )
+            )
+        except IntegrityError as error:
+            raise _Retry from error
+        return None
+
+    async def _settle_key(
+        self, conn: AsyncConnection, tenant_id: str, key: str | None, appointment_id: str
+    ) -> None:
+        if key is None:
+            return
+        await conn.execute(
+            idempotency_keys.update()
+            .where(idempotency_keys.c.tenant_id == tenant_id, idempotency_keys.c.key == key)
+            .values(appointment_id=appointment_id)
+        )
+
+    async def _write(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """Run ``work`` in one write transaction, again on a retryable failure."""
+        for _attempt in range(_ATTEMPTS):
+            try:
+                async with self._writer.begin() as conn:
+                    return await work(conn)
+            except _Retry:
+                continue
+            except DBAPIError as error:
+                if getattr(error.orig, "sqlstate", None) in _RETRY_SQLSTATES:
+                    continue
+                raise _translate(error) from error
+            except OSError as error:  # asyncpg's connect raises these untranslated
+                raise StorageUnavailable("the database cannot be reached") from error
+            except PoolTimeout as error:  # every pooled connection stayed in use
+                raise StorageUnavailable("no database connection came free in time") from error
+        raise StorageUnavailable(f"the database stayed busy through {_ATTEMPTS} attempts")
+
+    @asynccontextmanager
+    async def _read(self) -> AsyncIterator[AsyncConnection]:
+        try:
+            async with self._engine.connect() as conn:
+                yield conn
+        except DBAPIError as error:
+            raise _translate(error) from error
+        except OSError as error:
+            raise StorageUnavailable("the database cannot be reached") from error
+        except PoolTimeout as error:
+            raise StorageUnavailable("no database connection came free in time") from error
+
+
+def _translate(error: DBAPIError) -> Exception:
+    """A driver error as the booking error it means, or itself (a bug, not a condition)."""
+    if isinstance(error, OperationalError | InterfaceError) or error.connection_invalidated:
+        return StorageUnavailable("the database cannot be reached or stayed locked")
+    return error
+
+
+def _refusal(search: SlotSearch, start: datetime, plan: _Plan) -> Exception:
+    """Why ``start`` cannot be held: taken by someone else, or not offered at all."""
+    if not plan.staff:
+        return SlotUnavailable(
+            f"nobody takes {plan.purpose.key!r} appointments now", (Reason.SKILL,)
+        )
+    explanation = search.explain(start)
+    taken = {Reason.BOOKED, Reason.HELD}
+    for verdict in explanation.staff:
+        reasons = {finding.reason for finding in verdict.findings}
+        if reasons and reasons <= taken:
+            return SlotTaken(f"the slot at {start.isoformat()} is taken")
+    other = sorted({f.reason for v in explanation.staff for f in v.findings} - taken)
+    return SlotUnavailable(f"{start.isoformat()} is not offered: {', '.join(other)}", tuple(other))
+
+
+def _check_aware(name: str, moment: datetime) -> None:
+    if moment.utcoffset() is None:
+        raise InvalidRequest(f"{name} {moment.isoformat()} has no time zone")
+
+
+def _fingerprint(operation: str, *parts: object) -> str:
+    """A digest of the request, to tell a retry from a different request under one key."""
+    canonical = json.dumps(
+        [operation, *(p.isoformat() if isinstance(p, datetime) else p for p in parts)],
+        default=str,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _reference() -> str:
+    return "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(_REFERENCE_LENGTH))
+
+
+def _subject(appointment_id: str) -> str:
+    return f"appointment:{appointment_id}"
+
+
+__all__ = ["DEFAULT_HOLD", "DEFAULT_KEY_TTL", "BookingService", "Clock", "utc_now"]

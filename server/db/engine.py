@@ -1,0 +1,123 @@
+"""Engines for SQLite (the embedded default) and PostgreSQL (production), set up alike.
+
+``create_engine(url)`` returns an :class:`AsyncEngine`; :func:`writer` gives the same engine
+marked for writing, which on SQLite opens its transactions with ``BEGIN IMMEDIATE``.
+
+Why ``BEGIN IMMEDIATE``: Python's sqlite3 opens transactions ``DEFERRED``, which takes the
+write lock only at the first write. Two such transactions can both read, then both try to
+upgrade, and one fails with "database is locked" no matter the busy timeout. An immediate
+transaction takes the write lock at ``BEGIN``, waiting (busy timeout) its turn, so a
+read-check-insert sequence inside it is serialised against every other writer, in this
+process or another.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any, Final
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import StaticPool
+
+#: how long an SQLite writer waits for the write lock before giving up (milliseconds)
+SQLITE_BUSY_TIMEOUT_MS: Final = 30_000
+#: the execution option that makes an SQLite transaction ``BEGIN IMMEDIATE``
+_WRITE: Final = "balie_write"
+
+
+def create_engine(url: str | URL, *, pool_size: int = 5, max_overflow: int = 10) -> AsyncEngine:
+    """An async engine for ``sqlite+aiosqlite:///path`` or ``postgresql+asyncpg://...``.
+
+    SQL parameters are never rendered into logs or error messages (``hide_parameters``):
+    an appointment insert carries the resident's e-mail address.
+    """
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return _sqlite_engine(parsed)
+    if backend == "postgresql":
+        if parsed.get_driver_name() != "asyncpg":
+            raise ValueError(f"PostgreSQL needs the asyncpg driver: {parsed.drivername!r}")
+        return create_async_engine(
+            parsed,
+            hide_parameters=True,
+            # A node may outlive a database fail-over; check pooled connections first.
+            pool_pre_ping=True,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+        )
+    raise ValueError(f"unsupported database {parsed.drivername!r}: use sqlite or postgresql")
+
+
+def writer(engine: AsyncEngine) -> AsyncEngine:
+    """The same engine (and pool), with transactions that write: immediate on SQLite."""
+    return engine.execution_options(**{_WRITE: True})
+
+
+def is_sqlite(engine: AsyncEngine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def _sqlite_engine(url: URL) -> AsyncEngine:
+    if url.get_driver_name() != "aiosqlite":
+        raise ValueError(f"SQLite needs the aiosqlite driver: {url.drivername!r}")
+    # aiosqlite logs every statement *with its parameters* at DEBUG, so a debug log level
+    # would write residents' e-mail addresses to the log. Its debug lines say nothing that
+    # SQLAlchemy's own (parameter-free, see hide_parameters) logging does not.
+    logging.getLogger("aiosqlite").setLevel(logging.INFO)
+    database = url.database or ""
+    options: dict[str, Any] = {}
+    if database in ("", ":memory:"):
+        # One in-memory database exists per connection: share a single one.
+        options["poolclass"] = StaticPool
+    else:
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(
+        url,
+        hide_parameters=True,
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        **options,
+    )
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let us emit BEGIN ourselves (the driver's implicit BEGIN is always DEFERRED).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        # WAL: readers never block the writer. synchronous=FULL: a commit is on disk before
+        # it returns (NORMAL could lose the last commits on power loss, i.e. a booking that
+        # the resident was told about).
+        _enable_wal(cursor)
+        for pragma in (
+            "PRAGMA synchronous=FULL",
+            "PRAGMA foreign_keys=ON",
+            f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
+        ):
+            cursor.execute(pragma)
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        write = connection.get_execution_options().get(_WRITE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+def _enable_wal(cursor: Any) -> None:
+    # Turning a new file to WAL takes an exclusive lock, and SQLite answers "database is
+    # locked" at once, without its busy wait, while another connection is writing (two
+    # processes starting on one new file). Retry within the busy timeout.
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except Exception as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)  # only in this race, on the first connections to a new file

@@ -1,0 +1,400 @@
+"""The durable schema: one SQLAlchemy Core :class:`MetaData` for SQLite and PostgreSQL.
+
+Every table carries ``tenant_id`` and every foreign key includes it, so a row can only point
+at rows of its own tenant: a shared deployment (one service organisation, several
+municipalities) cannot link one tenant's appointment to another tenant's staff even by
+mistake. The DDL itself lives in the versioned migrations (``server/db/migrations``); this
+module is what queries are written against, and a test checks the two agree.
+
+Double booking is refused by the database, not only by the service's checks:
+
+- PostgreSQL: the exclusion constraint :data:`NO_OVERLAP` over ``(tenant_id, staff_id,
+  tstzrange(buffered_start, buffered_end))`` for rows in an :data:`ACTIVE_STATES` state.
+- SQLite: triggers of the same name refuse an insert or update that would make two active
+  rows of one staff member overlap; SQLite runs one writer at a time, so the check inside
+  the write cannot race.
+
+A constraint predicate must be immutable, so it cannot say "hold not yet expired". A lapsed
+hold therefore keeps blocking until a write moves it to ``expired``; the booking service does
+that inside the same transaction, just before it inserts an overlapping row.
+
+Personal data: ``appointments.contact_email`` and ``contact_phone`` are the only personal
+values stored here. Audit events hold attribute *names*, never values.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    Time,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+#: the name of the no-overlap exclusion constraint (PostgreSQL) and triggers (SQLite)
+NO_OVERLAP: Final = "appointments_no_overlap"
+
+#: states in which an appointment occupies its staff member's time
+ACTIVE_STATES: Final = ("held", "booked", "checked_in", "in_call")
+#: every state an appointment can be in; see server/booking/appointment.py for the machine
+ALL_STATES: Final = (
+    *ACTIVE_STATES,
+    "completed",
+    "no_show",
+    "cancelled",
+    "expired",
+    "released",
+)
+
+# Named constraints make later migrations (and SQLite batch rebuilds) able to refer to them.
+NAMING: Final = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An instant: aware datetimes in, aware UTC datetimes out, on both dialects.
+
+    PostgreSQL stores ``timestamptz``. SQLite has no time type: SQLAlchemy stores a fixed-width
+    ``YYYY-MM-DD HH:MM:SS.ffffff`` string, and this type makes it always UTC, so that string
+    order is time order; the SQLite no-overlap triggers compare these strings.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.utcoffset() is None:
+            raise ValueError(f"{value.isoformat()} has no time zone; instants must be aware")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+_ID = 64  # tenant, purpose and staff keys: short slugs chosen by the admin
+_UUID = 36
+
+
+def _json() -> JSON:
+    return JSON()
+
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("id", String(_ID), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("id"),
+)
+
+purposes = Table(
+    "purposes",
+    metadata,
+    Column("tenant_id", String(_ID), nullable=False),
+    Column("key", String(_ID), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("skill", String(_ID), nullable=False),
+    Column("duration_minutes", Integer, nullable=False),
+    Column("buffer_before_minutes", Integer, nullable=False, default=0),
+    Column("buffer_after_minutes", Integer, nullable=False, default=0),
+    Column("min_notice_minutes", Integer, nullable=False, default=0),
+    Column("horizon_days", Integer, nullable=False, default=28),
+    #: NULL: slots start every ``duration``
+    Column("slot_interval_minutes", Integer, nullable=True),
+    #: most appointments of this purpose per staff member per local date; NULL: no cap
+    Column("daily_cap", Integer, nullable=True),
+    #: how long verified attributes are kept after the call; NULL: deleted at call end
+    Column("retention_days", Integer, nullable=True),
+    #: semantic attribute tags the resident discloses, e.g. ["bsn", "full_name"]
+    Column("disclosure", _json(), nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    PrimaryKeyConstraint("tenant_id", "key"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+    CheckConstraint("duration_minutes > 0", name="duration"),
+    CheckConstraint(
+        "buffer_before_minutes >= 0 AND buffer_after_minutes >= 0 AND min_notice_minutes >= 0",
+        name="non_negative",
+    ),
+    CheckConstraint("horizon_days BETWEEN 1 AND 366", name="horizon"),
+)
+
+staff = Table(
+    "staff",
+    metadata,
+    Column("tenant_id", String(_ID), nullable=False),
+    Column("id", String(_ID), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("skills", _json(), nullable=False),  #: ["wmo", "participatiewet"]
+    Column("roles", _json(), nullable=False),  #: ["specialist", "planner", "admin"]
+    #: most appointments (all purposes) per local date; NULL: no cap
+    Column("daily_cap", Integer, nullable=True),
+    #: where busy time is read (opaque to booking; the calendar connector parses it)
+    Column("calendar_source", Text, nullable=True),
+    #: when that calendar cannot be read: hide the staff member's slots, or ignore the calendar
+    Column("calendar_failure", String(8), nullable=False, default="hide"),
+    Column("active", Boolean, nullable=False, default=True),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+    CheckConstraint("calendar_failure IN ('hide', 'ignore')", name="calendar_failure"),
+)
+
+availability_rules = Table(
+    "availability_rules",
+    metadata,
+    Column("id", Integer, nullable=False, autoincrement=True),
+    Column("tenant_id", String(_ID), nullable=False),
+    Column("staff_id", String(_ID), nullable=False),
+    Column("weekday", Integer, nullable=False),  #: 0 = Monday
+    Column("start_time", Time, nullable=False),  #: wall clock, Europe/Amsterdam
+    Column("end_time", Time, nullable=False),
+    PrimaryKeyConstraint("id"),
+    ForeignKeyConstraint(["tenant_id", "staff_id"], ["staff.tenant_id", "staff.id"]),
+    CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday"),
+    CheckConstraint("start_time < end_time", name="hours"),
+    Index(None, "tenant_id", "staff_id"),
+)
+
+availability_exceptions = Table(
+    "availability_exceptions",
+    metadata,
+    Column("id", Integer, nullable=False, autoincrement=True),
+    Column("tenant_id", String(_ID), nullable=False),
+    Column("staff_id", String(_ID), nullable=False),
+    Column("day", Date, nullable=False),  #: local date
+    Column("kind", String(8), nullable=False),  #: closed | extra
+    Column("start_time", Time, nullable=True),  #: both NULL: the whole day
+    Column("end_time", Time, nullable=True),
+    Column("reason", String(200), nullable=False, default=""),
+    PrimaryKeyConstraint("id"),
+    ForeignKeyConstraint(["tenant_id", "staff_id"], ["staff.tenant_id", "staff.id"]),
+    CheckConstraint("kind IN ('closed', 'extra')", name="kind"),
+    Index(None, "tenant_id", "staff_id", "day"),
+)
+
+appointments = Table(
+    "appointments",
+    metadata,
+    Column("id", String(_UUID), nullable=False),
+    Column("tenant_id", String(_ID), nullable=False),
+    #: short code a resident can read out on the phone; not a secret
+    Column("reference", String(16), nullable=False),
+    Column("purpose_key", String(_ID), nullable=False),
+    Column("staff_id", String(_ID), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("starts_at", UTCDateTime(), nullable=False),
+    Column("ends_at", UTCDateTime(), nullable=False),
+    #: the period widened by the purpose's buffers: what the no-overlap guarantee compares
+    Column("buffered_start", UTCDateTime(), nullable=False),
+    Column("buffered_end", UTCDateTime(), nullable=False),
+    #: holds only: after this instant the hold no longer blocks and cannot be confirmed
+    Column("hold_expires_at", UTCDateTime(), nullable=True),
+    Column("room_id", String(_ID), nullable=True),
+    #: compare-and-swap: every change increments it; writers name the version they read
+    Column("version", Integer, nullable=False),
+    #: the appointment this one replaced (reschedule)
+    Column("rescheduled_from", String(_UUID), nullable=True),
+    Column("contact_email", String(320), nullable=True),  # personal data: never logged
+    Column("contact_phone", String(32), nullable=True),  # personal data: never logged
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("id"),
+    UniqueConstraint("tenant_id", "reference"),
+    ForeignKeyConstraint(["tenant_id", "purpose_key"], ["purposes.tenant_id", "purposes.key"]),
+    ForeignKeyConstraint(["tenant_id", "staff_id"], ["staff.tenant_id", "staff.id"]),
+    CheckConstraint(
+        "state IN (" + ", ".join(f"'{s}'" for s in ALL_STATES) + ")",
+        name="state",
+    ),
+    CheckConstraint(
+        "buffered_start <= starts_at AND starts_at < ends_at AND ends_at <= buffered_end",
+        name="period",
+    ),
+    CheckConstraint("state <> 'held' OR hold_expires_at IS NOT NULL", name="hold_expiry"),
+    CheckConstraint("version >= 1", name="version"),
+    # The overlap check and the availability loads look up one staff member's periods.
+    Index(None, "tenant_id", "staff_id", "buffered_start"),
+    # The hold sweeper.
+    Index(None, "state", "hold_expires_at"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("tenant_id", String(_ID), nullable=False),
+    Column("key", String(128), nullable=False),
+    #: hold | confirm | release | cancel | reschedule | ...
+    Column("operation", String(32), nullable=False),
+    #: SHA-256 of the canonical request: same key + other request is refused
+    Column("request_hash", String(64), nullable=False),
+    #: the appointment the operation returned; NULL only inside the claiming transaction
+    Column("appointment_id", String(_UUID), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "key"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+    Index(None, "created_at"),
+)
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("id", Integer, nullable=False, autoincrement=True),
+    Column("tenant_id", String(_ID), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    #: who: "resident", "staff:<id>", "system", ...
+    Column("actor", String(128), nullable=False),
+    #: what: "appointment.hold", "appointment.cancel", ...
+    Column("action", String(64), nullable=False),
+    #: on what: "appointment:<id>"
+    Column("subject", String(128), nullable=False),
+    #: names of the personal attributes involved, e.g. ["contact_email"]; never values
+    Column("attributes", _json(), nullable=False),
+    PrimaryKeyConstraint("id"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+    Index(None, "tenant_id", "at"),
+)
+
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("id", Integer, nullable=False, autoincrement=True),
+    Column("tenant_id", String(_ID), nullable=False),
+    Column("appointment_id", String(_UUID), nullable=True),
+    Column("purpose_key", String(_ID), nullable=True),
+    Column("score", Integer, nullable=False),  #: 1 (bad) to 5 (good)
+    Column("comment", Text, nullable=True),
+    Column("at", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("id"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+    CheckConstraint("score BETWEEN 1 AND 5", name="score"),
+    Index(None, "tenant_id", "at"),
+)
+
+#: verified identities, sealed (identity/vault.py); the application deletes each row at call
+#: end or when ``delete_after`` passes. ``browser`` is a SHA-256 of the browser-session cookie.
+vault_entries = Table(
+    "vault_entries",
+    metadata,
+    Column("room_id", String(_ID), nullable=False),
+    Column("verification_id", String(_ID), nullable=False),
+    Column("tenant_id", String(_ID), nullable=True),
+    Column("browser", String(64), nullable=True),
+    Column("purpose_key", String(_ID), nullable=True),
+    Column("sealed", Text, nullable=False),
+    Column("kid", String(32), nullable=False),
+    Column("created_at", Float, nullable=False),  #: unix seconds
+    Column("delete_after", Float, nullable=False),  #: unix seconds
+    PrimaryKeyConstraint("room_id", "verification_id"),
+    Index(None, "delete_after"),
+    Index(None, "kid"),
+)
+
+#: staff sign-in (server/staff/): one account per person per tenant. ``password_hash`` is
+#: argon2id; ``totp_sealed`` is the TOTP secret sealed with the vault key ring
+#: (identity/vault.py), so a copy of the database alone does not give away second factors.
+#: Both are NULL-able so an account that signs in through the municipality's identity
+#: provider (OpenID Connect, later) needs neither.
+staff_accounts = Table(
+    "staff_accounts",
+    metadata,
+    Column("tenant_id", String(_ID), nullable=False),
+    Column("id", String(_UUID), nullable=False),
+    #: what the person types; stored lower-case, unique per tenant
+    Column("login", String(128), nullable=False),
+    Column("display_name", String(200), nullable=False),
+    #: the bookable staff member this account acts as (specialists); NULL for others
+    Column("staff_id", String(_ID), nullable=True),
+    Column("roles", _json(), nullable=False),  #: ["specialist", "planner", "admin"]
+    Column("password_hash", String(255), nullable=True),
+    Column("totp_sealed", Text, nullable=True),
+    #: the last TOTP time step accepted: a code is good once (replay guard)
+    Column("totp_last_step", Integer, nullable=True),
+    Column("disabled", Boolean, nullable=False, default=False),
+    #: failed sign-in steps since the last success; drives the lockout backoff
+    Column("failed_attempts", Integer, nullable=False, default=0),
+    Column("locked_until", UTCDateTime(), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    UniqueConstraint("tenant_id", "login"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+    ForeignKeyConstraint(["tenant_id", "staff_id"], ["staff.tenant_id", "staff.id"]),
+    CheckConstraint("failed_attempts >= 0", name="failed_attempts"),
+)
+
+#: server-side staff sessions; the cookie holds a random id, this table its SHA-256, so a
+#: database read does not hand out live sessions. ``stage``: ``anonymous`` (a sign-in form
+#: was shown; holds only its CSRF secret), ``password`` (first factor passed, waiting for the
+#: code), ``active`` (signed in). ``method`` records how the person authenticated.
+staff_sessions = Table(
+    "staff_sessions",
+    metadata,
+    Column("id_hash", String(64), nullable=False),
+    Column("tenant_id", String(_ID), nullable=True),
+    Column("account_id", String(_UUID), nullable=True),
+    Column("stage", String(16), nullable=False),
+    Column("method", String(32), nullable=True),
+    Column("csrf_secret", String(64), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("last_seen", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),  #: the absolute limit
+    PrimaryKeyConstraint("id_hash"),
+    ForeignKeyConstraint(
+        ["tenant_id", "account_id"],
+        ["staff_accounts.tenant_id", "staff_accounts.id"],
+        ondelete="CASCADE",
+    ),
+    CheckConstraint("stage IN ('anonymous', 'password', 'active')", name="stage"),
+    Index(None, "tenant_id", "account_id"),
+    Index(None, "expires_at"),
+)
+
+#: what the specialist recorded when closing an appointment (server/desk.py): ``completed`` or
+#: ``no_show`` (mirrors the appointment's final state) and whether it needs a follow-up.
+#: ``recorded_by`` is an actor as in ``audit_events`` (``staff:<account id>``).
+appointment_outcomes = Table(
+    "appointment_outcomes",
+    metadata,
+    Column("tenant_id", String(_ID), nullable=False),
+    Column("appointment_id", String(_UUID), nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("follow_up", Boolean, nullable=False, default=False),
+    Column("recorded_by", String(128), nullable=False),
+    Column("recorded_at", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("appointment_id"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+    ForeignKeyConstraint(["appointment_id"], ["appointments.id"]),
+    CheckConstraint("outcome IN ('completed', 'no_show')", name="outcome"),
+    Index(None, "tenant_id", "recorded_at"),
+)

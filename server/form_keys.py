@@ -1,0 +1,19 @@
+"""Idempotency keys for server-rendered forms.
+
+Each form a page draws carries a fresh key in a hidden field; the booking service
+replays the first answer for a repeated key, so a double click or a refresh after
+POST never books, cancels or reschedules twice.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from typing import Final
+
+#: what a key drawn by :func:`new_form_key` looks like (and nothing else is accepted)
+FORM_KEY: Final = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
+def new_form_key() -> str:
+    return secrets.token_urlsafe(24)

@@ -1,0 +1,27 @@
+"""The room token on HTTP calls: ``Authorization: Bearer``, never in the URL."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from server.problems import Problem
+from server.state import CONFIG, KEYS
+from signaling.errors import TokenError
+from signaling.tokens import RoomClaims, verify_room_token
+
+
+def room_claims(request: web.Request) -> RoomClaims:
+    """The verified claims of the request's room token; its room must be the path's."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Problem(401, "token-missing", "Send the room token as Authorization: Bearer")
+    config = request.app[CONFIG]
+    try:
+        claims = verify_room_token(request.app[KEYS], token.strip(), issuer=config.tokens.issuer)
+    except TokenError:
+        raise Problem(
+            401, "token-invalid", "The room token was refused", "Deze link werkt niet meer."
+        ) from None
+    if claims.room != request.match_info["room_id"]:
+        raise Problem(403, "wrong-room", "The token belongs to another room")
+    return claims

@@ -1,0 +1,477 @@
+"""axe-core (from npm) on every page and state of the call journey: 0 violations.
+
+The WCAG 2.0/2.1 A and AA rule tags; axe runs inside the page through the
+DevTools protocol, so the page's own Content-Security-Policy stays in force.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pyotp
+import pytest
+from playwright.async_api import Browser, Page, expect
+
+from identity.wallet import TestWallet
+from server.config import DEFAULT_NODE_MODULES
+from server.rooms import issue_room
+from server.staff_demo import demo_credentials
+from server.state import KEYS
+from signaling.roles import Role
+from tests.e2e import browser as e2e_browser
+from tests.e2e.browser import (
+    admit_first_waiting,
+    click_join,
+    open_participant,
+    wait_for_phase,
+)
+from tests.support import LiveServer
+
+browser = e2e_browser.browser
+live_balie = e2e_browser.live_balie
+
+pytestmark = pytest.mark.e2e
+
+AXE = DEFAULT_NODE_MODULES / "axe-core" / "axe.min.js"
+TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+async def axe_violations(page: Page) -> list[dict[str, Any]]:
+    if not await page.evaluate("() => typeof window.axe !== 'undefined'"):
+        await page.evaluate(AXE.read_text())
+    result = await page.evaluate(
+        "async (tags) => (await axe.run(document, { runOnly: { type: 'tag', values: tags } }))"
+        ".violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help,"
+        " nodes: v.nodes.map((n) => n.target.join(' ')) }))",
+        TAGS,
+    )
+    assert isinstance(result, list)
+    return result
+
+
+async def assert_accessible(page: Page, state: str) -> None:
+    violations = await axe_violations(page)
+    assert violations == [], f"{state}: {json.dumps(violations, indent=1)}"
+
+
+def test_axe_comes_from_the_npm_install() -> None:
+    assert AXE.is_file(), "run npm ci: axe-core is a devDependency in package.json"
+    assert Path(AXE).stat().st_size > 100_000
+
+
+async def test_every_state_of_the_call_journey_has_no_violations(
+    browser: Browser, live_balie: LiveServer
+) -> None:
+    room = issue_room(
+        live_balie.config,
+        live_balie.app[KEYS],
+        now=int(time.time()),
+        purpose="bijstand",
+        tenant="demo",
+    )
+    specialist = await open_participant(browser, room.seat(Role.SPECIALIST).url, name="medewerker")
+    resident = await open_participant(browser, room.seat(Role.RESIDENT).url, name="inwoner")
+    try:
+        await click_join(specialist)  # waits until the camera check finished
+        await assert_accessible(specialist.page, "specialist, alone in the call")
+        await assert_accessible(resident.page, "resident, before joining")
+
+        async with resident.page.expect_response(
+            lambda r: r.url.endswith("/verification/session")
+        ) as caught:
+            await click_join(resident)
+        started: Any = await (await caught.value).json()
+        await resident.page.locator("#yivi-web-form canvas").wait_for(state="visible")
+        await assert_accessible(resident.page, "resident, identity step with the QR code")
+        async with aiohttp.ClientSession() as http:
+            await TestWallet(http).disclose(
+                started["sessionPtr"],
+                {
+                    "irma-demo.gemeente.personalData.bsn": "999999990",
+                    "irma-demo.gemeente.personalData.fullname": "Test Persoon",
+                },
+            )
+        await wait_for_phase(resident, "lobby")
+        await assert_accessible(resident.page, "resident, in the lobby")
+        await expect(specialist.page.locator("#verified-panel")).to_contain_text("Test Persoon")
+        await assert_accessible(specialist.page, "specialist, someone waiting, verified panel")
+
+        await admit_first_waiting(specialist)
+        await wait_for_phase(resident, "call")
+        await assert_accessible(resident.page, "resident, in the call")
+        await resident.page.get_by_role("button", name="Chat").click()
+        await assert_accessible(resident.page, "resident, chat open")
+
+        await specialist.page.get_by_role("button", name="Gesprek beëindigen voor iedereen").click()
+        await assert_accessible(specialist.page, "specialist, end-call dialog")
+        await specialist.page.get_by_role("button", name="Ja, beëindigen").click()
+        await wait_for_phase(resident, "finished")
+        await assert_accessible(resident.page, "resident, call ended")
+    finally:
+        await resident.close()
+        await specialist.close()
+
+
+async def test_other_pages_have_no_violations(browser: Browser, live_balie: LiveServer) -> None:
+    visitor = await open_participant(browser, live_balie.url + "/", name="bezoeker")
+    try:
+        for path, state in (
+            ("/", "home page"),
+            ("/bestaat-niet", "404 page"),
+            ("/call", "call page without a link (error state)"),
+            ("/irma-emulator/wallet", "demo wallet page"),
+        ):
+            await visitor.page.goto(live_balie.url + path)
+            await assert_accessible(visitor.page, state)
+    finally:
+        await visitor.close()
+
+
+async def test_the_check_can_fail(browser: Browser) -> None:
+    """The same check on a page with known faults finds them."""
+    context = await browser.new_context()
+    page = await context.new_page()
+    try:
+        await page.set_content(
+            '<html><body><img src="x.png"><button></button><input type="text"></body></html>'
+        )
+        found = {v["id"] for v in await axe_violations(page)}
+        assert {"image-alt", "button-name", "label", "html-has-lang"} <= found, found
+    finally:
+        await context.close()
+
+
+async def test_staff_sign_in_pages_have_no_violations(
+    browser: Browser, live_balie: LiveServer
+) -> None:
+    credentials = demo_credentials(live_balie.config)["specialist"]
+    staff = await open_participant(browser, live_balie.url + "/staff/sign-in", name="medewerker")
+    try:
+        page = staff.page
+        await assert_accessible(page, "staff sign-in")
+        await page.get_by_label("Gebruikersnaam").fill(credentials.login)
+        await page.get_by_label("Wachtwoord").fill("wrong password")
+        await page.get_by_role("button", name="Verder").click()
+        await expect(page.locator(".error-summary")).to_be_visible()
+        await assert_accessible(page, "staff sign-in with an error summary")
+        await page.get_by_label("Wachtwoord").fill(credentials.password)
+        await page.get_by_role("button", name="Verder").click()
+        await page.wait_for_url("**/staff/sign-in/code")
+        await assert_accessible(page, "staff sign-in, code step")
+        await page.get_by_label("Code van 6 cijfers").fill(
+            pyotp.TOTP(credentials.totp_secret).now()
+        )
+        await page.get_by_role("button", name="Inloggen").click()
+        await page.wait_for_url("**/staff")
+        await assert_accessible(page, "staff landing page")
+    finally:
+        await staff.close()
+
+
+async def test_specialist_desk_has_no_violations(browser: Browser, live_balie: LiveServer) -> None:
+    import secrets
+    import uuid
+    from datetime import UTC, datetime, timedelta
+    from datetime import time as wall
+
+    from sqlalchemy import insert, update
+
+    from server.booking.intervals import wall_to_instant
+    from server.booking.model import AMSTERDAM
+    from server.booking_rooms import new_room_id
+    from server.db import writer
+    from server.db.schema import appointments
+    from server.state import ENGINE
+
+    async def add(start: datetime, state: str) -> str:
+        end = start + timedelta(minutes=30)
+        values = {
+            "id": str(uuid.uuid4()),
+            "tenant_id": "demo",
+            "reference": "A" + secrets.token_hex(3).upper(),
+            "purpose_key": "bijstand",
+            "staff_id": "demo-anna",
+            "state": state,
+            "starts_at": start,
+            "ends_at": end,
+            "buffered_start": start,
+            "buffered_end": end,
+            "room_id": new_room_id(),
+            "version": 1,
+            "created_at": start,
+            "updated_at": start,
+        }
+        async with writer(live_balie.app[ENGINE]).begin() as conn:
+            await conn.execute(insert(appointments).values(values))
+        return str(values["id"])
+
+    credentials = demo_credentials(live_balie.config)["specialist"]
+    staff = await open_participant(browser, live_balie.url + "/staff/sign-in", name="medewerker")
+    try:
+        page = staff.page
+        await page.get_by_label("Gebruikersnaam").fill(credentials.login)
+        await page.get_by_label("Wachtwoord").fill(credentials.password)
+        await page.get_by_role("button", name="Verder").click()
+        await page.wait_for_url("**/staff/sign-in/code")
+        await page.get_by_label("Code van 6 cijfers").fill(
+            pyotp.TOTP(credentials.totp_secret).now()
+        )
+        await page.get_by_role("button", name="Inloggen").click()
+        await page.wait_for_url("**/staff")
+        await page.get_by_role("link", name="Naar mijn gesprekken van vandaag").click()
+        await page.wait_for_url("**/staff/desk")
+        await expect(page.locator("main")).to_contain_text("geen gesprekken")
+        await assert_accessible(page, "specialist desk, no appointments")
+
+        now = datetime.now(UTC)
+        midnight = wall_to_instant(now.astimezone(AMSTERDAM).date(), wall(0), AMSTERDAM)
+        start = max(now - timedelta(minutes=5), midnight + timedelta(minutes=1))
+        await add(start, "booked")
+        await add(start + timedelta(minutes=40), "in_call")
+        await add(start, "cancelled")
+        tomorrow = await add(start + timedelta(days=1), "booked")
+        await page.get_by_role("link", name="Lijst vernieuwen").click()
+        await expect(page.locator(".desk-item")).to_have_count(4)
+        await assert_accessible(page, "specialist desk with appointments")
+
+        await page.get_by_role("button", name="Niet gekomen").first.click()
+        await page.wait_for_url("**/staff/desk?vastgelegd=1")
+        await expect(page.locator(".notice")).to_contain_text("vastgelegd")
+        await assert_accessible(page, "specialist desk, outcome recorded")
+
+        # desk.js keeps the states current without a reload
+        async with writer(live_balie.app[ENGINE]).begin() as conn:
+            await conn.execute(
+                update(appointments)
+                .where(appointments.c.id == tomorrow)
+                .values(state="cancelled", version=2)
+            )
+        badge = page.locator(f'[data-appointment="{tomorrow}"] .desk-state')
+        await expect(badge).to_have_text("Geannuleerd", timeout=30_000)
+        # no script errors or CSP refusals (a 404 for the favicon is no problem)
+        assert [p for p in staff.problems if "404" not in p] == [], staff.describe()
+    finally:
+        await staff.close()
+
+
+async def test_planner_console_has_no_violations(browser: Browser, live_balie: LiveServer) -> None:
+    import uuid
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import insert
+
+    from server.booking.model import AMSTERDAM
+    from server.db import writer
+    from server.db.schema import appointments, feedback
+    from server.state import ENGINE
+
+    # a finished call and a score yesterday, so the dashboard draws bars
+    yesterday = datetime.now(UTC) - timedelta(days=1)
+    async with writer(live_balie.app[ENGINE]).begin() as conn:
+        await conn.execute(
+            insert(appointments).values(
+                id=str(uuid.uuid4()),
+                tenant_id="demo",
+                reference="PLANA11Y",
+                purpose_key="bijstand",
+                staff_id="demo-anna",
+                state="completed",
+                starts_at=yesterday,
+                ends_at=yesterday + timedelta(minutes=30),
+                buffered_start=yesterday,
+                buffered_end=yesterday + timedelta(minutes=30),
+                version=4,
+                created_at=yesterday,
+                updated_at=yesterday,
+            )
+        )
+        await conn.execute(
+            insert(feedback).values(tenant_id="demo", purpose_key="bijstand", score=4, at=yesterday)
+        )
+    day = datetime.now(AMSTERDAM).date() + timedelta(days=2)
+    tuesday = day + timedelta(days=(1 - day.weekday()) % 7)
+
+    credentials = demo_credentials(live_balie.config)["planner"]
+    staff = await open_participant(browser, live_balie.url + "/staff/sign-in", name="planner")
+    try:
+        page = staff.page
+        await page.get_by_label("Gebruikersnaam").fill(credentials.login)
+        await page.get_by_label("Wachtwoord").fill(credentials.password)
+        await page.get_by_role("button", name="Verder").click()
+        await page.wait_for_url("**/staff/sign-in/code")
+        await page.get_by_label("Code van 6 cijfers").fill(
+            pyotp.TOTP(credentials.totp_secret).now()
+        )
+        await page.get_by_role("button", name="Inloggen").click()
+        await page.wait_for_url("**/staff")
+        await page.get_by_role("link", name="Naar de planning").click()
+        await page.wait_for_url("**/staff/planner")
+        await expect(page.locator("table.week")).to_be_visible()
+        await assert_accessible(page, "planner week view")
+
+        await page.get_by_role("link", name="Anna (demo)").click()
+        await page.wait_for_url("**/staff/planner/staff/demo-anna")
+        await assert_accessible(page, "planner staff hours and exceptions")
+        await page.locator("#h-0-0-start").fill("25:00")
+        await page.get_by_role("button", name="Werktijden opslaan").click()
+        await expect(page.locator(".error-summary")).to_be_visible()
+        await assert_accessible(page, "planner hours form with an error summary")
+
+        await page.goto(f"{live_balie.url}/staff/planner/book?purpose=bijstand&date={tuesday}")
+        await assert_accessible(page, "planner booking, times")
+        await page.locator("#time-0").check()
+        await page.get_by_role("button", name="Afspraak maken").click()
+        await page.wait_for_url("**/staff/planner/appointments/**")
+        await expect(page.locator(".notice")).to_contain_text("geboekt")
+        await assert_accessible(page, "planner appointment page")
+
+        await page.get_by_role("link", name="Cijfers").click()
+        await page.wait_for_url("**/staff/planner/dashboard")
+        await expect(page.locator("svg[role=img]")).to_have_count(3)
+        await assert_accessible(page, "planner dashboard with charts")
+    finally:
+        await staff.close()
+
+
+async def test_resident_booking_manage_and_feedback_pages_have_no_violations(
+    browser: Browser, live_balie: LiveServer
+) -> None:
+    """Every page and error state of the booking journey, the manage pages and feedback."""
+    base = live_balie.url + "/afspraak/demo"
+    resident = await open_participant(browser, base, name="inwoner")
+    page = resident.page
+    try:
+        await assert_accessible(page, "booking: landing page")
+        await page.get_by_role("link", name="Burgerzaken", exact=False).first.click()
+        await assert_accessible(page, "booking: dates")
+        await page.locator("a.date-link").first.click()
+        await assert_accessible(page, "booking: times")
+        await page.get_by_role("button", name="Deze tijd kiezen").click()
+        await expect(page.locator(".error-summary")).to_be_visible()
+        await assert_accessible(page, "booking: times, nothing chosen (error summary)")
+        await page.locator("input[name=start]").first.check()
+        await page.get_by_role("button", name="Deze tijd kiezen").click()
+        await assert_accessible(page, "booking: contact details")
+        await page.get_by_label("E-mailadres (niet verplicht)").fill("geen adres")
+        await page.get_by_role("button", name="Afspraak bevestigen").click()
+        await expect(page.locator(".error-summary")).to_be_visible()
+        await assert_accessible(page, "booking: contact details with an error")
+        await page.get_by_label("E-mailadres (niet verplicht)").fill("")
+        await page.get_by_role("button", name="Afspraak bevestigen").click()
+        await expect(page.get_by_role("heading", level=1)).to_have_text("Uw afspraak staat vast")
+        await assert_accessible(page, "booking: confirmation")
+
+        manage = await page.get_by_role("link", name="Afspraak wijzigen of afzeggen").get_attribute(
+            "href"
+        )
+        assert manage is not None
+        await page.goto(manage.split("#")[0])
+        await assert_accessible(page, "manage: open without a token")
+        await page.get_by_label("De link uit uw bevestiging").fill("klopt niet")
+        await page.get_by_role("button", name="Afspraak openen").click()
+        await expect(page.locator(".error-summary")).to_be_visible()
+        await assert_accessible(page, "manage: a wrong link")
+        await page.goto(manage)
+        await expect(page.get_by_role("heading", level=1)).to_have_text("Uw afspraak")
+        await assert_accessible(page, "manage: the appointment")
+        await page.get_by_role("link", name="Afspraak verzetten naar een andere tijd").click()
+        await assert_accessible(page, "manage: reschedule, dates")
+        await page.locator("a.date-link").first.click()
+        await assert_accessible(page, "manage: reschedule, times")
+        await page.go_back()
+        await page.go_back()
+        await page.get_by_role("link", name="Afspraak afzeggen").click()
+        await assert_accessible(page, "manage: cancel, are you sure")
+        await page.get_by_role("button", name="Ja, afspraak afzeggen").click()
+        await expect(page.get_by_role("status")).to_contain_text("afgezegd")
+        await assert_accessible(page, "manage: cancelled")
+        await page.goto(base + "/kies/bestaat-niet")
+        await assert_accessible(page, "booking: error page (unknown purpose)")
+
+        room = issue_room(
+            live_balie.config,
+            live_balie.app[KEYS],
+            now=int(time.time()),
+            purpose="burgerzaken",
+            tenant="demo",
+        )
+        token = room.seat(Role.RESIDENT).token
+        await page.goto(f"{live_balie.url}/feedback/{room.room}")
+        await assert_accessible(page, "feedback: how to reach it")
+        # what the call page's finished state does: post the token from memory
+        await page.evaluate(
+            """(token) => {
+              const form = document.createElement('form');
+              form.method = 'post';
+              form.action = window.location.pathname;
+              const field = document.createElement('input');
+              field.type = 'hidden'; field.name = 'room_token'; field.value = token;
+              form.append(field); document.body.append(form); form.submit();
+            }""",
+            token,
+        )
+        await expect(page.get_by_role("heading", level=1)).to_have_text(
+            "Wat vond u van het gesprek?"
+        )
+        await assert_accessible(page, "feedback: the question")
+        await page.get_by_role("button", name="Versturen").click()
+        await expect(page.locator(".error-summary")).to_be_visible()
+        await assert_accessible(page, "feedback: no score chosen")
+        await page.get_by_label("4 – Tevreden").check()
+        await page.get_by_role("button", name="Versturen").click()
+        await expect(page.get_by_role("heading", level=1)).to_have_text("Bedankt voor uw mening")
+        await assert_accessible(page, "feedback: thanks")
+        resident.assert_no_page_errors()
+    finally:
+        await resident.close()
+
+
+async def test_staff_session_timeout_warning_has_no_violations(
+    browser: Browser, tmp_path: Path
+) -> None:
+    """The warning before a staff session ends (staff.js), with the shortest idle limit the
+    configuration allows (1 minute): it is within the warning time from the first poll."""
+    from aiohttp import web
+
+    from server.app import create_app
+    from server.config import Config, StaffSettings
+    from tests.support import free_port
+
+    port = free_port()
+    config = Config(port=port, data_dir=tmp_path, staff=StaffSettings(idle_minutes=1))
+    runner = web.AppRunner(create_app(config))
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    credentials = demo_credentials(config)["specialist"]
+    staff = await open_participant(browser, config.public_url + "/staff/sign-in", name="medewerker")
+    try:
+        page = staff.page
+        await page.get_by_label("Gebruikersnaam").fill(credentials.login)
+        await page.get_by_label("Wachtwoord").fill(credentials.password)
+        await page.get_by_role("button", name="Verder").click()
+        await page.wait_for_url("**/staff/sign-in/code")
+        await page.get_by_label("Code van 6 cijfers").fill(
+            pyotp.TOTP(credentials.totp_secret).now()
+        )
+        await page.get_by_role("button", name="Inloggen").click()
+        await page.wait_for_url("**/staff")
+        for state in ("staff landing page", "specialist desk"):
+            if state == "specialist desk":
+                await page.get_by_role("link", name="Naar mijn gesprekken van vandaag").click()
+                await page.wait_for_url("**/staff/desk")
+            warning = page.get_by_role("alertdialog", name="U wordt bijna uitgelogd")
+            await expect(warning).to_be_visible()
+            await expect(warning).to_contain_text(
+                "uitgelogd, omdat u een tijdje niets heeft gedaan"
+            )
+            await expect(warning).to_be_focused()
+            await expect(warning.get_by_role("button", name="Ingelogd blijven")).to_be_visible()
+            await assert_accessible(page, f"{state}, session timeout warning")
+        staff.assert_no_page_errors()
+    finally:
+        await staff.close()
+        await runner.cleanup()

@@ -1,0 +1,74 @@
+"""Every route answers with the security headers, errors included (issue 5, must-show 4).
+
+The crawl walks the application's router (sub-applications too), so a route
+added later is checked without touching this test.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from tests.support import LiveServer, live_server
+
+REQUIRED = {
+    "Strict-Transport-Security": re.compile(r"max-age=\d{7,}"),
+    "X-Content-Type-Options": re.compile(r"^nosniff$"),
+    "Referrer-Policy": re.compile(r"^same-origin$"),
+    "X-Frame-Options": re.compile(r"^DENY$"),
+    "Content-Security-Policy": re.compile(r"frame-ancestors 'none'"),
+}
+
+
+@pytest.fixture
+async def server(tmp_path: Path) -> AsyncIterator[LiveServer]:
+    async with live_server(tmp_path) as live:
+        yield live
+
+
+def _routes(app: web.Application, prefix: str = "") -> Iterator[tuple[str, str]]:
+    for resource in app.router.resources():
+        info = resource.get_info()
+        if "app" in info:  # a mounted sub-application
+            yield from _routes(info["app"], prefix + info.get("prefix", ""))
+            continue
+        path = info.get("path") or info.get("formatter") or info.get("prefix") or ""
+        # fill every {placeholder} with a harmless value of the id pattern
+        path = re.sub(r"\{[^}]+\}", "x_1", path)
+        for route in resource:
+            if route.method != "HEAD":
+                yield route.method, prefix + path
+
+
+async def test_every_route_and_every_error_carries_the_security_headers(
+    server: LiveServer,
+) -> None:
+    checked: list[tuple[str, str, int]] = []
+    targets = sorted(set(_routes(server.app)))
+    targets += [("GET", "/bestaat-niet"), ("POST", "/"), ("GET", "/static/geen.css")]
+    async with aiohttp.ClientSession() as http:
+        for method, path in targets:
+            async with http.request(
+                "GET" if method == "*" else method,
+                server.url + path,
+                headers={"Accept": "text/html"},
+                allow_redirects=False,
+            ) as response:
+                for name, pattern in REQUIRED.items():
+                    value = response.headers.get(name, "")
+                    assert pattern.search(value), f"{method} {path} ({response.status}): {name}"
+                csp = response.headers["Content-Security-Policy"]
+                assert "unsafe-inline" not in csp and "unsafe-eval" not in csp, path
+                if response.content_type == "text/html":
+                    # pages may show personal data: never cached
+                    assert response.headers.get("Cache-Control") == "no-store", path
+                checked.append((method, path, response.status))
+    statuses = {status for _, _, status in checked}
+    # the crawl reached pages, API errors and the error pages, not only one kind
+    assert 200 in statuses and 404 in statuses and 405 in statuses, checked
+    assert len(checked) >= 15, checked

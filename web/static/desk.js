@@ -1,0 +1,72 @@
+// The specialist desk: ask for the live states every few seconds and update the badges.
+// The page works without this (the "Lijst vernieuwen" link); a newcomer in the lobby is
+// announced through the polite status region ("Er wacht iemand voor 10:15").
+"use strict";
+(function () {
+  const main = document.getElementById("main");
+  const announce = document.getElementById("desk-announce");
+  if (!main || !announce || !main.dataset.stateUrl) return;
+  const url = main.dataset.stateUrl;
+  const every = Math.max(2, Number(main.dataset.pollSeconds || "5")) * 1000;
+
+  function itemOf(id) {
+    const items = main.querySelectorAll(".desk-item");
+    for (let i = 0; i < items.length; i += 1) {
+      if (items[i].dataset.appointment === id) return items[i];
+    }
+    return null;
+  }
+
+  function update(appointment) {
+    const item = itemOf(appointment.id);
+    if (!item) return null;
+    const badge = item.querySelector(".desk-state");
+    if (!badge) return null;
+    const before = badge.dataset.state;
+    if (before === appointment.state && badge.textContent === appointment.label) return null;
+    badge.className = "desk-state desk-state-" + appointment.state;
+    badge.dataset.state = appointment.state;
+    badge.textContent = appointment.label;
+    const open = item.querySelector(".desk-open");
+    if (open) open.hidden = !appointment.can_open;
+    const outcome = item.querySelector(".desk-outcome");
+    if (outcome) outcome.hidden = !appointment.can_close;
+    if (appointment.state === "waiting" && before !== "waiting") {
+      return "Er wacht iemand voor " + appointment.start + ".";
+    }
+    if (appointment.state === "ended" && before !== "ended") {
+      return "Het gesprek van " + appointment.start + " is afgelopen. Leg de uitkomst vast.";
+    }
+    if (appointment.state === "verified" && before === "booked") {
+      return "De inwoner van " + appointment.start + " heeft laten zien wie hij of zij is.";
+    }
+    return null;
+  }
+
+  function apply(body) {
+    if (!body || !Array.isArray(body.appointments)) return;
+    const news = [];
+    body.appointments.forEach(function (appointment) {
+      const message = update(appointment);
+      if (message) news.push(message);
+    });
+    // a status region is read when its text changes: one message per round
+    if (news.length > 0) announce.textContent = news.join(" ");
+  }
+
+  function poll() {
+    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) {
+        if (response.status === 401) {
+          window.location.assign("/staff/sign-in?verlopen=1");
+          return null;
+        }
+        return response.ok ? response.json() : null;
+      })
+      .then(apply)
+      .catch(function () { /* the next round tries again */ })
+      .then(function () { setTimeout(poll, every); });
+  }
+
+  setTimeout(poll, every);
+})();

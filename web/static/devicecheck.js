@@ -1,0 +1,121 @@
+// Device check before joining (design §2 "Prepare"): a test tone for the speakers,
+// and a connection test against the server (round trip, failed requests) and the
+// configured STUN/TURN servers (can this network reach them?), ending in one
+// plain-language verdict. Nothing is stored; nothing leaves but the test requests.
+
+const ROUND_TRIPS = 5;
+const SLOW_MS = 400;
+const GATHER_TIMEOUT_MS = 5000;
+
+/** Play a short, soft 440 Hz tone; resolves when it has finished. */
+export async function playTestTone() {
+  const Context = window.AudioContext || window.webkitAudioContext;
+  if (!Context) throw new Error('no audio');
+  const audio = new Context();
+  const oscillator = audio.createOscillator();
+  const gain = audio.createGain();
+  oscillator.frequency.value = 440;
+  // fade in and out: a hard start or stop clicks
+  gain.gain.setValueAtTime(0, audio.currentTime);
+  gain.gain.linearRampToValueAtTime(0.2, audio.currentTime + 0.05);
+  gain.gain.linearRampToValueAtTime(0, audio.currentTime + 0.8);
+  oscillator.connect(gain).connect(audio.destination);
+  oscillator.start();
+  oscillator.stop(audio.currentTime + 0.85);
+  await new Promise((resolve) => oscillator.addEventListener('ended', resolve));
+  await audio.close();
+}
+
+async function roundTrips() {
+  const times = [];
+  let failed = 0;
+  for (let i = 0; i < ROUND_TRIPS; i += 1) {
+    const started = performance.now();
+    try {
+      const response = await fetch('/healthz', { cache: 'no-store' });
+      if (!response.ok) throw new Error(`status ${response.status}`);
+      times.push(performance.now() - started);
+    } catch {
+      failed += 1;
+    }
+  }
+  times.sort((a, b) => a - b);
+  const median = times.length ? times[Math.floor(times.length / 2)] : null;
+  return { median, failed };
+}
+
+async function iceServers(room, token) {
+  const response = await fetch(`/api/rooms/${encodeURIComponent(room)}/ice`, {
+    headers: { Authorization: `Bearer ${token}` },
+    cache: 'no-store',
+  });
+  if (!response.ok) throw new Error(`status ${response.status}`);
+  const body = await response.json();
+  return Array.isArray(body.ice_servers) ? body.ice_servers : [];
+}
+
+/** Which candidate types this network gathers with the given servers. */
+async function gather(servers) {
+  const pc = new RTCPeerConnection({ iceServers: servers });
+  const types = new Set();
+  try {
+    pc.createDataChannel('probe');
+    const done = new Promise((resolve) => {
+      const timer = window.setTimeout(resolve, GATHER_TIMEOUT_MS);
+      pc.addEventListener('icecandidate', (event) => {
+        if (event.candidate && event.candidate.type) types.add(event.candidate.type);
+        if (!event.candidate) {
+          window.clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    await pc.setLocalDescription(await pc.createOffer());
+    await done;
+  } finally {
+    pc.close();
+  }
+  return types;
+}
+
+/**
+ * Resolve with {level: 'good'|'fair'|'bad', text, medianMs, failed, candidates}.
+ * Never rejects: a failing check is itself the answer.
+ */
+export async function checkConnection(room, token) {
+  const { median, failed } = await roundTrips();
+  if (median === null) {
+    return {
+      level: 'bad',
+      text: 'We krijgen geen verbinding met de server. Controleer uw internet en laad de pagina opnieuw.',
+      medianMs: null,
+      failed,
+      candidates: [],
+    };
+  }
+  let candidates = [];
+  let servers = [];
+  try {
+    servers = await iceServers(room, token);
+    if (servers.length) candidates = [...(await gather(servers))];
+  } catch {
+    servers = [];
+  }
+  const result = { medianMs: Math.round(median), failed, candidates };
+  if (servers.length && !candidates.includes('srflx') && !candidates.includes('relay')) {
+    return {
+      ...result,
+      level: 'fair',
+      text: 'Uw netwerk laat videobellen misschien niet toe. Lukt het gesprek niet? '
+        + 'Probeer een ander netwerk, bijvoorbeeld uw mobiele internet.',
+    };
+  }
+  if (median > SLOW_MS || failed > 0) {
+    return {
+      ...result,
+      level: 'fair',
+      text: 'Uw verbinding is traag. Het gesprek kan haperen. Ga dichter bij uw wifi-router zitten, of gebruik een kabel.',
+    };
+  }
+  return { ...result, level: 'good', text: 'Uw verbinding is goed.' };
+}

@@ -1,0 +1,16 @@
+// Texts in the page's language. The scripts are written in Dutch and call t() with the
+// Dutch text; a page in another language embeds the translations of exactly those texts
+// (server/language.py, from web/locale/*/*.po) in <script id="balie-texts">.
+// Placeholders are written {name} and filled from `values` after translating.
+
+const node = document.getElementById('balie-texts');
+const TEXTS = node ? JSON.parse(node.textContent || '{}') : {};
+
+export function t(text, values = {}) {
+  const translated = Object.hasOwn(TEXTS, text) ? TEXTS[text] : text;
+  return translated.replace(/\{(\w+)\}/g, (whole, name) => (
+    Object.hasOwn(values, name) ? String(values[name]) : whole));
+}
+
+// The page's language ("nl" or "en"), for dates and numbers formatted in the browser.
+export const LANGUAGE = document.documentElement.lang || 'nl';
