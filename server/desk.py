@@ -90,7 +90,7 @@ class Row:
     reference: str
     state: LiveState
     label: str
-    #: "Naar het gesprek" is offered (an open appointment of today)
+    #: "Naar het gesprek" is offered (an open appointment of today, or about to start)
     can_open: bool
     #: the outcome form is offered (an open appointment whose time has come)
     can_close: bool
@@ -156,7 +156,7 @@ async def open_call(request: web.Request) -> web.Response:
             "Deze afspraak is afgesloten, geannuleerd of heeft geen gesprek.",
         )
     expires = appointment.end + LATE_LEAVE
-    if _local_day(appointment.start) != _local_day(now) or expires <= now:
+    if not call_opens(appointment.start, appointment.end, now):
         return _refused(
             request,
             409,
@@ -371,11 +371,20 @@ async def _rows(request: web.Request, principal: StaffPrincipal) -> list[Row]:
                 ),
                 can_open=is_open
                 and appointment.room_id is not None
-                and _local_day(appointment.start) == today,
+                and call_opens(appointment.start, appointment.end, now),
                 can_close=is_open and appointment.start - EARLY_JOIN <= now,
             )
         )
     return rows
+
+
+def call_opens(start: datetime, end: datetime, now: datetime) -> bool:
+    """A call opens on the day of the appointment, and from :data:`EARLY_JOIN` before its
+    start (so a call just after midnight opens before it), until :data:`LATE_LEAVE` after its
+    end."""
+    if end + LATE_LEAVE <= now:
+        return False
+    return _local_day(start) == _local_day(now) or start - EARLY_JOIN <= now
 
 
 def _today(request: web.Request) -> date:

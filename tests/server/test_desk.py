@@ -31,7 +31,7 @@ from server.booking_rooms import new_room_id, resident_join_url
 from server.config import Config
 from server.db import writer
 from server.db.schema import appointment_outcomes, appointments, audit_events, tenants
-from server.desk import DESK
+from server.desk import DESK, call_opens
 from server.desk_state import LiveState, Presence, live_state, state_label
 from server.logs import AccessLogger
 from server.staff import STAFF
@@ -594,3 +594,24 @@ def test_state_labels() -> None:
     assert state_label(LiveState.WAITING, verified=True).endswith("identiteit gecontroleerd")
     assert state_label(LiveState.COMPLETED, follow_up=True) == "Afgerond, vervolg nodig"
     assert state_label(LiveState.BOOKED, follow_up=True) == "Gepland"
+
+
+def _amsterdam(day: int, hour: int, minute: int) -> datetime:
+    return datetime(2026, 12, day, hour, minute, tzinfo=AMSTERDAM)
+
+
+@pytest.mark.parametrize(
+    ("start", "now", "opens"),
+    [
+        (_amsterdam(1, 10, 0), _amsterdam(1, 8, 0), True),  # the same day, early
+        (_amsterdam(1, 10, 0), _amsterdam(1, 13, 29), True),  # until 3 hours after the end
+        (_amsterdam(1, 10, 0), _amsterdam(1, 13, 31), False),
+        (_amsterdam(2, 10, 0), _amsterdam(1, 16, 0), False),  # tomorrow
+        (_amsterdam(2, 0, 5), _amsterdam(1, 23, 50), True),  # just after midnight, 15 min before
+        (_amsterdam(2, 0, 5), _amsterdam(1, 23, 45), False),
+    ],
+)
+def test_a_call_opens_on_its_day_and_fifteen_minutes_before_its_start(
+    start: datetime, now: datetime, opens: bool
+) -> None:
+    assert call_opens(start, start + timedelta(minutes=30), now) is opens
