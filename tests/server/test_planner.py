@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -35,7 +36,8 @@ from server.db.schema import (
     feedback,
 )
 from server.planner import compute_numbers, numbers_csv
-from server.planner_charts import Series, bar_chart
+from server.planner_charts import WIDTH, Series, bar_chart
+from server.planner_forms import BLOCKS, WEEKDAYS, hours_field
 from server.planner_store import Outcome
 from server.staff import STAFF
 from server.staff_demo import DEMO_HASHER
@@ -52,6 +54,7 @@ from tests.support import free_port
 
 TENANT = "demo"
 ANNA = "demo-anna"
+BLOCK_HEADERS = [f"Blok {n + 1}" for n in range(BLOCKS)]
 PLANNER_ACTOR = "staff:demo-planner"
 KEY = re.compile(r'name="idempotency_key" value="([^"]+)"')
 START = re.compile(r'name="start" value="([^"]+)"')
@@ -257,6 +260,61 @@ async def test_a_holiday_spans_several_days(
     for offset in range(4):
         assert await _local_starts(server, "bijstand", monday + timedelta(days=offset)) == []
     assert "09:00" in await _local_starts(server, "bijstand", monday + timedelta(days=7))
+
+
+HOURS_TABLE = re.compile(r'<table class="hours-grid">.*?</table>', re.S)
+HIDDEN_LABEL = re.compile(r'<label class="visually-hidden" for="([^"]+)">([^<]+)</label>')
+
+
+async def test_the_hours_form_is_a_table_of_weekdays_and_blocks(
+    server: Staffed, planner: aiohttp.ClientSession
+) -> None:
+    _, page = await _get(planner, f"{server.url}/staff/planner/staff/{ANNA}")
+    found = HOURS_TABLE.search(page)
+    assert found is not None
+    table = found.group(0)
+    assert "<caption>" in table
+    assert re.findall(r'<th scope="row">(\w+)</th>', table) == list(WEEKDAYS)
+    assert re.findall(r'<th scope="col">(Dag|Blok \d)', table) == ["Dag", *BLOCK_HEADERS]
+    # one input a time, in reading order: day by day, each block van then tot
+    inputs = re.findall(r'<input id="([^"]+)" name="\1"', table)
+    assert inputs == [
+        hours_field(day, block, end)
+        for day in range(7)
+        for block in range(BLOCKS)
+        for end in ("start", "end")
+    ]
+    labels = dict(HIDDEN_LABEL.findall(table))
+    assert set(labels) == set(inputs)
+    assert len(set(labels.values())) == len(inputs)  # every name is unique
+    for day, day_name in enumerate(WEEKDAYS):
+        for block in range(BLOCKS):
+            for end, word in (("start", "van"), ("end", "tot")):
+                assert labels[hours_field(day, block, end)] == (
+                    f"{day_name}, blok {block + 1}, {word}"
+                )
+    assert 'value="09:00"' in table and 'value="12:30"' in table  # Anna's Monday
+
+
+async def test_an_hours_error_is_linked_to_its_cell(
+    server: Staffed, planner: aiohttp.ClientSession
+) -> None:
+    token = await _csrf(planner, server, f"/staff/planner/staff/{ANNA}")
+    form = {"csrf_token": token, "h-3-1-start": "13:00", "h-3-1-end": "13.30"}
+    status, _, page = await _post(planner, f"{server.url}/staff/planner/staff/{ANNA}/hours", form)
+    assert status == 400
+    assert '<a href="#h-3-1-end">Donderdag, blok 2: schrijf de tijd als uu:mm' in page
+    found = HOURS_TABLE.search(page)
+    assert found is not None
+    table = found.group(0)
+    assert '<p class="error-message" id="h-3-1-end-error">' in table
+    assert (
+        '<input id="h-3-1-end" name="h-3-1-end" type="text" inputmode="numeric" '
+        'placeholder="uu:mm" autocomplete="off" value="13.30" aria-invalid="true" '
+        'aria-describedby="h-3-1-end-error">'
+    ) in table
+    assert table.count('aria-invalid="true"') == 1
+    assert table.count('class="field-error"') == 1
 
 
 @pytest.mark.parametrize(
@@ -548,6 +606,9 @@ async def test_dashboard_numbers_charts_and_csv(
     for chart in ("chart-calls", "chart-wait", "chart-satisfaction"):
         assert f'aria-labelledby="{chart}-title {chart}-desc"' in page
         assert f'<title id="{chart}-title">' in page and f'<desc id="{chart}-desc">' in page
+    # every chart has the same viewBox width and fills the column, so the days line up
+    assert re.findall(r'viewBox="0 0 (\d+) \d+" width="100%"', page) == [str(WIDTH)] * 3
+    assert ' height="' not in page.split('viewBox="0 0 ')[1].split(">")[0]
     assert "In deze periode: 3 gesprekken, 1 keer niet verschenen." in page
     assert '<th scope="row">ma 2 mrt 2026</th><td>2</td><td>1</td><td>3</td><td>2</td>' in page
     assert "<td>Bijstand (Participatiewet)</td><td>4,5</td><td>2</td>" in page
@@ -588,7 +649,9 @@ def test_bar_heights_follow_the_values() -> None:
     chart = str(bar_chart("c", "T", "D", ["a", "b"], [Series("s", (1.0, 4.0))], maximum=4.0))
     heights = [
         float(h)
-        for h in re.findall(r'<rect x="[^"]+" y="[^"]+" width="12" height="([^"]+)"', chart)
+        for h in re.findall(
+            r'<rect class="bar" x="[^"]+" y="[^"]+" width="[^"]+" height="([^"]+)"', chart
+        )
     ]
     assert heights == [50.0, 200.0]
     assert '<title id="c-title">T</title>' in chart
@@ -688,3 +751,24 @@ def test_count_charts_have_grid_lines_at_whole_numbers_only() -> None:
     averages = bar_chart("a", "Cijfer", "Per week", ["w1", "w2"], [Series("n", (1.0, 2.0))])
     assert ">0,5<" not in counts and ">1<" in counts and ">2<" in counts
     assert ">0,5<" in averages  # a mean may well lie between whole numbers
+
+
+def _label_xs(chart: str) -> list[float]:
+    return [float(x) for x in re.findall(r'<text x="([^"]+)"[^>]* transform="rotate', chart)]
+
+
+def test_charts_share_one_width_and_their_labels_never_overlap() -> None:
+    def days(count: int) -> list[str]:
+        return [f"di {n} okt" for n in range(count)]
+
+    one = bar_chart("a", "A", "D", days(28), [Series("s", (1.0,) * 28)])
+    two = bar_chart("b", "B", "D", days(28), [Series("s", (1.0,) * 28), Series("t", (2.0,) * 28)])
+    few = bar_chart("c", "C", "D", days(2), [Series("s", (1.0, 2.0))])
+    widths = re.findall(r'viewBox="0 0 (\d+) ', "".join((one, two, few)))
+    assert widths == [str(WIDTH)] * 3
+    # the same day sits at the same x in every chart of the same days
+    assert _label_xs(str(one)) == _label_xs(str(two)) and len(_label_xs(str(one))) == 28
+    for count in (28, 31, 90, 366):
+        xs = _label_xs(str(bar_chart("d", "D", "D", days(count), [Series("s", (1.0,) * count)])))
+        assert xs[0] < WIDTH / 10 and len(xs) >= min(count, 30)
+        assert min(b - a for a, b in itertools.pairwise(xs)) >= 22
