@@ -19,8 +19,15 @@ from __future__ import annotations
 from enum import Enum
 
 
+def N_(message: str) -> str:
+    """Mark a Dutch text for translation: the server shows it in the resident's language
+    (``server/language.py``; the English is in ``web/locale/en/identity.po``)."""
+    return message
+
+
 class RefusalReason(Enum):
-    """Why a verification was refused: a log-safe English code and a Dutch B1 sentence.
+    """Why a verification was refused: a log-safe English code and a Dutch B1 sentence
+    (marked for translation).
 
     The sentence is what the resident sees; it says what happened and what to
     do next, without jargon and without blaming. The code goes to logs and
@@ -30,91 +37,99 @@ class RefusalReason(Enum):
     #: the signature, algorithm, issuer or shape of the result is wrong
     PROOF_INVALID = (
         "proof-invalid",
-        "Uw gegevens konden niet worden gecontroleerd. Probeer het opnieuw met de Yivi-app.",
+        N_("Uw gegevens konden niet worden gecontroleerd. Probeer het opnieuw met de Yivi-app."),
     )
     #: the result itself is too old (its ``exp`` passed) or dated in the future
     RESULT_EXPIRED = (
         "result-expired",
-        "Het controleren duurde te lang. Probeer het opnieuw.",
+        N_("Het controleren duurde te lang. Probeer het opnieuw."),
     )
     #: a credential in the wallet has expired
     CREDENTIAL_EXPIRED = (
         "credential-expired",
-        "Een van uw gegevens in de Yivi-app is verlopen. Vernieuw die gegevens in de app "
-        "en probeer het opnieuw.",
+        N_(
+            "Een van uw gegevens in de Yivi-app is verlopen. Vernieuw die gegevens in de app "
+            "en probeer het opnieuw."
+        ),
     )
     #: a required attribute was not disclosed, or disclosed empty
     MISSING_ATTRIBUTES = (
         "missing-attributes",
-        "We hebben niet alle gegevens gekregen die nodig zijn voor dit gesprek. "
-        "Deel alle gevraagde gegevens en probeer het opnieuw.",
+        N_(
+            "We hebben niet alle gegevens gekregen die nodig zijn voor dit gesprek. "
+            "Deel alle gevraagde gegevens en probeer het opnieuw."
+        ),
     )
     #: the disclosure does not answer what we asked
     UNMATCHED_REQUEST = (
         "unmatched-request",
-        "De gedeelde gegevens passen niet bij wat we vroegen. Probeer het opnieuw.",
+        N_("De gedeelde gegevens passen niet bij wat we vroegen. Probeer het opnieuw."),
     )
     #: an ``irma-demo`` credential outside demo mode
     DEMO_CREDENTIAL = (
         "demo-credential",
-        "U heeft voorbeeldgegevens gedeeld. Deel uw echte gegevens uit de Yivi-app.",
+        N_("U heeft voorbeeldgegevens gedeeld. Deel uw echte gegevens uit de Yivi-app."),
     )
     #: an attribute from a scheme or issuer we do not trust
     UNTRUSTED_ISSUER = (
         "untrusted-issuer",
-        "Deze gegevens komen niet van een uitgever die wij vertrouwen. "
-        "Gebruik gegevens van de gemeente in de Yivi-app.",
+        N_(
+            "Deze gegevens komen niet van een uitgever die wij vertrouwen. "
+            "Gebruik gegevens van de gemeente in de Yivi-app."
+        ),
     )
     #: the result belongs to another session than the one we started
     SESSION_MISMATCH = (
         "session-mismatch",
-        "Dit antwoord hoort niet bij deze controle. Begin opnieuw.",
+        N_("Dit antwoord hoort niet bij deze controle. Begin opnieuw."),
     )
     #: the session did not finish (still waiting, or in an unknown state)
     NOT_FINISHED = (
         "not-finished",
-        "Het delen van uw gegevens is nog niet klaar. Maak het af in de Yivi-app.",
+        N_("Het delen van uw gegevens is nog niet klaar. Maak het af in de Yivi-app."),
     )
     #: the resident (or the server) cancelled
     CANCELLED = (
         "cancelled",
-        "Het delen van uw gegevens is gestopt. U kunt het opnieuw proberen.",
+        N_("Het delen van uw gegevens is gestopt. U kunt het opnieuw proberen."),
     )
     #: the wallet did not answer in time
     TIMEOUT = (
         "timeout",
-        "Het delen van uw gegevens duurde te lang. Probeer het opnieuw.",
+        N_("Het delen van uw gegevens duurde te lang. Probeer het opnieuw."),
     )
     #: the verification was started for another call
     OTHER_ROOM = (
         "binding-room",
-        "Deze controle hoort bij een ander gesprek. Begin de controle opnieuw.",
+        N_("Deze controle hoort bij een ander gesprek. Begin de controle opnieuw."),
     )
     #: the verification was started in another browser
     OTHER_BROWSER = (
         "binding-browser",
-        "Deze controle is in een andere browser begonnen. Begin de controle opnieuw "
-        "in deze browser.",
+        N_(
+            "Deze controle is in een andere browser begonnen. Begin de controle opnieuw "
+            "in deze browser."
+        ),
     )
     #: the verification was started for another purpose (onderwerp)
     OTHER_PURPOSE = (
         "binding-purpose",
-        "Deze controle hoort bij een ander onderwerp. Begin de controle opnieuw.",
+        N_("Deze controle hoort bij een ander onderwerp. Begin de controle opnieuw."),
     )
     #: the result was already used once
     ALREADY_USED = (
         "already-used",
-        "Deze controle is al gebruikt. Begin de controle opnieuw.",
+        N_("Deze controle is al gebruikt. Begin de controle opnieuw."),
     )
     #: our verification id expired before it was used
     VERIFICATION_EXPIRED = (
         "verification-expired",
-        "De controle is verlopen. Begin de controle opnieuw.",
+        N_("De controle is verlopen. Begin de controle opnieuw."),
     )
     #: the disclosed data has a shape we cannot read
     RESULT_MALFORMED = (
         "result-malformed",
-        "Uw gegevens konden niet worden gelezen. Probeer het opnieuw.",
+        N_("Uw gegevens konden niet worden gelezen. Probeer het opnieuw."),
     )
 
     def __init__(self, code: str, resident_message: str) -> None:

@@ -104,10 +104,22 @@ FIELD_LABELS_NL: Final[Mapping[str, str]] = {
     "address.city": "Woonplaats",
 }
 
+FIELD_LABELS_EN: Final[Mapping[str, str]] = {
+    "address.street": "Street",
+    "address.house_number": "House number",
+    "address.zipcode": "Postcode",
+    "address.city": "Town or city",
+}
+
 
 def tag_label(tag: Tag, language: str = "nl") -> str:
     """The display label of ``tag`` in ``language`` (``nl`` or ``en``)."""
     return (TAG_LABELS_EN if language == "en" else TAG_LABELS_NL)[tag]
+
+
+def field_label(name: str, language: str = "nl") -> str:
+    """The display label of a part of a composite tag (:data:`FIELD_LABELS_NL`)."""
+    return (FIELD_LABELS_EN if language == "en" else FIELD_LABELS_NL)[name]
 
 
 @dataclass(frozen=True, slots=True)

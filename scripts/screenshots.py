@@ -115,6 +115,8 @@ SHOTS: Final = (
     "resident-09-in-call",
     "resident-10-finished",
     "resident-11-feedback",
+    "resident-12-english-landing",
+    "resident-13-english-times",
     "planner-01-home",
     "planner-02-week",
     "planner-03-staff-hours",
@@ -352,6 +354,18 @@ async def book_as_resident(page: Page, url: str, shooter: Shooter) -> None:
     await shooter.phone(page, "resident-05-confirmation-phone")
 
 
+async def english_pages(page: Page, url: str, shooter: Shooter) -> None:
+    """The same pages in English, chosen with the switch at the top."""
+    await page.goto(f"{url}/afspraak/{DEMO_TENANT}")
+    await page.get_by_role("button", name="English").click()
+    await page.locator("html[lang=en]").wait_for()
+    await shooter.shot(page, "resident-12-english-landing")
+    await page.get_by_role("link", name=re.compile("Bijstand")).click()
+    await page.locator("a.date-link").first.click()
+    await page.locator("input[name=start]").nth(1).check()
+    await shooter.shot(page, "resident-13-english-times")
+
+
 async def sign_in(
     page: Page, url: str, config: Config, login: str, shooter: Shooter | None
 ) -> None:
@@ -499,14 +513,16 @@ async def take_screenshots(out: Path, data_dir: Path) -> list[str]:
         resident_context, resident = await new_person(browser)
         staff_context, staff = await new_person(browser)
         planner_context, planner = await new_person(browser)
+        english_context, english = await new_person(browser)
         try:
             await book_as_resident(resident, url, shooter)
+            await english_pages(english, url, shooter)
             await sign_in(staff, url, config, "specialist", shooter)
             await resident_to_lobby(resident, join_url, shooter)
             await specialist_takes_the_call(staff, resident, shooter)
             await planner_pages(planner, url, config, shooter)
         finally:
-            for context in (resident_context, staff_context, planner_context):
+            for context in (resident_context, staff_context, planner_context, english_context):
                 await context.close()
     missing = [name for name in SHOTS if name not in shooter.taken]
     if missing:

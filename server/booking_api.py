@@ -78,6 +78,7 @@ from server.calendars.ics import (
     staff_feed,
 )
 from server.calendars.model import Organizer
+from server.language import N_
 from server.problems import Problem, json_body
 from server.state import BOOKING, CONFIG, KEYS
 
@@ -114,66 +115,67 @@ def add_routes(app: web.Application) -> None:
 
 # --- the one place booking errors become problems -------------------------------------------
 
-#: error class → (status, code, title, Dutch detail for the resident); most specific first
+#: error class → (status, code, title, Dutch detail for the resident); most specific first.
+#: The details stay Dutch in the JSON; they are marked so the resident pages translate them.
 _PROBLEMS: Final[tuple[tuple[type[BookingError], int, str, str, str], ...]] = (
-    (SlotTaken, 409, "slot-taken", "The slot was just taken", "Deze tijd is net bezet."),
+    (SlotTaken, 409, "slot-taken", "The slot was just taken", N_("Deze tijd is net bezet.")),
     (
         HoldExpired,
         409,
         "hold-expired",
         "The hold lapsed",
-        "U was te lang bezig: de tijd is vrijgegeven. Kies opnieuw een tijd.",
+        N_("U was te lang bezig: de tijd is vrijgegeven. Kies opnieuw een tijd."),
     ),
     (
         StaleVersion,
         409,
         "stale-version",
         "The appointment changed since it was read",
-        "De afspraak is intussen gewijzigd. Laad haar opnieuw.",
+        N_("De afspraak is intussen gewijzigd. Laad haar opnieuw."),
     ),
     (
         InvalidState,
         409,
         "invalid-state",
         "Not possible in the appointment's current state",
-        "Dit kan niet meer met deze afspraak.",
+        N_("Dit kan niet meer met deze afspraak."),
     ),
     (
         IdempotencyConflict,
         409,
         "idempotency-conflict",
         "The Idempotency-Key was used for another request",
-        "Dit verzoek is al eerder met andere gegevens gedaan.",
+        N_("Dit verzoek is al eerder met andere gegevens gedaan."),
     ),
     (Conflict, 409, "conflict", "The request conflicts with the current state", ""),
-    (NoStaffFree, 409, "no-staff-free", "Nobody is free at this time", "Deze tijd is bezet."),
+    (NoStaffFree, 409, "no-staff-free", "Nobody is free at this time", N_("Deze tijd is bezet.")),
     (
         SlotUnavailable,
         422,
         "slot-unavailable",
         "The start is not offered",
-        "Op deze tijd kunt u geen afspraak maken. Kies een andere tijd.",
+        N_("Op deze tijd kunt u geen afspraak maken. Kies een andere tijd."),
     ),
     (
         LinkExpired,
         403,
         "link-expired",
         "The manage link expired when the appointment started",
-        "De afspraak is al begonnen; deze link werkt niet meer.",
+        N_("De afspraak is al begonnen; deze link werkt niet meer."),
     ),
     (
         LinkRevoked,
         403,
         "link-revoked",
         "The appointment changed since the manage link was sent",
-        "De afspraak is gewijzigd of afgezegd; deze link werkt niet meer.",
+        N_("De afspraak is gewijzigd of afgezegd; deze link werkt niet meer."),
     ),
     (
         LinkInvalid,
         403,
         "link-invalid",
         "The manage link is not valid here",
-        "Deze link klopt niet. Gebruik de link uit uw bevestiging.",
+        N_("Deze link klopt niet. Gebruik de link uit uw bevestiging."),
     ),
     (LinkError, 403, "link-invalid", "The manage link cannot be used", ""),
     (InvalidInput, 422, "invalid-input", "A value is out of range", ""),
@@ -182,7 +184,7 @@ _PROBLEMS: Final[tuple[tuple[type[BookingError], int, str, str, str], ...]] = (
         503,
         "storage-unavailable",
         "The database is unavailable; retry later",
-        "Het lukt nu even niet. Probeer het over een paar minuten opnieuw.",
+        N_("Het lukt nu even niet. Probeer het over een paar minuten opnieuw."),
     ),
 )
 
@@ -195,7 +197,7 @@ def problem_for(error: BookingError, subject: str) -> Problem:
             404,
             f"{subject}-not-found",
             f"No such {subject}",
-            "Deze afspraak of dit onderwerp bestaat niet.",
+            N_("Deze afspraak of dit onderwerp bestaat niet."),
         )
     for kind, status, code, title, detail in _PROBLEMS:
         if isinstance(error, kind):
@@ -605,7 +607,7 @@ def _claims(request: web.Request, tenant: str, appointment_id: str) -> ManageCla
             401,
             "link-missing",
             "Send the manage token as Authorization: Bearer",
-            "Gebruik de link uit uw bevestiging.",
+            N_("Gebruik de link uit uw bevestiging."),
         )
     claims = _service(request).manage_claims(tenant, token.strip())
     if claims.appointment_id != appointment_id:
@@ -726,7 +728,7 @@ def _contact(raw: object) -> Contact | None:
             422,
             "contact-invalid",
             "contact.email is not an e-mail address",
-            "Dit e-mailadres klopt niet.",
+            N_("Dit e-mailadres klopt niet."),
             extra={"field": "contact.email"},
         )
     if phone is not None and not (isinstance(phone, str) and CONTACT_PHONE.fullmatch(phone)):
@@ -734,7 +736,7 @@ def _contact(raw: object) -> Contact | None:
             422,
             "contact-invalid",
             "contact.phone is not a phone number",
-            "Dit telefoonnummer klopt niet.",
+            N_("Dit telefoonnummer klopt niet."),
             extra={"field": "contact.phone"},
         )
     return Contact(email=email or None, phone=phone or None)

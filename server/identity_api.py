@@ -10,6 +10,7 @@ from aiohttp import web
 
 from server.browser import browser_id
 from server.identity_gate import GateError, IdentityGate
+from server.language import language_of
 from server.problems import Problem, json_body
 from server.room_auth import room_claims
 from server.state import GATE
@@ -34,10 +35,14 @@ def _problem(error: GateError) -> Problem:
     return Problem(error.status, error.code, error.code.replace("-", " "), error.detail)
 
 
+def _language(request: web.Request) -> str:
+    return language_of(request).value
+
+
 async def verification_state(request: web.Request) -> web.Response:
     claims = room_claims(request)
     try:
-        body = await _gate(request).state(claims, browser_id(request))
+        body = await _gate(request).state(claims, browser_id(request), _language(request))
     except GateError as error:
         raise _problem(error) from None
     return web.json_response(body)
@@ -55,7 +60,7 @@ async def start_session(request: web.Request) -> web.Response:
 async def finish_session(request: web.Request) -> web.Response:
     claims = room_claims(request)
     try:
-        verdict = await _gate(request).finish(claims, browser_id(request))
+        verdict = await _gate(request).finish(claims, browser_id(request), _language(request))
     except GateError as error:
         raise _problem(error) from None
     await request.app[HUB].notify_verified(claims.room)

@@ -35,6 +35,7 @@ from identity.policy import (
     TAG_FIELDS,
     DisclosurePolicy,
     Tag,
+    field_label,
     policy_from_stored,
     tag_label,
 )
@@ -44,6 +45,7 @@ from identity.verifier import VerifiedIdentity, Verifier
 from server.booking.store import audit
 from server.db.engine import writer
 from server.db.schema import purposes, vault_entries
+from server.language import N_
 from server.vault_store import SqlVault
 from signaling.roles import Role
 from signaling.tokens import RoomClaims
@@ -102,7 +104,7 @@ class IdentityGate:
                 )
             ).first()
         if row is None:
-            raise GateError(404, "unknown-purpose", "Deze afspraak bestaat niet (meer).")
+            raise GateError(404, "unknown-purpose", N_("Deze afspraak bestaat niet (meer)."))
         if row.disclosure in ([], None):
             return None  # the admin chose a purpose without an identity step
         try:
@@ -117,18 +119,21 @@ class IdentityGate:
 
     # -- resident ------------------------------------------------------------------
 
-    async def state(self, claims: RoomClaims, browser: str | None) -> dict[str, object]:
-        """What the page shows: whether this seat must verify, and whether it has."""
+    async def state(
+        self, claims: RoomClaims, browser: str | None, language: str = "nl"
+    ) -> dict[str, object]:
+        """What the page shows: whether this seat must verify, and whether it has; labels in
+        ``language`` (``nl`` or ``en``)."""
         gated = await self.policy_for(claims)
         body: dict[str, object] = {"role": claims.role.value, "required": False, "verified": False}
         if claims.role is Role.SPECIALIST:
-            return body | await self.panel(claims, gated)
+            return body | await self.panel(claims, gated, language)
         if gated is None or claims.role is not Role.RESIDENT:
             return body
         body |= {
             "required": True,
             "verified": await self._verified(claims, browser, gated),
-            "attributes": [{"label": item.label("nl")} for item in gated.policy.items],
+            "attributes": [{"label": item.label(language)} for item in gated.policy.items],
         }
         if self.demo_wallet_url:
             body["demo_wallet_url"] = self.demo_wallet_url
@@ -146,21 +151,25 @@ class IdentityGate:
         self._pending[(claims.room, browser)] = verification.id
         return started.browser_payload
 
-    async def finish(self, claims: RoomClaims, browser: str | None) -> dict[str, object]:
+    async def finish(
+        self, claims: RoomClaims, browser: str | None, language: str = "nl"
+    ) -> dict[str, object]:
         """Fetch, check and keep the result of this browser's wallet session."""
         await self._resident_policy(claims)
         browser = _require_browser(browser)
         binding = self._binding(claims, browser)
         verification_id = self._pending.get((claims.room, browser))
         if verification_id is None:
-            raise GateError(409, "no-verification", "Start eerst het controleren met de Yivi-app.")
+            raise GateError(
+                409, "no-verification", N_("Start eerst het controleren met de Yivi-app.")
+            )
         try:
             verification = await self.verifications.claim(verification_id, binding)
         except VerificationRefused as refused:
             await self._audit_refusal(claims, refused.reason)
             raise _refusal(refused.reason) from None
         except IdentityError:
-            raise GateError(409, "no-verification", "Start het controleren opnieuw.") from None
+            raise GateError(409, "no-verification", N_("Start het controleren opnieuw.")) from None
         try:
             identity = await self.verifier.result(verification.handle)
         except VerifierUnavailable:
@@ -180,7 +189,7 @@ class IdentityGate:
         await self._keep(claims, browser, verification_id, identity)
         return {
             "verified": True,
-            "attributes": [{"label": label} for label in _labels(identity)],
+            "attributes": [{"label": label} for label in _labels(identity, language)],
         }
 
     async def admits(self, claims: RoomClaims, browser: str | None) -> bool:
@@ -205,9 +214,10 @@ class IdentityGate:
     # -- specialist ----------------------------------------------------------------
 
     async def panel(
-        self, claims: RoomClaims, gated: PurposePolicy | None = None
+        self, claims: RoomClaims, gated: PurposePolicy | None = None, language: str = "nl"
     ) -> dict[str, object]:
-        """The verified panel: values with the BSN masked; the view is audited."""
+        """The verified panel: values with the BSN masked, labels in ``language``; the view
+        is audited."""
         self._require_specialist(claims)
         gated = gated if gated is not None else await self.policy_for(claims)
         if gated is None:
@@ -219,7 +229,7 @@ class IdentityGate:
         rows = [
             {
                 "name": name,
-                "label": _field_label(name),
+                "label": _field_label(name, language),
                 "masked": name in MASKED,
                 **({} if name in MASKED else {"value": value}),
             }
@@ -241,11 +251,11 @@ class IdentityGate:
         """One masked value, on the specialist's deliberate request; audited."""
         self._require_specialist(claims)
         if not isinstance(name, str) or name not in MASKED:
-            raise GateError(400, "not-revealable", "Alleen het BSN kan hier getoond worden.")
+            raise GateError(400, "not-revealable", N_("Alleen het BSN kan hier getoond worden."))
         gated = await self.policy_for(claims)
         identity = await self._open(claims, gated) if gated is not None else None
         if identity is None or name not in identity.values:
-            raise GateError(404, "not-verified", "Er zijn (nog) geen gecontroleerde gegevens.")
+            raise GateError(404, "not-verified", N_("Er zijn (nog) geen gecontroleerde gegevens."))
         await self._audit(claims, "identity.revealed", [name])
         return identity.values[name]
 
@@ -292,15 +302,19 @@ class IdentityGate:
 
     async def _resident_policy(self, claims: RoomClaims) -> PurposePolicy:
         if claims.role is not Role.RESIDENT:
-            raise GateError(403, "not-resident", "Alleen de inwoner laat zien wie hij of zij is.")
+            raise GateError(
+                403, "not-resident", N_("Alleen de inwoner laat zien wie hij of zij is.")
+            )
         gated = await self.policy_for(claims)
         if gated is None:
-            raise GateError(409, "not-required", "Voor dit gesprek hoeft u niets te laten zien.")
+            raise GateError(
+                409, "not-required", N_("Voor dit gesprek hoeft u niets te laten zien.")
+            )
         return gated
 
     def _require_specialist(self, claims: RoomClaims) -> None:
         if claims.role is not Role.SPECIALIST:
-            raise GateError(403, "not-specialist", "Alleen de medewerker ziet deze gegevens.")
+            raise GateError(403, "not-specialist", N_("Alleen de medewerker ziet deze gegevens."))
 
     def _binding(self, claims: RoomClaims, browser: str) -> Binding:
         assert claims.purpose is not None  # gated rooms have a purpose
@@ -355,13 +369,13 @@ class IdentityGate:
             )
 
 
-_TRY_LATER: Final = "Het controleren lukt nu niet. Probeer het over een paar minuten opnieuw."
+_TRY_LATER: Final = N_("Het controleren lukt nu niet. Probeer het over een paar minuten opnieuw.")
 
 
 def _require_browser(browser: str | None) -> str:
     if browser is None:
         raise GateError(
-            400, "no-browser-session", "Laad de pagina opnieuw met de link uit uw uitnodiging."
+            400, "no-browser-session", N_("Laad de pagina opnieuw met de link uit uw uitnodiging.")
         )
     return browser
 
@@ -370,11 +384,11 @@ def _refusal(reason: RefusalReason) -> GateError:
     return GateError(403, f"refused-{reason.code}", reason.resident_message)
 
 
-def _field_label(name: str) -> str:
+def _field_label(name: str, language: str) -> str:
     if name in FIELD_LABELS_NL:
-        return FIELD_LABELS_NL[name]
+        return field_label(name, language)
     try:
-        return tag_label(Tag(name))
+        return tag_label(Tag(name), language)
     except ValueError:
         return name
 
@@ -387,5 +401,5 @@ def _ordered(identity: VerifiedIdentity) -> list[tuple[str, str]]:
     return known + rest
 
 
-def _labels(identity: VerifiedIdentity) -> list[str]:
-    return [tag_label(tag) for tag in Tag if tag in identity.tags]
+def _labels(identity: VerifiedIdentity, language: str) -> list[str]:
+    return [tag_label(tag, language) for tag in Tag if tag in identity.tags]

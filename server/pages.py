@@ -27,11 +27,22 @@ VENDOR_FILES: Final = {
 
 
 def render(
-    request: web.Request, name: str, *, translated: bool = True, **context: object
+    request: web.Request,
+    name: str,
+    *,
+    translated: bool = True,
+    switch_back: str | None = None,
+    **context: object,
 ) -> web.Response:
-    """A page in the request's language; ``translated=False`` for the Dutch-only staff pages."""
+    """A page in the request's language; ``translated=False`` for the Dutch-only staff pages.
+
+    The language switch returns to the page's own address; a page answering a POST names
+    the page to return to in ``switch_back`` (the POST's address has no page to show), or the
+    start page is used."""
     languages = request.app[LANGUAGES]
     language = language_of(request) if translated else Language.NL
+    if switch_back is None:
+        switch_back = request.path_qs if request.method in ("GET", "HEAD") else "/"
     body = (
         languages.environment(language)
         .get_template(name)
@@ -39,7 +50,7 @@ def render(
             nonce=request[NONCE],
             static=STATIC_PREFIX,
             lang=language.value,
-            here=request.path_qs,
+            here=switch_back,
             script_texts=languages.script_texts(language),
             **context,
         )

@@ -32,6 +32,8 @@ _ERROR_TITLES: Final = {
     422: N_("Dit lukt niet"),
     503: N_("Het lukt nu even niet"),
 }
+SOMETHING_WRONG: Final = N_("Er ging iets mis")
+CHECK_THE_LINK: Final = N_("Controleer de link of begin opnieuw.")
 
 
 class PageError(Exception):
@@ -53,7 +55,7 @@ def page(handler: Handler) -> Handler:
         except PageError as error:
             return error_page(request, error.status, error.detail, error.back)
         except Problem as problem:
-            detail = problem.detail or N_("Controleer de link of begin opnieuw.")
+            detail = problem.detail or CHECK_THE_LINK
             return error_page(request, problem.status, detail, None)
         except BookingError as error:
             translated = booking_api.problem_for(error, "appointment")
@@ -70,15 +72,18 @@ def error_page(
     """``detail`` and the words of ``back`` are Dutch texts marked for translation."""
     gettext = gettext_for(request)
     tenant = request.match_info.get("tenant", "")
-    if back is None and booking_api._ID.fullmatch(tenant):
-        back = (f"/afspraak/{tenant}", N_("Naar het begin"))
+    start = f"/afspraak/{tenant}" if booking_api._ID.fullmatch(tenant) else None
+    if back is None and start is not None:
+        back = (start, N_("Naar het begin"))
     response = render(
         request,
         "book_error.html",
-        title=gettext(_ERROR_TITLES.get(status, N_("Er ging iets mis"))),
+        title=gettext(_ERROR_TITLES.get(status, SOMETHING_WRONG)),
         detail=gettext(detail),
         status=status,
         back=None if back is None else (back[0], gettext(back[1])),
+        # after a POST the switch returns to the tenant's start: the POST has no page
+        switch_back=None if request.method in ("GET", "HEAD") else start or "/",
     )
     response.set_status(status)
     return response

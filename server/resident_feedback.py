@@ -26,6 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from server.booking.store import appointment_in_room
 from server.db.engine import writer
 from server.db.schema import feedback
+from server.language import N_, gettext_for
 from server.pages import render
 from server.resident_common import PageError, check_origin, page
 from server.state import CONFIG, ENGINE, KEYS
@@ -38,12 +39,13 @@ log = logging.getLogger("balie.feedback")
 
 #: long enough for a few sentences; the form asks for no personal data
 COMMENT_MAX: Final = 1000
+#: score → its words, in Dutch (marked for translation; translated where the form shows them)
 SCORES: Final = (
-    (1, "Heel ontevreden"),
-    (2, "Ontevreden"),
-    (3, "Niet tevreden en niet ontevreden"),
-    (4, "Tevreden"),
-    (5, "Heel tevreden"),
+    (1, N_("Heel ontevreden")),
+    (2, N_("Ontevreden")),
+    (3, N_("Niet tevreden en niet ontevreden")),
+    (4, N_("Tevreden")),
+    (5, N_("Heel tevreden")),
 )
 
 
@@ -72,11 +74,14 @@ async def feedback_post(request: web.Request) -> web.StreamResponse:
     if "answer" not in form:
         return _form(request, room, token)
     score_raw, comment = _text(form, "score"), _text(form, "comment").strip()
+    gettext = gettext_for(request)
     errors: dict[str, str] = {}
     if score_raw not in {str(score) for score, _ in SCORES}:
-        errors["score-1"] = "Kies hoe tevreden u bent: een cijfer van 1 tot 5."
+        errors["score-1"] = gettext("Kies hoe tevreden u bent: een cijfer van 1 tot 5.")
     if len(comment) > COMMENT_MAX:
-        errors["comment"] = f"Uw opmerking is te lang. Gebruik ten hoogste {COMMENT_MAX} tekens."
+        errors["comment"] = gettext(
+            "Uw opmerking is te lang. Gebruik ten hoogste %(max)s tekens."
+        ) % {"max": COMMENT_MAX}
     if errors:
         return _form(request, room, token, errors=errors, score=score_raw, comment=comment)
     await _store(request, claims, int(score_raw), comment or None)
@@ -92,12 +97,14 @@ def _form(
     score: str = "",
     comment: str = "",
 ) -> web.Response:
+    """``errors`` are translated already."""
+    gettext = gettext_for(request)
     response = render(
         request,
         "feedback.html",
         room=room,
         room_token=token,
-        scores=SCORES,
+        scores=[(value, gettext(label)) for value, label in SCORES],
         errors=dict(errors or {}),
         score=score,
         comment=comment,
@@ -140,7 +147,7 @@ async def _store(request: web.Request, claims: RoomClaims, score: int, comment: 
         # the class only: a driver message can quote the comment
         log.warning("storing feedback failed: %s", type(error).__name__)
         raise PageError(
-            503, "Het lukt nu even niet. Probeer het over een paar minuten opnieuw."
+            503, N_("Het lukt nu even niet. Probeer het over een paar minuten opnieuw.")
         ) from None
     log.info("feedback stored (tenant %s, appointment %s)", tenant, appointment_id)
 
@@ -149,8 +156,8 @@ def _resident(request: web.Request, room: str, token: str) -> RoomClaims:
     """The token's claims if it seats a resident of this room of a tenant."""
     refused = PageError(
         403,
-        "Dit formulier werkt alleen vanuit het gesprek. Open het via de knop na afloop.",
-        back=("/", "Naar de startpagina"),
+        N_("Dit formulier werkt alleen vanuit het gesprek. Open het via de knop na afloop."),
+        back=("/", N_("Naar de startpagina")),
     )
     if not token:
         raise refused
@@ -167,7 +174,7 @@ def _resident(request: web.Request, room: str, token: str) -> RoomClaims:
 def _room(request: web.Request) -> str:
     room = request.match_info["room"]
     if not ID_PATTERN.fullmatch(room):
-        raise PageError(404, "Deze pagina bestaat niet.", back=("/", "Naar de startpagina"))
+        raise PageError(404, N_("Deze pagina bestaat niet."), back=("/", N_("Naar de startpagina")))
     return room
 
 

@@ -60,6 +60,7 @@ from server.booking_rooms import EARLY_JOIN, new_room_id, resident_join_url
 from server.booking_setup import CALENDAR_WRITER, CATALOG
 from server.date_words import clock_words, day_words, local_day, week_of, when_words
 from server.form_keys import FORM_KEY, new_form_key
+from server.language import N_, gettext_for, language_of
 from server.pages import render
 from server.problems import Problem
 from server.resident_common import PageError, check_origin, choose_language, page, see_other
@@ -77,11 +78,17 @@ MANAGE_COOKIE_AGE: Final = 2 * 3600
 _HOLD_VALUE: Final = re.compile(r"([0-9a-f-]{36})\.([0-9]{1,9})")
 _TOKEN_IN_LINK: Final = re.compile(r"token=([A-Za-z0-9._~-]{1,2000})")
 
-SLOT_TAKEN: Final = "Deze tijd is net door iemand anders gekozen. Kies een andere tijd."
-HOLD_LAPSED: Final = (
+# Texts for the resident are Dutch, marked for translation (server/language.py): page
+# errors carry the Dutch text, which the error page translates; form errors are translated
+# where the form is rendered.
+SLOT_TAKEN: Final = N_("Deze tijd is net door iemand anders gekozen. Kies een andere tijd.")
+HOLD_LAPSED: Final = N_(
     "U was te lang bezig. Daarom is de tijd weer vrijgegeven. Kies opnieuw een tijd."
 )
-NO_HOLD: Final = "We weten niet welke tijd u koos. Kies opnieuw een onderwerp en een tijd."
+NO_HOLD: Final = N_("We weten niet welke tijd u koos. Kies opnieuw een onderwerp en een tijd.")
+NO_PURPOSE: Final = N_("Dit onderwerp bestaat niet. Kies een onderwerp.")
+CHOOSE_TIME: Final = N_("Kies een tijd.")
+CHOOSE_AGAIN: Final = N_("Kies de tijd opnieuw.")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -114,7 +121,7 @@ def _translated(subject: str) -> Iterator[None]:
         yield
     except BookingError as error:
         problem = booking_api.problem_for(error, subject)
-        raise PageError(problem.status, problem.detail or "Dit lukt niet.") from None
+        raise PageError(problem.status, problem.detail or N_("Dit lukt niet.")) from None
 
 
 # --- landing, dates, times ------------------------------------------------------------------
@@ -143,13 +150,14 @@ async def landing(request: web.Request) -> web.Response:
         if name is None:
             raise PageError(
                 404,
-                "Deze gemeente kent Balie niet. Controleer de link.",
-                back=("/", "Naar de startpagina"),
+                N_("Deze gemeente kent Balie niet. Controleer de link."),
+                back=("/", N_("Naar de startpagina")),
             )
         found = await catalog.purposes(tenant)
+    language = language_of(request).value
     listed = []
     for purpose in found:
-        labels = booking_api._identity_labels(purpose.key, purpose.disclosure, "nl")
+        labels = booking_api._identity_labels(purpose.key, purpose.disclosure, language)
         if labels is not None:  # an unreadable policy is not offered (the API logs it)
             listed.append(
                 {
@@ -185,7 +193,7 @@ async def _new_journey(request: web.Request) -> _Journey:
         with _translated("purpose"):
             name = await request.app[CATALOG].purpose_name(tenant, purpose)
     if name is None:
-        raise PageError(404, "Dit onderwerp bestaat niet. Kies een onderwerp.")
+        raise PageError(404, NO_PURPOSE)
     base = f"/afspraak/{tenant}/kies/{purpose}"
     return _Journey(tenant, purpose, name, base, f"/afspraak/{tenant}/vasthouden")
 
@@ -207,15 +215,17 @@ async def _datespage(request: web.Request, journey: _Journey) -> web.Response:
         later = await service.available_dates(
             journey.tenant, journey.purpose, last + timedelta(days=1)
         )
+    language = language_of(request).value
     return render(
         request,
         "book_dates.html",
         journey=journey,
-        week_words=f"{day_words(week)} tot en met {day_words(last)}",
-        dates=[(d.isoformat(), day_words(d)) for d in dates],
+        week_first=day_words(week, language),
+        week_last=day_words(last, language),
+        dates=[(d.isoformat(), day_words(d, language)) for d in dates],
         earlier=(week - timedelta(days=7)).isoformat() if week > this_week else None,
         later=(last + timedelta(days=1)).isoformat() if later else None,
-        moving=_moving(journey),
+        moving=_moving(request, journey),
     )
 
 
@@ -227,6 +237,7 @@ async def _timespage(
     error: str | None = None,
     status: int = 200,
 ) -> web.Response:
+    """``error`` is a Dutch text marked for translation."""
     with _translated("purpose"):
         slots = await _service(request).available_times(journey.tenant, journey.purpose, day)
     response = render(
@@ -234,12 +245,14 @@ async def _timespage(
         "book_times.html",
         journey=journey,
         day=day.isoformat(),
-        day_words=day_words(day),
+        day_words=day_words(day, language_of(request).value),
         week=week_of(day).isoformat(),
         times=[(booking_api._local(s.start), clock_words(s.start)) for s in slots],
         key=new_form_key(),
-        error=error,
-        moving=_moving(journey),
+        error=None if error is None else gettext_for(request)(error),
+        moving=_moving(request, journey),
+        # also after a POST: the language switch comes back to this day's times
+        switch_back=f"{journey.base}/{day.isoformat()}",
     )
     response.set_status(status)
     return response
@@ -255,18 +268,18 @@ async def hold(request: web.Request) -> web.StreamResponse:
     key = _form_key(form)
     purpose = _field(form, "purpose")
     if not booking_api._ID.fullmatch(purpose):
-        raise PageError(400, "Dit onderwerp bestaat niet. Kies een onderwerp.")
+        raise PageError(400, NO_PURPOSE)
     journey = await _journey_for(request, tenant, purpose)
     day = _parse_day(_field(form, "day"))
     start = _chosen_start(form)
     if start is None:
-        return await _timespage(request, journey, day, error="Kies een tijd.", status=422)
+        return await _timespage(request, journey, day, error=CHOOSE_TIME, status=422)
     try:
         held = await _service(request).hold(tenant, purpose, start, idempotency_key=key)
     except (SlotTaken, NoStaffFree, SlotUnavailable):
         return await _timespage(request, journey, day, error=SLOT_TAKEN, status=409)
     except IdempotencyConflict:
-        return await _timespage(request, journey, day, error="Kies de tijd opnieuw.", status=409)
+        return await _timespage(request, journey, day, error=CHOOSE_AGAIN, status=409)
     except BookingError as error:
         raise _page_error(error, "purpose") from None
     log.info("hold %s placed from the resident pages (tenant %s)", held.id, tenant)
@@ -295,19 +308,23 @@ async def _detailspage(
     errors: Mapping[str, str] | None = None,
     values: Mapping[str, str] | None = None,
 ) -> web.Response:
+    """``errors`` holds Dutch texts marked for translation."""
     expires = held.hold_expires_at or datetime.now(UTC)
+    gettext = gettext_for(request)
     response = render(
         request,
         "book_details.html",
         tenant=held.tenant_id,
         purpose_name=await _purpose_name(request, held),
-        when=when_words(held.start),
+        when=when_words(held.start, language_of(request).value),
         until=clock_words(expires),
         hold_minutes=_hold_minutes(request),
         key=new_form_key(),
-        errors=dict(errors or {}),
+        errors={name: gettext(message) for name, message in (errors or {}).items()},
         values=dict(values or {}),
         change=f"/afspraak/{held.tenant_id}/kies/{held.purpose_key}/{local_day(held.start)}",
+        # also after a POST: the language switch comes back to this form
+        switch_back=f"/afspraak/{held.tenant_id}/gegevens",
     )
     if errors:
         response.set_status(422)
@@ -350,11 +367,20 @@ async def confirm(request: web.Request) -> web.StreamResponse:
 
 
 def _contact_errors(email: str, phone: str) -> dict[str, str]:
-    """Field → Dutch message; the API's own checks, never echoing the value into a log."""
+    """Field → Dutch message (marked for translation); the API's own checks, never echoing the
+    value into a log."""
     errors: dict[str, str] = {}
     for name, value, message in (
-        ("email", email, "Dit e-mailadres klopt niet. Een goed voorbeeld is: naam@voorbeeld.nl"),
-        ("phone", phone, "Dit telefoonnummer klopt niet. Gebruik alleen cijfers, zoals 0612345678"),
+        (
+            "email",
+            email,
+            N_("Dit e-mailadres klopt niet. Een goed voorbeeld is: naam@voorbeeld.nl"),
+        ),
+        (
+            "phone",
+            phone,
+            N_("Dit telefoonnummer klopt niet. Gebruik alleen cijfers, zoals 0612345678"),
+        ),
     ):
         if not value:
             continue
@@ -399,7 +425,7 @@ async def _appointmentpage(request: web.Request, managed: _Managed, template: st
         appointment=appointment,
         path=path,
         purpose_name=await _purpose_name(request, appointment),
-        when=when_words(appointment.start),
+        when=when_words(appointment.start, language_of(request).value),
         until=clock_words(appointment.end),
         early_minutes=int(EARLY_JOIN.total_seconds() // 60),
         current=current,
@@ -426,11 +452,12 @@ async def manage_open(request: web.Request) -> web.StreamResponse:
     try:
         _claims_for(request, tenant, appointment_id, token)
     except LinkInvalid:
+        gettext = gettext_for(request)
         response = render(
             request,
             "manage_open.html",
             path=request.path,
-            error="Deze link klopt niet. Plak de hele link uit uw bevestiging.",
+            error=gettext("Deze link klopt niet. Plak de hele link uit uw bevestiging."),
         )
         response.set_status(403)
         return response
@@ -486,7 +513,7 @@ async def reschedule(request: web.Request) -> web.StreamResponse:
     day = _parse_day(_field(form, "day"))
     start = _chosen_start(form)
     if start is None:
-        return await _timespage(request, journey, day, error="Kies een tijd.", status=422)
+        return await _timespage(request, journey, day, error=CHOOSE_TIME, status=422)
     service = _service(request)
     try:
         with booking_api._revoked_on_change():
@@ -501,7 +528,7 @@ async def reschedule(request: web.Request) -> web.StreamResponse:
     except (SlotTaken, NoStaffFree, SlotUnavailable):
         return await _timespage(request, journey, day, error=SLOT_TAKEN, status=409)
     except IdempotencyConflict:
-        return await _timespage(request, journey, day, error="Kies de tijd opnieuw.", status=409)
+        return await _timespage(request, journey, day, error=CHOOSE_AGAIN, status=409)
     except BookingError as error:
         raise _page_error(error, "appointment") from None
     with _translated("appointment"):
@@ -519,7 +546,10 @@ async def _moving_journey(request: web.Request) -> _Journey:
     if not managed.current:
         raise PageError(
             403,
-            "Deze afspraak is gewijzigd of afgezegd. Gebruik de nieuwste link uit uw bevestiging.",
+            N_(
+                "Deze afspraak is gewijzigd of afgezegd. "
+                "Gebruik de nieuwste link uit uw bevestiging."
+            ),
         )
     tenant = appointment.tenant_id
     path = f"/afspraak/{tenant}/{appointment.id}"
@@ -555,7 +585,7 @@ async def _check_live(request: web.Request, held: Appointment) -> None:
     lapsed = held.hold_expires_at is None or held.hold_expires_at <= now
     if held.state is not AppointmentState.HELD or lapsed:
         journey = await _journey_for(request, held.tenant_id, held.purpose_key)
-        back = (f"{journey.base}/{local_day(held.start)}", "Kies opnieuw een tijd")
+        back = (f"{journey.base}/{local_day(held.start)}", N_("Kies opnieuw een tijd"))
         raise PageError(409, HOLD_LAPSED, back=back)
 
 
@@ -594,8 +624,8 @@ def _cookie_claims(
     if not token:
         raise PageError(
             401,
-            "Open de link uit uw bevestiging om uw afspraak te bekijken.",
-            back=(f"/afspraak/{tenant}/{appointment_id}", "Link invullen"),
+            N_("Open de link uit uw bevestiging om uw afspraak te bekijken."),
+            back=(f"/afspraak/{tenant}/{appointment_id}", N_("Link invullen")),
         )
     return _claims_for(request, tenant, appointment_id, token), token
 
@@ -644,7 +674,7 @@ def _field(form: Mapping[str, object], name: str) -> str:
 def _form_key(form: Mapping[str, object]) -> str:
     key = _field(form, "key")
     if not FORM_KEY.fullmatch(key):
-        raise PageError(400, "Dit formulier is niet compleet. Ga terug en probeer het opnieuw.")
+        raise PageError(400, N_("Dit formulier is niet compleet. Ga terug en probeer het opnieuw."))
     return key
 
 
@@ -668,7 +698,7 @@ def _parse_day(raw: str) -> date:
             raise ValueError
         return date.fromisoformat(raw)
     except ValueError:
-        raise PageError(400, "Deze datum klopt niet. Kies een datum uit de lijst.") from None
+        raise PageError(400, N_("Deze datum klopt niet. Kies een datum uit de lijst.")) from None
 
 
 # --- small things -------------------------------------------------------------------------
@@ -686,15 +716,17 @@ def _hold_minutes(request: web.Request) -> int:
     return int(_service(request).hold_duration.total_seconds() // 60)
 
 
-def _moving(journey: _Journey) -> str | None:
-    return when_words(journey.moving.start) if journey.moving is not None else None
+def _moving(request: web.Request, journey: _Journey) -> str | None:
+    if journey.moving is None:
+        return None
+    return when_words(journey.moving.start, language_of(request).value)
 
 
 async def _journey_for(request: web.Request, tenant: str, purpose: str) -> _Journey:
     with _translated("purpose"):
         name = await request.app[CATALOG].purpose_name(tenant, purpose)
     if name is None:
-        raise PageError(404, "Dit onderwerp bestaat niet. Kies een onderwerp.")
+        raise PageError(404, NO_PURPOSE)
     return _Journey(
         tenant,
         purpose,
@@ -711,4 +743,4 @@ async def _purpose_name(request: web.Request, appointment: Appointment) -> str:
 
 def _page_error(error: BookingError, subject: str) -> PageError:
     problem = booking_api.problem_for(error, subject)
-    return PageError(problem.status, problem.detail or "Dit lukt niet.")
+    return PageError(problem.status, problem.detail or N_("Dit lukt niet."))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from server.language import N_
 from server.problems import Problem
 from server.state import CONFIG, KEYS
 from signaling.errors import TokenError
@@ -20,7 +21,7 @@ def room_claims(request: web.Request) -> RoomClaims:
         claims = verify_room_token(request.app[KEYS], token.strip(), issuer=config.tokens.issuer)
     except TokenError:
         raise Problem(
-            401, "token-invalid", "The room token was refused", "Deze link werkt niet meer."
+            401, "token-invalid", "The room token was refused", N_("Deze link werkt niet meer.")
         ) from None
     if claims.room != request.match_info["room_id"]:
         raise Problem(403, "wrong-room", "The token belongs to another room")

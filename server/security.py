@@ -87,6 +87,8 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
     try:
         response = await handler(request)
     except Problem as problem:
+        # detail is for people: in the language the browser chose (Dutch without a choice)
+        problem.detail = None if problem.detail is None else gettext_for(request)(problem.detail)
         response = problem.response()
     except web.HTTPException as exc:
         response = _error_response(request, exc.status, exc.reason)

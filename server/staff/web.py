@@ -27,7 +27,7 @@ import logging
 import re
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Final
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -358,7 +358,7 @@ async def require_staff(
 # --- pages ---------------------------------------------------------------------------------
 
 
-def render(request: web.Request, name: str, **context: object) -> web.Response:
+def render(request: web.Request, name: str, **context: Any) -> web.Response:
     """Staff pages are in Dutch only."""
     return pages.render(request, name, translated=False, **context)
 

@@ -14,10 +14,12 @@ from typing import Any
 import aiohttp
 import pytest
 from sqlalchemy import select, update
+from yarl import URL
 
 from identity.wallet import TestWallet
 from server.db.engine import writer
 from server.db.schema import audit_events, purposes, vault_entries
+from server.language import COOKIE
 from server.rooms import IssuedRoom, issue_room
 from server.state import ENGINE, GATE, KEYS
 from signaling.roles import Role
@@ -301,3 +303,32 @@ async def test_a_purpose_without_attributes_has_no_identity_step(
     resident = await SignalClient.connect(browsers[0].http, server)
     assert (await resident.join(room.seat(Role.RESIDENT).token))["state"] == "lobby"
     await resident.close()
+
+
+async def test_a_resident_who_chose_english_reads_the_identity_step_in_english(
+    server: LiveServer, browsers: list[Browser]
+) -> None:
+    resident, specialist = browsers[0], browsers[1]
+    for browser in (resident, specialist):
+        browser.http.cookie_jar.update_cookies({COOKIE: "en"}, URL(server.url))
+    room = gated_room(server)
+    await resident.open(room.room)
+    token = room.seat(Role.RESIDENT).token
+    status, state = await resident.call("GET", room.room, "", token)
+    assert [a["label"] for a in state["attributes"]] == ["Citizen service number (BSN)", "Name"]
+    # a refusal says what to do, in English; its code stays the same
+    status, refused = await verify(
+        resident, room, {"irma-demo.gemeente.personalData.bsn": FAKE_BSN}
+    )
+    assert (status, refused["code"]) == (403, "refused-missing-attributes")
+    assert refused["detail"].startswith("We did not get all the details this call needs.")
+    status, verdict = await verify(resident, room, DEMO_VALUES)
+    assert status == 200 and [a["label"] for a in verdict["attributes"]] == [
+        "Citizen service number (BSN)",
+        "Name",
+    ]
+    status, panel = await specialist.call("GET", room.room, "", room.seat(Role.SPECIALIST).token)
+    assert {row["name"]: row["label"] for row in panel["attributes"]} == {
+        "bsn": "Citizen service number (BSN)",
+        "full_name": "Name",
+    }

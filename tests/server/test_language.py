@@ -16,6 +16,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po
 
+import identity
 import server
 import web
 from server.language import (
@@ -30,6 +31,7 @@ from tests.support import LiveServer, live_server
 
 WEB_DIR: Final = Path(web.__file__).parent
 SERVER_DIR: Final = Path(server.__file__).parent
+IDENTITY_DIR: Final = Path(identity.__file__).parent
 EN_DIR: Final = WEB_DIR / "locale" / "en"
 
 
@@ -37,7 +39,7 @@ def marked_texts() -> Iterator[tuple[str, str]]:
     """(where, Dutch text) for every text marked for translation."""
     templates = sorted((WEB_DIR / "templates").glob("*.html"))
     scripts = sorted((WEB_DIR / "static").glob("*.js"))
-    modules = sorted(SERVER_DIR.rglob("*.py"))
+    modules = sorted([*SERVER_DIR.rglob("*.py"), *IDENTITY_DIR.rglob("*.py")])
     found = itertools.chain(
         (
             (p, extract_from_file("jinja2.ext:babel_extract", str(p), options={"trimmed": "true"}))

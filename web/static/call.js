@@ -4,14 +4,21 @@
 
 import { checkConnection, playTestTone } from './devicecheck.js';
 import { ApiProblem, fetchVerification, requestRenewal, reveal, verifyWithYivi } from './identity.js';
+import { LANGUAGE, t } from './texts.js';
 
-const ROLE_LABEL = { resident: 'Inwoner', specialist: 'Medewerker', guest: 'Tolk of collega' };
+const ROLE_LABEL = {
+  resident: t('Inwoner'),
+  specialist: t('Medewerker'),
+  guest: t('Tolk of collega'),
+};
 // Lower-case forms for use inside a sentence ("De verbinding van de inwoner…").
 const ROLE_IN_SENTENCE = {
-  resident: 'de inwoner',
-  specialist: 'de medewerker',
-  guest: 'de tolk of collega',
+  resident: t('de inwoner'),
+  specialist: t('de medewerker'),
+  guest: t('de tolk of collega'),
 };
+// Times of day in the page's language (chat, verified panel).
+const TIME_LOCALE = LANGUAGE === 'en' ? 'en-GB' : 'nl-NL';
 
 // Reconnect schedule from docs/signaling.md (LiveKit's default policy).
 const BACKOFF_MS = [0, 300, 1200, 2700, 4800];
@@ -30,18 +37,20 @@ const DEAD_SOCKET_MS = 25000;
 const OUTBOX_LIMIT = 512;
 const CHAT_MAX = 2000;
 const NOTE_MAX = 500;
+// The specialist's default note travels as this Dutch text; the resident's page shows
+// it in the resident's language (holdNoteText).
 const DEFAULT_HOLD_MESSAGE = 'Even geduld alstublieft. U bent zo aan de beurt.';
 
 // Close codes after which reconnecting cannot help (docs/signaling.md, "Close codes").
 const FINAL_CLOSE = new Map([
-  [1000, 'Het gesprek is gestopt.'],
-  [1007, 'Er ging iets mis met de verbinding. Open de link opnieuw.'],
-  [1009, 'Er ging iets mis met de verbinding. Open de link opnieuw.'],
-  [4400, 'Er ging iets mis met de verbinding. Open de link opnieuw.'],
-  [4401, 'Deze link werkt niet. Misschien is de link verlopen. Vraag de gemeente om een nieuwe link.'],
-  [4403, 'De medewerker heeft u niet toegelaten.'],
-  [4409, 'U heeft het gesprek in een ander venster of tabblad geopend. Dit venster doet niet meer mee.'],
-  [4410, 'Het gesprek is beëindigd.'],
+  [1000, t('Het gesprek is gestopt.')],
+  [1007, t('Er ging iets mis met de verbinding. Open de link opnieuw.')],
+  [1009, t('Er ging iets mis met de verbinding. Open de link opnieuw.')],
+  [4400, t('Er ging iets mis met de verbinding. Open de link opnieuw.')],
+  [4401, t('Deze link werkt niet. Misschien is de link verlopen. Vraag de gemeente om een nieuwe link.')],
+  [4403, t('De medewerker heeft u niet toegelaten.')],
+  [4409, t('U heeft het gesprek in een ander venster of tabblad geopend. Dit venster doet niet meer mee.')],
+  [4410, t('Het gesprek is beëindigd.')],
 ]);
 
 const $ = (id) => document.getElementById(id);
@@ -107,6 +116,8 @@ const ui = {
   soundNo: $('sound-no'),
   checkSound: $('check-sound'),
   checkNetwork: $('check-network'),
+  languageChoice: $('language-choice'),
+  languageForm: document.querySelector('#language-choice form'),
 };
 
 // The token leaves the address bar at once, so it cannot end up in bookmarks,
@@ -208,11 +219,11 @@ function clearAlert() {
 }
 
 function roleLabel(role) {
-  return ROLE_LABEL[role] ?? 'Deelnemer';
+  return ROLE_LABEL[role] ?? t('Deelnemer');
 }
 
 function roleInSentence(role) {
-  return ROLE_IN_SENTENCE[role] ?? 'een deelnemer';
+  return ROLE_IN_SENTENCE[role] ?? t('een deelnemer');
 }
 
 function capitalise(text) {
@@ -223,26 +234,26 @@ function capitalise(text) {
 
 function mediaAdvice(error, { gotAudio = false, gotVideo = false } = {}) {
   if (gotAudio && !gotVideo) {
-    return 'We vinden geen camera. De medewerker hoort u wel, maar ziet u niet.';
+    return t('We vinden geen camera. De medewerker hoort u wel, maar ziet u niet.');
   }
   if (gotVideo && !gotAudio) {
-    return 'We vinden geen microfoon. De medewerker ziet u wel, maar hoort u niet. U kunt de chat gebruiken.';
+    return t('We vinden geen microfoon. De medewerker ziet u wel, maar hoort u niet. U kunt de chat gebruiken.');
   }
   const name = error && typeof error.name === 'string' ? error.name : '';
   if (name === 'NotAllowedError' || name === 'SecurityError' || name === 'PermissionDeniedError') {
-    return 'U heeft de camera en microfoon niet toegestaan. Klik in de adresbalk op het slotje of op het camera-icoon. '
+    return t('U heeft de camera en microfoon niet toegestaan. Klik in de adresbalk op het slotje of op het camera-icoon. '
       + 'Kies bij camera en microfoon voor "Toestaan". Klik daarna op "Camera en microfoon opnieuw proberen". '
-      + 'U kunt ook zo deelnemen, maar dan ziet en hoort de medewerker u niet.';
+      + 'U kunt ook zo deelnemen, maar dan ziet en hoort de medewerker u niet.');
   }
   if (name === 'NotFoundError' || name === 'DevicesNotFoundError' || name === 'OverconstrainedError') {
-    return 'We vinden geen camera en geen microfoon. Sluit een camera of headset aan. '
-      + 'Klik daarna op "Camera en microfoon opnieuw proberen".';
+    return t('We vinden geen camera en geen microfoon. Sluit een camera of headset aan. '
+      + 'Klik daarna op "Camera en microfoon opnieuw proberen".');
   }
   if (name === 'NotReadableError' || name === 'TrackStartError' || name === 'AbortError') {
-    return 'Uw camera of microfoon doet het nu niet. Misschien gebruikt een ander programma hem. '
-      + 'Sluit dat programma. Klik daarna op "Camera en microfoon opnieuw proberen".';
+    return t('Uw camera of microfoon doet het nu niet. Misschien gebruikt een ander programma hem. '
+      + 'Sluit dat programma. Klik daarna op "Camera en microfoon opnieuw proberen".');
   }
-  return 'Uw camera of microfoon werkt niet. Probeer het opnieuw, of gebruik een ander apparaat.';
+  return t('Uw camera of microfoon werkt niet. Probeer het opnieuw, of gebruik een ander apparaat.');
 }
 
 async function tryGetUserMedia(constraints) {
@@ -258,11 +269,11 @@ async function startLocalMedia() {
   ui.joinBtn.disabled = true;
   ui.mediaRetryBtn.hidden = true;
   if (!window.isSecureContext || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-    showAlert('Deze browser kan uw camera niet gebruiken. Gebruik een nieuwe versie van Chrome, Edge, Firefox of Safari.');
+    showAlert(t('Deze browser kan uw camera niet gebruiken. Gebruik een nieuwe versie van Chrome, Edge, Firefox of Safari.'));
     ui.joinBtn.disabled = roomToken === null;
     return;
   }
-  announce('We vragen toegang tot uw camera en microfoon.');
+  announce(t('We vragen toegang tot uw camera en microfoon.'));
   const video = { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 24 } };
   const audio = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
   let { stream, error } = await tryGetUserMedia({ audio, video });
@@ -287,16 +298,18 @@ async function startLocalMedia() {
       clearAlert();
     }
     applyLocalMediaState();
-    announce(roomToken ? 'Uw camera en microfoon zijn klaar. Klik op "Deelnemen".' : 'Uw camera en microfoon zijn klaar.');
+    announce(roomToken
+      ? t('Uw camera en microfoon zijn klaar. Klik op "Deelnemen".')
+      : t('Uw camera en microfoon zijn klaar.'));
   } else {
     showAlert(mediaAdvice(error));
     ui.mediaRetryBtn.hidden = false;
-    announce('Uw camera en microfoon zijn niet beschikbaar.');
+    announce(t('Uw camera en microfoon zijn niet beschikbaar.'));
     applyLocalMediaState();
   }
   ui.joinBtn.disabled = roomToken === null;
   if (roomToken === null) {
-    showAlert('Deze link is niet compleet. Open de link uit uw e-mail of sms opnieuw.');
+    showAlert(t('Deze link is niet compleet. Open de link uit uw e-mail of sms opnieuw.'));
   }
 }
 
@@ -324,8 +337,8 @@ function applyLocalMediaState() {
   ui.micBtn.setAttribute('aria-pressed', String(!session.audioOn || audioTrack === null));
   ui.camBtn.setAttribute('aria-pressed', String(!session.videoOn || videoTrack === null));
   const notes = [];
-  if (!session.audioOn || audioTrack === null) notes.push('microfoon uit');
-  if (!session.videoOn || videoTrack === null) notes.push('camera uit');
+  if (!session.audioOn || audioTrack === null) notes.push(t('microfoon uit'));
+  if (!session.videoOn || videoTrack === null) notes.push(t('camera uit'));
   ui.selfState.textContent = notes.length ? `(${notes.join(', ')})` : '';
 }
 
@@ -360,7 +373,9 @@ function render() {
   ui.chatPanel.hidden = !(inCall && session.chatOpen);
   ui.lobbyPanel.hidden = !(inCall && specialist);
   ui.endBtn.hidden = !(inCall && specialist);
-  ui.leaveBtn.textContent = phase === 'lobby' ? 'Wachtkamer verlaten' : 'Ophangen';
+  ui.leaveBtn.textContent = phase === 'lobby' ? t('Wachtkamer verlaten') : t('Ophangen');
+  // Switching the language reloads the page: offered only before joining.
+  if (ui.languageChoice) ui.languageChoice.hidden = phase !== 'prejoin' || session.verifying;
   ui.aloneNote.hidden = !(inCall && peers.size === 0);
 }
 
@@ -486,7 +501,7 @@ function onSocketClosed(code) {
     session.phase = 'prejoin';
     render();
     fetchVerification(room, roomToken).then(startVerification, (error) => {
-      showAlert(problemText(error, 'Het lukt nu niet om deel te nemen. Probeer het over een minuut opnieuw.'));
+      showAlert(problemText(error, t('Het lukt nu niet om deel te nemen. Probeer het over een minuut opnieuw.')));
     });
     return;
   }
@@ -495,7 +510,7 @@ function onSocketClosed(code) {
     // The others already closed their connections to the old seat.
     resetSeat();
     render();
-    announce('De verbinding was te lang weg. We melden u opnieuw aan.');
+    announce(t('De verbinding was te lang weg. We melden u opnieuw aan.'));
     connect();
     return;
   }
@@ -508,8 +523,8 @@ function onSocketClosed(code) {
 
 function scheduleReconnect({ slow = false } = {}) {
   if (session.reconnectAttempt >= MAX_RECONNECT_ATTEMPTS) {
-    announce('Er is geen verbinding.');
-    showAlert('Het lukt niet om verbinding te maken. Controleer uw internet. Klik daarna op "Opnieuw verbinden".', {
+    announce(t('Er is geen verbinding.'));
+    showAlert(t('Het lukt niet om verbinding te maken. Controleer uw internet. Klik daarna op "Opnieuw verbinden".'), {
       retry: true,
     });
     return;
@@ -520,7 +535,7 @@ function scheduleReconnect({ slow = false } = {}) {
     ? BACKOFF_MS[attempt]
     : BACKOFF_TAIL_MS + Math.random() * BACKOFF_JITTER_MS;
   if (session.reconnectAttempt === 0) {
-    announce(session.sessionId ? 'De verbinding is even weg. We proberen het opnieuw.' : 'Verbinding maken…');
+    announce(session.sessionId ? t('De verbinding is even weg. We proberen het opnieuw.') : t('Verbinding maken…'));
   }
   session.reconnectAttempt += 1;
   session.reconnectTimer = window.setTimeout(connect, delay);
@@ -530,7 +545,7 @@ function retryNow() {
   if (session.phase === 'finished' || session.ws) return;
   clearAlert();
   session.reconnectAttempt = 0;
-  announce('Verbinding maken…');
+  announce(t('Verbinding maken…'));
   connect();
 }
 
@@ -633,14 +648,16 @@ function onResumed(message) {
       enterLobby();
     }
   }
-  announce(session.phase === 'lobby' ? 'De verbinding is hersteld. U bent nog in de wachtkamer.' : 'De verbinding is hersteld.');
+  announce(session.phase === 'lobby'
+    ? t('De verbinding is hersteld. U bent nog in de wachtkamer.')
+    : t('De verbinding is hersteld.'));
 }
 
 function enterLobby() {
   const wasConnecting = session.phase === 'connecting';
   session.phase = 'lobby';
   render();
-  announce('U bent in de wachtkamer. De medewerker laat u zo binnen.');
+  announce(t('U bent in de wachtkamer. De medewerker laat u zo binnen.'));
   if (wasConnecting) focusIfLost(ui.lobbyTitle);
 }
 
@@ -654,8 +671,9 @@ function enterCall(peerList, { admitted }) {
   render();
   sendMediaState({ onlyIfOff: true });
   refreshVerifiedPanel();
-  let text = admitted ? 'U bent toegelaten. U bent nu in gesprek.' : 'U bent verbonden.';
-  if (peers.size === 0) text += ' Er is nog niemand anders in het gesprek.';
+  let text = admitted ? t('U bent toegelaten. U bent nu in gesprek.') : t('U bent verbonden.');
+  // (t() stays outside template literals: the extraction does not look inside them)
+  if (peers.size === 0) text += ' ' + t('Er is nog niemand anders in het gesprek.');
   announce(text);
   focusIfLost(ui.micBtn.disabled ? ui.leaveBtn : ui.micBtn);
 }
@@ -666,17 +684,21 @@ function onLobby(message) {
   ui.lobbyPosition.hidden = position === null || position < 1;
   if (position !== null && position > 0) {
     ui.lobbyPosition.textContent = position === 1
-      ? 'U bent de eerste in de wachtrij.'
-      : `U bent nummer ${position} in de wachtrij.`;
+      ? t('U bent de eerste in de wachtrij.')
+      : t('U bent nummer {position} in de wachtrij.', { position });
   }
-  const note = typeof message.message === 'string' ? message.message : '';
+  const note = typeof message.message === 'string' ? holdNoteText(message.message) : '';
   if (message.state === 'on-hold' && note) {
     ui.lobbyHoldText.textContent = note;
     ui.lobbyHold.hidden = false;
-    announce('De medewerker heeft een bericht voor u: ' + note);
+    announce(t('De medewerker heeft een bericht voor u: {note}', { note }));
   } else {
     ui.lobbyHold.hidden = true;
   }
+}
+
+function holdNoteText(note) {
+  return note === DEFAULT_HOLD_MESSAGE ? t('Even geduld alstublieft. U bent zo aan de beurt.') : note;
 }
 
 function onAdmitted(message) {
@@ -686,13 +708,15 @@ function onAdmitted(message) {
 
 function onDenied(message) {
   const note = typeof message.message === 'string' && message.message ? message.message : null;
-  finish('De medewerker heeft u niet toegelaten.', { detail: note ? `Bericht van de medewerker: ${note}` : null });
+  finish(t('De medewerker heeft u niet toegelaten.'), {
+    detail: note ? t('Bericht van de medewerker: {note}', { note }) : null,
+  });
 }
 
 function onEnded(message) {
   // `by` names the ender's role or id; only this page knows whether it asked to end.
   const byMe = session.endRequested || (message.by !== undefined && message.by === session.participantId);
-  finish(byMe ? 'U heeft het gesprek beëindigd voor iedereen.' : 'De medewerker heeft het gesprek beëindigd.');
+  finish(byMe ? t('U heeft het gesprek beëindigd voor iedereen.') : t('De medewerker heeft het gesprek beëindigd.'));
 }
 
 function onServerError(message) {
@@ -700,11 +724,11 @@ function onServerError(message) {
   const ref = Number.isInteger(message.ref) ? message.ref : null;
   if (ref !== null) session.outbox = session.outbox.filter((frame) => frame.seq !== ref);
   if (message.code === 'room-full') {
-    showAlert('Er kunnen niet meer mensen in het gesprek. Er doen al drie mensen mee.');
+    showAlert(t('Er kunnen niet meer mensen in het gesprek. Er doen al drie mensen mee.'));
   } else if (message.code === 'rate-limited') {
-    showAlert('U stuurt te veel berichten tegelijk. Wacht even en probeer het opnieuw.');
+    showAlert(t('U stuurt te veel berichten tegelijk. Wacht even en probeer het opnieuw.'));
   } else if (ref !== null && message.code === 'bad-message') {
-    showAlert('Dat lukte niet. Is uw bericht misschien te lang?');
+    showAlert(t('Dat lukte niet. Is uw bericht misschien te lang?'));
   }
   for (const item of waitingItems.values()) setWaitingBusy(item, false);
 }
@@ -785,7 +809,7 @@ function createPeer(info) {
     updateTile(peer);
     if (pc.connectionState === 'connected' && !peer.announcedConnected) {
       peer.announcedConnected = true;
-      announce(`U bent in gesprek met ${roleInSentence(peer.role)}.`);
+      announce(t('U bent in gesprek met {who}.', { who: roleInSentence(peer.role) }));
     }
   };
   pc.addEventListener('connectionstatechange', onStateChange);
@@ -943,7 +967,7 @@ function onPeerJoined(message) {
   // A peer that joins again starts with a new connection, so ours must be new too.
   createPeer(info);
   refreshVerifiedPanel();
-  announce(`${capitalise(roleInSentence(info.role))} is in het gesprek gekomen.`);
+  announce(t('{who} is in het gesprek gekomen.', { who: capitalise(roleInSentence(info.role)) }));
   sendMediaState({ onlyIfOff: true });
 }
 
@@ -953,9 +977,9 @@ function onPeerLeft(message) {
   removePeer(message.id);
   const who = roleInSentence(peer.role);
   if (message.reason === 'timeout') {
-    announce(`De verbinding met ${who} is verbroken.`);
+    announce(t('De verbinding met {who} is verbroken.', { who }));
   } else if (message.reason !== 'replaced') {
-    announce(`${capitalise(who)} heeft het gesprek verlaten.`);
+    announce(t('{who} heeft het gesprek verlaten.', { who: capitalise(who) }));
   }
 }
 
@@ -965,7 +989,9 @@ function onPeerPresence(message, away) {
   peer.away = away;
   updateTile(peer);
   const who = roleInSentence(peer.role);
-  announce(away ? `De verbinding van ${who} is even weg. We wachten op ${who}.` : `${capitalise(who)} is weer verbonden.`);
+  announce(away
+    ? t('De verbinding van {who} is even weg. We wachten op {who}.', { who })
+    : t('{who} is weer verbonden.', { who: capitalise(who) }));
 }
 
 function onMedia(message) {
@@ -989,7 +1015,7 @@ function createTile(peer) {
   video.setAttribute('autoplay', '');
   video.playsInline = true;
   video.autoplay = true;
-  video.setAttribute('aria-label', `Beeld van ${roleInSentence(peer.role)}`);
+  video.setAttribute('aria-label', t('Beeld van {who}', { who: roleInSentence(peer.role) }));
   const caption = document.createElement('figcaption');
   caption.className = 'tile-caption';
   const name = document.createElement('span');
@@ -1006,13 +1032,13 @@ function createTile(peer) {
 
 function updateTile(peer) {
   const notes = [];
-  if (peer.away) notes.push('verbinding even weg');
-  else if (peer.pc.connectionState === 'connecting' || peer.pc.connectionState === 'new') notes.push('verbinden…');
+  if (peer.away) notes.push(t('verbinding even weg'));
+  else if (peer.pc.connectionState === 'connecting' || peer.pc.connectionState === 'new') notes.push(t('verbinden…'));
   else if (peer.pc.connectionState === 'failed' || peer.pc.connectionState === 'disconnected') {
-    notes.push('verbinding slecht');
+    notes.push(t('verbinding slecht'));
   }
-  if (!peer.media.audio) notes.push('microfoon uit');
-  if (!peer.media.video) notes.push('camera uit');
+  if (!peer.media.audio) notes.push(t('microfoon uit'));
+  if (!peer.media.video) notes.push(t('camera uit'));
   peer.tile.state.textContent = notes.length ? `(${notes.join(', ')})` : '';
 }
 
@@ -1037,7 +1063,7 @@ function startVerification(state) {
   ui.verifyDemo.hidden = !state.demo_wallet_url;
   if (state.demo_wallet_url) ui.verifyDemoLink.href = state.demo_wallet_url;
   render();
-  announce('Laat zien wie u bent. Scan de QR-code met de Yivi-app.');
+  announce(t('Laat zien wie u bent. Scan de QR-code met de Yivi-app.'));
   ui.verifyTitle.focus();
   runVerification();
 }
@@ -1054,11 +1080,11 @@ async function runVerification() {
     await verifyWithYivi({ room, token: roomToken, element: '#yivi-web-form' });
   } catch (error) {
     if (error instanceof ApiProblem) {
-      showAlert(problemText(error, 'Het lukte niet om te laten zien wie u bent.'));
+      showAlert(problemText(error, t('Het lukte niet om te laten zien wie u bent.')));
     } else {
-      showAlert('Het lukte niet om te laten zien wie u bent. Probeer het opnieuw.');
+      showAlert(t('Het lukte niet om te laten zien wie u bent. Probeer het opnieuw.'));
     }
-    announce('Het controleren is niet gelukt.');
+    announce(t('Het controleren is niet gelukt.'));
     ui.verifyRetry.hidden = false;
     ui.verifyRetry.focus();
     return;
@@ -1066,7 +1092,7 @@ async function runVerification() {
   session.verifying = false;
   verificationState = null;
   render();
-  announce('Gelukt. De gemeente weet nu dat u het bent.');
+  announce(t('Gelukt. De gemeente weet nu dat u het bent.'));
   // When asked again during the call, the server tells the specialist itself.
   if (session.phase === 'prejoin') connectToRoom();
 }
@@ -1074,7 +1100,7 @@ async function runVerification() {
 function onVerifyRequested() {
   if (session.role !== 'resident' || session.verifying) return;
   fetchVerification(room, roomToken).then(startVerification, (error) => {
-    showAlert(problemText(error, 'De medewerker vraagt u opnieuw te laten zien wie u bent. Dat lukt nu niet.'));
+    showAlert(problemText(error, t('De medewerker vraagt u opnieuw te laten zien wie u bent. Dat lukt nu niet.')));
   });
 }
 
@@ -1099,13 +1125,17 @@ function renderVerifiedPanel(state) {
   const attributes = state.verified ? state.attributes ?? [] : [];
   ui.verifiedEmpty.hidden = attributes.length > 0;
   ui.verifiedEmpty.textContent = state.required
-    ? 'De inwoner heeft nog niet laten zien wie hij of zij is.'
-    : 'Voor dit gesprek hoeft de inwoner niet te laten zien wie hij of zij is.';
+    ? t('De inwoner heeft nog niet laten zien wie hij of zij is.')
+    : t('Voor dit gesprek hoeft de inwoner niet te laten zien wie hij of zij is.');
   ui.verifiedRenew.hidden = !(state.required && state.verified);
+  const verifier = state.verifier ?? t('een wallet');
+  const time = state.verified_at
+    ? new Date(state.verified_at).toLocaleTimeString(TIME_LOCALE, { hour: '2-digit', minute: '2-digit' })
+    : '';
   ui.verifiedMeta.textContent = state.verified && state.verified_at
-    ? `Gecontroleerd met ${state.verifier ?? 'een wallet'} om ${new Date(state.verified_at).toLocaleTimeString('nl-NL', { hour: '2-digit', minute: '2-digit' })}.`
+    ? t('Gecontroleerd met {verifier} om {time}.', { verifier, time })
       // demo credentials anyone can make: never let them pass for real ones
-      + (state.demo ? ' Let op: dit zijn voorbeeldgegevens uit een demo-wallet, geen echte gegevens.' : '')
+      + (state.demo ? ' ' + t('Let op: dit zijn voorbeeldgegevens uit een demo-wallet, geen echte gegevens.') : '')
     : '';
   const rows = [];
   for (const attribute of attributes) {
@@ -1114,22 +1144,22 @@ function renderVerifiedPanel(state) {
     const dd = document.createElement('dd');
     if (attribute.masked) {
       const hidden = document.createElement('span');
-      hidden.textContent = 'Verborgen ';
+      hidden.textContent = t('Verborgen') + ' ';
       const button = document.createElement('button');
       button.type = 'button';
       button.className = 'btn btn-small';
-      button.textContent = `${attribute.label} tonen`;
+      button.textContent = t('{label} tonen', { label: attribute.label });
       button.addEventListener('click', async () => {
         button.disabled = true;
         try {
           const shown = await reveal(room, roomToken, attribute.name);
           dd.textContent = shown.value;
-          announce(`${attribute.label} staat nu in beeld.`);
+          announce(t('{label} staat nu in beeld.', { label: attribute.label }));
           dd.tabIndex = -1;
           dd.focus();
         } catch (error) {
           button.disabled = false;
-          showAlert(problemText(error, 'Tonen lukte niet. Probeer het opnieuw.'));
+          showAlert(problemText(error, t('Tonen lukte niet. Probeer het opnieuw.')));
         }
       });
       dd.append(hidden, button);
@@ -1173,7 +1203,9 @@ function onLobbyUpdate(message) {
   }
   ui.lobbyEmpty.hidden = waitingItems.size > 0;
   if (newcomers > 0) {
-    announce(newcomers === 1 ? 'Er wacht iemand in de wachtkamer.' : `Er wachten ${newcomers} mensen in de wachtkamer.`);
+    announce(newcomers === 1
+      ? t('Er wacht iemand in de wachtkamer.')
+      : t('Er wachten {count} mensen in de wachtkamer.', { count: newcomers }));
   }
 }
 
@@ -1209,19 +1241,19 @@ function createWaitingItem(entry) {
     item.buttons.push({ button, hiddenName });
     actions.append(button);
   };
-  makeButton('Toelaten', 'btn btn-primary', () => {
+  makeButton(t('Toelaten'), 'btn btn-primary', () => {
     setWaitingBusy(item, true);
     send({ type: 'admit', participant_id: item.id });
   });
-  makeButton('Weigeren', 'btn btn-danger', () => {
+  makeButton(t('Weigeren'), 'btn btn-danger', () => {
     const note = input.value.trim().slice(0, NOTE_MAX);
     setWaitingBusy(item, true);
     send(note ? { type: 'deny', participant_id: item.id, message: note } : { type: 'deny', participant_id: item.id });
   });
-  makeButton('Laten wachten', 'btn', () => {
+  makeButton(t('Laten wachten'), 'btn', () => {
     const note = input.value.trim().slice(0, NOTE_MAX) || DEFAULT_HOLD_MESSAGE;
     send({ type: 'hold', participant_id: item.id, message: note });
-    announce('Uw bericht is verstuurd naar de wachtende.');
+    announce(t('Uw bericht is verstuurd naar de wachtende.'));
   });
   li.append(heading, state, label, input, actions);
   return item;
@@ -1230,8 +1262,8 @@ function createWaitingItem(entry) {
 function updateWaitingItem(item, entry, position) {
   item.name = `${roleLabel(entry.role)} ${position}`;
   item.heading.textContent = item.name;
-  item.state.textContent = entry.state === 'on-hold' ? 'Wacht. Heeft uw bericht gekregen.' : 'Wacht.';
-  item.label.textContent = `Bericht aan ${item.name} (bij laten wachten of weigeren)`;
+  item.state.textContent = entry.state === 'on-hold' ? t('Wacht. Heeft uw bericht gekregen.') : t('Wacht.');
+  item.label.textContent = t('Bericht aan {name} (bij laten wachten of weigeren)', { name: item.name });
   for (const { hiddenName } of item.buttons) hiddenName.textContent = `: ${item.name}`;
   setWaitingBusy(item, false);
 }
@@ -1245,7 +1277,7 @@ function setWaitingBusy(item, busy) {
 function onChat(message) {
   if (typeof message.text !== 'string') return;
   const mine = message.from === session.participantId;
-  const who = mine ? 'U' : roleLabel(message.role);
+  const who = mine ? t('U') : roleLabel(message.role);
   const li = document.createElement('li');
   li.className = mine ? 'chat-message chat-mine' : 'chat-message';
   const meta = document.createElement('p');
@@ -1257,7 +1289,7 @@ function onChat(message) {
   if (when) {
     const time = document.createElement('time');
     time.dateTime = when.toISOString();
-    time.textContent = when.toLocaleTimeString('nl-NL', { hour: '2-digit', minute: '2-digit' });
+    time.textContent = when.toLocaleTimeString(TIME_LOCALE, { hour: '2-digit', minute: '2-digit' });
     meta.append(' ', time);
   }
   const body = document.createElement('p');
@@ -1269,9 +1301,9 @@ function onChat(message) {
   ui.chatLog.scrollTop = ui.chatLog.scrollHeight;
   if (!mine && !session.chatOpen) {
     session.unread += 1;
-    ui.chatUnread.textContent = ` (${session.unread} nieuw)`;
+    ui.chatUnread.textContent = ' ' + t('({count} nieuw)', { count: session.unread });
     ui.chatUnread.hidden = false;
-    announce(`Nieuw chatbericht van ${roleInSentence(message.role)}.`);
+    announce(t('Nieuw chatbericht van {who}.', { who: roleInSentence(message.role) }));
   }
 }
 
@@ -1308,7 +1340,7 @@ function sendChat() {
     return;
   }
   if (text.length > CHAT_MAX) {
-    showAlert(`Uw bericht is te lang. Gebruik maximaal ${CHAT_MAX} tekens.`);
+    showAlert(t('Uw bericht is te lang. Gebruik maximaal {max} tekens.', { max: CHAT_MAX }));
     return;
   }
   send({ type: 'chat', text });
@@ -1366,8 +1398,8 @@ function finish(text, { detail = null, rejoin = false } = {}) {
 function leave() {
   if (session.phase === 'finished') return;
   if (session.connected) send({ type: 'leave' });
-  finish(session.phase === 'lobby' ? 'U heeft de wachtkamer verlaten.' : 'U heeft het gesprek verlaten.', {
-    detail: 'U kunt dit venster nu sluiten.',
+  finish(session.phase === 'lobby' ? t('U heeft de wachtkamer verlaten.') : t('U heeft het gesprek verlaten.'), {
+    detail: t('U kunt dit venster nu sluiten.'),
     rejoin: true,
   });
 }
@@ -1376,9 +1408,9 @@ function endForEveryone() {
   if (session.phase !== 'call' || session.role !== 'specialist') return;
   session.endRequested = true;
   send({ type: 'end' });
-  announce('Het gesprek wordt beëindigd…');
+  announce(t('Het gesprek wordt beëindigd…'));
   // If the confirmation never comes (socket gone), still stop on this side.
-  session.endTimer = window.setTimeout(() => finish('U heeft het gesprek beëindigd voor iedereen.'), 5000);
+  session.endTimer = window.setTimeout(() => finish(t('U heeft het gesprek beëindigd voor iedereen.')), 5000);
 }
 
 async function join() {
@@ -1390,7 +1422,7 @@ async function join() {
     state = await fetchVerification(room, roomToken);
   } catch (error) {
     ui.joinBtn.disabled = false;
-    showAlert(problemText(error, 'Het lukt nu niet om deel te nemen. Probeer het over een minuut opnieuw.'));
+    showAlert(problemText(error, t('Het lukt nu niet om deel te nemen. Probeer het over een minuut opnieuw.')));
     return;
   }
   ui.joinBtn.disabled = false;
@@ -1405,7 +1437,7 @@ function connectToRoom() {
   session.phase = 'connecting';
   session.reconnectAttempt = 0;
   render();
-  announce('Verbinding maken…');
+  announce(t('Verbinding maken…'));
   connect();
 }
 
@@ -1418,16 +1450,66 @@ async function rejoin() {
   render();
   ui.joinBtn.focus();
   await startLocalMedia();
-if (roomToken !== null && room) {
+  checkNetwork();
+}
+
+function checkNetwork() {
+  if (roomToken === null || !room) return;
   checkConnection(room, roomToken).then((verdict) => {
     ui.checkNetwork.textContent = verdict.text;
     // for the browser tests: the verdict, its timing and candidate types (no addresses)
     session.connectionVerdict = Object.freeze({ level: verdict.level, candidates: verdict.candidates });
   });
 }
+
+// ---------------------------------------------------------------- language switch
+
+// The switch is an ordinary form: POST /taal sets the language cookie and redirects back
+// here. Submitted as is, it would reload this page without the room token, which lives only
+// in memory. So post it with fetch, put the token back into the fragment (which never leaves
+// the browser: no query string, no request body) and reload; the reload takes it out again.
+async function switchLanguage(event) {
+  const form = ui.languageForm;
+  const action = new URL(form.action, window.location.href);
+  // Without a token there is nothing to keep: the ordinary submit does the job.
+  if (roomToken === null || action.origin !== window.location.origin) return;
+  event.preventDefault();
+  const button = event.submitter ?? form.querySelector('button[name]');
+  const fields = new URLSearchParams();
+  for (const [name, value] of new FormData(form)) fields.append(name, String(value));
+  if (button && button.name) fields.append(button.name, button.value);
+  if (button) button.disabled = true;
+  let switched = false;
+  try {
+    const response = await fetch(action.href, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: fields,
+      credentials: 'same-origin',
+      cache: 'no-store',
+      // The answer is the redirect back to this page (opaque here); its cookie is kept.
+      redirect: 'manual',
+    });
+    switched = response.type === 'opaqueredirect' || response.ok;
+  } catch (error) {
+    console.warn('the language switch failed', error);
+  }
+  if (!switched) {
+    if (button) {
+      button.disabled = false;
+      button.focus();
+    }
+    showAlert(t('Het lukte niet om de taal te wisselen. Probeer het opnieuw.'));
+    return;
+  }
+  const { pathname, search } = window.location;
+  window.history.replaceState(null, '', `${pathname}${search}#token=${encodeURIComponent(roomToken)}`);
+  window.location.reload();
 }
 
 // ---------------------------------------------------------------- wiring
+
+if (ui.languageForm) ui.languageForm.addEventListener('submit', switchLanguage);
 
 ui.joinBtn.addEventListener('click', () => {
   join();
@@ -1436,24 +1518,25 @@ ui.soundBtn.addEventListener('click', async () => {
   ui.soundBtn.disabled = true;
   try {
     await playTestTone();
-    ui.checkSound.textContent = 'U hoorde net een toon (als uw geluid aan staat).';
+    ui.checkSound.textContent = t('U hoorde net een toon (als uw geluid aan staat).');
     ui.soundAnswer.hidden = false;
     ui.soundYes.focus();
   } catch {
-    ui.checkSound.textContent = 'Deze browser kan geen testtoon laten horen.';
+    ui.checkSound.textContent = t('Deze browser kan geen testtoon laten horen.');
   } finally {
     ui.soundBtn.disabled = false;
   }
 });
 ui.soundYes.addEventListener('click', () => {
   ui.soundAnswer.hidden = true;
-  ui.checkSound.textContent = 'Goed. Uw geluid werkt.';
-  announce('Goed. Uw geluid werkt.');
+  const answer = t('Goed. Uw geluid werkt.');
+  ui.checkSound.textContent = answer;
+  announce(answer);
   ui.soundBtn.focus();
 });
 ui.soundNo.addEventListener('click', () => {
   ui.soundAnswer.hidden = true;
-  const advice = 'Zet het geluid harder. Of sluit een koptelefoon aan. Klik daarna nog een keer op "Geluid testen".';
+  const advice = t('Zet het geluid harder. Of sluit een koptelefoon aan. Klik daarna nog een keer op "Geluid testen".');
   ui.checkSound.textContent = advice;
   announce(advice);
   ui.soundBtn.focus();
@@ -1465,23 +1548,17 @@ ui.verifiedRenew.addEventListener('click', async () => {
   ui.verifiedRenew.disabled = true;
   try {
     await requestRenewal(room, roomToken);
-    announce('De inwoner wordt gevraagd om opnieuw te laten zien wie hij of zij is.');
+    announce(t('De inwoner wordt gevraagd om opnieuw te laten zien wie hij of zij is.'));
     await refreshVerifiedPanel();
   } catch (error) {
-    showAlert(problemText(error, 'Dat lukte niet. Probeer het opnieuw.'));
+    showAlert(problemText(error, t('Dat lukte niet. Probeer het opnieuw.')));
   } finally {
     ui.verifiedRenew.disabled = false;
   }
 });
 ui.mediaRetryBtn.addEventListener('click', () => {
   startLocalMedia();
-if (roomToken !== null && room) {
-  checkConnection(room, roomToken).then((verdict) => {
-    ui.checkNetwork.textContent = verdict.text;
-    // for the browser tests: the verdict, its timing and candidate types (no addresses)
-    session.connectionVerdict = Object.freeze({ level: verdict.level, candidates: verdict.candidates });
-  });
-}
+  checkNetwork();
 });
 ui.reconnectBtn.addEventListener('click', retryNow);
 ui.rejoinBtn.addEventListener('click', () => {
@@ -1491,13 +1568,13 @@ ui.micBtn.addEventListener('click', () => {
   session.audioOn = !session.audioOn;
   applyLocalMediaState();
   sendMediaState();
-  announce(session.audioOn ? 'Uw microfoon staat aan.' : 'Uw microfoon staat uit.');
+  announce(session.audioOn ? t('Uw microfoon staat aan.') : t('Uw microfoon staat uit.'));
 });
 ui.camBtn.addEventListener('click', () => {
   session.videoOn = !session.videoOn;
   applyLocalMediaState();
   sendMediaState();
-  announce(session.videoOn ? 'Uw camera staat aan.' : 'Uw camera staat uit.');
+  announce(session.videoOn ? t('Uw camera staat aan.') : t('Uw camera staat uit.'));
 });
 ui.chatBtn.addEventListener('click', () => {
   setChatOpen(!session.chatOpen);
@@ -1599,16 +1676,10 @@ Object.defineProperty(window, 'balie', {
 render();
 applyLocalMediaState();
 if (roomToken === null) {
-  showAlert('Deze link is niet compleet. Open de link uit uw e-mail of sms opnieuw.');
-  announce('U kunt nog niet deelnemen.');
+  showAlert(t('Deze link is niet compleet. Open de link uit uw e-mail of sms opnieuw.'));
+  announce(t('U kunt nog niet deelnemen.'));
 } else {
-  announce('Controleer uw camera en microfoon.');
+  announce(t('Controleer uw camera en microfoon.'));
 }
 startLocalMedia();
-if (roomToken !== null && room) {
-  checkConnection(room, roomToken).then((verdict) => {
-    ui.checkNetwork.textContent = verdict.text;
-    // for the browser tests: the verdict, its timing and candidate types (no addresses)
-    session.connectionVerdict = Object.freeze({ level: verdict.level, candidates: verdict.candidates });
-  });
-}
+checkNetwork();

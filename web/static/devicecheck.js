@@ -3,6 +3,8 @@
 // configured STUN/TURN servers (can this network reach them?), ending in one
 // plain-language verdict. Nothing is stored; nothing leaves but the test requests.
 
+import { t } from './texts.js';
+
 const ROUND_TRIPS = 5;
 const SLOW_MS = 400;
 const GATHER_TIMEOUT_MS = 5000;
@@ -87,7 +89,7 @@ export async function checkConnection(room, token) {
   if (median === null) {
     return {
       level: 'bad',
-      text: 'We krijgen geen verbinding met de server. Controleer uw internet en laad de pagina opnieuw.',
+      text: t('We krijgen geen verbinding met de server. Controleer uw internet en laad de pagina opnieuw.'),
       medianMs: null,
       failed,
       candidates: [],
@@ -106,16 +108,16 @@ export async function checkConnection(room, token) {
     return {
       ...result,
       level: 'fair',
-      text: 'Uw netwerk laat videobellen misschien niet toe. Lukt het gesprek niet? '
-        + 'Probeer een ander netwerk, bijvoorbeeld uw mobiele internet.',
+      text: t('Uw netwerk laat videobellen misschien niet toe. Lukt het gesprek niet? '
+        + 'Probeer een ander netwerk, bijvoorbeeld uw mobiele internet.'),
     };
   }
   if (median > SLOW_MS || failed > 0) {
     return {
       ...result,
       level: 'fair',
-      text: 'Uw verbinding is traag. Het gesprek kan haperen. Ga dichter bij uw wifi-router zitten, of gebruik een kabel.',
+      text: t('Uw verbinding is traag. Het gesprek kan haperen. Ga dichter bij uw wifi-router zitten, of gebruik een kabel.'),
     };
   }
-  return { ...result, level: 'good', text: 'Uw verbinding is goed.' };
+  return { ...result, level: 'good', text: t('Uw verbinding is goed.') };
 }

@@ -5,7 +5,11 @@
 // Authorization header, and the server binds the result to this browser by an
 // HttpOnly cookie the page cannot read.
 
+import { LANGUAGE } from './texts.js';
+
 const YIVI_SCRIPT = '/vendor/yivi.js';
+// yivi-frontend speaks Dutch and English
+const YIVI_LANGUAGE = LANGUAGE === 'en' ? 'en' : 'nl';
 
 /** Fetch JSON from our API; a problem response becomes a thrown ApiProblem. */
 export class ApiProblem extends Error {
@@ -13,7 +17,7 @@ export class ApiProblem extends Error {
     super(body && typeof body.code === 'string' ? body.code : `http-${status}`);
     this.status = status;
     this.code = this.message;
-    // `detail` is written for the person in front of the page (Dutch, B1).
+    // `detail` is written for the person in front of the page (B1, in the page's language).
     this.detail = body && typeof body.detail === 'string' ? body.detail : null;
   }
 }
@@ -74,7 +78,7 @@ export async function verifyWithYivi({ room, token, element }) {
   const base = verificationUrl(room);
   const web = yivi.newWeb({
     element,
-    language: 'nl',
+    language: YIVI_LANGUAGE,
     session: {
       url: base,
       start: {

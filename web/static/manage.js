@@ -2,7 +2,7 @@
 // to a server. This moves it into the page's form and posts it, so it reaches the server in
 // a request body only, never a URL (access logs, history, Referer). Without JavaScript the
 // resident pastes the link into the same form.
-'use strict';
+import { t } from './texts.js';
 
 function openManageLink() {
   const fragment = window.location.hash.replace(/^#/, '');
@@ -18,7 +18,7 @@ function openManageLink() {
   if (!form || !field) return;
   field.value = token;
   if (status) {
-    status.textContent = 'Uw afspraak wordt geopend…';
+    status.textContent = t('Uw afspraak wordt geopend…');
     status.hidden = false;
   }
   form.requestSubmit();
