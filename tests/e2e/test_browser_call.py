@@ -352,6 +352,11 @@ async def test_refused_camera_gives_advice_and_joining_still_works(
         )
         retry = resident.page.get_by_role("button", name="Camera en microfoon opnieuw proberen")
         await expect(retry).to_be_visible()
+        for line in ("#check-camera", "#check-mic"):
+            await expect(resident.page.locator(line)).to_have_text(
+                "Werkt niet. Lees de melding bovenaan de pagina."
+            )
+        await expect(resident.page.locator("#mic-level")).to_be_hidden()
         # without a camera one can still join, to listen and to chat
         await click_join(resident)
         await wait_for_phase(resident, "lobby")

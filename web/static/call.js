@@ -2,7 +2,7 @@
 // a small peer-to-peer mesh (at most three people) with perfect negotiation.
 // Plain ES2020 module without dependencies, so the page works under a strict CSP.
 
-import { checkConnection, playTestTone } from './devicecheck.js';
+import { checkConnection, playTestTone, watchMicrophone } from './devicecheck.js';
 import { ApiProblem, fetchVerification, requestRenewal, reveal, verifyWithYivi } from './identity.js';
 import { LANGUAGE, t } from './texts.js';
 
@@ -115,6 +115,9 @@ const ui = {
   soundYes: $('sound-yes'),
   soundNo: $('sound-no'),
   checkSound: $('check-sound'),
+  checkCamera: $('check-camera'),
+  checkMic: $('check-mic'),
+  micLevel: $('mic-level'),
   checkNetwork: $('check-network'),
   languageChoice: $('language-choice'),
   languageForm: document.querySelector('#language-choice form'),
@@ -287,6 +290,7 @@ async function startLocalMedia() {
       advice = mediaAdvice(error, { gotAudio: Boolean(audioOnly.stream), gotVideo: Boolean(videoOnly.stream) });
     }
   }
+  showDeviceChecks(stream);
   if (stream) {
     localStream = stream;
     ui.selfVideo.srcObject = stream;
@@ -313,7 +317,30 @@ async function startLocalMedia() {
   }
 }
 
+// The microphone's level meter, while the device check is on screen.
+let microphoneMeter = null;
+
+function stopMicrophoneMeter() {
+  if (microphoneMeter) microphoneMeter();
+  microphoneMeter = null;
+}
+
+// The camera and microphone lines of the device check.
+function showDeviceChecks(stream) {
+  const hasVideo = Boolean(stream && stream.getVideoTracks().length);
+  const hasAudio = Boolean(stream && stream.getAudioTracks().length);
+  const missing = t('Werkt niet. Lees de melding bovenaan de pagina.');
+  ui.checkCamera.textContent = hasVideo ? t('Goed. U ziet uzelf in het beeld.') : missing;
+  ui.checkMic.textContent = hasAudio ? t('Goed. Zeg iets: de balk beweegt als we u horen.') : missing;
+  stopMicrophoneMeter();
+  ui.micLevel.hidden = !hasAudio;
+  if (hasAudio) {
+    microphoneMeter = watchMicrophone(stream, (level) => { ui.micLevel.value = level; });
+  }
+}
+
 function stopLocalMedia() {
+  stopMicrophoneMeter();
   if (localStream) {
     for (const track of localStream.getTracks()) track.stop();
   }
@@ -363,6 +390,8 @@ function render() {
   const inCall = phase === 'call';
   const specialist = session.role === 'specialist';
   ui.prejoin.hidden = phase !== 'prejoin' || session.verifying;
+  // the level meter runs only while the device check is on screen
+  if (ui.prejoin.hidden) stopMicrophoneMeter();
   ui.verify.hidden = !session.verifying || phase === 'finished';
   ui.verifiedPanel.hidden = !(inCall && specialist);
   ui.lobby.hidden = phase !== 'lobby';
@@ -1148,7 +1177,10 @@ function renderVerifiedPanel(state) {
       const button = document.createElement('button');
       button.type = 'button';
       button.className = 'btn btn-small';
-      button.textContent = t('{label} tonen', { label: attribute.label });
+      // a short visible word keeps the panel narrow; the name says what it shows, and
+      // contains the visible word (WCAG 2.5.3, label in name)
+      button.textContent = t('Tonen');
+      button.setAttribute('aria-label', t('{label} tonen', { label: attribute.label }));
       button.addEventListener('click', async () => {
         button.disabled = true;
         try {

@@ -8,6 +8,7 @@ import { t } from './texts.js';
 const ROUND_TRIPS = 5;
 const SLOW_MS = 400;
 const GATHER_TIMEOUT_MS = 5000;
+const METER_RANGE_DB = 60;
 
 /** Play a short, soft 440 Hz tone; resolves when it has finished. */
 export async function playTestTone() {
@@ -26,6 +27,44 @@ export async function playTestTone() {
   oscillator.stop(audio.currentTime + 0.85);
   await new Promise((resolve) => oscillator.addEventListener('ended', resolve));
   await audio.close();
+}
+
+/**
+ * Follow the microphone's loudness: calls `onLevel` with 0..1 ten times a second (the
+ * peak of each slice, so one word is enough to see it move). Returns a function
+ * that stops it. Nothing is recorded or sent anywhere.
+ */
+export function watchMicrophone(stream, onLevel) {
+  const Context = window.AudioContext || window.webkitAudioContext;
+  const track = stream.getAudioTracks()[0];
+  if (!Context || !track) return () => {};
+  const audio = new Context();
+  const analyser = audio.createAnalyser();
+  analyser.fftSize = 1024;
+  audio.createMediaStreamSource(new MediaStream([track])).connect(analyser);
+  const samples = new Float32Array(analyser.fftSize);
+  // A page that loads without a click may get a suspended context; any click wakes it.
+  const wake = () => { audio.resume().catch(() => {}); };
+  document.addEventListener('pointerdown', wake, { once: true });
+  document.addEventListener('keydown', wake, { once: true });
+  wake();
+  let shown = 0;
+  const timer = window.setInterval(() => {
+    analyser.getFloatTimeDomainData(samples);
+    let peak = 0;
+    for (const sample of samples) peak = Math.max(peak, Math.abs(sample));
+    // in decibels, as ears hear it: -60 dBFS (quiet room) is empty, 0 dBFS full; falling
+    // back slowly, as a level meter does, so a short sound stays visible
+    const level = peak > 0 ? Math.max(0, 1 + (20 * Math.log10(peak)) / METER_RANGE_DB) : 0;
+    shown = Math.max(Math.min(1, level), shown * 0.8);
+    onLevel(shown);
+  }, 100);
+  return () => {
+    window.clearInterval(timer);
+    document.removeEventListener('pointerdown', wake);
+    document.removeEventListener('keydown', wake);
+    audio.close().catch(() => {});
+  };
 }
 
 async function roundTrips() {
