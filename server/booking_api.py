@@ -81,6 +81,7 @@ from server.calendars.model import Organizer
 from server.language import N_
 from server.problems import Problem, json_body
 from server.state import BOOKING, CONFIG, KEYS
+from signaling.messages import ID_PATTERN
 
 log = logging.getLogger("balie.booking.api")
 
@@ -88,7 +89,6 @@ PREFIX: Final = "/api/tenants/{tenant}"
 #: the feed path; its last segment is the credential (see :func:`staff_feed_ics`)
 FEED_PATH: Final = PREFIX + "/staff/{staff}/feed/{token}.ics"
 
-_ID: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
 #: printable ASCII without spaces: UUIDs, ULIDs, random tokens; as long as the column allows
 _IDEMPOTENCY_KEY: Final = re.compile(r"[\x21-\x7e]{1,128}")
 #: the longest window ``dates`` answers in one call (JCC answers 50 days, Graph 42)
@@ -227,7 +227,7 @@ def _translated(subject: str) -> Iterator[None]:
 
 
 async def list_purposes(request: web.Request) -> web.Response:
-    tenant = _tenant(request)
+    tenant = tenant_of(request)
     language = request.query.get("lang", "nl")
     if language not in _LANGUAGES:
         raise Problem(400, "language-unknown", "lang must be nl or en")
@@ -239,7 +239,7 @@ async def list_purposes(request: web.Request) -> web.Response:
         found = await catalog.purposes(tenant)
     listed = []
     for purpose in found:
-        labels = _identity_labels(purpose.key, purpose.disclosure, language)
+        labels = identity_labels(purpose.key, purpose.disclosure, language)
         if labels is None:
             # It could not be verified at join either (the gate refuses it): do not offer it.
             log.error("purpose %s of tenant %s has an unreadable policy", purpose.key, tenant)
@@ -255,7 +255,7 @@ async def list_purposes(request: web.Request) -> web.Response:
     return web.json_response({"tenant": {"id": tenant, "name": name}, "purposes": listed})
 
 
-def _identity_labels(key: str, disclosure: object, language: str) -> list[dict[str, object]] | None:
+def identity_labels(key: str, disclosure: object, language: str) -> list[dict[str, object]] | None:
     """What the identity step will ask, as labels; None if the policy cannot be read."""
     if disclosure in ([], None):
         return []
@@ -267,7 +267,7 @@ def _identity_labels(key: str, disclosure: object, language: str) -> list[dict[s
 
 
 async def list_dates(request: web.Request) -> web.Response:
-    tenant, purpose = _tenant(request), _purpose(request)
+    tenant, purpose = tenant_of(request), _purpose(request)
     first = _optional_date(request, "from")
     last = _optional_date(request, "to")
     if first is not None and last is not None:
@@ -281,13 +281,13 @@ async def list_dates(request: web.Request) -> web.Response:
 
 
 async def list_times(request: web.Request) -> web.Response:
-    tenant, purpose = _tenant(request), _purpose(request)
+    tenant, purpose = tenant_of(request), _purpose(request)
     day = _optional_date(request, "date")
     if day is None:
         raise Problem(400, "date-missing", "Give ?date=YYYY-MM-DD")
     with _translated("purpose"):
         slots = await _service(request).available_times(tenant, purpose, day)
-    times = [{"start": _local(s.start), "end": _local(s.end)} for s in slots]
+    times = [{"start": local_iso(s.start), "end": local_iso(s.end)} for s in slots]
     return web.json_response({"purpose": purpose, "date": day.isoformat(), "times": times})
 
 
@@ -295,18 +295,18 @@ async def explain_slot(request: web.Request) -> web.Response:
     """Why a start is or is not offered: the reasons only. Staff ids and the ids of other
     people's holds stay out until staff sign-in can restrict this to planners (a hold's id
     is what confirms it)."""
-    tenant = _tenant(request)
+    tenant = tenant_of(request)
     purpose = request.query.get("purpose", "")
-    if not _ID.fullmatch(purpose):
+    if not ID_PATTERN.fullmatch(purpose):
         raise Problem(400, "purpose-missing", "Give ?purpose=<key>")
-    start = _instant_from(request.query.get("start"), "start")
+    start = instant_from(request.query.get("start"), "start")
     with _translated("purpose"):
         explanation = await _service(request).explain(tenant, purpose, start)
     reasons = sorted({str(f.reason) for v in explanation.staff for f in v.findings})
     return web.json_response(
         {
-            "start": _local(explanation.start),
-            "end": _local(explanation.end),
+            "start": local_iso(explanation.start),
+            "end": local_iso(explanation.end),
             "available": explanation.available,
             "reasons": [] if explanation.available else reasons,
         }
@@ -317,12 +317,12 @@ async def explain_slot(request: web.Request) -> web.Response:
 
 
 async def create_hold(request: web.Request) -> web.Response:
-    tenant = _tenant(request)
+    tenant = tenant_of(request)
     key = _idempotency_key(request)
     body = await json_body(request)
     _only(body, {"purpose", "start", "staff_id"})
     purpose = _required_id(body, "purpose")
-    start = _instant_from(body.get("start"), "start")
+    start = instant_from(body.get("start"), "start")
     staff_id = _optional_id(body, "staff_id")
     with _translated("purpose"):
         held = await _service(request).hold(
@@ -333,7 +333,7 @@ async def create_hold(request: web.Request) -> web.Response:
 
 
 async def book_appointment(request: web.Request) -> web.Response:
-    tenant = _tenant(request)
+    tenant = tenant_of(request)
     key = _idempotency_key(request)
     body = await json_body(request)
     _only(body, {"hold_id", "version", "contact"})
@@ -343,7 +343,7 @@ async def book_appointment(request: web.Request) -> web.Response:
             400, "field-invalid", "hold_id must be the hold's id", extra={"field": "hold_id"}
         )
     version = _version(body)
-    contact = _contact(body.get("contact"))
+    contact = contact_from(body.get("contact"))
     with _translated("hold"):
         booked = await _service(request).confirm(
             tenant, hold_id, version, contact=contact, room_id=new_room_id(), idempotency_key=key
@@ -358,7 +358,7 @@ async def book_appointment(request: web.Request) -> web.Response:
 
 
 async def appointment_details(request: web.Request) -> web.Response:
-    tenant, appointment_id = _tenant(request), _appointment_id(request)
+    tenant, appointment_id = tenant_of(request), _appointment_id(request)
     with _translated("appointment"):
         _claims(request, tenant, appointment_id)
         found = await _service(request).get(tenant, appointment_id)
@@ -368,14 +368,14 @@ async def appointment_details(request: web.Request) -> web.Response:
 
 
 async def cancel_appointment(request: web.Request) -> web.Response:
-    tenant, appointment_id = _tenant(request), _appointment_id(request)
+    tenant, appointment_id = tenant_of(request), _appointment_id(request)
     key = _idempotency_key(request)
     if request.can_read_body:
         _only(await json_body(request), set())
     service = _service(request)
     with _translated("appointment"):
         claims = _claims(request, tenant, appointment_id)
-        with _revoked_on_change():
+        with revoked_on_change():
             cancelled = await service.cancel(
                 tenant, appointment_id, claims.version, idempotency_key=key
             )
@@ -387,16 +387,16 @@ async def cancel_appointment(request: web.Request) -> web.Response:
 
 
 async def reschedule_appointment(request: web.Request) -> web.Response:
-    tenant, appointment_id = _tenant(request), _appointment_id(request)
+    tenant, appointment_id = tenant_of(request), _appointment_id(request)
     key = _idempotency_key(request)
     body = await json_body(request)
     _only(body, {"start", "staff_id"})
-    start = _instant_from(body.get("start"), "start")
+    start = instant_from(body.get("start"), "start")
     staff_id = _optional_id(body, "staff_id")
     service = _service(request)
     with _translated("appointment"):
         claims = _claims(request, tenant, appointment_id)
-        with _revoked_on_change():
+        with revoked_on_change():
             moved = await service.reschedule(
                 tenant,
                 appointment_id,
@@ -413,7 +413,7 @@ async def reschedule_appointment(request: web.Request) -> web.Response:
 
 
 async def appointment_invite(request: web.Request) -> web.Response:
-    tenant, appointment_id = _tenant(request), _appointment_id(request)
+    tenant, appointment_id = tenant_of(request), _appointment_id(request)
     with _translated("appointment"):
         _claims(request, tenant, appointment_id)
         found = await _service(request).get(tenant, appointment_id)
@@ -463,8 +463,8 @@ async def staff_feed_ics(request: web.Request) -> web.Response:
     tenant, staff_id = request.match_info["tenant"], request.match_info["staff"]
     token = request.match_info["token"]
     valid = (
-        _ID.fullmatch(tenant)
-        and _ID.fullmatch(staff_id)
+        ID_PATTERN.fullmatch(tenant)
+        and ID_PATTERN.fullmatch(staff_id)
         and request.app[FEED_TOKENS].verify(token, tenant, staff_id)
     )
     if not valid:
@@ -503,8 +503,8 @@ def _appointment_json(appointment: Appointment) -> dict[str, object]:
         "reference": appointment.reference,
         "state": str(appointment.state),
         "purpose": appointment.purpose_key,
-        "start": _local(appointment.start),
-        "end": _local(appointment.end),
+        "start": local_iso(appointment.start),
+        "end": local_iso(appointment.end),
         "version": appointment.version,
     }
     if appointment.hold_expires_at is not None:
@@ -562,7 +562,7 @@ async def _names(request: web.Request, tenant: str) -> _Names:
     return _Names(name, {p.key: p.name for p in await catalog.purposes(tenant)})
 
 
-def _local(moment: datetime) -> str:
+def local_iso(moment: datetime) -> str:
     """ISO 8601 with the Amsterdam offset, the way the resident reads the time."""
     return moment.astimezone(AMSTERDAM).isoformat()
 
@@ -578,16 +578,16 @@ def _service(request: web.Request) -> BookingService:
     return request.app[BOOKING]
 
 
-def _tenant(request: web.Request) -> str:
+def tenant_of(request: web.Request) -> str:
     tenant = request.match_info["tenant"]
-    if not _ID.fullmatch(tenant):
+    if not ID_PATTERN.fullmatch(tenant):
         raise Problem(404, "tenant-not-found", "No such tenant")
     return tenant
 
 
 def _purpose(request: web.Request) -> str:
     purpose = request.match_info["purpose"]
-    if not _ID.fullmatch(purpose):
+    if not ID_PATTERN.fullmatch(purpose):
         raise Problem(404, "purpose-not-found", "No such purpose")
     return purpose
 
@@ -616,7 +616,7 @@ def _claims(request: web.Request, tenant: str, appointment_id: str) -> ManageCla
 
 
 @contextmanager
-def _revoked_on_change() -> Iterator[None]:
+def revoked_on_change() -> Iterator[None]:
     """A manage link names the version it was sent for; an operation whose compare-and-swap
     on that version misses found the appointment changed since: the link is revoked. (An
     idempotent retry replays before the swap, so it still gets its answer.)"""
@@ -657,7 +657,7 @@ def _optional_date(request: web.Request, name: str) -> date | None:
         ) from None
 
 
-def _instant_from(raw: object, name: str) -> datetime:
+def instant_from(raw: object, name: str) -> datetime:
     if not isinstance(raw, str) or not raw:
         raise Problem(400, "field-missing", f"{name} is required", extra={"field": name})
     try:
@@ -697,7 +697,7 @@ def _required_id(body: Mapping[str, object], name: str) -> str:
     value = body.get(name)
     if value is None:
         raise Problem(400, "field-missing", f"{name} is required", extra={"field": name})
-    if not isinstance(value, str) or not _ID.fullmatch(value):
+    if not isinstance(value, str) or not ID_PATTERN.fullmatch(value):
         raise Problem(400, "field-invalid", f"{name} must be a key", extra={"field": name})
     return value
 
@@ -715,7 +715,7 @@ def _version(body: Mapping[str, object]) -> int:
     return version
 
 
-def _contact(raw: object) -> Contact | None:
+def contact_from(raw: object) -> Contact | None:
     """The resident's contact details, checked for shape; errors never echo the value."""
     if raw is None:
         return None

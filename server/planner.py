@@ -27,7 +27,6 @@ from __future__ import annotations
 import csv
 import io
 import logging
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -71,6 +70,7 @@ from server.planner_store import DayException, Hours, Outcome, PlannerStore, Sco
 from server.staff import Role, StaffPrincipal, require_staff
 from server.staff.web import WARN_SECONDS, render
 from server.state import BOOKING, ENGINE
+from signaling.messages import ID_PATTERN
 
 log = logging.getLogger("balie.planner")
 
@@ -80,7 +80,6 @@ MAX_RANGE: Final = timedelta(days=366)
 #: the dashboard's default window: the last four weeks
 DEFAULT_RANGE: Final = timedelta(days=27)
 
-_ID: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
 #: appointments the week view leaves out: they no longer take anyone's time
 _HIDDEN: Final = frozenset(
     {AppointmentState.CANCELLED, AppointmentState.EXPIRED, AppointmentState.RELEASED}
@@ -348,7 +347,7 @@ async def week_view(request: web.Request) -> web.Response:
 
 async def _member(request: web.Request, tenant: str) -> StaffRow:
     staff_id = request.match_info["staff"]
-    if _ID.fullmatch(staff_id):
+    if ID_PATTERN.fullmatch(staff_id):
         for member in await request.app[PLANNER_STORE].staff(tenant):
             if member.id == staff_id:
                 return member

@@ -16,6 +16,7 @@ from server.pages import render
 from server.problems import Problem
 from server.security import from_our_site
 from server.state import CONFIG
+from signaling.messages import ID_PATTERN
 
 log = logging.getLogger("balie.booking.pages")
 
@@ -72,7 +73,7 @@ def error_page(
     """``detail`` and the words of ``back`` are Dutch texts marked for translation."""
     gettext = gettext_for(request)
     tenant = request.match_info.get("tenant", "")
-    start = f"/afspraak/{tenant}" if booking_api._ID.fullmatch(tenant) else None
+    start = f"/afspraak/{tenant}" if ID_PATTERN.fullmatch(tenant) else None
     if back is None and start is not None:
         back = (start, N_("Naar het begin"))
     response = render(

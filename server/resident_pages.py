@@ -65,6 +65,7 @@ from server.pages import render
 from server.problems import Problem
 from server.resident_common import PageError, check_origin, choose_language, page, see_other
 from server.state import BOOKING, CONFIG, KEYS
+from signaling.messages import ID_PATTERN
 
 log = logging.getLogger("balie.booking.pages")
 
@@ -143,7 +144,7 @@ class _Journey:
 
 
 async def landing(request: web.Request) -> web.Response:
-    tenant = booking_api._tenant(request)
+    tenant = booking_api.tenant_of(request)
     catalog = request.app[CATALOG]
     with _translated("tenant"):
         name = await catalog.tenant_name(tenant)
@@ -157,7 +158,7 @@ async def landing(request: web.Request) -> web.Response:
     language = language_of(request).value
     listed = []
     for purpose in found:
-        labels = booking_api._identity_labels(purpose.key, purpose.disclosure, language)
+        labels = booking_api.identity_labels(purpose.key, purpose.disclosure, language)
         if labels is not None:  # an unreadable policy is not offered (the API logs it)
             listed.append(
                 {
@@ -186,10 +187,10 @@ async def choose_time(request: web.Request) -> web.Response:
 
 
 async def _new_journey(request: web.Request) -> _Journey:
-    tenant = booking_api._tenant(request)
+    tenant = booking_api.tenant_of(request)
     purpose = request.match_info["purpose"]
     name = None
-    if booking_api._ID.fullmatch(purpose):
+    if ID_PATTERN.fullmatch(purpose):
         with _translated("purpose"):
             name = await request.app[CATALOG].purpose_name(tenant, purpose)
     if name is None:
@@ -247,7 +248,7 @@ async def _timespage(
         day=day.isoformat(),
         day_words=day_words(day, language_of(request).value),
         week=week_of(day).isoformat(),
-        times=[(booking_api._local(s.start), clock_words(s.start)) for s in slots],
+        times=[(booking_api.local_iso(s.start), clock_words(s.start)) for s in slots],
         key=new_form_key(),
         error=None if error is None else gettext_for(request)(error),
         moving=_moving(request, journey),
@@ -263,11 +264,11 @@ async def _timespage(
 
 async def hold(request: web.Request) -> web.StreamResponse:
     check_origin(request)
-    tenant = booking_api._tenant(request)
+    tenant = booking_api.tenant_of(request)
     form = await request.post()
     key = _form_key(form)
     purpose = _field(form, "purpose")
-    if not booking_api._ID.fullmatch(purpose):
+    if not ID_PATTERN.fullmatch(purpose):
         raise PageError(400, NO_PURPOSE)
     journey = await _journey_for(request, tenant, purpose)
     day = _parse_day(_field(form, "day"))
@@ -292,7 +293,7 @@ async def hold(request: web.Request) -> web.StreamResponse:
 
 
 async def details(request: web.Request) -> web.StreamResponse:
-    tenant = booking_api._tenant(request)
+    tenant = booking_api.tenant_of(request)
     held, _ = await _held(request, tenant)
     if held.state is AppointmentState.BOOKED:
         # Back after confirming: the booking stands; show it (the manage cookie says so).
@@ -333,7 +334,7 @@ async def _detailspage(
 
 async def confirm(request: web.Request) -> web.StreamResponse:
     check_origin(request)
-    tenant = booking_api._tenant(request)
+    tenant = booking_api.tenant_of(request)
     form = await request.post()
     key = _form_key(form)
     held, version = await _held(request, tenant)
@@ -388,7 +389,7 @@ def _contact_errors(email: str, phone: str) -> dict[str, str]:
             errors[name] = message
             continue
         try:
-            booking_api._contact({name: value})
+            booking_api.contact_from({name: value})
         except Problem:
             errors[name] = message
     return errors
@@ -439,13 +440,13 @@ async def _appointmentpage(request: web.Request, managed: _Managed, template: st
 async def manage_entry(request: web.Request) -> web.Response:
     """The manage link's page: manage.js moves the token from the fragment into the form and
     sends it; without JavaScript the resident pastes the link."""
-    booking_api._tenant(request)
+    booking_api.tenant_of(request)
     return render(request, "manage_open.html", path=request.path, error=None)
 
 
 async def manage_open(request: web.Request) -> web.StreamResponse:
     check_origin(request)
-    tenant, appointment_id = booking_api._tenant(request), request.match_info["appointment"]
+    tenant, appointment_id = booking_api.tenant_of(request), request.match_info["appointment"]
     form = await request.post()
     found = _TOKEN_IN_LINK.search(_field(form, "link"))
     token = found.group(1) if found else _field(form, "link").strip()
@@ -482,11 +483,11 @@ async def cancel_ask(request: web.Request) -> web.Response:
 
 async def cancel(request: web.Request) -> web.StreamResponse:
     check_origin(request)
-    tenant, appointment_id = booking_api._tenant(request), request.match_info["appointment"]
+    tenant, appointment_id = booking_api.tenant_of(request), request.match_info["appointment"]
     form = await request.post()
     key = _form_key(form)
     claims, _ = _cookie_claims(request, tenant, appointment_id)
-    with _translated("appointment"), booking_api._revoked_on_change():
+    with _translated("appointment"), booking_api.revoked_on_change():
         cancelled = await _service(request).cancel(
             tenant, appointment_id, claims.version, idempotency_key=key
         )
@@ -505,7 +506,7 @@ async def reschedule_time(request: web.Request) -> web.Response:
 
 async def reschedule(request: web.Request) -> web.StreamResponse:
     check_origin(request)
-    tenant, appointment_id = booking_api._tenant(request), request.match_info["appointment"]
+    tenant, appointment_id = booking_api.tenant_of(request), request.match_info["appointment"]
     form = await request.post()
     key = _form_key(form)
     journey = await _moving_journey(request)
@@ -516,7 +517,7 @@ async def reschedule(request: web.Request) -> web.StreamResponse:
         return await _timespage(request, journey, day, error=CHOOSE_TIME, status=422)
     service = _service(request)
     try:
-        with booking_api._revoked_on_change():
+        with booking_api.revoked_on_change():
             moved = await service.reschedule(
                 tenant,
                 appointment_id,
@@ -656,7 +657,7 @@ class _Managed:
 
 
 async def _managed(request: web.Request) -> _Managed:
-    tenant, appointment_id = booking_api._tenant(request), request.match_info["appointment"]
+    tenant, appointment_id = booking_api.tenant_of(request), request.match_info["appointment"]
     with _translated("appointment"):
         claims, token = _cookie_claims(request, tenant, appointment_id)
         appointment = await _service(request).get(tenant, claims.appointment_id)
@@ -683,7 +684,7 @@ def _chosen_start(form: Mapping[str, object]) -> datetime | None:
     if not raw:
         return None
     try:
-        return booking_api._instant_from(raw, "start")
+        return booking_api.instant_from(raw, "start")
     except Problem:
         return None
 
