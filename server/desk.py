@@ -46,8 +46,9 @@ from server.desk_state import (
     state_label,
 )
 from server.desk_store import COMPLETED, NO_SHOW, outcomes_of, record_outcome
+from server.pages import render
 from server.staff import STAFF, Role, StaffPrincipal, StaffRefusal, require_staff
-from server.staff.web import LANDING, WARN_SECONDS, render
+from server.staff.web import LANDING, WARN_SECONDS
 from server.state import BOOKING, CONFIG, ENGINE, GATE, KEYS
 from server.ws import HUB
 from signaling.roles import Role as SeatRole

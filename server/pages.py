@@ -9,7 +9,7 @@ from typing import Final
 from aiohttp import web
 
 from server.browser import remember_browser
-from server.language import LANGUAGES, Language, language_of
+from server.language import LANGUAGES, language_of
 from server.room_auth import room_claims
 from server.state import CONFIG, NONCE
 from signaling.messages import ID_PATTERN
@@ -27,20 +27,15 @@ VENDOR_FILES: Final = {
 
 
 def render(
-    request: web.Request,
-    name: str,
-    *,
-    translated: bool = True,
-    switch_back: str | None = None,
-    **context: object,
+    request: web.Request, name: str, *, switch_back: str | None = None, **context: object
 ) -> web.Response:
-    """A page in the request's language; ``translated=False`` for the Dutch-only staff pages.
+    """A page in the request's language (Dutch, or English when chosen).
 
     The language switch returns to the page's own address; a page answering a POST names
     the page to return to in ``switch_back`` (the POST's address has no page to show), or the
     start page is used."""
     languages = request.app[LANGUAGES]
-    language = language_of(request) if translated else Language.NL
+    language = language_of(request)
     if switch_back is None:
         switch_back = request.path_qs if request.method in ("GET", "HEAD") else "/"
     body = (

@@ -31,7 +31,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Final
+from typing import Any, Final
 
 from aiohttp import web
 
@@ -54,6 +54,7 @@ from server.booking_rooms import new_room_id
 from server.booking_setup import CALENDAR_WRITER, CATALOG
 from server.date_words import short_day_words
 from server.form_keys import FORM_KEY, new_form_key
+from server.pages import render
 from server.planner_charts import Series, bar_chart
 from server.planner_forms import (
     BLOCKS,
@@ -68,7 +69,7 @@ from server.planner_forms import (
 )
 from server.planner_store import DayException, Hours, Outcome, PlannerStore, Score, StaffRow, Wait
 from server.staff import Role, StaffPrincipal, require_staff
-from server.staff.web import WARN_SECONDS, render
+from server.staff.web import WARN_SECONDS
 from server.state import BOOKING, ENGINE
 from signaling.messages import ID_PATTERN
 
@@ -148,7 +149,7 @@ def _page(
     name: str,
     *,
     status: int = 200,
-    **context: object,
+    **context: Any,
 ) -> web.Response:
     notice = NOTICES.get(request.query.get("klaar", ""), "")
     context = {"errors": {}, "summary": ""} | context

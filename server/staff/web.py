@@ -27,7 +27,7 @@ import logging
 import re
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import Final
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -35,9 +35,9 @@ from multidict import MultiDictProxy
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from identity.vault import KeyRing
-from server import pages
 from server.config import Config
 from server.identity_setup import vault_keys
+from server.pages import render
 from server.problems import Problem
 from server.security import from_our_site
 from server.staff.accounts import AccountStore, Outcome, PasswordTotpAuthenticator
@@ -356,11 +356,6 @@ async def require_staff(
 
 
 # --- pages ---------------------------------------------------------------------------------
-
-
-def render(request: web.Request, name: str, **context: Any) -> web.Response:
-    """Staff pages are in Dutch only."""
-    return pages.render(request, name, translated=False, **context)
 
 
 async def _form(request: web.Request) -> MultiDictProxy[str | bytes | bytearray | web.FileField]:

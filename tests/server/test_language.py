@@ -203,12 +203,18 @@ async def test_the_switch_keeps_the_choice_and_goes_back(
         assert lang_of(await response.text()) == "nl"
 
 
-async def test_staff_pages_stay_dutch(balie: LiveServer, http: aiohttp.ClientSession) -> None:
-    async with await switch(balie, http, "en", "/") as response:
-        assert response.status == 303
+async def test_staff_pages_follow_the_choice_too(
+    balie: LiveServer, http: aiohttp.ClientSession
+) -> None:
     async with http.get(balie.url + "/staff/sign-in") as response:
         page = await response.text()
     assert lang_of(page) == "nl" and "Gebruikersnaam" in page
+    assert 'name="taal" value="en"' in page
+    async with await switch(balie, http, "en", "/staff/sign-in") as response:
+        assert response.headers["Location"] == "/staff/sign-in"
+    async with http.get(balie.url + "/staff/sign-in") as response:
+        page = await response.text()
+    assert lang_of(page) == "en" and "User name" in page and "Gebruikersnaam" not in page
 
 
 async def test_the_switch_refuses_an_unknown_language_and_changes_nothing(
