@@ -53,10 +53,13 @@ def day_words(day: date, language: str = "nl") -> str:
     return f"{days[day.weekday()]} {day.day} {months[day.month - 1]}"
 
 
-def short_day_words(day: date) -> str:
-    """``di 1 dec``: for tables where space is short (the planner's week view)."""
-    name = day_words(day)
+def short_day_words(day: date, language: str = "nl") -> str:
+    """``di 1 dec`` (English: ``Tue 1 Dec``): for tables where space is short (the
+    planner's week view)."""
+    name = day_words(day, language)
     weekday, number, month = name.split(" ")
+    if language == "en":
+        return f"{weekday[:3]} {number} {month[:3]}"
     # Dutch abbreviates "maart" as "mrt"; the rest take their first three letters
     short_month = "mrt" if month == "maart" else month[:3]
     return f"{weekday[:2]} {number} {short_month}"

@@ -1,6 +1,7 @@
 """The specialist desk: today's and upcoming calls, open a call, record the outcome.
 
-Routes (Dutch pages; docs/booking.md, "Specialist desk")::
+Routes (pages in the request's language, Dutch by default; docs/booking.md, "Specialist
+desk")::
 
     GET  /staff/desk                                   the list (works without JavaScript)
     GET  /staff/desk/state                             live states as JSON, for desk.js
@@ -46,6 +47,7 @@ from server.desk_state import (
     state_label,
 )
 from server.desk_store import COMPLETED, NO_SHOW, outcomes_of, record_outcome
+from server.language import N_, gettext_for, language_of
 from server.pages import render
 from server.staff import STAFF, Role, StaffPrincipal, StaffRefusal, require_staff
 from server.staff.web import LANDING, WARN_SECONDS
@@ -117,8 +119,10 @@ async def desk_page(request: web.Request) -> web.Response:
     today = _today(request)
     days = []
     for day in sorted({row.day for row in rows}):
-        days.append({"title": _day_title(day, today), "rows": [r for r in rows if r.day == day]})
-    notice = "De uitkomst is vastgelegd." if request.query.get("vastgelegd") else ""
+        title = _day_title(request, day, today)
+        days.append({"title": title, "rows": [r for r in rows if r.day == day]})
+    gettext = gettext_for(request)
+    notice = gettext("De uitkomst is vastgelegd.") if request.query.get("vastgelegd") else ""
     return render(
         request,
         "desk.html",
@@ -153,16 +157,16 @@ async def open_call(request: web.Request) -> web.Response:
         return _refused(
             request,
             409,
-            "Dit gesprek kan niet meer geopend worden",
-            "Deze afspraak is afgesloten, geannuleerd of heeft geen gesprek.",
+            N_("Dit gesprek kan niet meer geopend worden"),
+            N_("Deze afspraak is afgesloten, geannuleerd of heeft geen gesprek."),
         )
     expires = appointment.end + LATE_LEAVE
     if not call_opens(appointment.start, appointment.end, now):
         return _refused(
             request,
             409,
-            "Dit gesprek is niet vandaag",
-            "U kunt een gesprek openen op de dag van de afspraak.",
+            N_("Dit gesprek is niet vandaag"),
+            N_("U kunt een gesprek openen op de dag van de afspraak."),
         )
     await _mark_started(request, principal, appointment)
     config = request.app[CONFIG]
@@ -201,14 +205,17 @@ async def set_outcome(request: web.Request) -> web.Response:
     choice = form.get("outcome")
     if choice not in OUTCOMES:
         return _refused(
-            request, 400, "Kies een uitkomst", "Kies Afgerond, Vervolg nodig of Niet gekomen."
+            request,
+            400,
+            N_("Kies een uitkomst"),
+            N_("Kies Afgerond, Vervolg nodig of Niet gekomen."),
         )
     if appointment.start - EARLY_JOIN > request.app[DESK].clock():
         return _refused(
             request,
             409,
-            "Dit gesprek is nog niet begonnen",
-            "U kunt de uitkomst vastleggen als de tijd van de afspraak gekomen is.",
+            N_("Dit gesprek is nog niet begonnen"),
+            N_("U kunt de uitkomst vastleggen als de tijd van de afspraak gekomen is."),
         )
     actor = _actor(principal)
     service = request.app[BOOKING]
@@ -225,7 +232,7 @@ async def set_outcome(request: web.Request) -> web.Response:
         return _refused(
             request,
             409,
-            "Deze uitkomst past niet bij de afspraak",
+            N_("Deze uitkomst past niet bij de afspraak"),
             _conflict_advice(appointment, choice),
         )
     await record_outcome(
@@ -331,9 +338,10 @@ async def _complete(request: web.Request, appointment: Appointment, actor: str) 
 
 
 def _conflict_advice(appointment: Appointment, choice: str) -> str:
+    """The advice (Dutch, marked: :func:`_page` translates it)."""
     if choice == "no_show" and appointment.state is AppointmentState.IN_CALL:
-        return "Het gesprek is al begonnen. Kies Afgerond of Vervolg nodig."
-    return "De afspraak is intussen veranderd. Kijk op de balie hoe het nu staat."
+        return N_("Het gesprek is al begonnen. Kies Afgerond of Vervolg nodig.")
+    return N_("De afspraak is intussen veranderd. Kijk op de balie hoe het nu staat.")
 
 
 async def _rows(request: web.Request, principal: StaffPrincipal) -> list[Row]:
@@ -350,6 +358,7 @@ async def _rows(request: web.Request, principal: StaffPrincipal) -> list[Row]:
     listed = [a for a in found if a.state in LISTED and a.start >= low]
     outcomes = await outcomes_of(app[ENGINE], principal.tenant_id, [a.id for a in listed])
     names = {p.key: p.name for p in await app[CATALOG].purposes(principal.tenant_id)}
+    gettext = gettext_for(request)
     rows = []
     for appointment in listed:
         presence = await _presence(request, appointment)
@@ -369,6 +378,7 @@ async def _rows(request: web.Request, principal: StaffPrincipal) -> list[Row]:
                     state,
                     verified=presence.verified,
                     follow_up=recorded is not None and recorded.follow_up,
+                    gettext=gettext,
                 ),
                 can_open=is_open
                 and appointment.room_id is not None
@@ -396,17 +406,30 @@ def _local_day(moment: datetime) -> date:
     return moment.astimezone(AMSTERDAM).date()
 
 
-def _day_title(day: date, today: date) -> str:
-    name = day_words(day)
+def _day_title(request: web.Request, day: date, today: date) -> str:
+    """``Vandaag, dinsdag 1 december``, in the request's language."""
+    gettext = gettext_for(request)
+    name = day_words(day, language_of(request).value)
     if day == today:
-        return f"Vandaag, {name}"
+        return gettext("Vandaag, %(day)s") % {"day": name}
     if day == today + timedelta(days=1):
-        return f"Morgen, {name}"
+        return gettext("Morgen, %(day)s") % {"day": name}
     return name[0].upper() + name[1:]
 
 
 def _page(request: web.Request, status: int, title: str, advice: str, back: str) -> web.Response:
-    response = render(request, "staff_error.html", title=title, advice=advice, back=back)
+    """The staff error page; ``title`` and ``advice`` are Dutch texts marked with ``N_``,
+    shown in the request's language. The refusals answer POSTs (no page to return to), so
+    the language switch goes to ``back``."""
+    gettext = gettext_for(request)
+    response = render(
+        request,
+        "staff_error.html",
+        switch_back=back,
+        title=gettext(title),
+        advice=gettext(advice),
+        back=back,
+    )
     response.set_status(status)
     return response
 
@@ -416,8 +439,8 @@ def _refused(request: web.Request, status: int, title: str, advice: str) -> web.
 
 
 def _not_found(request: web.Request) -> StaffRefusal:
-    title = "Deze afspraak bestaat niet"
-    advice = "We vinden deze afspraak niet bij uw gemeente. Ga terug naar de balie."
+    title = N_("Deze afspraak bestaat niet")
+    advice = N_("We vinden deze afspraak niet bij uw gemeente. Ga terug naar de balie.")
     response = _page(request, 404, title, advice, DESK_PATH)
     return StaffRefusal(404, "appointment-not-found", title, response)
 
@@ -426,8 +449,8 @@ def _forbidden(request: web.Request, principal: StaffPrincipal) -> StaffRefusal:
     log.warning(
         "staff account %s refused: %s is not theirs to act on", principal.account_id, request.path
     )
-    title = "U heeft hier geen toegang"
-    advice = (
+    title = N_("U heeft hier geen toegang")
+    advice = N_(
         "Deze afspraak hoort bij een andere medewerker. Alleen die medewerker of een "
         "planner kan het gesprek openen of de uitkomst vastleggen."
     )

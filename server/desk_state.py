@@ -18,11 +18,13 @@ the call sees the stored state only (docs/booking.md, "Specialist desk").
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
 from server.booking.appointment import Appointment, AppointmentState
+from server.language import N_
 from signaling.registry import Registry
 from signaling.roles import Role
 from signaling.room import Room
@@ -108,25 +110,41 @@ def live_state(appointment: Appointment, presence: Presence) -> LiveState:
 
 
 _LABELS: Final = {
-    LiveState.BOOKED: "Gepland",
-    LiveState.VERIFIED: "Identiteit gecontroleerd, nog niet in de wachtkamer",
-    LiveState.WAITING: "Wacht in de wachtkamer",
-    LiveState.IN_CALL: "In gesprek",
-    LiveState.ENDED: "Gesprek afgelopen: leg de uitkomst vast",
-    LiveState.COMPLETED: "Afgerond",
-    LiveState.NO_SHOW: "Niet gekomen",
-    LiveState.CANCELLED: "Geannuleerd",
+    LiveState.BOOKED: N_("Gepland"),
+    LiveState.VERIFIED: N_("Identiteit gecontroleerd, nog niet in de wachtkamer"),
+    LiveState.WAITING: N_("Wacht in de wachtkamer"),
+    LiveState.IN_CALL: N_("In gesprek"),
+    LiveState.ENDED: N_("Gesprek afgelopen: leg de uitkomst vast"),
+    LiveState.COMPLETED: N_("Afgerond"),
+    LiveState.NO_SHOW: N_("Niet gekomen"),
+    LiveState.CANCELLED: N_("Geannuleerd"),
+}
+#: the labels with more to say, each a whole text of its own (never glued in translation)
+_WAITING_VERIFIED: Final = N_("Wacht in de wachtkamer, identiteit gecontroleerd")
+_FOLLOW_UP: Final = {
+    LiveState.COMPLETED: N_("Afgerond, vervolg nodig"),
+    LiveState.NO_SHOW: N_("Niet gekomen, vervolg nodig"),
 }
 
 
-def state_label(state: LiveState, *, verified: bool = False, follow_up: bool = False) -> str:
-    """The state in Dutch (B1), as the desk shows and announces it."""
-    label = _LABELS[state]
+def _dutch(message: str) -> str:
+    return message
+
+
+def state_label(
+    state: LiveState,
+    *,
+    verified: bool = False,
+    follow_up: bool = False,
+    gettext: Callable[[str], str] = _dutch,
+) -> str:
+    """The state in plain words (B1), as the desk shows and announces it: Dutch, or the
+    request's language when ``gettext`` is :func:`~server.language.gettext_for` it."""
     if state is LiveState.WAITING and verified:
-        label += ", identiteit gecontroleerd"
-    if state in (LiveState.COMPLETED, LiveState.NO_SHOW) and follow_up:
-        label += ", vervolg nodig"
-    return label
+        return gettext(_WAITING_VERIFIED)
+    if follow_up and state in _FOLLOW_UP:
+        return gettext(_FOLLOW_UP[state])
+    return gettext(_LABELS[state])
 
 
 __all__ = [

@@ -6,8 +6,8 @@ templates, ``gettext()``/``N_()`` in Python, ``t()`` in scripts. The English liv
 read (and compiled in memory, by Babel) once at start. A message without an English
 translation shows in Dutch, and a test fails on it.
 
-The resident chooses with the switch at the top of each resident page. The choice is kept in
-a cookie holding only ``nl`` or ``en``: nothing about the person. Staff pages are Dutch only.
+Residents and staff choose with the switch at the top of each page. The choice is kept in a
+cookie holding only ``nl`` or ``en``: nothing about the person.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The planner console (docs/booking.md "Planner console"): Dutch pages for the planner role.
+"""The planner console (docs/booking.md "Planner console"): pages for the planner role, in
+Dutch or, by the ``balie_taal`` cookie, English (server/language.py).
 
 Routes (all need the ``planner`` role; ``?tenant=`` of another tenant is refused, 403)::
 
@@ -19,7 +20,8 @@ Every change goes through :class:`~server.booking.service.BookingService` (booki
 :class:`~server.planner_store.PlannerStore` (hours), both of which audit it with the planner
 (``staff:<account id>``) as actor. Every form that books carries a fresh idempotency key, so
 a double click or a resent form books once. A form with an error changes nothing and comes
-back with a Dutch error summary; URLs carry ids and dates only, never a person's details.
+back with an error summary; URLs carry ids and dates only, never a person's details. The
+dashboard's CSV is data: its header and values are the same in every language.
 """
 
 from __future__ import annotations
@@ -28,12 +30,13 @@ import csv
 import io
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Final
 
 from aiohttp import web
+from yarl import URL
 
 from server.booking.appointment import (
     APPOINTMENT_ID,
@@ -54,6 +57,7 @@ from server.booking_rooms import new_room_id
 from server.booking_setup import CALENDAR_WRITER, CATALOG
 from server.date_words import short_day_words
 from server.form_keys import FORM_KEY, new_form_key
+from server.language import N_, gettext_for, language_of
 from server.pages import render
 from server.planner_charts import Series, bar_chart
 from server.planner_forms import (
@@ -85,25 +89,26 @@ DEFAULT_RANGE: Final = timedelta(days=27)
 _HIDDEN: Final = frozenset(
     {AppointmentState.CANCELLED, AppointmentState.EXPIRED, AppointmentState.RELEASED}
 )
+#: shown through the request's ``gettext``
 STATE_LABELS: Final = {
-    AppointmentState.HELD: "vastgehouden",
-    AppointmentState.BOOKED: "geboekt",
-    AppointmentState.CHECKED_IN: "wacht",
-    AppointmentState.IN_CALL: "in gesprek",
-    AppointmentState.COMPLETED: "afgerond",
-    AppointmentState.NO_SHOW: "niet verschenen",
-    AppointmentState.CANCELLED: "afgezegd",
-    AppointmentState.EXPIRED: "verlopen",
-    AppointmentState.RELEASED: "vrijgegeven",
+    AppointmentState.HELD: N_("vastgehouden"),
+    AppointmentState.BOOKED: N_("geboekt"),
+    AppointmentState.CHECKED_IN: N_("wacht"),
+    AppointmentState.IN_CALL: N_("in gesprek"),
+    AppointmentState.COMPLETED: N_("afgerond"),
+    AppointmentState.NO_SHOW: N_("niet verschenen"),
+    AppointmentState.CANCELLED: N_("afgezegd"),
+    AppointmentState.EXPIRED: N_("verlopen"),
+    AppointmentState.RELEASED: N_("vrijgegeven"),
 }
 #: what ``?klaar=`` says after a change (a fixed word, so a URL never carries free text)
 NOTICES: Final = {
-    "uren": "De werktijden zijn opgeslagen.",
-    "uitzondering": "De uitzondering is opgeslagen.",
-    "verwijderd": "De uitzondering is verwijderd.",
-    "geboekt": "De afspraak is geboekt.",
-    "verzet": "De afspraak is verzet. Dit is de nieuwe afspraak.",
-    "afgezegd": "De afspraak is afgezegd.",
+    "uren": N_("De werktijden zijn opgeslagen."),
+    "uitzondering": N_("De uitzondering is opgeslagen."),
+    "verwijderd": N_("De uitzondering is verwijderd."),
+    "geboekt": N_("De afspraak is geboekt."),
+    "verzet": N_("De afspraak is verzet. Dit is de nieuwe afspraak."),
+    "afgezegd": N_("De afspraak is afgezegd."),
 }
 
 PLANNER_STORE = web.AppKey("planner_store", PlannerStore)
@@ -149,17 +154,25 @@ def _page(
     name: str,
     *,
     status: int = 200,
+    switch_back: str | None = None,
     **context: Any,
 ) -> web.Response:
+    """A planner page. The language switch returns to ``switch_back`` (a page answering a
+    POST names the page it stands for), else to this page without its ``?klaar=`` notice,
+    which belongs to the change just made and not to a change of language."""
     notice = NOTICES.get(request.query.get("klaar", ""), "")
+    if switch_back is None and request.method in ("GET", "HEAD"):
+        kept = [(key, value) for key, value in request.rel_url.query.items() if key != "klaar"]
+        switch_back = str(request.rel_url.with_query(kept))
     context = {"errors": {}, "summary": ""} | context
     response = render(
         request,
         name,
+        switch_back=switch_back,
         principal=principal,
         csrf_token=principal.csrf_token,
         warn_seconds=WARN_SECONDS,
-        notice=notice,
+        notice=gettext_for(request)(notice) if notice else "",
         base=BASE,
         **context,
     )
@@ -181,8 +194,12 @@ def _today() -> date:
     return datetime.now(AMSTERDAM).date()
 
 
-def _day_label(day: date) -> str:
-    return short_day_words(day)
+def _day_label(day: date, language: str = "nl") -> str:
+    return short_day_words(day, language)
+
+
+def _language(request: web.Request) -> str:
+    return language_of(request).value
 
 
 def _clock(moment: datetime) -> str:
@@ -197,9 +214,9 @@ def _service(request: web.Request) -> BookingService:
     return request.app[BOOKING]
 
 
-def _booking_message(error: BookingError, subject: str) -> str:
+def _booking_message(request: web.Request, error: BookingError, subject: str) -> str:
     problem = problem_for(error, subject)
-    return problem.detail or problem.title
+    return gettext_for(request)(problem.detail or problem.title)
 
 
 def _not_found() -> web.HTTPNotFound:
@@ -236,7 +253,10 @@ class Row:
 
 
 def day_hours(
-    rules: Sequence[Hours], exceptions: Sequence[DayException], day: date
+    rules: Sequence[Hours],
+    exceptions: Sequence[DayException],
+    day: date,
+    gettext: Callable[[str], str] = N_,
 ) -> tuple[list[tuple[time, time]], list[str]]:
     """One day's open blocks after its exceptions, and the exceptions as notes: the same
     arithmetic the slot engine does (closed all day wins; extra adds; closed hours cut)."""
@@ -252,9 +272,11 @@ def day_hours(
             if exception.start is not None and exception.end is not None
             else None
         )
-        label = KINDS.get(exception.kind, exception.kind)
-        when = "hele dag" if span is None else _span(*span)
-        notes.append(f"{label} {when} ({exception.reason})" if exception.reason else label)
+        label = gettext(KINDS.get(exception.kind, exception.kind))
+        when = gettext("hele dag") if span is None else _span(*span)
+        # the reason is stored as its Dutch label (planner_forms.REASONS)
+        reason = gettext(exception.reason) if exception.reason else ""
+        notes.append(f"{label} {when} ({reason})" if reason else label)
         if exception.kind == "extra" and span is not None:
             blocks.append(span)
         elif span is None:
@@ -280,6 +302,8 @@ def week_start(raw: str | None) -> date:
 
 async def week_view(request: web.Request) -> web.Response:
     principal = await _planner(request)
+    gettext = gettext_for(request)
+    language = _language(request)
     tenant = principal.tenant_id
     monday = week_start(request.query.get("week"))
     days = [monday + timedelta(days=n) for n in range(7)]
@@ -309,7 +333,7 @@ async def week_view(request: web.Request) -> web.Response:
                 f"{_clock(appointment.start)}–{_clock(appointment.end)}",
                 names.get(appointment.purpose_key, appointment.purpose_key),
                 appointment.reference,
-                STATE_LABELS[appointment.state],
+                gettext(STATE_LABELS[appointment.state]),
             )
         )
     own = defaultdict(list)
@@ -319,7 +343,7 @@ async def week_view(request: web.Request) -> web.Response:
     for member in members:
         cells = []
         for day in days:
-            blocks, notes = day_hours(rules[member.id], own[member.id], day)
+            blocks, notes = day_hours(rules[member.id], own[member.id], day, gettext)
             cells.append(
                 Cell(
                     tuple(_span(start, end) for start, end in blocks),
@@ -333,7 +357,7 @@ async def week_view(request: web.Request) -> web.Response:
         principal,
         "planner_week.html",
         rows=rows,
-        days=[(day, _day_label(day)) for day in days],
+        days=[(day, _day_label(day, language)) for day in days],
         skills=skills,
         skill=skill,
         monday=monday,
@@ -364,6 +388,8 @@ async def _staff_page(
     exception_checked: Checked | None = None,
     status: int = 200,
 ) -> web.Response:
+    gettext = gettext_for(request)
+    language = _language(request)
     store = request.app[PLANNER_STORE]
     tenant = principal.tenant_id
     rules = (await store.weekly_hours(tenant, [member.id]))[member.id]
@@ -385,8 +411,9 @@ async def _staff_page(
         principal,
         "planner_staff.html",
         status=status,
+        switch_back=f"{BASE}/staff/{member.id}",
         member=member,
-        weekdays=list(enumerate(WEEKDAYS)),
+        weekdays=[(weekday, gettext(name)) for weekday, name in enumerate(WEEKDAYS)],
         blocks=range(BLOCKS),
         field=hours_field,
         hours=hours_checked,
@@ -394,16 +421,17 @@ async def _staff_page(
         upcoming=[
             (
                 item,
-                f"{_day_label(item.day)} {item.day.year}",
-                "hele dag"
+                f"{_day_label(item.day, language)} {item.day.year}",
+                gettext("hele dag")
                 if item.start is None or item.end is None
                 else _span(item.start, item.end),
-                KINDS.get(item.kind, item.kind),
+                gettext(KINDS.get(item.kind, item.kind)),
+                gettext(item.reason) if item.reason else "",
             )
             for item in upcoming
         ],
-        kinds=KINDS,
-        reasons=REASONS,
+        kinds={key: gettext(label) for key, label in KINDS.items()},
+        reasons={key: gettext(label) for key, label in REASONS.items()},
         today=today.isoformat(),
         errors={**hours_checked.errors, **exception_checked.errors},
     )
@@ -418,7 +446,7 @@ async def staff_page(request: web.Request) -> web.Response:
 async def save_hours(request: web.Request) -> web.Response:
     principal = await _planner(request)
     member = await _member(request, principal.tenant_id)
-    blocks, checked = parse_hours(await _fields(request))
+    blocks, checked = parse_hours(await _fields(request), gettext_for(request))
     if checked.errors:
         return await _staff_page(request, principal, member, hours_checked=checked, status=400)
     await request.app[PLANNER_STORE].replace_hours(
@@ -435,7 +463,7 @@ async def save_hours(request: web.Request) -> web.Response:
 async def add_exception(request: web.Request) -> web.Response:
     principal = await _planner(request)
     member = await _member(request, principal.tenant_id)
-    parsed, checked = parse_exception(await _fields(request), _today())
+    parsed, checked = parse_exception(await _fields(request), _today(), gettext_for(request))
     if parsed is None:
         return await _staff_page(request, principal, member, exception_checked=checked, status=400)
     await request.app[PLANNER_STORE].add_exceptions(
@@ -503,6 +531,7 @@ async def _book_page(
     summary: str = "",
     status: int = 200,
 ) -> web.Response:
+    language = _language(request)
     tenant = principal.tenant_id
     purposes = await _purposes(request, tenant)
     chosen = next((p for p in purposes if p.key == purpose), None)
@@ -517,15 +546,16 @@ async def _book_page(
                     await _service(request).available_times(tenant, chosen.key, chosen_day)
                 )
         except BookingError as error:
-            summary = summary or _booking_message(error, "purpose")
+            summary = summary or _booking_message(request, error, "purpose")
     return _page(
         request,
         principal,
         "planner_book.html",
         status=status,
+        switch_back=_book_path(purpose, day),
         purposes=purposes,
         chosen=chosen,
-        dates=[(d.isoformat(), f"{_day_label(d)} {d.year}") for d in dates],
+        dates=[(d.isoformat(), f"{_day_label(d, language)} {d.year}") for d in dates],
         day=chosen_day.isoformat() if chosen_day in dates and chosen_day is not None else "",
         times=times,
         values=values or {},
@@ -545,18 +575,31 @@ async def book_page(request: web.Request) -> web.Response:
     )
 
 
-def _contact(fields: dict[str, str], errors: dict[str, str]) -> Contact:
+def _book_path(purpose: str, day: str) -> str:
+    """The booking page of a purpose and date (the switch's way back from a POST)."""
+    query = {name: value for name, value in (("purpose", purpose), ("date", day)) if value}
+    return str(URL(BASE + "/book").with_query(query))
+
+
+def _contact(
+    fields: dict[str, str], errors: dict[str, str], gettext: Callable[[str], str]
+) -> Contact:
     email = fields.get("email", "").strip()[:320]
     phone = fields.get("phone", "").strip()[:40]
     if email and not CONTACT_EMAIL.fullmatch(email):
-        errors["email"] = "Dit e-mailadres klopt niet. Controleer het, of laat het veld leeg."
+        errors["email"] = gettext(
+            "Dit e-mailadres klopt niet. Controleer het, of laat het veld leeg."
+        )
     if phone and not CONTACT_PHONE.fullmatch(phone):
-        errors["phone"] = "Dit telefoonnummer klopt niet. Gebruik alleen cijfers, spaties en +."
+        errors["phone"] = gettext(
+            "Dit telefoonnummer klopt niet. Gebruik alleen cijfers, spaties en +."
+        )
     return Contact(email=email or None, phone=phone or None)
 
 
 async def book_submit(request: web.Request) -> web.Response:
     principal = await _planner(request)
+    gettext = gettext_for(request)
     tenant = principal.tenant_id
     fields = await _fields(request)
     purpose = fields.get("purpose", "")[:64]
@@ -565,11 +608,13 @@ async def book_submit(request: web.Request) -> web.Response:
     errors: dict[str, str] = {}
     start = _parse_start(fields.get("start", ""))
     if start is None:
-        errors["time-0"] = "Kies een tijd."
-    contact = _contact(fields, errors)
+        errors["time-0"] = gettext("Kies een tijd.")
+    contact = _contact(fields, errors, gettext)
     if not FORM_KEY.fullmatch(key):
         key = new_form_key()
-        errors.setdefault("time-0", "Het formulier was niet compleet. Kies de tijd opnieuw.")
+        errors.setdefault(
+            "time-0", gettext("Het formulier was niet compleet. Kies de tijd opnieuw.")
+        )
     values = {
         "start": fields.get("start", "")[:40],
         "email": fields.get("email", "")[:320],
@@ -604,7 +649,7 @@ async def book_submit(request: web.Request) -> web.Response:
             purpose=purpose,
             day=day,
             values=values,
-            summary=_booking_message(error, "purpose"),
+            summary=_booking_message(request, error, "purpose"),
             status=409,
         )
     if booked.state is AppointmentState.BOOKED:
@@ -636,6 +681,8 @@ async def _appointment_page(
     summary: str = "",
     status: int = 200,
 ) -> web.Response:
+    gettext = gettext_for(request)
+    language = _language(request)
     tenant = principal.tenant_id
     names = {purpose.key: purpose.name for purpose in await _purposes(request, tenant)}
     members = {member.id: member.name for member in await request.app[PLANNER_STORE].staff(tenant)}
@@ -652,22 +699,23 @@ async def _appointment_page(
                     )
                 )
         except BookingError as error:
-            summary = summary or _booking_message(error, "appointment")
+            summary = summary or _booking_message(request, error, "appointment")
     local = appointment.start.astimezone(AMSTERDAM)
     return _page(
         request,
         principal,
         "planner_appointment.html",
         status=status,
+        switch_back=f"{BASE}/appointments/{appointment.id}",
         appointment=appointment,
         purpose=names.get(appointment.purpose_key, appointment.purpose_key),
         staff_name=members.get(appointment.staff_id, appointment.staff_id),
-        when=f"{_day_label(local.date())} {local.year}, {_clock(appointment.start)}–"
+        when=f"{_day_label(local.date(), language)} {local.year}, {_clock(appointment.start)}–"
         f"{_clock(appointment.end)}",
-        state=STATE_LABELS[appointment.state],
+        state=gettext(STATE_LABELS[appointment.state]),
         bookable=appointment.state is AppointmentState.BOOKED,
         contact_names=appointment.contact.attribute_names,
-        dates=[(d.isoformat(), f"{_day_label(d)} {d.year}") for d in dates],
+        dates=[(d.isoformat(), f"{_day_label(d, language)} {d.year}") for d in dates],
         day=chosen_day.isoformat() if chosen_day is not None and chosen_day in dates else "",
         times=times,
         errors=errors or {},
@@ -701,12 +749,13 @@ async def reschedule_submit(request: web.Request) -> web.Response:
     version = _version(fields)
     key = fields.get("idempotency_key", "")
     if start is None or version is None or not FORM_KEY.fullmatch(key):
+        gettext = gettext_for(request)
         return await _appointment_page(
             request,
             principal,
             appointment,
             day=day,
-            errors={"time-0": "Kies een nieuwe tijd."},
+            errors={"time-0": gettext("Kies een nieuwe tijd.")},
             status=400,
         )
     service = _service(request)
@@ -728,7 +777,7 @@ async def reschedule_submit(request: web.Request) -> web.Response:
             principal,
             current,
             day=day,
-            summary=_booking_message(error, "appointment"),
+            summary=_booking_message(request, error, "appointment"),
             status=409,
         )
     request.app[CALENDAR_WRITER].moved(old, moved)
@@ -744,11 +793,12 @@ async def cancel_submit(request: web.Request) -> web.Response:
     version = _version(fields)
     key = fields.get("idempotency_key", "")
     if version is None or not FORM_KEY.fullmatch(key):
+        gettext = gettext_for(request)
         return await _appointment_page(
             request,
             principal,
             appointment,
-            summary="Het formulier was niet compleet. Probeer het opnieuw.",
+            summary=gettext("Het formulier was niet compleet. Probeer het opnieuw."),
             status=400,
         )
     try:
@@ -761,7 +811,7 @@ async def cancel_submit(request: web.Request) -> web.Response:
             request,
             principal,
             current,
-            summary=_booking_message(error, "appointment"),
+            summary=_booking_message(request, error, "appointment"),
             status=409,
         )
     request.app[CALENDAR_WRITER].cancelled(cancelled)
@@ -873,28 +923,31 @@ def numbers_csv(numbers: Numbers) -> str:
     return out.getvalue()
 
 
-def _decimal(value: float | None) -> str:
+def _decimal(value: float | None, language: str = "nl") -> str:
+    """``4,5`` in Dutch, ``4.5`` in English; ``–`` for no value."""
     if value is None:
         return "–"
-    return (str(int(value)) if value == int(value) else f"{value:.1f}").replace(".", ",")
+    written = str(int(value)) if value == int(value) else f"{value:.1f}"
+    return written if language == "en" else written.replace(".", ",")
 
 
 async def _range(request: web.Request) -> tuple[date, date, dict[str, str]]:
+    gettext = gettext_for(request)
     errors: dict[str, str] = {}
     today = _today()
     raw_from, raw_to = request.query.get("from", ""), request.query.get("to", "")
     last = parse_date(raw_to) if raw_to else today
     if last is None:
-        errors["to"] = "Schrijf de einddatum als jjjj-mm-dd."
+        errors["to"] = gettext("Schrijf de einddatum als jjjj-mm-dd.")
         last = today
     first = parse_date(raw_from) if raw_from else last - DEFAULT_RANGE
     if first is None:
-        errors["from"] = "Schrijf de begindatum als jjjj-mm-dd."
+        errors["from"] = gettext("Schrijf de begindatum als jjjj-mm-dd.")
         first = last - DEFAULT_RANGE
     if not errors and first > last:
-        errors["from"] = "De begindatum ligt na de einddatum."
+        errors["from"] = gettext("De begindatum ligt na de einddatum.")
     elif not errors and last - first >= MAX_RANGE:
-        errors["from"] = f"Kies hoogstens {MAX_RANGE.days} dagen."
+        errors["from"] = gettext("Kies hoogstens %(days)d dagen.") % {"days": MAX_RANGE.days}
     return first, last, errors
 
 
@@ -913,6 +966,8 @@ async def _numbers(request: web.Request, tenant: str, first: date, last: date) -
 
 async def dashboard(request: web.Request) -> web.Response:
     principal = await _planner(request)
+    gettext = gettext_for(request)
+    language = _language(request)
     tenant = principal.tenant_id
     first, last, errors = await _range(request)
     if errors:
@@ -928,39 +983,53 @@ async def dashboard(request: web.Request) -> web.Response:
         )
     numbers = await _numbers(request, tenant, first, last)
     names = {purpose.key: purpose.name for purpose in await _purposes(request, tenant)}
-    names[NO_PURPOSE] = "Zonder onderwerp"
-    day_labels = [_day_label(day) for day in numbers.days]
-    span = f"van {_day_label(first)} {first.year} tot en met {_day_label(last)} {last.year}"
+    names[NO_PURPOSE] = gettext("Zonder onderwerp")
+    day_labels = [_day_label(day, language) for day in numbers.days]
+    span = {
+        "first": f"{_day_label(first, language)} {first.year}",
+        "last": f"{_day_label(last, language)} {last.year}",
+    }
     calls_chart = bar_chart(
         "chart-calls",
-        "Gesprekken en niet verschenen per dag",
-        f"Staafdiagram {span}: per dag het aantal gevoerde gesprekken en het aantal "
-        f"afspraken waar de inwoner niet kwam. In totaal {sum(numbers.calls)} gesprekken "
-        f"en {sum(numbers.no_shows)} keer niet verschenen. De tabel hieronder geeft dezelfde "
-        "cijfers.",
+        gettext("Gesprekken en niet verschenen per dag"),
+        gettext(
+            "Staafdiagram van %(first)s tot en met %(last)s: per dag het aantal gevoerde "
+            "gesprekken en het aantal afspraken waar de inwoner niet kwam. In totaal "
+            "%(calls)d gesprekken en %(no_shows)d keer niet verschenen. De tabel hieronder "
+            "geeft dezelfde cijfers."
+        )
+        % (span | {"calls": sum(numbers.calls), "no_shows": sum(numbers.no_shows)}),
         day_labels,
         [
-            Series("Gesprekken", tuple(float(v) for v in numbers.calls)),
-            Series("Niet verschenen", tuple(float(v) for v in numbers.no_shows)),
+            Series(gettext("Gesprekken"), tuple(float(v) for v in numbers.calls)),
+            Series(gettext("Niet verschenen"), tuple(float(v) for v in numbers.no_shows)),
         ],
         whole=True,
+        language=language,
     )
     wait_chart = bar_chart(
         "chart-wait",
-        "Gemiddelde wachttijd per dag, in minuten",
-        f"Staafdiagram {span}: per dag de gemiddelde tijd tussen aanmelden in de wachtkamer "
-        "en toelaten tot het gesprek. Dagen zonder gesprekken hebben geen staaf. De tabel "
-        "hieronder geeft dezelfde cijfers.",
+        gettext("Gemiddelde wachttijd per dag, in minuten"),
+        gettext(
+            "Staafdiagram van %(first)s tot en met %(last)s: per dag de gemiddelde tijd tussen "
+            "aanmelden in de wachtkamer en toelaten tot het gesprek. Dagen zonder gesprekken "
+            "hebben geen staaf. De tabel hieronder geeft dezelfde cijfers."
+        )
+        % span,
         day_labels,
-        [Series("Gemiddelde wachttijd (minuten)", numbers.wait_minutes)],
-        unit="min",
+        [Series(gettext("Gemiddelde wachttijd (minuten)"), numbers.wait_minutes)],
+        unit=gettext("min"),
+        language=language,
     )
     satisfaction_chart = bar_chart(
         "chart-satisfaction",
-        "Tevredenheid per onderwerp per week",
-        f"Staafdiagram {span}: per week en per onderwerp het gemiddelde cijfer dat inwoners "
-        "gaven, van 1 (slecht) tot 5 (goed). De tabel hieronder geeft dezelfde cijfers en "
-        "het aantal antwoorden.",
+        gettext("Tevredenheid per onderwerp per week"),
+        gettext(
+            "Staafdiagram van %(first)s tot en met %(last)s: per week en per onderwerp het "
+            "gemiddelde cijfer dat inwoners gaven, van 1 (slecht) tot 5 (goed). De tabel "
+            "hieronder geeft dezelfde cijfers en het aantal antwoorden."
+        )
+        % span,
         list(numbers.weeks),
         [
             Series(
@@ -973,19 +1042,20 @@ async def dashboard(request: web.Request) -> web.Response:
             for purpose in numbers.purposes
         ],
         maximum=5.0,
+        language=language,
     )
     rows = [
         (
             f"{label} {day.year}",
             numbers.calls[n],
             numbers.no_shows[n],
-            _decimal(numbers.wait_minutes[n]),
+            _decimal(numbers.wait_minutes[n], language),
             numbers.waits[n],
         )
         for n, (day, label) in enumerate(zip(numbers.days, day_labels, strict=True))
     ]
     satisfaction = [
-        (week, names.get(purpose, purpose), _decimal(found[0]), found[1])
+        (week, names.get(purpose, purpose), _decimal(found[0], language), found[1])
         for week in numbers.weeks
         for purpose in numbers.purposes
         if (found := numbers.satisfaction.get((week, purpose))) is not None

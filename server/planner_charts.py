@@ -3,6 +3,8 @@ neither), only presentation attributes.
 
 Each chart is ``role="img"`` named by its ``<title>`` and described by its ``<desc>``; the
 page puts a table with the same numbers next to it, which is what a screen reader reads.
+The caller passes every text already in the page's language; ``language`` only sets how the
+axis writes a decimal (``0,5`` in Dutch, ``0.5`` in English).
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ def bar_chart(
     maximum: float | None = None,
     unit: str = "",
     whole: bool = False,
+    language: str = "nl",
 ) -> Markup:
     """A grouped bar chart: per category one bar per series, a y axis from 0, a legend.
 
@@ -88,7 +91,7 @@ def bar_chart(
         )
         parts.append(
             f'<text x="{_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" fill="{_INK}">'
-            f"{escape(_label(tick))}</text>"
+            f"{escape(_label(tick, language))}</text>"
         )
     for index, category in enumerate(categories):
         cx = _LEFT + (index + 0.5) * slot
@@ -168,5 +171,8 @@ def _ticks(top: float, *, whole: bool = False) -> list[float]:
     return [top * k / divisions for k in range(divisions + 1)]
 
 
-def _label(value: float) -> str:
-    return str(int(value)) if value == int(value) else f"{value:.1f}".replace(".", ",")
+def _label(value: float, language: str = "nl") -> str:
+    if value == int(value):
+        return str(int(value))
+    written = f"{value:.1f}"
+    return written if language == "en" else written.replace(".", ",")

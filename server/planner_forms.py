@@ -1,42 +1,55 @@
-"""The planner console's forms: read, check, and say what is wrong in plain Dutch.
+"""The planner console's forms: read, check, and say what is wrong in plain language.
 
 Pure functions of the submitted fields, so a form with an error changes nothing: the
 handler writes only what a parser returned without errors. Messages name the field the way
-the page labels it (B1 Dutch) and each error's key is the id of the input it is about, so
-the error summary links to it.
+the page labels it (B1 Dutch, marked for translation; the parsers take the request's
+``gettext``) and each error's key is the id of the input it is about, so the error summary
+links to it.
 """
 
 from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 from typing import Final
 
+from server.language import N_
 from server.planner_store import Hours
 
-WEEKDAYS: Final = ("Maandag", "Dinsdag", "Woensdag", "Donderdag", "Vrijdag", "Zaterdag", "Zondag")
+WEEKDAYS: Final = (
+    N_("Maandag"),
+    N_("Dinsdag"),
+    N_("Woensdag"),
+    N_("Donderdag"),
+    N_("Vrijdag"),
+    N_("Zaterdag"),
+    N_("Zondag"),
+)
 #: weekly blocks a form offers per weekday (a morning, an afternoon, an evening)
 BLOCKS: Final = 3
 #: the longest run of days one exception form adds (a long holiday)
 MAX_EXCEPTION_DAYS: Final = 62
 #: reasons a planner may record; a fixed list, so a free-text field never becomes a place
 #: to write why someone is sick (health data of staff)
+#: (the Dutch label is stored with the exception; pages show it through ``gettext``)
 REASONS: Final = {
-    "vrij": "Vrij of vakantie",
-    "afwezig": "Afwezig",
-    "feestdag": "Feestdag",
-    "opleiding": "Opleiding of overleg",
-    "extra": "Extra spreekuur",
+    "vrij": N_("Vrij of vakantie"),
+    "afwezig": N_("Afwezig"),
+    "feestdag": N_("Feestdag"),
+    "opleiding": N_("Opleiding of overleg"),
+    "extra": N_("Extra spreekuur"),
 }
-KINDS: Final = {"closed": "Niet beschikbaar", "extra": "Extra uren"}
+KINDS: Final = {"closed": N_("Niet beschikbaar"), "extra": N_("Extra uren")}
 
 _TIME: Final = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 _DATE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 Form = Mapping[str, str]
+#: translates a Dutch message into the request's language (``N_``: stays Dutch)
+Translate = Callable[[str], str]
 
 
 @dataclass
@@ -70,7 +83,7 @@ def parse_date(raw: str) -> date | None:
         return None
 
 
-def parse_hours(form: Form) -> tuple[list[Hours], Checked]:
+def parse_hours(form: Form, gettext: Translate = N_) -> tuple[list[Hours], Checked]:
     """The weekly hours form: up to :data:`BLOCKS` blocks per weekday, none overlapping."""
     checked = Checked()
     blocks: list[Hours] = []
@@ -83,22 +96,39 @@ def parse_hours(form: Form) -> tuple[list[Hours], Checked]:
             )
             raw_start, raw_end = form.get(start_id, "")[:8], form.get(end_id, "")[:8]
             checked.values[start_id], checked.values[end_id] = raw_start, raw_end
-            what = f"{day_name}, blok {block + 1}"
+            what = {"day": gettext(day_name), "block": block + 1}
             if not raw_start.strip() and not raw_end.strip():
                 continue
             if not raw_start.strip() or not raw_end.strip():
                 missing = start_id if not raw_start.strip() else end_id
                 checked.fail(
-                    missing, f"{what}: vul een begintijd én een eindtijd in, of geen van beide."
+                    missing,
+                    gettext(
+                        "%(day)s, blok %(block)d: vul een begintijd én een eindtijd in, "
+                        "of geen van beide."
+                    )
+                    % what,
                 )
                 continue
             start, end = parse_time(raw_start), parse_time(raw_end)
             if start is None or end is None:
                 wrong = start_id if start is None else end_id
-                checked.fail(wrong, f"{what}: schrijf de tijd als uu:mm, bijvoorbeeld 09:00.")
+                checked.fail(
+                    wrong,
+                    gettext(
+                        "%(day)s, blok %(block)d: schrijf de tijd als uu:mm, bijvoorbeeld 09:00."
+                    )
+                    % what,
+                )
                 continue
             if end <= start:
-                checked.fail(end_id, f"{what}: de eindtijd moet later zijn dan de begintijd.")
+                checked.fail(
+                    end_id,
+                    gettext(
+                        "%(day)s, blok %(block)d: de eindtijd moet later zijn dan de begintijd."
+                    )
+                    % what,
+                )
                 continue
             day.append((block, Hours(weekday, start, end)))
         day.sort(key=lambda item: item[1].start)
@@ -106,8 +136,11 @@ def parse_hours(form: Form) -> tuple[list[Hours], Checked]:
             if later.start < earlier.end:
                 checked.fail(
                     hours_field(weekday, block, "start"),
-                    f"{day_name}: twee blokken overlappen. Laat het ene blok eindigen "
-                    "voordat het volgende begint.",
+                    gettext(
+                        "%(day)s: twee blokken overlappen. Laat het ene blok eindigen "
+                        "voordat het volgende begint."
+                    )
+                    % {"day": gettext(day_name)},
                 )
         blocks.extend(hours for _, hours in day)
     return blocks, checked
@@ -121,7 +154,9 @@ class ExceptionInput:
     reason: str  #: the label, as stored and shown by explain()
 
 
-def parse_exception(form: Form, today: date) -> tuple[ExceptionInput | None, Checked]:
+def parse_exception(
+    form: Form, today: date, gettext: Translate = N_
+) -> tuple[ExceptionInput | None, Checked]:
     """The exception form: a first day, an optional last day, closed or extra, the hours
     (needed for extra hours, optional for closed: empty is the whole day) and a reason."""
     checked = Checked()
@@ -129,30 +164,40 @@ def parse_exception(form: Form, today: date) -> tuple[ExceptionInput | None, Che
         checked.values[name] = form.get(name, "")[:16]
     first = parse_date(checked.values["first_day"])
     if not checked.values["first_day"].strip():
-        checked.fail("first_day", "Vul de eerste dag in.")
+        checked.fail("first_day", gettext("Vul de eerste dag in."))
     elif first is None:
-        checked.fail("first_day", "Schrijf de eerste dag als jjjj-mm-dd, bijvoorbeeld 2026-04-27.")
+        checked.fail(
+            "first_day",
+            gettext("Schrijf de eerste dag als jjjj-mm-dd, bijvoorbeeld 2026-04-27."),
+        )
     elif first < today:
-        checked.fail("first_day", "De eerste dag ligt in het verleden. Kies vandaag of later.")
+        checked.fail(
+            "first_day", gettext("De eerste dag ligt in het verleden. Kies vandaag of later.")
+        )
     last = first
     if checked.values["last_day"].strip():
         last = parse_date(checked.values["last_day"])
         if last is None:
             checked.fail(
-                "last_day", "Schrijf de laatste dag als jjjj-mm-dd, of laat het veld leeg."
+                "last_day",
+                gettext("Schrijf de laatste dag als jjjj-mm-dd, of laat het veld leeg."),
             )
         elif first is not None and last < first:
-            checked.fail("last_day", "De laatste dag ligt vóór de eerste dag.")
+            checked.fail("last_day", gettext("De laatste dag ligt vóór de eerste dag."))
         elif first is not None and (last - first).days >= MAX_EXCEPTION_DAYS:
-            checked.fail("last_day", f"Kies hoogstens {MAX_EXCEPTION_DAYS} dagen tegelijk.")
+            checked.fail(
+                "last_day",
+                gettext("Kies hoogstens %(days)d dagen tegelijk.") % {"days": MAX_EXCEPTION_DAYS},
+            )
     kind = checked.values["kind"]
     if kind not in KINDS:
         checked.fail(
-            "kind-closed", "Kies of de medewerker niet beschikbaar is of extra uren heeft."
+            "kind-closed",
+            gettext("Kies of de medewerker niet beschikbaar is of extra uren heeft."),
         )
     reason = REASONS.get(checked.values["reason"])
     if reason is None:
-        checked.fail("reason", "Kies een reden.")
+        checked.fail("reason", gettext("Kies een reden."))
     raw_start, raw_end = checked.values["start"].strip(), checked.values["end"].strip()
     hours: tuple[time, time] | None = None
     if raw_start or raw_end:
@@ -160,19 +205,19 @@ def parse_exception(form: Form, today: date) -> tuple[ExceptionInput | None, Che
         if not raw_start or not raw_end:
             checked.fail(
                 "start" if not raw_start else "end",
-                "Vul een begintijd én een eindtijd in, of geen van beide.",
+                gettext("Vul een begintijd én een eindtijd in, of geen van beide."),
             )
         elif start is None or end is None:
             checked.fail(
                 "start" if start is None else "end",
-                "Schrijf de tijd als uu:mm, bijvoorbeeld 09:00.",
+                gettext("Schrijf de tijd als uu:mm, bijvoorbeeld 09:00."),
             )
         elif end <= start:
-            checked.fail("end", "De eindtijd moet later zijn dan de begintijd.")
+            checked.fail("end", gettext("De eindtijd moet later zijn dan de begintijd."))
         else:
             hours = (start, end)
     elif kind == "extra":
-        checked.fail("start", "Extra uren hebben een begintijd en een eindtijd nodig.")
+        checked.fail("start", gettext("Extra uren hebben een begintijd en een eindtijd nodig."))
     if checked.errors or first is None or last is None or reason is None:
         return None, checked
     days = tuple(first + timedelta(days=n) for n in range((last - first).days + 1))

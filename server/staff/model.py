@@ -7,6 +7,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Final
 
+from server.language import N_
+
 
 class Role(StrEnum):
     """Roles per tenant. Not a hierarchy: an account holds every role it needs, so an admin
@@ -20,11 +22,11 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
-#: how the pages name each role (Dutch, B1)
+#: how the pages name each role (Dutch, B1; translated where shown)
 ROLE_LABELS: Final = {
-    Role.SPECIALIST: "Specialist",
-    Role.PLANNER: "Planner",
-    Role.ADMIN: "Functioneel beheerder",
+    Role.SPECIALIST: N_("Specialist"),
+    Role.PLANNER: N_("Planner"),
+    Role.ADMIN: N_("Functioneel beheerder"),
 }
 
 

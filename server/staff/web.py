@@ -1,6 +1,6 @@
 """Staff sign-in over HTTP: the pages, the session cookie, CSRF, and :func:`require_staff`.
 
-Routes (all Dutch pages, docs/security.md "Staff sign-in")::
+Routes (pages in Dutch, or English when chosen; docs/security.md "Staff sign-in")::
 
     GET  /staff/sign-in              login + password form (starts an anonymous session)
     POST /staff/sign-in              step 1; on success on to the code, with a new session id
@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from identity.vault import KeyRing
 from server.config import Config
 from server.identity_setup import vault_keys
+from server.language import N_, gettext_for
 from server.pages import render
 from server.problems import Problem
 from server.security import from_our_site
@@ -75,8 +76,8 @@ _SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 _AMSTERDAM: Final = ZoneInfo("Europe/Amsterdam")
 
 #: the one message for a wrong login, password or code: it tells nothing about which
-REFUSED: Final = "Inloggen is niet gelukt. Controleer uw gegevens en probeer het opnieuw."
-LOCKED: Final = (
+REFUSED: Final = N_("Inloggen is niet gelukt. Controleer uw gegevens en probeer het opnieuw.")
+LOCKED: Final = N_(
     "Er ging te vaak iets mis bij het inloggen. Wacht een kwartier en probeer het dan opnieuw."
 )
 
@@ -133,7 +134,8 @@ _STAFF_KEYS = web.AppKey("staff_keys", KeyRing)
 
 class StaffRefusal(Problem):
     """A staff request that cannot go on; carries the response the person gets (a redirect
-    to sign-in, a Dutch page, or problem JSON). The security middleware sends it."""
+    to sign-in, a page in the person's language, or problem JSON). The security middleware
+    sends it."""
 
     def __init__(self, status: int, code: str, title: str, response: web.Response) -> None:
         super().__init__(status, code, title)
@@ -150,14 +152,32 @@ def _wants_json(request: web.Request) -> bool:
     return "application/json" in accept and "text/html" not in accept
 
 
+def _error_page(
+    request: web.Request, status: int, title: str, advice: str, *, back: str
+) -> web.Response:
+    """The staff error page; ``title`` and ``advice`` are Dutch texts marked with ``N_``,
+    shown in the request's language. The switch returns to ``back`` after a POST."""
+    gettext = gettext_for(request)
+    response = render(
+        request,
+        "staff_error.html",
+        switch_back=None if request.method in _SAFE_METHODS else back,
+        title=gettext(title),
+        advice=gettext(advice),
+        back=back,
+    )
+    response.set_status(status)
+    return response
+
+
 def _refusal_page(
     request: web.Request, status: int, code: str, title: str, advice: str, *, back: str
 ) -> StaffRefusal:
+    # problem JSON keeps its Dutch title (not translated, like every problem's)
     if _wants_json(request):
         problem = Problem(status, code, title)
         return StaffRefusal(status, code, title, problem.response())
-    response = render(request, "staff_error.html", title=title, advice=advice, back=back)
-    response.set_status(status)
+    response = _error_page(request, status, title, advice, back=back)
     return StaffRefusal(status, code, title, response)
 
 
@@ -166,9 +186,11 @@ def _csrf_refusal(request: web.Request) -> StaffRefusal:
         request,
         403,
         "csrf-failed",
-        "Dit formulier is verlopen",
-        "Om uw account te beschermen nemen we dit formulier niet aan. Open de pagina "
-        "opnieuw en probeer het nog een keer.",
+        N_("Dit formulier is verlopen"),
+        N_(
+            "Om uw account te beschermen nemen we dit formulier niet aan. Open de pagina "
+            "opnieuw en probeer het nog een keer."
+        ),
         back=SIGN_IN,
     )
 
@@ -178,9 +200,11 @@ def _forbidden(request: web.Request, code: str) -> StaffRefusal:
         request,
         403,
         code,
-        "U heeft hier geen toegang",
-        "Deze pagina hoort bij een andere rol of een andere gemeente dan uw account. "
-        "Vraag uw functioneel beheerder om toegang als u die nodig heeft.",
+        N_("U heeft hier geen toegang"),
+        N_(
+            "Deze pagina hoort bij een andere rol of een andere gemeente dan uw account. "
+            "Vraag uw functioneel beheerder om toegang als u die nodig heeft."
+        ),
         back=LANDING,
     )
 
@@ -377,14 +401,13 @@ def _rate_limited(request: web.Request) -> bool:
 
 
 def _too_many(request: web.Request) -> web.Response:
-    response = render(
+    response = _error_page(
         request,
-        "staff_error.html",
-        title="Even te veel pogingen",
-        advice="Er kwamen te veel inlogpogingen binnen. Wacht een minuut en probeer het opnieuw.",
+        429,
+        N_("Even te veel pogingen"),
+        N_("Er kwamen te veel inlogpogingen binnen. Wacht een minuut en probeer het opnieuw."),
         back=SIGN_IN,
     )
-    response.set_status(429)
     response.headers["Retry-After"] = "60"
     return response
 
@@ -400,6 +423,9 @@ async def _sign_in_page(
     notice: str = "",
     status: int = 200,
 ) -> web.Response:
+    """The sign-in form; ``summary`` and ``notice`` are Dutch texts marked with ``N_``,
+    ``errors`` already translated."""
+    gettext = gettext_for(request)
     tenants = await request.app[STAFF].accounts.tenants()
     wanted = tenant or request.query.get("tenant", "")
     if not wanted and len(tenants) == 1:
@@ -407,13 +433,14 @@ async def _sign_in_page(
     response = render(
         request,
         "staff_sign_in.html",
+        switch_back=None if request.method in _SAFE_METHODS else SIGN_IN,
         csrf_token=session.csrf_secret,
         tenants=tenants,
         tenant=wanted,
         login=login,
         errors=errors or {},
-        summary=summary,
-        notice=notice,
+        summary=gettext(summary) if summary else "",
+        notice=gettext(notice) if notice else "",
     )
     response.set_status(status)
     return response
@@ -443,9 +470,9 @@ async def sign_in_form(request: web.Request) -> web.Response:
     session = await _anonymous_session(request, new_token, session)
     notice = ""
     if expired or request.query.get("verlopen"):
-        notice = "U bent uitgelogd omdat u een tijdje niets deed. Log opnieuw in."
+        notice = N_("U bent uitgelogd omdat u een tijdje niets deed. Log opnieuw in.")
     elif request.query.get("uitgelogd"):
-        notice = "U bent uitgelogd."
+        notice = N_("U bent uitgelogd.")
     response = await _sign_in_page(request, session, notice=notice)
     if new_token:
         _set_cookie(request, response, new_token[0])
@@ -463,11 +490,12 @@ async def sign_in_submit(request: web.Request) -> web.Response:
     tenant = _field(form, "tenant", 64)
     login = _field(form, "login", 128)
     password = _field(form, "password", 1024)
+    gettext = gettext_for(request)
     errors = {}
     if not login.strip():
-        errors["login"] = "Vul uw gebruikersnaam in."
+        errors["login"] = gettext("Vul uw gebruikersnaam in.")
     if not password:
-        errors["password"] = "Vul uw wachtwoord in."  # noqa: S105 (a message)
+        errors["password"] = gettext("Vul uw wachtwoord in.")
     if errors:
         return await _sign_in_page(
             request, session, tenant=tenant, login=login, errors=errors, status=400
@@ -535,10 +563,13 @@ async def code_submit(request: web.Request) -> web.Response:
         response = await _sign_in_page(request, fresh, summary=LOCKED, status=429)
         _set_cookie(request, response, new_token[0])
         return response
-    response = render(
-        request, "staff_sign_in_code.html", csrf_token=session.csrf_secret, summary=REFUSED
+    return render(
+        request,
+        "staff_sign_in_code.html",
+        switch_back=SIGN_IN_CODE,
+        csrf_token=session.csrf_secret,
+        summary=gettext_for(request)(REFUSED),
     )
-    return response
 
 
 async def sign_out(request: web.Request) -> web.Response:
@@ -566,13 +597,14 @@ async def sign_out_everywhere(request: web.Request) -> web.Response:
 
 async def landing(request: web.Request) -> web.Response:
     principal = await require_staff(request)
+    gettext = gettext_for(request)
     tenants = dict(await request.app[STAFF].accounts.tenants())
     return render(
         request,
         "staff_home.html",
         principal=principal,
         tenant_name=tenants.get(principal.tenant_id, principal.tenant_id),
-        roles=[ROLE_LABELS[role] for role in Role if role in principal.roles],
+        roles=[gettext(ROLE_LABELS[role]) for role in Role if role in principal.roles],
         ends_at=principal.session_ends_at.astimezone(_AMSTERDAM).strftime("%H:%M"),
         idle_minutes=request.app[CONFIG].staff.idle_minutes,
         csrf_token=principal.csrf_token,

@@ -104,6 +104,8 @@ async def test_verified_resident_reaches_the_specialist_and_nothing_leaks(
         await wait_for_phase(resident, "call")
         await wait_for_video_flowing(specialist, peers=1)
         await wait_for_video_flowing(resident, peers=1)
+        # the panel was rebuilt on the lobby changes meanwhile: the revealed value stays
+        await expect(panel).to_contain_text(FAKE_BSN)
 
         for participant in (specialist, resident):
             participant.assert_no_page_errors()

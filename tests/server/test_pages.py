@@ -9,7 +9,9 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from server.app import WEB_DIR
 from server.config import Config
+from server.language import LANGUAGES, Languages
 from server.problems import Problem, json_body
 from server.state import CONFIG
 from tests.support import LiveServer, live_server
@@ -66,6 +68,7 @@ async def test_problems_render_as_problem_json(aiohttp_client: object) -> None:
 
     app = web.Application(middlewares=[security_headers])
     app[CONFIG] = Config()
+    app[LANGUAGES] = Languages(WEB_DIR)  # problem details are translated
     app.router.add_post("/api/x", refuse)
     client = await aiohttp_client(app)  # type: ignore[operator]
     response = await client.post("/api/x", json={"a": 1})

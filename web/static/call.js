@@ -1150,7 +1150,18 @@ function refreshVerifiedPanel() {
   return panelRefresh;
 }
 
+// Values the specialist chose to reveal, for the verification they belong to (kept in this
+// page's memory only). The panel is rebuilt at every lobby change: a rebuild must neither
+// mask a revealed value again nor drop an answer that arrives after it.
+const revealed = { verifiedAt: null, values: new Map() };
+let panelState = null;
+
 function renderVerifiedPanel(state) {
+  panelState = state;
+  if ((state.verified_at ?? null) !== revealed.verifiedAt || !state.verified) {
+    revealed.verifiedAt = state.verified_at ?? null;
+    revealed.values.clear();
+  }
   const attributes = state.verified ? state.attributes ?? [] : [];
   ui.verifiedEmpty.hidden = attributes.length > 0;
   ui.verifiedEmpty.textContent = state.required
@@ -1171,7 +1182,9 @@ function renderVerifiedPanel(state) {
     const dt = document.createElement('dt');
     dt.textContent = attribute.label;
     const dd = document.createElement('dd');
-    if (attribute.masked) {
+    dd.dataset.attribute = attribute.name;
+    const value = attribute.masked ? revealed.values.get(attribute.name) : attribute.value;
+    if (value === undefined) {
       const hidden = document.createElement('span');
       hidden.textContent = t('Verborgen') + ' ';
       const button = document.createElement('button');
@@ -1181,14 +1194,19 @@ function renderVerifiedPanel(state) {
       // contains the visible word (WCAG 2.5.3, label in name)
       button.textContent = t('Tonen');
       button.setAttribute('aria-label', t('{label} tonen', { label: attribute.label }));
+      button.dataset.attribute = attribute.name;
       button.addEventListener('click', async () => {
         button.disabled = true;
         try {
           const shown = await reveal(room, roomToken, attribute.name);
-          dd.textContent = shown.value;
+          revealed.values.set(attribute.name, shown.value);
+          renderVerifiedPanel(panelState);
           announce(t('{label} staat nu in beeld.', { label: attribute.label }));
-          dd.tabIndex = -1;
-          dd.focus();
+          const shownRow = ui.verifiedList.querySelector(`dd[data-attribute="${CSS.escape(attribute.name)}"]`);
+          if (shownRow) {
+            shownRow.tabIndex = -1;
+            shownRow.focus();
+          }
         } catch (error) {
           button.disabled = false;
           showAlert(problemText(error, t('Tonen lukte niet. Probeer het opnieuw.')));
@@ -1196,11 +1214,19 @@ function renderVerifiedPanel(state) {
       });
       dd.append(hidden, button);
     } else {
-      dd.textContent = attribute.value;
+      dd.textContent = value;
     }
     rows.push(dt, dd);
   }
+  // a rebuild keeps the keyboard focus on the same attribute's button
+  const focused = ui.verifiedList.contains(document.activeElement)
+    ? document.activeElement.dataset.attribute
+    : undefined;
   ui.verifiedList.replaceChildren(...rows);
+  if (focused !== undefined) {
+    const again = ui.verifiedList.querySelector(`button[data-attribute="${CSS.escape(focused)}"]`);
+    if (again) again.focus();
+  }
 }
 
 // ---------------------------------------------------------------- lobby panel (specialist)

@@ -1,7 +1,9 @@
 // The specialist desk: ask for the live states every few seconds and update the badges.
 // The page works without this (the "Lijst vernieuwen" link); a newcomer in the lobby is
-// announced through the polite status region ("Er wacht iemand voor 10:15").
-"use strict";
+// announced through the polite status region ("Er wacht iemand voor 10:15"). The state
+// labels come translated from the server; the announcements are translated here with t().
+import { t } from './texts.js';
+
 (function () {
   const main = document.getElementById("main");
   const announce = document.getElementById("desk-announce");
@@ -32,13 +34,13 @@
     const outcome = item.querySelector(".desk-outcome");
     if (outcome) outcome.hidden = !appointment.can_close;
     if (appointment.state === "waiting" && before !== "waiting") {
-      return "Er wacht iemand voor " + appointment.start + ".";
+      return t("Er wacht iemand voor {time}.", { time: appointment.start });
     }
     if (appointment.state === "ended" && before !== "ended") {
-      return "Het gesprek van " + appointment.start + " is afgelopen. Leg de uitkomst vast.";
+      return t("Het gesprek van {time} is afgelopen. Leg de uitkomst vast.", { time: appointment.start });
     }
     if (appointment.state === "verified" && before === "booked") {
-      return "De inwoner van " + appointment.start + " heeft laten zien wie hij of zij is.";
+      return t("De inwoner van {time} heeft laten zien wie hij of zij is.", { time: appointment.start });
     }
     return null;
   }

@@ -1,5 +1,7 @@
 // Warn before the staff session ends and offer one action to extend it (WCAG 2.2.1).
 // Polling GET /staff/session does not count as activity; the button's POST does.
+// Pages load this as a classic script; the texts come from ./texts.js through a dynamic
+// import (allowed in a classic script too), so the page needs script_texts_block().
 "use strict";
 (function () {
   const main = document.getElementById("main");
@@ -11,17 +13,28 @@
   const url = main.dataset.sessionUrl;
   const warn = Number(main.dataset.warnSeconds || "120");
   let timer = 0;
+  // Dutch until texts.js is loaded (or if it cannot be): the same placeholders filled in
+  let t = function (message, values) {
+    return message.replace(/\{(\w+)\}/g, function (whole, name) {
+      return values && Object.hasOwn(values, name) ? String(values[name]) : whole;
+    });
+  };
 
-  function minutes(seconds) {
-    const m = Math.max(1, Math.ceil(seconds / 60));
-    return m === 1 ? "1 minuut" : m + " minuten";
+  function warning(absolute, seconds) {
+    const minutes = Math.max(1, Math.ceil(seconds / 60));
+    if (absolute) {
+      return minutes === 1
+        ? t("U wordt over 1 minuut uitgelogd, omdat u al lang bent ingelogd. Sla uw werk op en log daarna opnieuw in.")
+        : t("U wordt over {minutes} minuten uitgelogd, omdat u al lang bent ingelogd. Sla uw werk op en log daarna opnieuw in.", { minutes });
+    }
+    return minutes === 1
+      ? t("U wordt over 1 minuut uitgelogd, omdat u een tijdje niets heeft gedaan.")
+      : t("U wordt over {minutes} minuten uitgelogd, omdat u een tijdje niets heeft gedaan.", { minutes });
   }
 
   function show(state) {
     const absolute = state.absolute_seconds_left <= state.idle_seconds_left;
-    text.textContent = absolute
-      ? "U wordt over " + minutes(state.seconds_left) + " uitgelogd, omdat u al lang bent ingelogd. Sla uw werk op en log daarna opnieuw in."
-      : "U wordt over " + minutes(state.seconds_left) + " uitgelogd, omdat u een tijdje niets heeft gedaan.";
+    text.textContent = warning(absolute, state.seconds_left);
     extend.hidden = absolute;
     if (box.hidden) {
       box.hidden = false;
@@ -66,5 +79,8 @@
     });
   });
 
-  poll();
+  import("./texts.js")
+    .then(function (texts) { t = texts.t; })
+    .catch(function () { /* the Dutch texts above */ })
+    .finally(poll);
 })();
