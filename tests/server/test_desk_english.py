@@ -15,15 +15,14 @@ from datetime import timedelta
 from typing import Final
 
 import aiohttp
-from yarl import URL
 
 from server.booking.appointment import AppointmentState
 from server.date_words import clock_words
 from server.desk_state import LiveState, state_label
-from server.language import COOKIE, Language
 from server.staff.web import LANDING
+from tests.english import assert_english, choose_english
 from tests.server import test_desk as desk
-from tests.server.test_resident_pages_english import DUTCH, ENGLISH_DAY
+from tests.server.test_resident_pages_english import ENGLISH_DAY
 from tests.server.test_staff_auth import Staffed, sign_in
 
 server = desk.server
@@ -33,10 +32,6 @@ anna = desk.anna
 DATA_NAMES: Final = ("Bijstand (Participatiewet)",)
 
 
-def _english(session: aiohttp.ClientSession, server: Staffed) -> None:
-    session.cookie_jar.update_cookies({COOKIE: Language.EN.value}, URL(server.url))
-
-
 async def _page(
     session: aiohttp.ClientSession, server: Staffed, path: str = "/staff/desk"
 ) -> tuple[int, str]:
@@ -44,23 +39,8 @@ async def _page(
         return response.status, await response.text()
 
 
-def _visible_main(page: str, *names: str) -> str:
-    """The text a reader sees in <main>: tags stripped, entities read, data names left out."""
-    found = re.search(r"<main\b[^>]*>(.*?)</main>", page, re.S)
-    assert found is not None, page
-    text = html.unescape(re.sub(r"<[^>]+>", " ", found.group(1)))
-    for name in (*DATA_NAMES, *names):
-        text = text.replace(name, " ")
-    return " ".join(text.split())
-
-
 def _assert_english(page: str, *names: str) -> None:
-    assert '<html lang="en">' in page
-    # the switch offers Dutch, marked as Dutch
-    assert 'name="taal" value="nl" lang="nl">Nederlands' in page
-    text = f" {_visible_main(page, *names).lower()} "
-    left = [word for word in DUTCH if word in text]
-    assert not left, f"Dutch left on an English page: {left} in {text!r}"
+    assert_english(page, leave_out=(*DATA_NAMES, *names))
 
 
 def _who(page: str) -> tuple[str, ...]:
@@ -75,7 +55,7 @@ async def test_the_desk_in_english(server: Staffed, anna: aiohttp.ClientSession)
     today = await desk._appointment(server, start)
     tomorrow = await desk._appointment(server, start + timedelta(days=1))
     await desk._appointment(server, start, state=AppointmentState.CANCELLED)
-    _english(anna, server)
+    choose_english(anna, server.url)
 
     status, page = await _page(anna, server)
     assert status == 200
@@ -128,14 +108,14 @@ async def test_the_desk_in_english(server: Staffed, anna: aiohttp.ClientSession)
 async def test_an_empty_desk_and_an_unlinked_account_in_english(server: Staffed) -> None:
     async with desk._client(server) as session:
         await sign_in(session, server, "specialist")
-        _english(session, server)
+        choose_english(session, server.url)
         status, page = await _page(session, server)
         assert status == 200
         _assert_english(page, *_who(page))
         assert "You have no calls today or in the next 7 days." in page
     async with desk._client(server) as session:
         await sign_in(session, server, "other")  # a specialist account of no staff member
-        _english(session, server)
+        choose_english(session, server.url)
         status, page = await _page(session, server)
         assert status == 200
         _assert_english(page, *_who(page))
@@ -147,7 +127,7 @@ async def test_refusals_in_english(server: Staffed, anna: aiohttp.ClientSession)
     later = await desk._appointment(server, start + timedelta(days=2))
     done = await desk._appointment(server, start, state=AppointmentState.COMPLETED)
     colleagues = await desk._appointment(server, start, staff_id="demo-bram")
-    _english(anna, server)
+    choose_english(anna, server.url)
     csrf = await desk._desk_csrf(server, anna)
 
     async def post(path: str, form: dict[str, str]) -> tuple[int, str]:

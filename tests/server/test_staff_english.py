@@ -14,15 +14,14 @@ from pathlib import Path
 from typing import Final
 
 import aiohttp
-from yarl import URL
 
 import web
-from server.language import COOKIE, Language, Languages
+from server.language import Language, Languages
 from server.staff.accounts import MAX_FAILURES
 from server.staff.model import ROLE_LABELS, Role
 from server.staff.web import SIGN_IN, SIGN_IN_CODE, SignInLimiter
+from tests.english import assert_english, choose_english
 from tests.server import test_staff_auth as staff_auth
-from tests.server.test_resident_pages_english import DUTCH
 from tests.server.test_staff_auth import (
     Staffed,
     _client,
@@ -57,29 +56,8 @@ TENANT: Final = "Gemeente Voorbeeld (demo)"
 DATA_NAMES: Final = (TENANT, "Andere")
 
 
-def _english(session: aiohttp.ClientSession, server: Staffed) -> None:
-    session.cookie_jar.update_cookies({COOKIE: Language.EN.value}, URL(server.url))
-
-
-def _visible_main(page: str, *names: str) -> str:
-    """The text a reader sees in <main>: tags stripped, entities read, data names left out."""
-    found = re.search(r"<main\b[^>]*>(.*?)</main>", page, re.S)
-    assert found is not None, page
-    text = html.unescape(re.sub(r"<[^>]+>", " ", found.group(1)))
-    for name in (*DATA_NAMES, *names):
-        text = text.replace(name, " ")
-    return " ".join(text.split())
-
-
 def _assert_english(page: str, *names: str) -> None:
-    assert '<html lang="en">' in page
-    # the switch offers Dutch, marked as Dutch
-    assert 'name="taal" value="nl" lang="nl">Nederlands' in page
-    title = re.search(r"<title>([^<]*)</title>", page)
-    assert title is not None
-    text = f" {_visible_main(page, *names)} {html.unescape(title.group(1))} ".lower()
-    left = [word for word in (*DUTCH, *STAFF_DUTCH) if word in text]
-    assert not left, f"Dutch left on an English page: {left} in {text!r}"
+    assert_english(page, leave_out=(*DATA_NAMES, *names), more_dutch=STAFF_DUTCH, title=True)
 
 
 def _switch_back(page: str) -> str:
@@ -107,7 +85,7 @@ async def _post_sign_in(
 
 async def test_sign_in_in_english(server: Staffed) -> None:
     async with _client(server) as client:
-        _english(client, server)
+        choose_english(client, server.url)
         status, page = await _get(client, server.url + SIGN_IN)
         assert status == 200
         _assert_english(page)
@@ -156,7 +134,7 @@ async def test_sign_in_in_english(server: Staffed) -> None:
 
 async def test_a_locked_account_is_told_in_english(server: Staffed) -> None:
     async with _client(server) as client:
-        _english(client, server)
+        choose_english(client, server.url)
         for _ in range(MAX_FAILURES):
             status, page = await _post_sign_in(client, server, "planner", "wrong")
         assert status == 429
@@ -167,7 +145,7 @@ async def test_a_locked_account_is_told_in_english(server: Staffed) -> None:
 async def test_too_many_attempts_in_english(server: Staffed) -> None:
     server.auth.limiter = SignInLimiter(burst=1, per_minute=1)
     async with _client(server) as client:
-        _english(client, server)
+        choose_english(client, server.url)
         await _post_sign_in(client, server, "nobody", "wrong")
         status, page = await _post_sign_in(client, server, "nobody", "wrong")
         assert status == 429
@@ -184,7 +162,7 @@ async def test_too_many_attempts_in_english(server: Staffed) -> None:
 async def test_the_home_page_in_english(server: Staffed) -> None:
     async with _client(server) as client:
         await sign_in(client, server, "planner")
-        _english(client, server)
+        choose_english(client, server.url)
         status, page = await _get(client, server.url + "/staff")
         assert status == 200
         found = re.search(r"<h1>Welcome, ([^<]*)</h1>", page)
@@ -225,7 +203,7 @@ async def test_the_specialist_sees_the_role_and_the_desk_link_in_english(
 ) -> None:
     async with _client(server) as client:
         await sign_in(client, server, "specialist")
-        _english(client, server)
+        choose_english(client, server.url)
         _, page = await _get(client, server.url + "/staff")
         assert "<dt>Roles</dt><dd>Specialist</dd>" in page
         assert ">To my calls for today</a>" in page
@@ -245,7 +223,7 @@ async def test_the_specialist_sees_the_role_and_the_desk_link_in_english(
 async def test_refusals_in_english(server: Staffed) -> None:
     async with _client(server) as client:
         await sign_in(client, server, "specialist")
-        _english(client, server)
+        choose_english(client, server.url)
         status, page = await _get(client, server.url + "/test/planner")
         assert status == 403
         _assert_english(page)
@@ -273,7 +251,7 @@ async def test_refusals_in_english(server: Staffed) -> None:
 async def test_every_role_has_an_english_label(server: Staffed) -> None:
     async with _client(server) as client:
         await sign_in(client, server, "other")  # both roles, in the other tenant
-        _english(client, server)
+        choose_english(client, server.url)
         _, page = await _get(client, server.url + "/staff")
         assert "<dt>Roles</dt><dd>Specialist, Planner</dd>" in page
     english = Languages(Path(web.__file__).parent).gettext(Language.EN)
