@@ -127,16 +127,12 @@ _FOLLOW_UP: Final = {
 }
 
 
-def _dutch(message: str) -> str:
-    return message
-
-
 def state_label(
     state: LiveState,
     *,
     verified: bool = False,
     follow_up: bool = False,
-    gettext: Callable[[str], str] = _dutch,
+    gettext: Callable[[str], str] = N_,
 ) -> str:
     """The state in plain words (B1), as the desk shows and announces it: Dutch, or the
     request's language when ``gettext`` is :func:`~server.language.gettext_for` it."""
