@@ -475,3 +475,46 @@ async def test_staff_session_timeout_warning_has_no_violations(
     finally:
         await staff.close()
         await runner.cleanup()
+
+
+async def test_english_pages_have_no_violations(browser: Browser, live_balie: LiveServer) -> None:
+    """The switch, then resident and staff pages in English: same rules, ``lang="en"``."""
+    credentials = demo_credentials(live_balie.config)["planner"]
+    visitor = await open_participant(browser, live_balie.url + "/", name="visitor")
+    try:
+        page = visitor.page
+        await page.get_by_role("button", name="English").click()
+        await expect(page.locator("html")).to_have_attribute("lang", "en")
+        await assert_accessible(page, "home page in English")
+        await page.goto(live_balie.url + "/afspraak/demo")
+        await assert_accessible(page, "booking landing in English")
+        await page.locator("a[href*='/kies/']").first.click()
+        await assert_accessible(page, "dates in English")
+        await page.locator("a.date-link").first.click()
+        await assert_accessible(page, "times in English")
+        await page.goto(live_balie.url + "/bestaat-niet")
+        await assert_accessible(page, "404 page in English")
+
+        await page.goto(live_balie.url + "/staff/sign-in")
+        await page.get_by_label("User name").fill(credentials.login)
+        await page.get_by_label("Password").fill("wrong password")
+        await page.get_by_role("button", name="Continue").click()
+        await expect(page.locator(".error-summary")).to_be_visible()
+        await assert_accessible(page, "staff sign-in in English, with an error summary")
+        await page.get_by_label("Password").fill(credentials.password)
+        await page.get_by_role("button", name="Continue").click()
+        await page.wait_for_url("**/staff/sign-in/code")
+        await page.get_by_label("6-digit code").fill(pyotp.TOTP(credentials.totp_secret).now())
+        await page.get_by_role("button", name="Sign in").click()
+        await page.wait_for_url("**/staff")
+        await assert_accessible(page, "staff landing page in English")
+        await page.get_by_role("link", name="To the planning").click()
+        await page.wait_for_url("**/staff/planner")
+        await assert_accessible(page, "planner week view in English")
+        await page.get_by_role("link", name="Figures").click()
+        await page.wait_for_url("**/staff/planner/dashboard")
+        await assert_accessible(page, "planner dashboard in English")
+        await expect(page.locator("html")).to_have_attribute("lang", "en")
+        visitor.assert_no_page_errors()
+    finally:
+        await visitor.close()
