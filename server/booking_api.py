@@ -78,7 +78,7 @@ from server.calendars.ics import (
     staff_feed,
 )
 from server.calendars.model import Organizer
-from server.language import N_
+from server.language import N_, gettext_for
 from server.problems import Problem, json_body
 from server.state import BOOKING, CONFIG, KEYS
 from signaling.messages import ID_PATTERN
@@ -422,7 +422,9 @@ async def appointment_invite(request: web.Request) -> web.Response:
 
 async def invite_response(request: web.Request, found: Appointment) -> web.Response:
     """The resident's ``.ics`` for ``found``: a REQUEST while it stands, else a CANCEL. The
-    caller has checked the manage token (the API's header, or the resident pages' cookie)."""
+    caller has checked the manage token (the API's header, or the resident pages' cookie).
+    In the language the browser chose (``balie_taal``), Dutch without a choice."""
+    gettext = gettext_for(request)
     with _translated("appointment"):
         names = await _names(request, found.tenant_id)
     config = request.app[CONFIG]
@@ -438,14 +440,15 @@ async def invite_response(request: web.Request, found: Appointment) -> web.Respo
     organizer = Organizer(names.tenant, config.booking.invite_from)
     uid_domain = config.booking.caldav_uid_domain
     if shown:
-        data = invite_request(event, organizer, now=now, uid_domain=uid_domain)
+        data = invite_request(event, organizer, now=now, uid_domain=uid_domain, gettext=gettext)
         content_type = INVITE_REQUEST_CONTENT_TYPE
     else:
-        data = invite_cancel(event, organizer, now=now, uid_domain=uid_domain)
+        data = invite_cancel(event, organizer, now=now, uid_domain=uid_domain, gettext=gettext)
         content_type = INVITE_CANCEL_CONTENT_TYPE
     response = web.Response(body=data)
     response.headers["Content-Type"] = content_type
-    response.headers["Content-Disposition"] = 'attachment; filename="afspraak.ics"'
+    name = gettext("afspraak.ics")
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 
 

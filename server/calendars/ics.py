@@ -4,7 +4,8 @@ staff member's calendar, and a staff member's feed. Pure: values in, ``.ics`` by
 What goes out, on purpose:
 
 - **Resident invite** (iTIP, RFC 5546): ``METHOD:REQUEST`` with ORGANIZER (the municipality's
-  no-reply address) and, when known, the resident's own e-mail as ATTENDEE; a Dutch SUMMARY,
+  no-reply address) and, when known, the resident's own e-mail as ATTENDEE; a SUMMARY (Dutch,
+  or the resident's language),
   the join link in LOCATION, URL and DESCRIPTION. The cancellation is ``METHOD:CANCEL`` with
   the same UID, ``STATUS:CANCELLED`` and SEQUENCE one above the last invite: a client drops
   the event only for a higher SEQUENCE (a REQUEST with STATUS:CANCELLED, as some schedulers
@@ -20,7 +21,7 @@ VTIMEZONE; clients show them in the reader's zone. DTSTAMP is the ``now`` the ca
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
@@ -33,6 +34,7 @@ from server.calendars.model import (
     Organizer,
     appointment_uid,
 )
+from server.language import N_
 
 PRODID: Final = "-//Balie//Digitale balie//NL"
 
@@ -45,14 +47,20 @@ FEED_CONTENT_TYPE: Final = 'text/calendar; charset="utf-8"'
 FEED_REFRESH: Final = timedelta(minutes=15)
 
 
+#: translates the invite's Dutch texts into the resident's language (``N_``: stays Dutch)
+Translate = Callable[[str], str]
+
+
 def invite_request(
     appointment: CalendarAppointment,
     organizer: Organizer,
     *,
     now: datetime,
     uid_domain: str = DEFAULT_UID_DOMAIN,
+    gettext: Translate = N_,
 ) -> bytes:
-    """The resident's invite (``METHOD:REQUEST``), also for a changed time.
+    """The resident's invite (``METHOD:REQUEST``), also for a changed time, in the language
+    ``gettext`` translates into.
 
     Send it again after every change with the appointment's ``sequence`` raised by one.
     """
@@ -61,8 +69,8 @@ def invite_request(
             f"appointment {appointment.id} is cancelled: send invite_cancel, not an invite"
         )
     event = _event(appointment, now=now, uid_domain=uid_domain)
-    event.add("summary", _resident_summary(appointment))
-    event.add("description", _resident_description(appointment))
+    event.add("summary", _resident_summary(appointment, gettext))
+    event.add("description", _resident_description(appointment, gettext))
     event.add("location", appointment.resident_join_url)
     event.add("url", appointment.resident_join_url)
     event.add("status", "CONFIRMED")
@@ -77,6 +85,7 @@ def invite_cancel(
     *,
     now: datetime,
     uid_domain: str = DEFAULT_UID_DOMAIN,
+    gettext: Translate = N_,
 ) -> bytes:
     """The cancellation of the resident's invite (``METHOD:CANCEL``), same UID.
 
@@ -84,11 +93,15 @@ def invite_cancel(
     or not the caller already counted the cancellation as a change.
     """
     event = _event(appointment, now=now, uid_domain=uid_domain)
-    event.add("summary", f"Afgezegd: {_resident_summary(appointment)}")
+    summary = _resident_summary(appointment, gettext)
+    event.add("summary", gettext("Afgezegd: %(summary)s") % {"summary": summary})
     event.add(
         "description",
-        "Deze afspraak gaat niet door.\n\n"
-        f"Wilt u toch een gesprek? Maak een nieuwe afspraak bij {appointment.tenant_name}.",
+        gettext(
+            "Deze afspraak gaat niet door.\n\n"
+            "Wilt u toch een gesprek? Maak een nieuwe afspraak bij %(tenant)s."
+        )
+        % {"tenant": appointment.tenant_name},
     )
     event.add("status", "CANCELLED")
     event.add("sequence", appointment.sequence + 1)
@@ -187,18 +200,26 @@ def _staff_vevent(
     return event
 
 
-def _resident_summary(appointment: CalendarAppointment) -> str:
-    return f"Videogesprek {appointment.tenant_name}: {appointment.purpose_name}"
+_SUMMARY: Final = N_("Videogesprek %(tenant)s: %(purpose)s")
+_DESCRIPTION: Final = N_(
+    "U heeft een videogesprek met %(tenant)s over: %(purpose)s.\n\n"
+    "Doe mee via deze link:\n%(link)s\n\n"
+    "Open de link 5 minuten voor de afspraak. Dan kunt u uw camera en geluid testen.\n"
+    "Houd uw telefoon bij de hand: daarmee laat u zien wie u bent."
+)
 
 
-def _resident_description(appointment: CalendarAppointment) -> str:
-    return (
-        f"U heeft een videogesprek met {appointment.tenant_name} over: "
-        f"{appointment.purpose_name}.\n\n"
-        f"Doe mee via deze link:\n{appointment.resident_join_url}\n\n"
-        "Open de link 5 minuten voor de afspraak. Dan kunt u uw camera en geluid testen.\n"
-        "Houd uw telefoon bij de hand: daarmee laat u zien wie u bent."
-    )
+def _resident_summary(appointment: CalendarAppointment, gettext: Translate) -> str:
+    names = {"tenant": appointment.tenant_name, "purpose": appointment.purpose_name}
+    return gettext(_SUMMARY) % names
+
+
+def _resident_description(appointment: CalendarAppointment, gettext: Translate) -> str:
+    return gettext(_DESCRIPTION) % {
+        "tenant": appointment.tenant_name,
+        "purpose": appointment.purpose_name,
+        "link": appointment.resident_join_url,
+    }
 
 
 def _add_parties(

@@ -12,6 +12,7 @@ from typing import Final
 from urllib.parse import urlsplit
 
 import aiohttp
+import icalendar
 
 from server.booking.model import AMSTERDAM
 from tests.english import DUTCH, assert_dutch, assert_english, visible_text
@@ -120,7 +121,15 @@ async def test_a_resident_who_chose_english_books_and_manages_in_english(
     )
     assert "Step 5 of 5: done" in confirmed and "Go to the call" in confirmed
     assert "Add the appointment to your calendar</a> (an .ics file)." in confirmed
-    assert links(confirmed, r"/afspraak\.ics$")
+    # the calendar file speaks English too (the tenant's and purpose's names as stored)
+    [ics_path] = links(confirmed, r"/afspraak\.ics$")
+    async with resident.http.get(resident.server.url + ics_path) as response:
+        assert response.status == 200
+        disposition = response.headers["Content-Disposition"]
+        event = icalendar.Calendar.from_ical(await response.read()).walk("VEVENT")[0]
+    assert disposition == 'attachment; filename="appointment.ics"'
+    assert str(event["summary"]) == "Video call Gemeente Test: Wmo intake"
+    assert str(event["description"]).startswith("You have a video call with Gemeente Test")
 
     link = manage_link(confirmed)
     path = urlsplit(link).path
