@@ -28,12 +28,13 @@ from server.db.engine import writer
 from server.db.schema import feedback
 from server.language import N_, gettext_for
 from server.pages import render
+from server.problems import Problem
 from server.resident_common import PageError, check_origin, page
-from server.state import CONFIG, ENGINE, KEYS
-from signaling.errors import TokenError
+from server.room_auth import checked_room_token
+from server.state import ENGINE
 from signaling.messages import ID_PATTERN
 from signaling.roles import Role
-from signaling.tokens import RoomClaims, verify_room_token
+from signaling.tokens import RoomClaims
 
 log = logging.getLogger("balie.feedback")
 
@@ -161,12 +162,11 @@ def _resident(request: web.Request, room: str, token: str) -> RoomClaims:
     )
     if not token:
         raise refused
-    config = request.app[CONFIG]
     try:
-        claims = verify_room_token(request.app[KEYS], token, issuer=config.tokens.issuer)
-    except TokenError:
+        claims = checked_room_token(request, token, room)
+    except Problem:
         raise refused from None
-    if claims.room != room or claims.role is not Role.RESIDENT or claims.tenant is None:
+    if claims.role is not Role.RESIDENT or claims.tenant is None:
         raise refused
     return claims
 
