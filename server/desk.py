@@ -50,7 +50,7 @@ from server.desk_store import COMPLETED, NO_SHOW, outcomes_of, record_outcome
 from server.language import N_, gettext_for, language_of
 from server.pages import render
 from server.staff import STAFF, Role, StaffPrincipal, StaffRefusal, require_staff
-from server.staff.web import LANDING, WARN_SECONDS
+from server.staff.web import LANDING, WARN_SECONDS, staff_error_page
 from server.state import BOOKING, CONFIG, ENGINE, GATE, KEYS
 from server.ws import HUB
 from signaling.roles import Role as SeatRole
@@ -417,31 +417,14 @@ def _day_title(request: web.Request, day: date, today: date) -> str:
     return name[0].upper() + name[1:]
 
 
-def _page(request: web.Request, status: int, title: str, advice: str, back: str) -> web.Response:
-    """The staff error page; ``title`` and ``advice`` are Dutch texts marked with ``N_``,
-    shown in the request's language. The refusals answer POSTs (no page to return to), so
-    the language switch goes to ``back``."""
-    gettext = gettext_for(request)
-    response = render(
-        request,
-        "staff_error.html",
-        switch_back=back,
-        title=gettext(title),
-        advice=gettext(advice),
-        back=back,
-    )
-    response.set_status(status)
-    return response
-
-
 def _refused(request: web.Request, status: int, title: str, advice: str) -> web.Response:
-    return _page(request, status, title, advice, DESK_PATH)
+    return staff_error_page(request, status, title, advice, back=DESK_PATH)
 
 
 def _not_found(request: web.Request) -> StaffRefusal:
     title = N_("Deze afspraak bestaat niet")
     advice = N_("We vinden deze afspraak niet bij uw gemeente. Ga terug naar de balie.")
-    response = _page(request, 404, title, advice, DESK_PATH)
+    response = staff_error_page(request, 404, title, advice, back=DESK_PATH)
     return StaffRefusal(404, "appointment-not-found", title, response)
 
 
@@ -454,7 +437,7 @@ def _forbidden(request: web.Request, principal: StaffPrincipal) -> StaffRefusal:
         "Deze afspraak hoort bij een andere medewerker. Alleen die medewerker of een "
         "planner kan het gesprek openen of de uitkomst vastleggen."
     )
-    response = _page(request, 403, title, advice, LANDING)
+    response = staff_error_page(request, 403, title, advice, back=LANDING)
     return StaffRefusal(403, "not-your-appointment", title, response)
 
 

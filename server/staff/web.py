@@ -152,7 +152,7 @@ def _wants_json(request: web.Request) -> bool:
     return "application/json" in accept and "text/html" not in accept
 
 
-def _error_page(
+def staff_error_page(
     request: web.Request, status: int, title: str, advice: str, *, back: str
 ) -> web.Response:
     """The staff error page; ``title`` and ``advice`` are Dutch texts marked with ``N_``,
@@ -177,7 +177,7 @@ def _refusal_page(
     if _wants_json(request):
         problem = Problem(status, code, title)
         return StaffRefusal(status, code, title, problem.response())
-    response = _error_page(request, status, title, advice, back=back)
+    response = staff_error_page(request, status, title, advice, back=back)
     return StaffRefusal(status, code, title, response)
 
 
@@ -401,7 +401,7 @@ def _rate_limited(request: web.Request) -> bool:
 
 
 def _too_many(request: web.Request) -> web.Response:
-    response = _error_page(
+    response = staff_error_page(
         request,
         429,
         N_("Even te veel pogingen"),
