@@ -118,22 +118,15 @@ class CalendarWriter:
             job = await self._queue.get()
             try:
                 await self._do(job)
-            except CalendarError as error:
-                # Its message names the staff id and host, never a URL path or credentials.
-                log.warning(
-                    "calendar %s failed for appointment %s (tenant %s): %s",
-                    "write" if job.write else "removal",
-                    job.appointment.id,
-                    job.appointment.tenant_id,
-                    error,
-                )
             except Exception as error:
+                # A CalendarError's message names the staff id and host, never a URL path or
+                # credentials; any other error is named by its type only.
                 log.warning(
                     "calendar %s failed for appointment %s (tenant %s): %s",
                     "write" if job.write else "removal",
                     job.appointment.id,
                     job.appointment.tenant_id,
-                    type(error).__name__,
+                    error if isinstance(error, CalendarError) else type(error).__name__,
                 )
             finally:
                 self._queue.task_done()
