@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
+import pyotp
 import pytest
 from playwright.async_api import (
     Browser,
@@ -37,6 +38,8 @@ from playwright.async_api import (
     async_playwright,
 )
 
+from server.config import Config
+from server.staff_demo import demo_credentials
 from tests.support import LiveServer, live_server
 
 #: the browser the workplace machines ship; Playwright's own downloads are blocked there
@@ -388,3 +391,17 @@ async def browser_storage(participant: Participant) -> dict[str, object]:
     found: dict[str, object] = {str(key): value for key, value in raw.items()}
     found["cookies"] = [cookie.get("name") for cookie in await participant.context.cookies()]
     return found
+
+
+async def sign_in_staff(page: Page, config: Config, login: str) -> None:
+    """The real sign-in of a demo account (``specialist``, ``planner``…): user name and
+    password, then the authenticator app's code; ends on the staff landing page."""
+    credentials = demo_credentials(config)[login]
+    await page.goto(f"{config.public_url}/staff/sign-in")
+    await page.get_by_label("Gebruikersnaam").fill(credentials.login)
+    await page.get_by_label("Wachtwoord").fill(credentials.password)
+    await page.get_by_role("button", name="Verder").click()
+    await page.wait_for_url("**/staff/sign-in/code")
+    await page.get_by_label("Code van 6 cijfers").fill(pyotp.TOTP(credentials.totp_secret).now())
+    await page.get_by_role("button", name="Inloggen").click()
+    await page.wait_for_url("**/staff")

@@ -27,6 +27,7 @@ from tests.e2e.browser import (
     admit_first_waiting,
     click_join,
     open_participant,
+    sign_in_staff,
     wait_for_phase,
 )
 from tests.support import LiveServer
@@ -209,19 +210,10 @@ async def test_specialist_desk_has_no_violations(browser: Browser, live_balie: L
             await conn.execute(insert(appointments).values(values))
         return str(values["id"])
 
-    credentials = demo_credentials(live_balie.config)["specialist"]
     staff = await open_participant(browser, live_balie.url + "/staff/sign-in", name="medewerker")
     try:
         page = staff.page
-        await page.get_by_label("Gebruikersnaam").fill(credentials.login)
-        await page.get_by_label("Wachtwoord").fill(credentials.password)
-        await page.get_by_role("button", name="Verder").click()
-        await page.wait_for_url("**/staff/sign-in/code")
-        await page.get_by_label("Code van 6 cijfers").fill(
-            pyotp.TOTP(credentials.totp_secret).now()
-        )
-        await page.get_by_role("button", name="Inloggen").click()
-        await page.wait_for_url("**/staff")
+        await sign_in_staff(page, live_balie.config, "specialist")
         await page.get_by_role("link", name="Naar mijn gesprekken van vandaag").click()
         await page.wait_for_url("**/staff/desk")
         await expect(page.locator("main")).to_contain_text("geen gesprekken")
@@ -295,19 +287,10 @@ async def test_planner_console_has_no_violations(browser: Browser, live_balie: L
     day = datetime.now(AMSTERDAM).date() + timedelta(days=2)
     tuesday = day + timedelta(days=(1 - day.weekday()) % 7)
 
-    credentials = demo_credentials(live_balie.config)["planner"]
     staff = await open_participant(browser, live_balie.url + "/staff/sign-in", name="planner")
     try:
         page = staff.page
-        await page.get_by_label("Gebruikersnaam").fill(credentials.login)
-        await page.get_by_label("Wachtwoord").fill(credentials.password)
-        await page.get_by_role("button", name="Verder").click()
-        await page.wait_for_url("**/staff/sign-in/code")
-        await page.get_by_label("Code van 6 cijfers").fill(
-            pyotp.TOTP(credentials.totp_secret).now()
-        )
-        await page.get_by_role("button", name="Inloggen").click()
-        await page.wait_for_url("**/staff")
+        await sign_in_staff(page, live_balie.config, "planner")
         await page.get_by_role("link", name="Naar de planning").click()
         await page.wait_for_url("**/staff/planner")
         await expect(page.locator("table.week")).to_be_visible()
@@ -446,19 +429,10 @@ async def test_staff_session_timeout_warning_has_no_violations(
     runner = web.AppRunner(create_app(config))
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
-    credentials = demo_credentials(config)["specialist"]
     staff = await open_participant(browser, config.public_url + "/staff/sign-in", name="medewerker")
     try:
         page = staff.page
-        await page.get_by_label("Gebruikersnaam").fill(credentials.login)
-        await page.get_by_label("Wachtwoord").fill(credentials.password)
-        await page.get_by_role("button", name="Verder").click()
-        await page.wait_for_url("**/staff/sign-in/code")
-        await page.get_by_label("Code van 6 cijfers").fill(
-            pyotp.TOTP(credentials.totp_secret).now()
-        )
-        await page.get_by_role("button", name="Inloggen").click()
-        await page.wait_for_url("**/staff")
+        await sign_in_staff(page, config, "specialist")
         for state in ("staff landing page", "specialist desk"):
             if state == "specialist desk":
                 await page.get_by_role("link", name="Naar mijn gesprekken van vandaag").click()

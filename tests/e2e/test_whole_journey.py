@@ -31,18 +31,15 @@ from datetime import time as wall
 from typing import Any, Final
 
 import aiohttp
-import pyotp
 import pytest
 from playwright.async_api import Browser, expect
 from sqlalchemy import insert
 
 from identity.wallet import TestWallet
 from server.booking.model import AMSTERDAM
-from server.config import Config
 from server.date_words import short_day_words
 from server.db import writer
 from server.db.schema import availability_exceptions, purposes
-from server.staff_demo import demo_credentials
 from server.state import ENGINE
 from tests.e2e import browser as e2e_browser
 from tests.e2e.browser import (
@@ -51,6 +48,7 @@ from tests.e2e.browser import (
     admit_first_waiting,
     click_join,
     open_participant,
+    sign_in_staff,
     wait_for_phase,
     wait_for_video_flowing,
 )
@@ -123,20 +121,6 @@ async def open_today_for_the_specialist(server: LiveServer) -> None:
         )
 
 
-async def sign_in_staff(staff: Participant, config: Config, login: str) -> None:
-    """The real sign-in: user name and password, then the authenticator app's code."""
-    credentials = demo_credentials(config)[login]
-    page = staff.page
-    await page.goto(f"{config.public_url}/staff/sign-in")
-    await page.get_by_label("Gebruikersnaam").fill(credentials.login)
-    await page.get_by_label("Wachtwoord").fill(credentials.password)
-    await page.get_by_role("button", name="Verder").click()
-    await page.wait_for_url("**/staff/sign-in/code")
-    await page.get_by_label("Code van 6 cijfers").fill(pyotp.TOTP(credentials.totp_secret).now())
-    await page.get_by_role("button", name="Inloggen").click()
-    await page.wait_for_url("**/staff")
-
-
 async def book_now(resident: Participant) -> str:
     """Book the earliest time of today at least :data:`LEAD` away; the chosen start (ISO)."""
     page = resident.page
@@ -206,7 +190,7 @@ async def test_the_whole_journey_from_booking_to_the_dashboard(
         resident.assert_no_page_errors()
 
         # --- the specialist: sign-in, the desk, the call -------------------------------------
-        await sign_in_staff(staff, live_balie.config, "specialist")
+        await sign_in_staff(staff.page, live_balie.config, "specialist")
         await staff.page.get_by_role("link", name="Naar mijn gesprekken van vandaag").click()
         await staff.page.wait_for_url("**/staff/desk")
         item = staff.page.locator(".desk-item", has_text=PURPOSE["name"])
@@ -263,7 +247,7 @@ async def test_the_whole_journey_from_booking_to_the_dashboard(
 
         # --- the planner's numbers ----------------------------------------------------------
         planner = await open_participant(browser, f"{base}/staff/sign-in", name="planner")
-        await sign_in_staff(planner, live_balie.config, "planner")
+        await sign_in_staff(planner.page, live_balie.config, "planner")
         page = planner.page
         await page.get_by_role("link", name=re.compile(r"^Naar de planning")).click()
         await page.wait_for_url("**/staff/planner")
