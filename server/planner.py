@@ -48,7 +48,7 @@ from server.booking.appointment import (
 )
 from server.booking.errors import BookingError, NotFound
 from server.booking.intervals import merge, subtract, wall_to_instant
-from server.booking.model import AMSTERDAM
+from server.booking.model import AMSTERDAM, WeeklyRule
 from server.booking.service import BookingService
 from server.booking.slots import Slot
 from server.booking_api import problem_for
@@ -71,7 +71,7 @@ from server.planner_forms import (
     parse_exception,
     parse_hours,
 )
-from server.planner_store import DayException, Hours, Outcome, PlannerStore, Score, StaffRow, Wait
+from server.planner_store import DayException, Outcome, PlannerStore, Score, StaffRow, Wait
 from server.staff import Role, StaffPrincipal, require_staff
 from server.staff.web import WARN_SECONDS
 from server.state import BOOKING, ENGINE
@@ -253,7 +253,7 @@ class Row:
 
 
 def day_hours(
-    rules: Sequence[Hours],
+    rules: Sequence[WeeklyRule],
     exceptions: Sequence[DayException],
     day: date,
     gettext: Callable[[str], str] = N_,
@@ -397,7 +397,7 @@ async def _staff_page(
     upcoming = await store.exceptions(tenant, [member.id], today, today + MAX_RANGE)
     if hours_checked is None:
         values: dict[str, str] = {}
-        per_day: dict[int, list[Hours]] = defaultdict(list)
+        per_day: dict[int, list[WeeklyRule]] = defaultdict(list)
         for rule in rules:
             per_day[rule.weekday].append(rule)
         for weekday, blocks in per_day.items():

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 from typing import Final
 
+from server.booking.model import WeeklyRule
 from server.language import N_
-from server.planner_store import Hours
 
 WEEKDAYS: Final = (
     N_("Maandag"),
@@ -83,12 +83,12 @@ def parse_date(raw: str) -> date | None:
         return None
 
 
-def parse_hours(form: Form, gettext: Translate = N_) -> tuple[list[Hours], Checked]:
+def parse_hours(form: Form, gettext: Translate = N_) -> tuple[list[WeeklyRule], Checked]:
     """The weekly hours form: up to :data:`BLOCKS` blocks per weekday, none overlapping."""
     checked = Checked()
-    blocks: list[Hours] = []
+    blocks: list[WeeklyRule] = []
     for weekday, day_name in enumerate(WEEKDAYS):
-        day: list[tuple[int, Hours]] = []
+        day: list[tuple[int, WeeklyRule]] = []
         for block in range(BLOCKS):
             start_id, end_id = (
                 hours_field(weekday, block, "start"),
@@ -130,7 +130,7 @@ def parse_hours(form: Form, gettext: Translate = N_) -> tuple[list[Hours], Check
                     % what,
                 )
                 continue
-            day.append((block, Hours(weekday, start, end)))
+            day.append((block, WeeklyRule(weekday, start, end)))
         day.sort(key=lambda item: item[1].start)
         for (_, earlier), (block, later) in itertools.pairwise(day):
             if later.start < earlier.end:

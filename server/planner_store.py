@@ -18,6 +18,7 @@ from sqlalchemy import and_, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.booking import store
+from server.booking.model import WeeklyRule
 from server.booking.store import reading, writing
 from server.db.schema import (
     appointments,
@@ -44,15 +45,6 @@ class StaffRow:
     id: str
     name: str
     skills: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Hours:
-    """One weekly block: ``weekday`` 0 = Monday, wall-clock in Europe/Amsterdam."""
-
-    weekday: int
-    start: time
-    end: time
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,9 +103,9 @@ class PlannerStore:
 
     async def weekly_hours(
         self, tenant_id: str, staff_ids: Sequence[str]
-    ) -> dict[str, list[Hours]]:
+    ) -> dict[str, list[WeeklyRule]]:
         """Each staff member's weekly blocks, by weekday and start."""
-        found: dict[str, list[Hours]] = {staff_id: [] for staff_id in staff_ids}
+        found: dict[str, list[WeeklyRule]] = {staff_id: [] for staff_id in staff_ids}
         if not staff_ids:
             return found
         query = (
@@ -126,7 +118,7 @@ class PlannerStore:
         )
         async with reading(self._engine) as conn:
             for row in await conn.execute(query):
-                found[row.staff_id].append(Hours(row.weekday, row.start_time, row.end_time))
+                found[row.staff_id].append(WeeklyRule(row.weekday, row.start_time, row.end_time))
         return found
 
     async def exceptions(
@@ -153,7 +145,13 @@ class PlannerStore:
         ]
 
     async def replace_hours(
-        self, tenant_id: str, staff_id: str, blocks: Iterable[Hours], *, actor: str, now: datetime
+        self,
+        tenant_id: str,
+        staff_id: str,
+        blocks: Iterable[WeeklyRule],
+        *,
+        actor: str,
+        now: datetime,
     ) -> None:
         """Replace the staff member's weekly hours, all or nothing."""
         rows = [
