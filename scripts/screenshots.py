@@ -49,17 +49,19 @@ from sqlalchemy import insert
 
 from identity.wallet import TestWallet
 from server.app import create_app
+from server.booking.appkeys import BOOKING
 from server.booking.appointment import Appointment
 from server.booking.intervals import wall_to_instant
+from server.booking.join_links import new_room_id, resident_join_url
 from server.booking.model import AMSTERDAM
-from server.booking_rooms import new_room_id, resident_join_url
 from server.config import Config
+from server.core.appkeys import CONFIG, KEYS
+from server.core.logs import AccessLogger
 from server.db import writer
+from server.db.appkeys import ENGINE
 from server.db.demo import DEMO_TENANT
 from server.db.schema import appointments, audit_events, feedback
-from server.logs import AccessLogger
-from server.staff_demo import demo_credentials
-from server.state import BOOKING, CONFIG, ENGINE, KEYS
+from server.staff.demo import demo_credentials
 
 log = logging.getLogger("balie.screenshots")
 

@@ -11,18 +11,22 @@ from pathlib import Path
 from aiohttp import WSCloseCode, web
 
 import web as web_assets
-from server import booking_api, identity_api, pages, planner, resident_pages
-from server.booking_setup import setup_booking
+from server.booking import api as booking_api
+from server.booking.setup import setup_booking
+from server.call.ws import HUB, REAP_INTERVAL, Hub, websocket_handler
 from server.config import Config
-from server.database import database_context
-from server.desk import setup_desk
-from server.identity_setup import setup_identity
-from server.keys import load_keys
-from server.language import LANGUAGES, Languages
-from server.security import security_headers
+from server.core import pages
+from server.core.appkeys import BUS, CONFIG, KEYS
+from server.core.language import LANGUAGES, Languages
+from server.core.secrets import load_keys
+from server.core.security import security_headers
+from server.db.setup import database_context
+from server.resident import booking as resident_pages
 from server.staff import setup_staff
-from server.state import BUS, CONFIG, KEYS
-from server.ws import HUB, REAP_INTERVAL, Hub, websocket_handler
+from server.staff.desk.pages import setup_desk
+from server.staff.planner import pages as planner
+from server.verification import api as identity_api
+from server.verification.setup import setup_identity
 from signaling.bus import InProcessBus, MessageBus
 from signaling.tokens import KeySet
 

@@ -13,17 +13,17 @@ from collections.abc import Sequence
 from aiohttp import web
 
 from identity.vault import new_key_config_entry, reseal_all
-from server import logs
 from server.app import create_app
+from server.call.rooms import IssuedRoom, issue_room
 from server.config import Config, ConfigError
+from server.core import logs
+from server.core.appkeys import KEYS
+from server.core.secrets import load_keys, rotate_keys
 from server.db import create_engine, migrate
 from server.db.demo import DEMO_TENANT
-from server.identity_setup import vault_keys
-from server.keys import load_keys, rotate_keys
-from server.rooms import IssuedRoom, issue_room
-from server.staff_demo import print_demo_accounts
-from server.state import KEYS
-from server.vault_store import SqlVault
+from server.staff.demo import print_demo_accounts
+from server.verification.setup import vault_keys
+from server.verification.vault_store import SqlVault
 
 
 def main(argv: Sequence[str] | None = None) -> int:

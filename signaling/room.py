@@ -2,7 +2,7 @@
 
 A :class:`Room` takes parsed client messages and the current time and returns
 effects: frames to send to participants and sockets to close. Sockets, clocks
-and queues belong to the caller (``server/ws.py``), so every rule here can be
+and queues belong to the caller (``server/call/ws.py``), so every rule here can be
 tested with plain values.
 
 Each participant has a *seat*. The seat outlives its socket for the resume

@@ -15,7 +15,7 @@ from typing import Final
 import aiohttp
 from yarl import URL
 
-from server.language import COOKIE, Language
+from server.core.language import COOKIE, Language
 
 #: common Dutch words and word parts; none may be left on an English page (case-insensitive,
 #: matched in the visible text with a space on either side where given)

@@ -21,9 +21,9 @@ import orjson
 from aiohttp import web
 
 from server.app import create_app
+from server.call.rooms import IssuedRoom, issue_room
 from server.config import Config, WebSocketSettings
-from server.rooms import IssuedRoom, issue_room
-from server.state import KEYS
+from server.core.appkeys import KEYS
 from signaling.roles import Role
 
 DEADLINE = 20.0

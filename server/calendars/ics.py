@@ -34,7 +34,7 @@ from server.calendars.model import (
     Organizer,
     appointment_uid,
 )
-from server.language import N_
+from server.core.language import N_
 
 PRODID: Final = "-//Balie//Digitale balie//NL"
 

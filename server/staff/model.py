@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Final
 
-from server.language import N_
+from server.core.language import N_
 
 
 class Role(StrEnum):

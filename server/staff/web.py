@@ -36,11 +36,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from identity.vault import KeyRing
 from server.config import Config
-from server.identity_setup import vault_keys
-from server.language import N_, gettext_for
-from server.pages import render
-from server.problems import Problem
-from server.security import from_our_site
+from server.core.appkeys import CONFIG
+from server.core.language import N_, gettext_for
+from server.core.pages import render
+from server.core.problems import Problem
+from server.core.security import from_our_site
+from server.db.appkeys import ENGINE
 from server.staff.accounts import AccountStore, Outcome, PasswordTotpAuthenticator
 from server.staff.model import ROLE_LABELS, AccountRef, Role, StaffPrincipal, parse_roles
 from server.staff.sessions import (
@@ -50,7 +51,7 @@ from server.staff.sessions import (
     SessionStore,
     Stage,
 )
-from server.state import CONFIG, ENGINE
+from server.verification.setup import vault_keys
 from signaling.ratelimit import TokenBucket
 
 log = logging.getLogger("balie.staff")
@@ -160,7 +161,7 @@ def staff_error_page(
     gettext = gettext_for(request)
     response = render(
         request,
-        "staff_error.html",
+        "staff/error.html",
         switch_back=None if request.method in _SAFE_METHODS else back,
         title=gettext(title),
         advice=gettext(advice),
@@ -432,7 +433,7 @@ async def _sign_in_page(
         wanted = tenants[0][0]
     response = render(
         request,
-        "staff_sign_in.html",
+        "staff/sign_in.html",
         switch_back=None if request.method in _SAFE_METHODS else SIGN_IN,
         csrf_token=session.csrf_secret,
         tenants=tenants,
@@ -530,7 +531,7 @@ async def code_form(request: web.Request) -> web.Response:
     session, _ = await _load_session(request)
     if session is None or session.stage is not Stage.PASSWORD:
         return web.Response(status=303, headers={"Location": SIGN_IN})
-    return render(request, "staff_sign_in_code.html", csrf_token=session.csrf_secret, summary="")
+    return render(request, "staff/sign_in_code.html", csrf_token=session.csrf_secret, summary="")
 
 
 async def code_submit(request: web.Request) -> web.Response:
@@ -565,7 +566,7 @@ async def code_submit(request: web.Request) -> web.Response:
         return response
     return render(
         request,
-        "staff_sign_in_code.html",
+        "staff/sign_in_code.html",
         switch_back=SIGN_IN_CODE,
         csrf_token=session.csrf_secret,
         summary=gettext_for(request)(REFUSED),
@@ -601,7 +602,7 @@ async def landing(request: web.Request) -> web.Response:
     tenants = dict(await request.app[STAFF].accounts.tenants())
     return render(
         request,
-        "staff_home.html",
+        "staff/home.html",
         principal=principal,
         tenant_name=tenants.get(principal.tenant_id, principal.tenant_id),
         roles=[gettext(ROLE_LABELS[role]) for role in Role if role in principal.roles],

@@ -39,7 +39,7 @@ from playwright.async_api import (
 )
 
 from server.config import Config
-from server.staff_demo import demo_credentials
+from server.staff.demo import demo_credentials
 from tests.support import LiveServer, live_server
 
 #: the browser the workplace machines ship; Playwright's own downloads are blocked there

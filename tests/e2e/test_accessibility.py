@@ -17,10 +17,10 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from identity.wallet import TestWallet
+from server.call.rooms import issue_room
 from server.config import DEFAULT_NODE_MODULES
-from server.rooms import issue_room
-from server.staff_demo import demo_credentials
-from server.state import KEYS
+from server.core.appkeys import KEYS
+from server.staff.demo import demo_credentials
 from signaling.roles import Role
 from tests.e2e import browser as e2e_browser
 from tests.e2e.browser import (
@@ -182,11 +182,11 @@ async def test_specialist_desk_has_no_violations(browser: Browser, live_balie: L
     from sqlalchemy import insert, update
 
     from server.booking.intervals import wall_to_instant
+    from server.booking.join_links import new_room_id
     from server.booking.model import AMSTERDAM
-    from server.booking_rooms import new_room_id
     from server.db import writer
+    from server.db.appkeys import ENGINE
     from server.db.schema import appointments
-    from server.state import ENGINE
 
     async def add(start: datetime, state: str) -> str:
         end = start + timedelta(minutes=30)
@@ -258,8 +258,8 @@ async def test_planner_console_has_no_violations(browser: Browser, live_balie: L
 
     from server.booking.model import AMSTERDAM
     from server.db import writer
+    from server.db.appkeys import ENGINE
     from server.db.schema import appointments, feedback
-    from server.state import ENGINE
 
     # a finished call and a score yesterday, so the dashboard draws bars
     yesterday = datetime.now(UTC) - timedelta(days=1)

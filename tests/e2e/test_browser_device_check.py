@@ -14,14 +14,14 @@ from aiohttp import web
 from playwright.async_api import Browser, Page, expect
 
 from server.app import create_app
+from server.call.rooms import issue_room
 from server.config import Config
-from server.rooms import issue_room
-from server.state import KEYS
+from server.core.appkeys import KEYS
 from signaling.roles import Role
 from signaling.turn import IceSettings
 from tests.e2e import browser as e2e_browser
 from tests.e2e.browser import DEADLINE_MS, open_participant
-from tests.server.test_turn_coturn import Coturn, coturn, free_port
+from tests.server.call.test_turn_coturn import Coturn, coturn, free_port
 from tests.support import LiveServer
 from tests.support import free_port as free_tcp_port
 

@@ -17,7 +17,7 @@ from typing import Final
 import pytest
 from playwright.async_api import Browser, Page, Request, Route, expect
 
-from server.language import COOKIE
+from server.core.language import COOKIE
 from signaling.roles import Role
 from tests.e2e import browser as e2e_browser
 from tests.e2e.browser import (

@@ -20,9 +20,11 @@ from playwright.async_api import Browser, expect
 from sqlalchemy import String, Text, cast, or_, select
 
 from identity.wallet import TestWallet
+from server.call.rooms import issue_room
+from server.core.appkeys import KEYS
+from server.db.appkeys import ENGINE
 from server.db.schema import metadata, vault_entries
-from server.rooms import issue_room
-from server.state import ENGINE, GATE, KEYS
+from server.verification.appkeys import GATE
 from signaling.roles import Role
 from tests.e2e import browser as e2e_browser
 from tests.e2e.browser import (

@@ -37,10 +37,10 @@ from sqlalchemy import insert
 
 from identity.wallet import TestWallet
 from server.booking.model import AMSTERDAM
-from server.date_words import short_day_words
+from server.core.date_words import short_day_words
 from server.db import writer
+from server.db.appkeys import ENGINE
 from server.db.schema import availability_exceptions, purposes
-from server.state import ENGINE
 from tests.e2e import browser as e2e_browser
 from tests.e2e.browser import (
     DEADLINE_MS,

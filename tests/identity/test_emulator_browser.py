@@ -23,7 +23,7 @@ from aiohttp import web
 from playwright.async_api import Browser, Page
 
 from identity.wallet import TestWallet
-from server.security import content_security_policy
+from server.core.security import content_security_policy
 from tests.e2e.browser import DEADLINE_MS, DEADLINE_S, Participant, open_participant
 from tests.e2e.browser import browser as e2e_browser
 from tests.identity.conftest import (

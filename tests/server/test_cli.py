@@ -15,9 +15,9 @@ from identity.vault import KeyRing, new_key_config_entry, open_identity, seal_id
 from identity.verifier import VerifiedIdentity
 from server.cli import main
 from server.config import Config
+from server.core.secrets import load_keys
 from server.db import create_engine, migrate
-from server.keys import load_keys
-from server.vault_store import SqlVault
+from server.verification.vault_store import SqlVault
 from signaling.roles import Role
 from signaling.tokens import KeySet, verify_room_token
 from tests.server.test_config import PRODUCTION_IDENTITY

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from server.booking_setup import feed_tokens, load_link_keys
+from server.booking.setup import feed_tokens, load_link_keys
 from server.config import Config, ConfigError, Environment
 
 ANY_ADDRESS = "0.0.0.0"  # noqa: S104 - only parsed here, never bound

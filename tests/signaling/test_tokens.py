@@ -439,7 +439,7 @@ def _x25519_pem() -> str:
     ids=lambda t: t[:50],
 )
 def test_malformed_key_file_is_a_value_error(text: str) -> None:
-    """``from_json`` reports every malformed file as ValueError (server/keys.py
+    """``from_json`` reports every malformed file as ValueError (server/core/secrets.py
     turns that into a ConfigError); any other exception escapes start-up."""
     with pytest.raises(ValueError):
         KeySet.from_json(text)

@@ -1,6 +1,6 @@
 """TURN credentials (coturn use-auth-secret) and the ICE server list, with plain values.
 
-tests/server/test_turn_coturn.py checks the same credentials against a real coturn.
+tests/server/call/test_turn_coturn.py checks the same credentials against a real coturn.
 """
 
 from __future__ import annotations

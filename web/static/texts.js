@@ -1,6 +1,6 @@
 // Texts in the page's language. The scripts are written in Dutch and call t() with the
 // Dutch text; a page in another language embeds the translations of exactly those texts
-// (server/language.py, from web/locale/*/*.po) in <script id="balie-texts">.
+// (server/core/language.py, from web/locale/*/*.po) in <script id="balie-texts">.
 // Placeholders are written {name} and filled from `values` after translating.
 
 const node = document.getElementById('balie-texts');

@@ -1,0 +1,35 @@
+"""The room token on HTTP calls: ``Authorization: Bearer``, never in the URL (or, for the
+feedback form after a call, a form field)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from server.core.appkeys import CONFIG, KEYS
+from server.core.language import N_
+from server.core.problems import Problem
+from signaling.errors import TokenError
+from signaling.tokens import RoomClaims, verify_room_token
+
+
+def room_claims(request: web.Request) -> RoomClaims:
+    """The verified claims of the request's room token; its room must be the path's."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Problem(401, "token-missing", "Send the room token as Authorization: Bearer")
+    return checked_room_token(request, token.strip(), request.match_info["room_id"])
+
+
+def checked_room_token(request: web.Request, token: str, room: str) -> RoomClaims:
+    """The verified claims of ``token``, which must be for ``room``; a :class:`Problem`
+    (401 ``token-invalid`` or 403 ``wrong-room``) otherwise."""
+    config = request.app[CONFIG]
+    try:
+        claims = verify_room_token(request.app[KEYS], token, issuer=config.tokens.issuer)
+    except TokenError:
+        raise Problem(
+            401, "token-invalid", "The room token was refused", N_("Deze link werkt niet meer.")
+        ) from None
+    if claims.room != room:
+        raise Problem(403, "wrong-room", "The token belongs to another room")
+    return claims

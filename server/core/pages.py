@@ -1,0 +1,92 @@
+"""Server-rendered pages."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Final
+
+from aiohttp import web
+
+from server.call.room_auth import room_claims
+from server.core.appkeys import CONFIG, NONCE
+from server.core.browser import remember_browser
+from server.core.language import LANGUAGES, language_of
+from signaling.messages import ID_PATTERN
+from signaling.turn import ice_servers_for
+
+STATIC_PREFIX = "/static"
+VENDOR_PREFIX = "/vendor"
+
+log = logging.getLogger("balie.http")
+
+#: browser packages from npm that pages load, by the name pages use
+VENDOR_FILES: Final = {
+    "yivi.js": "@privacybydesign/yivi-frontend/dist/yivi.js",
+}
+
+
+def render(
+    request: web.Request, name: str, *, switch_back: str | None = None, **context: object
+) -> web.Response:
+    """A page in the request's language (Dutch, or English when chosen).
+
+    The language switch returns to the page's own address; a page answering a POST names
+    the page to return to in ``switch_back`` (the POST's address has no page to show), or the
+    start page is used."""
+    languages = request.app[LANGUAGES]
+    language = language_of(request)
+    if switch_back is None:
+        switch_back = request.path_qs if request.method in ("GET", "HEAD") else "/"
+    body = (
+        languages.environment(language)
+        .get_template(name)
+        .render(
+            nonce=request[NONCE],
+            static=STATIC_PREFIX,
+            lang=language.value,
+            here=switch_back,
+            script_texts=languages.script_texts(language),
+            **context,
+        )
+    )
+    return web.Response(text=body, content_type="text/html")
+
+
+async def home(request: web.Request) -> web.Response:
+    return render(request, "resident/home.html")
+
+
+async def call_page(request: web.Request) -> web.Response:
+    room_id = request.match_info.get("room_id", "")
+    if room_id and not ID_PATTERN.fullmatch(room_id):
+        raise web.HTTPNotFound()
+    response = render(request, "call/call.html", room_id=room_id)
+    remember_browser(request, response)
+    return response
+
+
+async def vendor_file(request: web.Request) -> web.FileResponse:
+    """Serve an allow-listed file from the npm install, never the whole folder."""
+    relative = VENDOR_FILES.get(request.match_info["name"])
+    if relative is None:
+        raise web.HTTPNotFound()
+    path = request.app[CONFIG].node_modules / relative
+    if not path.is_file():
+        log.error("%s is missing: run `npm ci --omit=dev` in the project folder", relative)
+        raise web.HTTPServiceUnavailable()
+    response = web.FileResponse(path)
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+async def ice_servers(request: web.Request) -> web.Response:
+    """STUN/TURN servers for the seat's device check, with its own TURN credentials."""
+    claims = room_claims(request)
+    config = request.app[CONFIG]
+    servers = ice_servers_for(config.ice, claims.participant_id, int(time.time()))
+    return web.json_response({"ice_servers": servers})
+
+
+async def health(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})

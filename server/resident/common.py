@@ -1,0 +1,133 @@
+"""What the resident pages share: errors as pages, the origin check, redirects, and the
+language switch."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Final
+
+from aiohttp import web
+
+from server.booking import api as booking_api
+from server.booking.errors import BookingError
+from server.core.appkeys import CONFIG
+from server.core.language import COOKIE, COOKIE_AGE, N_, Language, gettext_for, safe_return_path
+from server.core.pages import render
+from server.core.problems import Problem
+from server.core.security import from_our_site
+from signaling.messages import ID_PATTERN
+
+log = logging.getLogger("balie.booking.pages")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+# --- errors become pages ------------------------------------------------------------------
+
+_ERROR_TITLES: Final = {
+    400: N_("Dit verzoek klopt niet"),
+    401: N_("Gebruik de link uit uw bevestiging"),
+    403: N_("Deze link werkt niet"),
+    404: N_("Dit bestaat niet"),
+    409: N_("Dit lukt nu niet"),
+    422: N_("Dit lukt niet"),
+    503: N_("Het lukt nu even niet"),
+}
+SOMETHING_WRONG: Final = N_("Er ging iets mis")
+CHECK_THE_LINK: Final = N_("Controleer de link of begin opnieuw.")
+
+
+class PageError(Exception):
+    """Show the resident a page saying what went wrong and where to go on."""
+
+    def __init__(self, status: int, detail: str, *, back: tuple[str, str] | None = None) -> None:
+        super().__init__(f"{status}")
+        self.status = status
+        self.detail = detail
+        self.back = back
+
+
+def page(handler: Handler) -> Handler:
+    """Booking errors and API problems become a page with the status, never JSON."""
+
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except PageError as error:
+            return error_page(request, error.status, error.detail, error.back)
+        except Problem as problem:
+            detail = problem.detail or CHECK_THE_LINK
+            return error_page(request, problem.status, detail, None)
+        except BookingError as error:
+            translated = booking_api.problem_for(error, "appointment")
+            return error_page(request, translated.status, translated.detail or "", None)
+
+    wrapped.__name__ = handler.__name__
+    wrapped.__doc__ = handler.__doc__
+    return wrapped
+
+
+def error_page(
+    request: web.Request, status: int, detail: str, back: tuple[str, str] | None
+) -> web.Response:
+    """``detail`` and the words of ``back`` are Dutch texts marked for translation."""
+    gettext = gettext_for(request)
+    tenant = request.match_info.get("tenant", "")
+    start = f"/afspraak/{tenant}" if ID_PATTERN.fullmatch(tenant) else None
+    if back is None and start is not None:
+        back = (start, N_("Naar het begin"))
+    response = render(
+        request,
+        "resident/error.html",
+        title=gettext(_ERROR_TITLES.get(status, SOMETHING_WRONG)),
+        detail=gettext(detail),
+        status=status,
+        back=None if back is None else (back[0], gettext(back[1])),
+        # after a POST the switch returns to the tenant's start: the POST has no page
+        switch_back=None if request.method in ("GET", "HEAD") else start or "/",
+    )
+    response.set_status(status)
+    return response
+
+
+def check_origin(request: web.Request) -> None:
+    """Our own forms only: the same rule as the staff pages' CSRF check."""
+    if not from_our_site(request):
+        log.warning("resident %s %s refused: foreign origin", request.method, request.path)
+        raise PageError(403, N_("Dit formulier kwam niet van onze website. Begin opnieuw."))
+
+
+def see_other(location: str) -> web.Response:
+    """Post/Redirect/Get: the 303 that turns a POST's answer into a GET."""
+    return web.Response(status=303, headers={"Location": location})
+
+
+# --- the language switch ---------------------------------------------------------------------
+
+
+@page
+async def choose_language(request: web.Request) -> web.Response:
+    """``POST /taal``: keep the choice in a cookie and go back to the page it came from."""
+    check_origin(request)
+    form = await request.post()
+    chosen = form.get("taal")
+    try:
+        language = Language(chosen if isinstance(chosen, str) else "")
+    except ValueError:
+        raise PageError(
+            400,
+            N_("Deze taal kennen we niet. Kies Nederlands of English."),
+            back=("/", N_("Naar de startpagina")),
+        ) from None
+    back = form.get("terug")
+    response = see_other(safe_return_path(back if isinstance(back, str) else "/"))
+    response.set_cookie(
+        COOKIE,
+        language.value,
+        path="/",
+        max_age=COOKIE_AGE,
+        secure=request.app[CONFIG].production,
+        httponly=True,
+        samesite="Lax",
+    )
+    return response

@@ -1,0 +1,405 @@
+"""The identity gate: a resident enters the lobby only after proving their purpose's policy.
+
+The flow (docs/identity.md): the join page asks :meth:`IdentityGate.start` for a wallet
+session bound to (room, browser, purpose); the wallet discloses to the verifier; the page
+asks :meth:`IdentityGate.finish`, which fetches and strictly checks the result server to
+server, consumes it once, seals the values into the vault and writes the audit trail.
+The signalling server asks :meth:`IdentityGate.admits` before seating a resident.
+
+Values leave the vault for one reader only: the specialist of that room
+(:meth:`IdentityGate.panel`), with the BSN masked until a deliberate, audited
+:meth:`IdentityGate.reveal`. Audit rows name attributes, never values.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Final
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from identity.errors import (
+    IdentityError,
+    PolicyError,
+    RefusalReason,
+    VerificationRefused,
+    VerifierUnavailable,
+)
+from identity.policy import (
+    FIELD_LABELS_NL,
+    TAG_FIELDS,
+    DisclosurePolicy,
+    Tag,
+    field_label,
+    policy_from_stored,
+    tag_label,
+)
+from identity.sessions import Binding, VerificationRegistry
+from identity.vault import KeyRing, VaultEntry, open_identity, seal_identity
+from identity.verifier import VerifiedIdentity, Verifier
+from server.booking.store import audit
+from server.core.language import N_
+from server.db.engine import writer
+from server.db.schema import purposes, vault_entries
+from server.verification.vault_store import SqlVault
+from signaling.roles import Role
+from signaling.tokens import RoomClaims
+
+log = logging.getLogger("balie.identity")
+
+#: the only attribute shown masked until a specialist reveals it
+MASKED: Final = frozenset({"bsn"})
+#: a safety net: values sealed for a call that never ends are gone after this
+MAX_CALL_SECONDS: Final = 12 * 3600
+_DAY: Final = 86_400
+
+
+class GateError(Exception):
+    """A request the gate refuses; ``code`` is stable, ``detail`` readable Dutch."""
+
+    def __init__(self, status: int, code: str, detail: str) -> None:
+        super().__init__(code)
+        self.status = status
+        self.code = code
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class PurposePolicy:
+    policy: DisclosurePolicy
+    #: days the values are kept after call end; None: deleted at call end
+    retention_days: int | None
+
+
+@dataclass
+class IdentityGate:
+    verifier: Verifier
+    verifications: VerificationRegistry
+    vault: SqlVault
+    keys: KeyRing
+    engine: AsyncEngine
+    #: the demo wallet page, offered to residents in demo mode only
+    demo_wallet_url: str | None = None
+    clock: Callable[[], float] = time.time
+    #: (room, browser) -> the verification the page started last; the page never sees it
+    _pending: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    # -- the policy ----------------------------------------------------------------
+
+    async def policy_for(self, claims: RoomClaims) -> PurposePolicy | None:
+        """The purpose's policy, or None for a room without a purpose."""
+        if claims.purpose is None or claims.tenant is None:
+            return None
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(purposes.c.disclosure, purposes.c.retention_days).where(
+                        purposes.c.tenant_id == claims.tenant, purposes.c.key == claims.purpose
+                    )
+                )
+            ).first()
+        if row is None:
+            raise GateError(404, "unknown-purpose", N_("Deze afspraak bestaat niet (meer)."))
+        if row.disclosure in ([], None):
+            return None  # the admin chose a purpose without an identity step
+        try:
+            policy = policy_from_stored(claims.purpose, row.disclosure)
+        except PolicyError:
+            # never admit on a policy we cannot read: that would weaken verification
+            log.error(
+                "purpose %s of tenant %s has an unreadable policy", claims.purpose, claims.tenant
+            )
+            raise GateError(503, "policy-unreadable", _TRY_LATER) from None
+        return PurposePolicy(policy, row.retention_days)
+
+    # -- resident ------------------------------------------------------------------
+
+    async def state(
+        self, claims: RoomClaims, browser: str | None, language: str = "nl"
+    ) -> dict[str, object]:
+        """What the page shows: whether this seat must verify, and whether it has; labels in
+        ``language`` (``nl`` or ``en``)."""
+        gated = await self.policy_for(claims)
+        body: dict[str, object] = {"role": claims.role.value, "required": False, "verified": False}
+        if claims.role is Role.SPECIALIST:
+            return body | await self.panel(claims, gated, language)
+        if gated is None or claims.role is not Role.RESIDENT:
+            return body
+        body |= {
+            "required": True,
+            "verified": await self._verified(claims, browser, gated),
+            "attributes": [{"label": item.label(language)} for item in gated.policy.items],
+        }
+        if self.demo_wallet_url:
+            body["demo_wallet_url"] = self.demo_wallet_url
+        return body
+
+    async def start(self, claims: RoomClaims, browser: str | None) -> Mapping[str, object]:
+        """Open a wallet session for this room, browser and purpose."""
+        gated = await self._resident_policy(claims)
+        browser = _require_browser(browser)
+        try:
+            started = await self.verifier.start(gated.policy)
+        except VerifierUnavailable:
+            raise GateError(503, "verifier-unavailable", _TRY_LATER) from None
+        verification = await self.verifications.open(started.handle, self._binding(claims, browser))
+        self._pending[(claims.room, browser)] = verification.id
+        return started.browser_payload
+
+    async def finish(
+        self, claims: RoomClaims, browser: str | None, language: str = "nl"
+    ) -> dict[str, object]:
+        """Fetch, check and keep the result of this browser's wallet session."""
+        await self._resident_policy(claims)
+        browser = _require_browser(browser)
+        binding = self._binding(claims, browser)
+        verification_id = self._pending.get((claims.room, browser))
+        if verification_id is None:
+            raise GateError(
+                409, "no-verification", N_("Start eerst het controleren met de Yivi-app.")
+            )
+        try:
+            verification = await self.verifications.claim(verification_id, binding)
+        except VerificationRefused as refused:
+            await self._audit_refusal(claims, refused.reason)
+            raise _refusal(refused.reason) from None
+        except IdentityError:
+            raise GateError(409, "no-verification", N_("Start het controleren opnieuw.")) from None
+        try:
+            identity = await self.verifier.result(verification.handle)
+        except VerifierUnavailable:
+            await self.verifications.release(verification_id)
+            raise GateError(503, "verifier-unavailable", _TRY_LATER) from None
+        except VerificationRefused as refused:
+            await self.verifications.refuse(verification_id, refused.reason)
+            self._pending.pop((claims.room, browser), None)
+            await self._audit_refusal(claims, refused.reason)
+            raise _refusal(refused.reason) from None
+        try:
+            await self.verifications.complete(verification_id, identity)
+        except VerificationRefused as refused:
+            await self._audit_refusal(claims, refused.reason)
+            raise _refusal(refused.reason) from None
+        self._pending.pop((claims.room, browser), None)
+        await self._keep(claims, browser, verification_id, identity)
+        return {
+            "verified": True,
+            "attributes": [{"label": label} for label in _labels(identity, language)],
+        }
+
+    async def admits(self, claims: RoomClaims, browser: str | None) -> bool:
+        """May this seat enter the lobby? Residents of a gated room need a live,
+        bound verification; everyone else needs none."""
+        if claims.role is not Role.RESIDENT:
+            return True
+        gated = await self.policy_for(claims)
+        return gated is None or await self._verified(claims, browser, gated)
+
+    async def _verified(
+        self, claims: RoomClaims, browser: str | None, gated: PurposePolicy
+    ) -> bool:
+        """Does this browser hold a live verification for the room under ``gated``?"""
+        if browser is None:
+            return False
+        entry = await self.vault.verified_entry(
+            claims.room, browser_id=browser, purpose=gated.policy.purpose, now=self.clock()
+        )
+        return entry is not None
+
+    # -- specialist ----------------------------------------------------------------
+
+    async def panel(
+        self, claims: RoomClaims, gated: PurposePolicy | None = None, language: str = "nl"
+    ) -> dict[str, object]:
+        """The verified panel: values with the BSN masked, labels in ``language``; the view
+        is audited."""
+        self._require_specialist(claims)
+        gated = gated if gated is not None else await self.policy_for(claims)
+        if gated is None:
+            return {"required": False, "verified": False, "attributes": []}
+        identity = await self._open(claims, gated)
+        if identity is None:
+            return {"required": True, "verified": False, "attributes": []}
+        shown = _ordered(identity)
+        rows = [
+            {
+                "name": name,
+                "label": _field_label(name, language),
+                "masked": name in MASKED,
+                **({} if name in MASKED else {"value": value}),
+            }
+            for name, value in shown
+        ]
+        await self._audit(
+            claims, "identity.viewed", [name for name, _ in shown if name not in MASKED]
+        )
+        return {
+            "required": True,
+            "verified": True,
+            "verifier": "Yivi" if identity.verifier == "yivi" else identity.verifier,
+            "verified_at": datetime.fromtimestamp(identity.verified_at, UTC).isoformat(),
+            "demo": identity.demo,
+            "attributes": rows,
+        }
+
+    async def reveal(self, claims: RoomClaims, name: object) -> str:
+        """One masked value, on the specialist's deliberate request; audited."""
+        self._require_specialist(claims)
+        if not isinstance(name, str) or name not in MASKED:
+            raise GateError(400, "not-revealable", N_("Alleen het BSN kan hier getoond worden."))
+        gated = await self.policy_for(claims)
+        identity = await self._open(claims, gated) if gated is not None else None
+        if identity is None or name not in identity.values:
+            raise GateError(404, "not-verified", N_("Er zijn (nog) geen gecontroleerde gegevens."))
+        await self._audit(claims, "identity.revealed", [name])
+        return identity.values[name]
+
+    async def renew(self, claims: RoomClaims) -> None:
+        """The specialist asks the resident to verify again: the old values go at once."""
+        self._require_specialist(claims)
+        deleted = await self.vault.delete_for_room(claims.room)
+        await self._audit(claims, "identity.renewal_requested", [])
+        log.info("renewal requested; %d vault entries deleted", deleted)
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    async def call_ended(self, room: str) -> None:
+        """Delete the room's values now, or keep them for their purpose's retention."""
+        retention = await self._retention_days(room)
+        if retention:
+            await self.vault.keep_until(room, self.clock() + retention * _DAY)
+        else:
+            await self.vault.delete_for_room(room)
+        for key in [k for k in self._pending if k[0] == room]:
+            del self._pending[key]
+
+    async def _retention_days(self, room: str) -> int | None:
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(purposes.c.retention_days)
+                    .join(
+                        vault_entries,
+                        (vault_entries.c.tenant_id == purposes.c.tenant_id)
+                        & (vault_entries.c.purpose_key == purposes.c.key),
+                    )
+                    .where(vault_entries.c.room_id == room)
+                )
+            ).first()
+        return None if row is None else row.retention_days
+
+    async def sweep(self) -> int:
+        """Delete what is past its retention, and verifications nobody finished."""
+        await self.verifications.purge()
+        return await self.vault.delete_expired(self.clock())
+
+    # -- inside --------------------------------------------------------------------
+
+    async def _resident_policy(self, claims: RoomClaims) -> PurposePolicy:
+        if claims.role is not Role.RESIDENT:
+            raise GateError(
+                403, "not-resident", N_("Alleen de inwoner laat zien wie hij of zij is.")
+            )
+        gated = await self.policy_for(claims)
+        if gated is None:
+            raise GateError(
+                409, "not-required", N_("Voor dit gesprek hoeft u niets te laten zien.")
+            )
+        return gated
+
+    def _require_specialist(self, claims: RoomClaims) -> None:
+        if claims.role is not Role.SPECIALIST:
+            raise GateError(403, "not-specialist", N_("Alleen de medewerker ziet deze gegevens."))
+
+    def _binding(self, claims: RoomClaims, browser: str) -> Binding:
+        assert claims.purpose is not None  # gated rooms have a purpose
+        return Binding(claims.room, browser, claims.purpose)
+
+    async def _keep(
+        self, claims: RoomClaims, browser: str, verification_id: str, identity: VerifiedIdentity
+    ) -> None:
+        now = self.clock()
+        entry = seal_identity(
+            self.keys,
+            identity,
+            room=claims.room,
+            verification_id=verification_id,
+            delete_after=now + MAX_CALL_SECONDS,
+        )
+        assert claims.tenant is not None and claims.purpose is not None
+        await self.vault.put_bound(
+            entry, tenant=claims.tenant, browser_id=browser, purpose=claims.purpose, now=now
+        )
+        await self._audit(claims, "identity.verified", sorted(identity.values))
+
+    async def _open(self, claims: RoomClaims, gated: PurposePolicy) -> VerifiedIdentity | None:
+        now = self.clock()
+        entry: VaultEntry | None = await self.vault.verified_entry(
+            claims.room, purpose=gated.policy.purpose, now=now
+        )
+        if entry is None:
+            return None
+        try:
+            return open_identity(self.keys, entry, now=now)
+        except IdentityError:
+            # a key removed too early, or a tampered row: nothing to show, loudly
+            log.error("a vault entry of room %s does not open", claims.room)
+            return None
+
+    async def _audit_refusal(self, claims: RoomClaims, reason: RefusalReason) -> None:
+        await self._audit(claims, f"identity.refused.{reason.code}", [])
+
+    async def _audit(self, claims: RoomClaims, action: str, attributes: list[str]) -> None:
+        if claims.tenant is None:
+            return  # rooms without a tenant have no purpose, so nothing to audit
+        async with writer(self.engine).begin() as conn:
+            await audit(
+                conn,
+                claims.tenant,
+                datetime.now(UTC),
+                f"{claims.role.value}:{claims.participant_id}",
+                action,
+                f"room:{claims.room}",
+                attributes,
+            )
+
+
+_TRY_LATER: Final = N_("Het controleren lukt nu niet. Probeer het over een paar minuten opnieuw.")
+
+
+def _require_browser(browser: str | None) -> str:
+    if browser is None:
+        raise GateError(
+            400, "no-browser-session", N_("Laad de pagina opnieuw met de link uit uw uitnodiging.")
+        )
+    return browser
+
+
+def _refusal(reason: RefusalReason) -> GateError:
+    return GateError(403, f"refused-{reason.code}", reason.resident_message)
+
+
+def _field_label(name: str, language: str) -> str:
+    if name in FIELD_LABELS_NL:
+        return field_label(name, language)
+    try:
+        return tag_label(Tag(name), language)
+    except ValueError:
+        return name
+
+
+def _ordered(identity: VerifiedIdentity) -> list[tuple[str, str]]:
+    """Values in the tags' display order (BSN, name, ..., address parts)."""
+    order = [name for tag in Tag for name in TAG_FIELDS[tag]]
+    known = [(n, identity.values[n]) for n in order if n in identity.values]
+    rest = sorted((n, v) for n, v in identity.values.items() if n not in order)
+    return known + rest
+
+
+def _labels(identity: VerifiedIdentity, language: str) -> list[str]:
+    return [tag_label(tag, language) for tag in Tag if tag in identity.tags]
