@@ -56,8 +56,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from server.booking.errors import SlotTaken, SlotUnavailable
-from server.booking.model import AMSTERDAM
 from server.booking.service import BookingService
+from server.core.clock import AMSTERDAM
 from server.db import create_engine, migrate, writer
 from server.db.schema import availability_rules, purposes, staff, tenants
 

@@ -53,9 +53,9 @@ from server.booking.appkeys import BOOKING
 from server.booking.appointment import Appointment
 from server.booking.intervals import wall_to_instant
 from server.booking.join_links import new_room_id, resident_join_url
-from server.booking.model import AMSTERDAM
 from server.config import Config
 from server.core.appkeys import CONFIG, KEYS
+from server.core.clock import AMSTERDAM
 from server.core.logs import AccessLogger
 from server.db import writer
 from server.db.appkeys import ENGINE

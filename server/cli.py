@@ -18,11 +18,10 @@ from server.call.rooms import IssuedRoom, issue_room
 from server.config import Config, ConfigError
 from server.core import logs
 from server.core.appkeys import KEYS
-from server.core.secrets import load_keys, rotate_keys
+from server.core.secrets import load_keys, rotate_keys, vault_keys
 from server.db import create_engine, migrate
 from server.db.demo import DEMO_TENANT
 from server.staff.demo import print_demo_accounts
-from server.verification.setup import vault_keys
 from server.verification.vault_store import SqlVault
 
 

@@ -19,9 +19,6 @@ from pathlib import Path
 from typing import Final, TypeVar
 from urllib.parse import urlsplit
 
-from server.calendars.errors import InvalidCalendarInput
-from server.calendars.feed import MIN_SECRET_BYTES as MIN_FEED_SECRET_BYTES
-from server.calendars.staff_source import CalDAVCredentials, credentials_from_env
 from signaling.turn import IceSettings
 
 DEFAULT_HOST: Final = "127.0.0.1"
@@ -41,6 +38,37 @@ class Environment(StrEnum):
     DEVELOPMENT = "development"
     #: no development helpers; secrets must be provided
     PRODUCTION = "production"
+
+
+#: the staff feed's HMAC secret must be at least this long (server/calendars/feed.py)
+MIN_FEED_SECRET_BYTES: Final = 32
+#: a named CalDAV credential pair: BALIE_CALDAV_<NAME>_USERNAME / _PASSWORD
+_CREDENTIAL_VAR: Final = re.compile(r"BALIE_CALDAV_([A-Z0-9_]+?)_(USERNAME|PASSWORD)")
+
+
+@dataclass(frozen=True, slots=True)
+class CalDAVCredentials:
+    """A CalDAV login that a staff member's ``calendar_source`` names (docs/calendars.md)."""
+
+    username: str
+    password: str = field(default="", repr=False)
+
+
+def credentials_from_env(env: Mapping[str, str]) -> dict[str, CalDAVCredentials]:
+    """The named CalDAV credential pairs in ``env``: ``BALIE_CALDAV_<NAME>_USERNAME`` and
+    ``..._PASSWORD``. A pair missing its user name is refused (a typo would otherwise log in
+    anonymously)."""
+    parts: dict[str, dict[str, str]] = {}
+    for key, value in env.items():
+        found = _CREDENTIAL_VAR.fullmatch(key)
+        if found:
+            parts.setdefault(found.group(1), {})[found.group(2)] = value
+    pairs: dict[str, CalDAVCredentials] = {}
+    for name, values in parts.items():
+        if not values.get("USERNAME"):
+            raise ConfigError(f"BALIE_CALDAV_{name}_USERNAME is missing or empty")
+        pairs[name] = CalDAVCredentials(values["USERNAME"], values.get("PASSWORD", ""))
+    return pairs
 
 
 @dataclass(frozen=True, slots=True)
@@ -382,10 +410,7 @@ def _booking_from_env(read: _Reader, env: Mapping[str, str]) -> BookingSettings:
         feed_secret = base64.b64decode(secret, validate=True) if secret else b""
     except binascii.Error:
         raise ConfigError("BALIE_FEED_SECRET must be base64 (openssl rand -base64 32)") from None
-    try:
-        credentials = credentials_from_env(env)
-    except InvalidCalendarInput as error:
-        raise ConfigError(str(error)) from None  # names the variable, never the password
+    credentials = credentials_from_env(env)  # its errors name the variable, never the password
     return BookingSettings(
         hold_minutes=read.integer("BALIE_HOLD_MINUTES", 15),
         link_keys_file=Path(links) if links else None,

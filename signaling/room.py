@@ -2,7 +2,7 @@
 
 A :class:`Room` takes parsed client messages and the current time and returns
 effects: frames to send to participants and sockets to close. Sockets, clocks
-and queues belong to the caller (``server/call/ws.py``), so every rule here can be
+and queues belong to the caller (``server/call/``), so every rule here can be
 tested with plain values.
 
 Each participant has a *seat*. The seat outlives its socket for the resume
@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Final, TypeAlias
 
+from signaling.close_codes import CloseCode
 from signaling.errors import Forbidden, NotAllowed, RoomFull, UnknownPeer
 from signaling.messages import (
     Admit,
@@ -40,12 +41,6 @@ from signaling.roles import Role, is_polite
 
 MAX_IN_CALL: Final = 3
 REPLAY_LIMIT: Final = 256
-
-# Close codes, documented in docs/signaling.md.
-CLOSE_NORMAL: Final = 1000
-CLOSE_DENIED: Final = 4403
-CLOSE_REPLACED: Final = 4409
-CLOSE_ENDED: Final = 4410
 
 
 # Effects are not frozen for the reason the messages are not (see messages.py):
@@ -162,7 +157,7 @@ class Room:
         effects: list[Effect] = []
         if old is not None:
             effects.append(
-                Close(old.id, CLOSE_REPLACED, "replaced by a newer connection", old.session_id)
+                Close(old.id, CloseCode.REPLACED, "replaced by a newer connection", old.session_id)
             )
             effects += self._remove(old, reason="replaced")
         self.seats[participant_id] = seat
@@ -255,7 +250,7 @@ class Room:
                 return [Send(seat.id, seat.session_id, pong, encode_server_message(pong))]
             case Leave():
                 effects = self._remove(seat, reason="left")
-                effects.append(Close(seat.id, CLOSE_NORMAL, "left", seat.session_id))
+                effects.append(Close(seat.id, CloseCode.NORMAL, "left", seat.session_id))
                 return effects
             case Description() | Candidate():
                 return self._relay(seat, message)
@@ -324,7 +319,7 @@ class Room:
         if note:
             denied["message"] = note
         effects: list[Effect] = [self._send(target, denied)]
-        effects.append(Close(target.id, CLOSE_DENIED, "denied", target.session_id))
+        effects.append(Close(target.id, CloseCode.DENIED, "denied", target.session_id))
         effects += self._remove(target, reason="denied")
         return effects
 
@@ -341,7 +336,7 @@ class Room:
         effects: list[Effect] = []
         for other in self.seats.values():
             effects.append(self._send(other, {"type": "ended", "by": seat.role.value}))
-            effects.append(Close(other.id, CLOSE_ENDED, "ended", other.session_id))
+            effects.append(Close(other.id, CloseCode.ENDED, "ended", other.session_id))
         self.seats.clear()
         self.state = Room.State.ENDED
         return effects

@@ -1,11 +1,13 @@
-"""Suite-wide rules."""
+"""Suite-wide rules, and the fixtures of real servers more than one folder uses."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 
 import pytest
+
+from tests.coturn import Coturn, running_coturn
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -21,3 +23,10 @@ def pytest_runtest_makereport(
     if IN_CI and report.skipped:
         report.outcome = "failed"
         report.longrepr = f"skipped in CI, which must run every test: {report.longrepr}"
+
+
+@pytest.fixture(scope="module")
+def coturn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Coturn]:
+    """A real coturn for the module's tests (TURN credentials, the device check)."""
+    with running_coturn(tmp_path_factory.mktemp("coturn")) as server:
+        yield server

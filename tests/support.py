@@ -10,9 +10,10 @@ import asyncio
 import dataclasses
 import socket
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,16 +25,49 @@ from server.app import create_app
 from server.call.rooms import IssuedRoom, issue_room
 from server.config import Config, WebSocketSettings
 from server.core.appkeys import KEYS
+from server.core.clock import Clock, utc_now
+from server.core.logs import AccessLogger
 from signaling.roles import Role
 
 DEADLINE = 20.0
 
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+
+def free_port(*, udp: bool = False) -> int:
+    """A TCP port free on loopback right now (the one helper every test uses); with ``udp``,
+    free for UDP as well (coturn listens on both)."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM if udp else socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port: int = s.getsockname()[1]
+            if not udp:
+                return port
+            with socket.socket() as tcp:
+                try:
+                    tcp.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            return port
+    raise RuntimeError("no free port")
+
+
+class MovableClock:
+    """The application's clock in tests: time moves when the test says, never by sleeping."""
+
+    def __init__(self, now: datetime | None = None) -> None:
+        self.now = now if now is not None else datetime.now(UTC).replace(microsecond=0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta | None = None, **parts: float) -> None:
+        self.now += (delta or timedelta()) + timedelta(**parts)
+
+
+def config_for(data_dir: Path, **fields: Any) -> Config:
+    """A configuration on a free loopback port with its files in ``data_dir``."""
+    return Config(port=free_port(), data_dir=data_dir, **fields)
 
 
 @dataclass
@@ -41,6 +75,8 @@ class LiveServer:
     config: Config
     app: web.Application
     runner: web.AppRunner
+    #: the application's clock (the real one unless the test passed a :class:`MovableClock`)
+    clock: Clock
 
     @property
     def url(self) -> str:
@@ -59,20 +95,33 @@ class LiveServer:
 
 
 @asynccontextmanager
-async def live_server(data_dir: Path, **ws_overrides: Any) -> AsyncIterator[LiveServer]:
-    """Run Balie on a free loopback port with real sockets."""
-    port = free_port()
-    config = Config(
-        port=port,
-        data_dir=data_dir,
-        ws=dataclasses.replace(WebSocketSettings(), **ws_overrides),
-    )
-    app = create_app(config)
-    runner = web.AppRunner(app)
+async def live_server(
+    data_dir: Path,
+    *,
+    config: Config | None = None,
+    clock: Clock = utc_now,
+    access_log: bool = False,
+    routes: Sequence[tuple[str, str, Handler]] = (),
+    **ws_overrides: Any,
+) -> AsyncIterator[LiveServer]:
+    """Run Balie on a free loopback port with real sockets.
+
+    ``config`` replaces the default one (make it with :func:`config_for`); ``ws_overrides``
+    change the WebSocket settings of the default. ``access_log`` uses the production access
+    logger, so a test sees what an operator's log would show; ``routes`` are added before the
+    application starts.
+    """
+    if config is None:
+        ws = dataclasses.replace(WebSocketSettings(), **ws_overrides)
+        config = config_for(data_dir, ws=ws)
+    app = create_app(config, clock=clock)
+    for method, path, handler in routes:
+        app.router.add_route(method, path, handler)
+    runner = web.AppRunner(app, access_log_class=AccessLogger) if access_log else web.AppRunner(app)
     await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    await web.TCPSite(runner, config.host, config.port).start()
     try:
-        yield LiveServer(config, app, runner)
+        yield LiveServer(config, app, runner, clock)
     finally:
         await runner.cleanup()
 

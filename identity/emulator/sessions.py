@@ -1,3 +1,5 @@
+# Longer than 500 lines: irmago's session state machine and its checks in one place, so that
+# they can be compared with irmago's source side by side.
 """The emulator's sessions: an I/O-free state machine driven by an injected clock.
 
 One session moves as the real ``irma server``'s does (research §1.5)::

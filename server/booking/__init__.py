@@ -44,7 +44,6 @@ from server.booking.errors import (
 )
 from server.booking.explanation import Explanation, Finding, Reason, StaffVerdict
 from server.booking.model import (
-    AMSTERDAM,
     Allocation,
     AllocationKind,
     AvailabilityException,
@@ -63,6 +62,7 @@ from server.booking.slots import (
     explain,
     pick_staff,
 )
+from server.core.clock import AMSTERDAM
 
 __all__ = [
     "AMSTERDAM",

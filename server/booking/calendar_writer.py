@@ -26,8 +26,8 @@ from server.booking.join_links import staff_join_url
 from server.calendars.caldav import CalDAVSource
 from server.calendars.errors import CalendarError
 from server.calendars.model import CalendarAppointment, FailurePolicy
-from server.calendars.staff_source import CalDAVCredentials, parse_calendar_source
-from server.config import Config
+from server.calendars.staff_source import parse_calendar_source
+from server.config import CalDAVCredentials, Config
 
 log = logging.getLogger("balie.booking.calendar")
 

@@ -1,4 +1,4 @@
-"""What the booking API shows besides appointments: tenants, purposes, staff calendars.
+"""What the booking pages and API show besides appointments: tenants, purposes, staff calendars.
 
 Read-only SQL on the tables the admin fills, kept out of :mod:`server.booking.store` (the
 service's own SQL) because only the HTTP layer needs it. Every query filters on the tenant,
@@ -7,13 +7,16 @@ so another tenant's rows are simply not found.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.booking.store import reading
+from identity.errors import PolicyError
+from identity.policy import policy_from_stored
 from server.db.schema import purposes, staff, tenants
+from server.db.tx import reading
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +26,17 @@ class PurposeInfo:
     duration_minutes: int
     #: the stored disclosure policy (a tag list, or the full policy object)
     disclosure: object
+
+
+@dataclass(frozen=True, slots=True)
+class Names:
+    """A tenant's name and the names of its purposes, for invites, feeds and pages."""
+
+    tenant: str
+    purposes: Mapping[str, str]
+
+    def purpose(self, key: str) -> str:
+        return self.purposes.get(key, key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +69,11 @@ class Catalog:
             rows = (await conn.execute(query)).all()
         return [PurposeInfo(r.key, r.name, r.duration_minutes, r.disclosure) for r in rows]
 
+    async def names(self, tenant_id: str) -> Names:
+        """The tenant's name (its id if it has none) and its active purposes' names."""
+        name = await self.tenant_name(tenant_id) or tenant_id
+        return Names(name, {p.key: p.name for p in await self.purposes(tenant_id)})
+
     async def purpose_name(self, tenant_id: str, key: str) -> str | None:
         query = select(purposes.c.name).where(
             purposes.c.tenant_id == tenant_id, purposes.c.key == key
@@ -75,9 +94,13 @@ class Catalog:
             return None
         return StaffCalendarRow(row.id, row.calendar_source, row.calendar_failure)
 
-    async def staff_exists(self, tenant_id: str, staff_id: str) -> bool:
-        query = select(staff.c.id).where(
-            staff.c.tenant_id == tenant_id, staff.c.id == staff_id, staff.c.active
-        )
-        async with reading(self._engine) as conn:
-            return (await conn.execute(query)).one_or_none() is not None
+
+def identity_labels(key: str, disclosure: object, language: str) -> list[dict[str, object]] | None:
+    """What the identity step will ask, as labels; None if the policy cannot be read."""
+    if disclosure in ([], None):
+        return []
+    try:
+        policy = policy_from_stored(key, disclosure)
+    except PolicyError:
+        return None
+    return [{"label": item.label(language), "optional": item.optional} for item in policy.items]

@@ -8,6 +8,8 @@ this check-in to the specialist's start of the call.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from aiohttp import web
 
@@ -35,3 +37,15 @@ async def resident_arrived(app: web.Application, claims: RoomClaims) -> None:
     except BookingError as error:
         # a race with the desk, which checks in too: either way the resident is in
         log.info("appointment %s not checked in: %s", appointment.id, type(error).__name__)
+
+
+def on_seated(app: web.Application) -> Callable[[RoomClaims], Coroutine[Any, Any, None]]:
+    """What the hub calls when a token's holder takes a seat: check a resident in."""
+
+    async def seated(claims: RoomClaims) -> None:
+        try:
+            await resident_arrived(app, claims)
+        except Exception:
+            log.exception("checking in a resident failed")
+
+    return seated

@@ -21,8 +21,7 @@ from server.booking.errors import (
     InvalidRule,
 )
 from server.booking.intervals import wall_to_instant
-
-AMSTERDAM: Final = ZoneInfo("Europe/Amsterdam")
+from server.core.clock import AMSTERDAM
 
 _ZERO: Final = timedelta(0)
 _MINUTE: Final = timedelta(minutes=1)

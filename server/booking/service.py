@@ -1,3 +1,5 @@
+# Longer than 500 lines: one class whose every transition runs in the same retrying, idempotent
+# transaction helper; split up, its invariants would be spread over several modules.
 """The booking service: availability from the database, and the appointment life cycle.
 
 Every write is one database transaction that either happens whole or not at all:
@@ -78,8 +80,10 @@ from server.booking.errors import (
 from server.booking.explanation import Explanation, Reason
 from server.booking.intervals import wall_to_instant
 from server.booking.links import LinkKeys, ManageClaims, issue_manage_link, verify_manage_link
-from server.booking.model import AMSTERDAM, Busy, PurposeRules, SlotRequest, Staff
+from server.booking.model import Busy, PurposeRules, SlotRequest, Staff
 from server.booking.slots import Slot, SlotSearch, pick_staff
+from server.core.clock import AMSTERDAM, Clock, utc_now
+from server.db.audit import audit
 from server.db.engine import writer
 from server.db.schema import idempotency_keys
 
@@ -98,12 +102,6 @@ _RETRY_SQLSTATES: Final = frozenset({"40001", "40P01"})
 #: Crockford-like alphabet for references read out on the phone: no 0/O, 1/I/L, U
 _REFERENCE_ALPHABET: Final = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
 _REFERENCE_LENGTH: Final = 8
-
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class _Retry(Exception):
@@ -217,7 +215,7 @@ class BookingService:
                 hold_expires_at=now + self.hold_duration,
                 contact=contact,
             )
-            await store.audit(
+            await audit(
                 conn,
                 tenant_id,
                 now,
@@ -356,10 +354,8 @@ class BookingService:
                 rescheduled_from=old.id,
                 room_id=room_id,
             )
-            await store.audit(
-                conn, tenant_id, now, actor, "appointment.reschedule", _subject(old.id)
-            )
-            await store.audit(
+            await audit(conn, tenant_id, now, actor, "appointment.reschedule", _subject(old.id))
+            await audit(
                 conn,
                 tenant_id,
                 now,
@@ -507,7 +503,7 @@ class BookingService:
             changed = await self._swap(
                 conn, tenant_id, appointment_id, version, transition, values, now
             )
-            await store.audit(
+            await audit(
                 conn,
                 tenant_id,
                 now,

@@ -1,3 +1,5 @@
+# Longer than 500 lines: the slot search is one algorithm (hours, exceptions, busy time, buffers,
+# caps) whose steps are private to it.
 """The slot engine: when a purpose can be booked, with whom, and why a time is not offered.
 
 A pure function of (purpose rules, staff with skills, weekly hours and exceptions, external

@@ -8,20 +8,18 @@ here and nowhere else.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row, and_, insert, select, update
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.booking.appointment import Appointment, AppointmentState, Contact
 from server.booking.busy import CalendarFailure, CalendarRef
-from server.booking.errors import NotFound, StorageUnavailable
+from server.booking.errors import NotFound
 from server.booking.model import (
     Allocation,
     AllocationKind,
@@ -31,12 +29,10 @@ from server.booking.model import (
     Staff,
     WeeklyRule,
 )
-from server.db.engine import writer
 from server.db.schema import (
     ACTIVE_STATES,
     NO_OVERLAP,
     appointments,
-    audit_events,
     availability_exceptions,
     availability_rules,
     purposes,
@@ -342,28 +338,6 @@ async def appointments_between(
     return [to_appointment(row) for row in rows]
 
 
-async def audit(
-    conn: AsyncConnection,
-    tenant_id: str,
-    at: datetime,
-    actor: str,
-    action: str,
-    subject: str,
-    attributes: Sequence[str] = (),
-) -> None:
-    """Record who did what to which subject; ``attributes`` are names, never values."""
-    await conn.execute(
-        insert(audit_events).values(
-            tenant_id=tenant_id,
-            at=at,
-            actor=actor,
-            action=action,
-            subject=subject,
-            attributes=list(attributes),
-        )
-    )
-
-
 def is_overlap(error: DBAPIError) -> bool:
     """Did the no-overlap constraint (PostgreSQL) or trigger (SQLite) refuse the write?"""
     original = error.orig
@@ -371,26 +345,3 @@ def is_overlap(error: DBAPIError) -> bool:
     if getattr(cause, "constraint_name", None) == NO_OVERLAP:
         return True  # asyncpg ExclusionViolationError
     return getattr(original, "sqlstate", None) == "23P01" or NO_OVERLAP in str(original)
-
-
-@asynccontextmanager
-async def reading(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """A connection for reads; an unreachable or exhausted database is StorageUnavailable."""
-    try:
-        async with engine.connect() as conn:
-            yield conn
-    except (DBAPIError, OSError, PoolTimeout) as error:
-        # the class only: a driver message can quote the statement's parameters
-        raise StorageUnavailable(f"the database cannot be read ({type(error).__name__})") from None
-
-
-@asynccontextmanager
-async def writing(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """A write transaction (``BEGIN IMMEDIATE`` on SQLite), translated like :func:`reading`."""
-    try:
-        async with writer(engine).begin() as conn:
-            yield conn
-    except (DBAPIError, OSError, PoolTimeout) as error:
-        raise StorageUnavailable(
-            f"the database cannot be written ({type(error).__name__})"
-        ) from None

@@ -57,12 +57,7 @@ from server.calendars.sources import (
     SourceFailure,
     collect_busy,
 )
-from server.calendars.staff_source import (
-    CalDAVCredentials,
-    StaffCalendarsBusy,
-    credentials_from_env,
-    parse_calendar_source,
-)
+from server.calendars.staff_source import StaffCalendarsBusy, parse_calendar_source
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -73,7 +68,6 @@ __all__ = [
     "MAX_OCCURRENCES",
     "UNAVAILABLE_SOURCE",
     "BusyLookup",
-    "CalDAVCredentials",
     "CalDAVLink",
     "CalDAVSource",
     "CalendarAppointment",
@@ -96,7 +90,6 @@ __all__ = [
     "appointment_uid",
     "busy_from_icalendar",
     "collect_busy",
-    "credentials_from_env",
     "invite_cancel",
     "invite_request",
     "parse_calendar_source",

@@ -30,9 +30,10 @@ import icalendar
 import recurring_ical_events  # type: ignore[import-untyped]  # ships no py.typed; wrapped below
 
 from server.booking.intervals import wall_instants, wall_to_instant
-from server.booking.model import AMSTERDAM, Busy
+from server.booking.model import Busy
 from server.calendars.errors import CalendarUnreadable, InvalidCalendarInput
 from server.calendars.model import DEFAULT_UID_DOMAIN
+from server.core.clock import AMSTERDAM
 
 #: the most occurrences one lookup may expand to; a rule like FREQ=MINUTELY would otherwise
 #: flood the slot engine (a busy working week has a few dozen)

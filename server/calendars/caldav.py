@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 
-from server.booking.model import AMSTERDAM, Busy
+from server.booking.model import Busy
 from server.calendars.busy import busy_from_icalendar
 from server.calendars.davxml import (
     CollectionInfo,
@@ -53,6 +53,7 @@ from server.calendars.model import (
     StaffCalendar,
     appointment_uid,
 )
+from server.core.clock import AMSTERDAM
 
 #: per request: a calendar server that has not answered in this time is treated as down
 DEFAULT_TIMEOUT: Final = aiohttp.ClientTimeout(total=15, connect=5)

@@ -24,9 +24,9 @@ import hmac
 from typing import Final
 
 from server.calendars.errors import InvalidCalendarInput
+from server.config import MIN_FEED_SECRET_BYTES as MIN_SECRET_BYTES
 
 #: the shortest server secret accepted, in bytes (the HMAC's own strength)
-MIN_SECRET_BYTES: Final = 32
 
 # Domain separation: the same secret used for anything else never yields a feed token.
 _LABEL: Final = b"balie/staff-feed/v1"

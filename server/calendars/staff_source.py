@@ -7,8 +7,9 @@ with rides in the URL's fragment, which is never sent to a server::
     https://cloud.example.nl/remote.php/dav/calendars/balie/jan-werk/#credentials=DAV
 
 Passwords never sit in the database: the pair named ``DAV`` comes from the environment as
-``BALIE_CALDAV_DAV_USERNAME`` and ``BALIE_CALDAV_DAV_PASSWORD``, read by the config layer with
-:func:`credentials_from_env`. An empty or missing source means the internal calendar.
+``BALIE_CALDAV_DAV_USERNAME`` and ``BALIE_CALDAV_DAV_PASSWORD``, read by the config layer
+(:func:`server.config.credentials_from_env`). An empty or missing source means the internal
+calendar.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final, Protocol
 from urllib.parse import parse_qs, urldefrag
@@ -25,35 +25,11 @@ from server.booking.model import Busy
 from server.calendars.errors import InvalidCalendarInput
 from server.calendars.model import CalDAVLink, FailurePolicy, StaffCalendar
 from server.calendars.sources import CalendarSource, collect_busy
+from server.config import CalDAVCredentials
 
 log = logging.getLogger(__name__)
 
-_ENV_PREFIX: Final = "BALIE_CALDAV_"
-_CREDENTIAL_VAR: Final = re.compile(r"BALIE_CALDAV_([A-Z0-9_]+?)_(USERNAME|PASSWORD)")
 _NAME: Final = re.compile(r"[A-Z0-9_]+")
-
-
-@dataclass(frozen=True, slots=True)
-class CalDAVCredentials:
-    username: str
-    password: str = field(default="", repr=False)
-
-
-def credentials_from_env(env: Mapping[str, str]) -> dict[str, CalDAVCredentials]:
-    """The named CalDAV credential pairs in ``env``: ``BALIE_CALDAV_<NAME>_USERNAME`` and
-    ``..._PASSWORD``. A pair missing its user name is refused (a typo would otherwise log in
-    anonymously)."""
-    parts: dict[str, dict[str, str]] = {}
-    for key, value in env.items():
-        found = _CREDENTIAL_VAR.fullmatch(key)
-        if found:
-            parts.setdefault(found.group(1), {})[found.group(2)] = value
-    pairs: dict[str, CalDAVCredentials] = {}
-    for name, values in parts.items():
-        if not values.get("USERNAME"):
-            raise InvalidCalendarInput(f"{_ENV_PREFIX}{name}_USERNAME is missing or empty")
-        pairs[name] = CalDAVCredentials(values["USERNAME"], values.get("PASSWORD", ""))
-    return pairs
 
 
 def parse_calendar_source(
@@ -83,7 +59,7 @@ def parse_calendar_source(
     if pair is None:
         raise InvalidCalendarInput(
             f"calendar source of staff {staff_id!r} names credentials {name!r}, but "
-            f"{_ENV_PREFIX}{name}_USERNAME is not set"
+            f"BALIE_CALDAV_{name}_USERNAME is not set"
         )
     return StaffCalendar(staff_id, CalDAVLink(url, pair.username, pair.password), policy)
 

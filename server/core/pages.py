@@ -1,22 +1,23 @@
-"""Server-rendered pages."""
+"""Server-rendered pages, static files, the browser packages from npm, and health.
+
+:func:`render` draws every page, resident or staff, in the request's language.
+"""
 
 from __future__ import annotations
 
 import logging
-import time
+from pathlib import Path
 from typing import Final
 
 from aiohttp import web
 
-from server.call.room_auth import room_claims
+import web as web_assets
 from server.core.appkeys import CONFIG, NONCE
-from server.core.browser import remember_browser
 from server.core.language import LANGUAGES, language_of
-from signaling.messages import ID_PATTERN
-from signaling.turn import ice_servers_for
 
-STATIC_PREFIX = "/static"
-VENDOR_PREFIX = "/vendor"
+STATIC_PREFIX: Final = "/static"
+VENDOR_PREFIX: Final = "/vendor"
+WEB_DIR: Final = Path(web_assets.__file__).parent
 
 log = logging.getLogger("balie.http")
 
@@ -53,19 +54,6 @@ def render(
     return web.Response(text=body, content_type="text/html")
 
 
-async def home(request: web.Request) -> web.Response:
-    return render(request, "resident/home.html")
-
-
-async def call_page(request: web.Request) -> web.Response:
-    room_id = request.match_info.get("room_id", "")
-    if room_id and not ID_PATTERN.fullmatch(room_id):
-        raise web.HTTPNotFound()
-    response = render(request, "call/call.html", room_id=room_id)
-    remember_browser(request, response)
-    return response
-
-
 async def vendor_file(request: web.Request) -> web.FileResponse:
     """Serve an allow-listed file from the npm install, never the whole folder."""
     relative = VENDOR_FILES.get(request.match_info["name"])
@@ -78,14 +66,6 @@ async def vendor_file(request: web.Request) -> web.FileResponse:
     response = web.FileResponse(path)
     response.headers["Cache-Control"] = "public, max-age=3600"
     return response
-
-
-async def ice_servers(request: web.Request) -> web.Response:
-    """STUN/TURN servers for the seat's device check, with its own TURN credentials."""
-    claims = room_claims(request)
-    config = request.app[CONFIG]
-    servers = ice_servers_for(config.ice, claims.participant_id, int(time.time()))
-    return web.json_response({"ice_servers": servers})
 
 
 async def health(request: web.Request) -> web.Response:

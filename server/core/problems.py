@@ -64,3 +64,15 @@ async def json_body(request: web.Request) -> dict[str, object]:
     if not isinstance(data, dict):
         raise Problem(400, "malformed-json", "The body must be a JSON object")
     return data
+
+
+class Unavailable(Exception):
+    """A service Balie stands on (the database, the bus, a verifier) cannot be reached now.
+
+    Whoever meets it answers 503 ("try again in a moment"): the security middleware turns
+    it into problem JSON or a page. The message names the service, never request data.
+    """
+
+    #: the problem's stable code
+    code = "unavailable"
+    title = "A service Balie needs is unavailable; retry later"

@@ -19,7 +19,7 @@ from aiohttp import web
 from server.core.appkeys import CONFIG, NONCE
 from server.core.language import N_, gettext_for
 from server.core.pages import render
-from server.core.problems import Problem
+from server.core.problems import Problem, Unavailable
 
 log = logging.getLogger("balie.http")
 
@@ -46,7 +46,11 @@ _TITLES: Final = {
     413: (N_("Dit verzoek is te groot"), N_("Probeer het opnieuw met minder gegevens.")),
     429: (N_("Even te veel verzoeken"), N_("Wacht een minuut en probeer het dan opnieuw.")),
     500: (N_("Er ging iets mis bij ons"), N_("Probeer het over een paar minuten opnieuw.")),
+    503: (N_("Het lukt nu even niet"), N_("Probeer het over een paar minuten opnieuw.")),
 }
+UNAVAILABLE: Final = N_("Het lukt nu even niet. Probeer het over een paar minuten opnieuw.")
+#: seconds a client waits before asking again after a 503
+RETRY_AFTER: Final = "5"
 
 
 # yivi-frontend's bundle injects its stylesheet as a <style> element it cannot
@@ -90,6 +94,9 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
         # detail is for people: in the language the browser chose (Dutch without a choice)
         problem.detail = None if problem.detail is None else gettext_for(request)(problem.detail)
         response = problem.response()
+    except Unavailable as error:
+        log.warning("%s %s: %s", request.method, request.path, error)
+        response = _unavailable_response(request, error)
     except web.HTTPException as exc:
         response = _error_response(request, exc.status, exc.reason)
     except Exception:
@@ -139,3 +146,13 @@ def _error_response(request: web.Request, status: int, reason: str) -> web.Respo
         return response
     problem = {"type": "about:blank", "title": reason or title, "status": status}
     return web.json_response(problem, status=status, content_type="application/problem+json")
+
+
+def _unavailable_response(request: web.Request, error: Unavailable) -> web.Response:
+    if _wants_html(request):
+        response = _error_response(request, 503, "Service Unavailable")
+    else:
+        detail = gettext_for(request)(UNAVAILABLE)
+        response = Problem(503, error.code, error.title, detail).response()
+    response.headers["Retry-After"] = RETRY_AFTER
+    return response

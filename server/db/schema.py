@@ -380,8 +380,9 @@ staff_sessions = Table(
     Index(None, "expires_at"),
 )
 
-#: what the specialist recorded when closing an appointment (server/staff/desk/pages.py): ``completed`` or
-#: ``no_show`` (mirrors the appointment's final state) and whether it needs a follow-up.
+#: what the specialist recorded when closing an appointment (server/staff/desk/pages.py):
+#: ``completed`` or ``no_show`` (mirrors the appointment's final state) and whether it needs a
+#: follow-up.
 #: ``recorded_by`` is an actor as in ``audit_events`` (``staff:<account id>``).
 appointment_outcomes = Table(
     "appointment_outcomes",

@@ -1,4 +1,4 @@
-"""The application's database: engine, migrations at start-up, the demo tenant."""
+"""The application's database: the engine, migrations at start-up, the demo tenant."""
 
 from __future__ import annotations
 
@@ -8,16 +8,21 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from server.core.appkeys import CONFIG
-from server.db import create_engine, migrate
 from server.db.appkeys import ENGINE
 from server.db.demo import seed_demo
-from server.staff.demo import seed_staff_demo
+from server.db.engine import create_engine
+from server.db.migrate import migrate
 
 log = logging.getLogger("balie.db")
 
 
+def setup(app: web.Application) -> None:
+    """Open the database with the application; features add their contexts after this."""
+    app.cleanup_ctx.append(database_context)
+
+
 async def database_context(app: web.Application) -> AsyncIterator[None]:
-    """cleanup_ctx: open the engine, bring the schema to head, seed demo data if asked."""
+    """cleanup_ctx: open the engine, bring the schema to head, seed the demo tenant if asked."""
     config = app[CONFIG]
     if config.database.url.startswith("sqlite"):
         config.data_dir.mkdir(parents=True, exist_ok=True)
@@ -26,7 +31,6 @@ async def database_context(app: web.Application) -> AsyncIterator[None]:
         await migrate(engine)
         if config.database.demo_data:
             await seed_demo(engine)
-            await seed_staff_demo(engine, config)
         app[ENGINE] = engine
         yield
     finally:

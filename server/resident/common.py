@@ -1,21 +1,20 @@
-"""What the resident pages share: errors as pages, the origin check, redirects, and the
-language switch."""
+"""What the resident pages share: errors as pages, and the origin check."""
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Final
 
 from aiohttp import web
 
-from server.booking import api as booking_api
 from server.booking.errors import BookingError
-from server.core.appkeys import CONFIG
-from server.core.language import COOKIE, COOKIE_AGE, N_, Language, gettext_for, safe_return_path
+from server.booking.problems import problem_for
+from server.core.language import N_, gettext_for
 from server.core.pages import render
-from server.core.problems import Problem
-from server.core.security import from_our_site
+from server.core.problems import Problem, Unavailable
+from server.core.security import RETRY_AFTER, UNAVAILABLE, from_our_site
 from signaling.messages import ID_PATTERN
 
 log = logging.getLogger("balie.booking.pages")
@@ -50,6 +49,7 @@ class PageError(Exception):
 def page(handler: Handler) -> Handler:
     """Booking errors and API problems become a page with the status, never JSON."""
 
+    @functools.wraps(handler)
     async def wrapped(request: web.Request) -> web.StreamResponse:
         try:
             return await handler(request)
@@ -59,11 +59,14 @@ def page(handler: Handler) -> Handler:
             detail = problem.detail or CHECK_THE_LINK
             return error_page(request, problem.status, detail, None)
         except BookingError as error:
-            translated = booking_api.problem_for(error, "appointment")
+            translated = problem_for(error, "appointment")
             return error_page(request, translated.status, translated.detail or "", None)
+        except Unavailable as error:
+            log.warning("%s %s: %s", request.method, request.path, error)
+            response = error_page(request, 503, UNAVAILABLE, None)
+            response.headers["Retry-After"] = RETRY_AFTER
+            return response
 
-    wrapped.__name__ = handler.__name__
-    wrapped.__doc__ = handler.__doc__
     return wrapped
 
 
@@ -96,38 +99,3 @@ def check_origin(request: web.Request) -> None:
         log.warning("resident %s %s refused: foreign origin", request.method, request.path)
         raise PageError(403, N_("Dit formulier kwam niet van onze website. Begin opnieuw."))
 
-
-def see_other(location: str) -> web.Response:
-    """Post/Redirect/Get: the 303 that turns a POST's answer into a GET."""
-    return web.Response(status=303, headers={"Location": location})
-
-
-# --- the language switch ---------------------------------------------------------------------
-
-
-@page
-async def choose_language(request: web.Request) -> web.Response:
-    """``POST /taal``: keep the choice in a cookie and go back to the page it came from."""
-    check_origin(request)
-    form = await request.post()
-    chosen = form.get("taal")
-    try:
-        language = Language(chosen if isinstance(chosen, str) else "")
-    except ValueError:
-        raise PageError(
-            400,
-            N_("Deze taal kennen we niet. Kies Nederlands of English."),
-            back=("/", N_("Naar de startpagina")),
-        ) from None
-    back = form.get("terug")
-    response = see_other(safe_return_path(back if isinstance(back, str) else "/"))
-    response.set_cookie(
-        COOKIE,
-        language.value,
-        path="/",
-        max_age=COOKIE_AGE,
-        secure=request.app[CONFIG].production,
-        httponly=True,
-        samesite="Lax",
-    )
-    return response

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Final
 
 from aiohttp import web
@@ -25,13 +24,15 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from server.booking.store import appointment_in_room
 from server.call.room_auth import checked_room_token
+from server.core.appkeys import CLOCK
+from server.core.forms import see_other
 from server.core.language import N_, gettext_for
 from server.core.pages import render
 from server.core.problems import Problem
 from server.db.appkeys import ENGINE
 from server.db.engine import writer
 from server.db.schema import feedback
-from server.resident.common import PageError, check_origin, page
+from server.resident.common import PageError, check_origin
 from signaling.messages import ID_PATTERN
 from signaling.roles import Role
 from signaling.tokens import RoomClaims
@@ -48,12 +49,6 @@ SCORES: Final = (
     (4, N_("Tevreden")),
     (5, N_("Heel tevreden")),
 )
-
-
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/feedback/{room}", page(feedback_info))
-    app.router.add_post("/feedback/{room}", page(feedback_post))
-    app.router.add_get("/feedback/{room}/bedankt", page(feedback_thanks))
 
 
 async def feedback_info(request: web.Request) -> web.Response:
@@ -86,7 +81,7 @@ async def feedback_post(request: web.Request) -> web.StreamResponse:
     if errors:
         return _form(request, room, token, errors=errors, score=score_raw, comment=comment)
     await _store(request, claims, int(score_raw), comment or None)
-    return web.Response(status=303, headers={"Location": f"/feedback/{room}/bedankt"})
+    return see_other(f"/feedback/{room}/bedankt")
 
 
 def _form(
@@ -141,7 +136,7 @@ async def _store(request: web.Request, claims: RoomClaims, score: int, comment: 
                     purpose_key=purpose,
                     score=score,
                     comment=comment,
-                    at=datetime.now(UTC),
+                    at=request.app[CLOCK](),
                 )
             )
     except SQLAlchemyError as error:

@@ -27,8 +27,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from identity.errors import VaultError
 from identity.vault import KeyRing
+from server.db.audit import audit
 from server.db.engine import writer
-from server.db.schema import audit_events, staff_accounts, tenants
+from server.db.schema import staff_accounts, tenants
 from server.staff.model import AccountRef, Role
 
 #: argon2id, t=3 passes over m=64 MiB with p=4 lanes: RFC 9106's second recommended option
@@ -122,20 +123,12 @@ def _account(row: Row[Any]) -> Account:
     )
 
 
-async def audit(
+async def audit_account(
     conn: AsyncConnection, tenant_id: str, account_id: str, action: str, now: datetime
 ) -> None:
-    """An audit event about a staff account: who and what, never a credential."""
-    await conn.execute(
-        insert(audit_events).values(
-            tenant_id=tenant_id,
-            at=now,
-            actor=f"staff:{account_id}",
-            action=action,
-            subject=f"staff_account:{account_id}",
-            attributes=[],
-        )
-    )
+    """An audit event about a staff account, by that account: never a credential."""
+    actor, subject = f"staff:{account_id}", f"staff_account:{account_id}"
+    await audit(conn, tenant_id, now, actor, action, subject)
 
 
 class AccountStore:
@@ -265,7 +258,7 @@ class AccountStore:
                     updated_at=now,
                 )
             )
-            await audit(conn, ref.tenant_id, ref.account_id, "staff.sign_in_failed", now)
+            await audit_account(conn, ref.tenant_id, ref.account_id, "staff.sign_in_failed", now)
         return failures
 
     async def claim_totp_step(self, ref: AccountRef, step: int, now: datetime) -> bool:
@@ -281,7 +274,7 @@ class AccountStore:
             )
             claimed = result.rowcount == 1
             if claimed:
-                await audit(conn, ref.tenant_id, ref.account_id, "staff.sign_in", now)
+                await audit_account(conn, ref.tenant_id, ref.account_id, "staff.sign_in", now)
         return claimed
 
 
@@ -304,7 +297,7 @@ class Authenticator(Protocol):
     """Something that proves a person holds a staff account.
 
     The OpenID Connect seam: an authenticator ends in an :class:`AccountRef`, and the
-    session layer (server/staff/web.py ``start_session``) takes it from there. Sessions
+    session layer (server/staff/auth.py ``start_session``) takes it from there. Sessions
     never depend on how the person authenticated; the ``method`` name is only recorded.
     An OIDC authenticator (the municipality's identity provider) would map the ID token's
     ``iss`` + ``sub`` to an account and call the same ``start_session``.

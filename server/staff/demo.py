@@ -15,7 +15,7 @@ import json
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Final
 
@@ -24,11 +24,11 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from identity.vault import KeyRing
 from server.config import Config
 from server.db.demo import DEMO_TENANT
 from server.staff.accounts import AccountStore, new_totp_secret
 from server.staff.model import AccountRef, Role
-from server.verification.setup import vault_keys
 
 log = logging.getLogger("balie.staff")
 
@@ -93,12 +93,12 @@ def demo_credentials(config: Config) -> dict[str, DemoCredentials]:
     }
 
 
-async def seed_staff_demo(engine: AsyncEngine, config: Config) -> None:
+async def seed_staff_demo(
+    engine: AsyncEngine, config: Config, keys: KeyRing, now: datetime
+) -> None:
     """Add the demo staff accounts where missing (call after ``seed_demo``)."""
-    keys = vault_keys(config)
     credentials = demo_credentials(config)
     store = AccountStore(engine)
-    now = datetime.now(UTC)
     for account in ACCOUNTS:
         creds = credentials[account.login]
         existing = await store.get(DEMO_TENANT, account.account_id)

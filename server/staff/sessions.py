@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.db.engine import writer
 from server.db.schema import staff_sessions
-from server.staff.accounts import audit
+from server.staff.accounts import audit_account
 from server.staff.model import AccountRef
 
 #: how long an unused sign-in form stays valid
@@ -152,7 +152,7 @@ class SessionStore:
             await conn.execute(delete(staff_sessions).where(s.id_hash == session.id_hash))
             if session.account is not None and session.stage is Stage.ACTIVE:
                 ref = session.account
-                await audit(conn, ref.tenant_id, ref.account_id, "staff.sign_out", now)
+                await audit_account(conn, ref.tenant_id, ref.account_id, "staff.sign_out", now)
 
     async def end_all(self, account: AccountRef, now: datetime) -> int:
         """Sign the account out everywhere (also an admin's kill switch)."""
@@ -162,7 +162,7 @@ class SessionStore:
                     s.tenant_id == account.tenant_id, s.account_id == account.account_id
                 )
             )
-            await audit(
+            await audit_account(
                 conn, account.tenant_id, account.account_id, "staff.sign_out_everywhere", now
             )
         return int(result.rowcount)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from server.call.appkeys import HUB
 from server.call.room_auth import room_claims
-from server.call.ws import HUB
 from server.core.browser import browser_id
 from server.core.language import language_of
 from server.core.problems import Problem, json_body

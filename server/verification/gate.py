@@ -42,8 +42,8 @@ from identity.policy import (
 from identity.sessions import Binding, VerificationRegistry
 from identity.vault import KeyRing, VaultEntry, open_identity, seal_identity
 from identity.verifier import VerifiedIdentity, Verifier
-from server.booking.store import audit
 from server.core.language import N_
+from server.db.audit import audit
 from server.db.engine import writer
 from server.db.schema import purposes, vault_entries
 from server.verification.vault_store import SqlVault
@@ -361,7 +361,7 @@ class IdentityGate:
             await audit(
                 conn,
                 claims.tenant,
-                datetime.now(UTC),
+                datetime.fromtimestamp(self.clock(), UTC),
                 f"{claims.role.value}:{claims.participant_id}",
                 action,
                 f"room:{claims.room}",

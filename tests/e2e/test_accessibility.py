@@ -18,7 +18,7 @@ from playwright.async_api import Browser, Page, expect
 
 from identity.wallet import TestWallet
 from server.call.rooms import issue_room
-from server.config import DEFAULT_NODE_MODULES
+from server.config import DEFAULT_NODE_MODULES, Config
 from server.core.appkeys import KEYS
 from server.staff.demo import demo_credentials
 from signaling.roles import Role
@@ -183,7 +183,7 @@ async def test_specialist_desk_has_no_violations(browser: Browser, live_balie: L
 
     from server.booking.intervals import wall_to_instant
     from server.booking.join_links import new_room_id
-    from server.booking.model import AMSTERDAM
+    from server.core.clock import AMSTERDAM
     from server.db import writer
     from server.db.appkeys import ENGINE
     from server.db.schema import appointments
@@ -256,7 +256,7 @@ async def test_planner_console_has_no_violations(browser: Browser, live_balie: L
 
     from sqlalchemy import insert
 
-    from server.booking.model import AMSTERDAM
+    from server.core.clock import AMSTERDAM
     from server.db import writer
     from server.db.appkeys import ENGINE
     from server.db.schema import appointments, feedback
@@ -418,17 +418,15 @@ async def test_staff_session_timeout_warning_has_no_violations(
 ) -> None:
     """The warning before a staff session ends (staff.js), with the shortest idle limit the
     configuration allows (1 minute): it is within the warning time from the first poll."""
-    from aiohttp import web
+    from server.config import StaffSettings
+    from tests.support import config_for, live_server
 
-    from server.app import create_app
-    from server.config import Config, StaffSettings
-    from tests.support import free_port
+    config = config_for(tmp_path, staff=StaffSettings(idle_minutes=1))
+    async with live_server(tmp_path, config=config):
+        await _session_warning(browser, config)
 
-    port = free_port()
-    config = Config(port=port, data_dir=tmp_path, staff=StaffSettings(idle_minutes=1))
-    runner = web.AppRunner(create_app(config))
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+
+async def _session_warning(browser: Browser, config: Config) -> None:
     staff = await open_participant(browser, config.public_url + "/staff/sign-in", name="medewerker")
     try:
         page = staff.page
@@ -448,7 +446,6 @@ async def test_staff_session_timeout_warning_has_no_violations(
         staff.assert_no_page_errors()
     finally:
         await staff.close()
-        await runner.cleanup()
 
 
 async def test_english_pages_have_no_violations(browser: Browser, live_balie: LiveServer) -> None:

@@ -10,40 +10,27 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 from playwright.async_api import Browser, Page, expect
 
-from server.app import create_app
 from server.call.rooms import issue_room
-from server.config import Config
 from server.core.appkeys import KEYS
 from signaling.roles import Role
 from signaling.turn import IceSettings
+from tests.coturn import Coturn
 from tests.e2e import browser as e2e_browser
 from tests.e2e.browser import DEADLINE_MS, open_participant
-from tests.server.call.test_turn_coturn import Coturn, coturn, free_port
-from tests.support import LiveServer
-from tests.support import free_port as free_tcp_port
+from tests.support import LiveServer, config_for, free_port, live_server
 
 browser = e2e_browser.browser
 live_balie = e2e_browser.live_balie
-coturn_server = coturn
 
 pytestmark = pytest.mark.e2e
 
 
 @asynccontextmanager
 async def balie_with_ice(data_dir: Path, ice: IceSettings) -> AsyncIterator[LiveServer]:
-    port = free_tcp_port()
-    config = Config(port=port, data_dir=data_dir, ice=ice)
-    app = create_app(config)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        yield LiveServer(config, app, runner)
-    finally:
-        await runner.cleanup()
+    async with live_server(data_dir, config=config_for(data_dir, ice=ice)) as running:
+        yield running
 
 
 def resident_url(server: LiveServer) -> str:
@@ -106,11 +93,11 @@ async def test_camera_and_microphone_lines_and_the_level_meter(
 
 
 async def test_a_reachable_turn_server_gives_relay_candidates(
-    browser: Browser, tmp_path: Path, coturn_server: Coturn
+    browser: Browser, tmp_path: Path, coturn: Coturn
 ) -> None:
     ice = IceSettings(
-        turn_urls=(f"turn:127.0.0.1:{coturn_server.port}?transport=udp",),
-        turn_secret=coturn_server.secret,
+        turn_urls=(f"turn:127.0.0.1:{coturn.port}?transport=udp",),
+        turn_secret=coturn.secret,
     )
     async with balie_with_ice(tmp_path, ice) as server:
         resident = await open_participant(browser, resident_url(server), name="inwoner")
@@ -124,7 +111,7 @@ async def test_a_reachable_turn_server_gives_relay_candidates(
 async def test_an_unreachable_turn_server_gives_network_advice(
     browser: Browser, tmp_path: Path
 ) -> None:
-    closed = free_port()  # nothing listens here
+    closed = free_port(udp=True)  # nothing listens here
     ice = IceSettings(
         turn_urls=(f"turn:127.0.0.1:{closed}?transport=udp",), turn_secret="not-used-secret"
     )

@@ -36,7 +36,7 @@ from playwright.async_api import Browser, expect
 from sqlalchemy import insert
 
 from identity.wallet import TestWallet
-from server.booking.model import AMSTERDAM
+from server.core.clock import AMSTERDAM
 from server.core.date_words import short_day_words
 from server.db import writer
 from server.db.appkeys import ENGINE

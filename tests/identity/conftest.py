@@ -6,7 +6,6 @@ port, with its own RSA key and a clock the test moves by hand.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +22,7 @@ from identity.emulator import (
     TokenAuth,
     create_emulator_app,
 )
+from tests.support import free_port
 
 #: the requestor token the tests' backend uses
 EMULATOR_TOKEN = "test-requestor-token-0001"
@@ -48,13 +48,6 @@ class ManualClock:
 
 def disclosure(*disjunctions: list[list[object]]) -> dict[str, object]:
     return {"@context": DISCLOSURE_CONTEXT, "disclose": list(disjunctions)}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass

@@ -34,9 +34,9 @@ from tests.identity.conftest import (
     LiveEmulator,
     ManualClock,
     disclosure,
-    free_port,
     run_emulator,
 )
+from tests.support import free_port
 
 TOKEN = re.compile(r"[A-Za-z0-9]{20}")
 VALUES = {BSN: "999999990", FULLNAME: "Test Persoon", DATEOFBIRTH: "1970-01-01"}

@@ -32,8 +32,8 @@ from tests.identity.conftest import (
     FULLNAME,
     LiveEmulator,
     disclosure,
-    free_port,
 )
+from tests.support import free_port
 
 pytestmark = pytest.mark.e2e
 

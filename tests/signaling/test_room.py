@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from signaling.close_codes import CloseCode
 from signaling.errors import Forbidden, NotAllowed, RefusedError, RoomFull, UnknownPeer
 from signaling.messages import (
     Admit,
@@ -32,10 +33,6 @@ from signaling.messages import (
 from signaling.registry import Registry
 from signaling.roles import Role, is_polite
 from signaling.room import (
-    CLOSE_DENIED,
-    CLOSE_ENDED,
-    CLOSE_NORMAL,
-    CLOSE_REPLACED,
     REPLAY_LIMIT,
     Close,
     Effect,
@@ -191,7 +188,7 @@ def test_deny_refuses_and_closes_with_4403() -> None:
     effects = call.room.handle("s_1", Deny("g_1", "Niet vandaag"), T0)
     assert to(effects, "g_1")[0] == {**to(effects, "g_1")[0], "type": "denied"}
     assert to(effects, "g_1")[0]["message"] == "Niet vandaag"
-    assert closes(effects) == [Close("g_1", CLOSE_DENIED, "denied", session)]
+    assert closes(effects) == [Close("g_1", CloseCode.DENIED, "denied", session)]
     assert "g_1" not in call.room.seats
     assert to(effects, "s_1")[-1]["waiting"] == []
     assert kinds(effects, "r_1") == []  # nobody in the call saw the lobby guest
@@ -496,7 +493,7 @@ def test_leave_tells_the_call_and_closes_1000() -> None:
     assert to(effects, "s_1") == [
         {"type": "peer-left", "id": "r_1", "reason": "left", "seq": call.seq("s_1")}
     ]
-    assert closes(effects) == [Close("r_1", CLOSE_NORMAL, "left", session)]
+    assert closes(effects) == [Close("r_1", CloseCode.NORMAL, "left", session)]
     assert "r_1" not in call.room.seats
 
 
@@ -514,7 +511,7 @@ def test_end_by_the_specialist_ends_for_everyone() -> None:
     for pid in sessions:
         assert to(effects, pid)[0] == {**to(effects, pid)[0], "type": "ended", "by": "specialist"}
     assert {(c.participant_id, c.code, c.session_id) for c in closes(effects)} == {
-        (pid, CLOSE_ENDED, session) for pid, session in sessions.items()
+        (pid, CloseCode.ENDED, session) for pid, session in sessions.items()
     }
     assert call.room.state is Room.State.ENDED and call.room.empty
     with pytest.raises(NotAllowed) as caught:
@@ -529,7 +526,9 @@ def test_rejoin_replaces_the_old_socket_and_keeps_admission() -> None:
     call = Call()
     old = call.session("r_1")
     effects = join(call.room, "r_1", Role.RESIDENT, T0 + 10, session="sess-new")
-    assert closes(effects) == [Close("r_1", CLOSE_REPLACED, "replaced by a newer connection", old)]
+    assert closes(effects) == [
+        Close("r_1", CloseCode.REPLACED, "replaced by a newer connection", old)
+    ]
     assert kinds(effects, "s_1") == ["peer-left", "peer-joined"]
     left, joined_peer = to(effects, "s_1")
     assert left["id"] == "r_1" and left["reason"] == "replaced"

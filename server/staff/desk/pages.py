@@ -23,27 +23,35 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Final
 
 from aiohttp import web
 
-from server.booking.appkeys import BOOKING
+from server.booking.appkeys import BOOKING, CATALOG
 from server.booking.appointment import APPOINTMENT_ID, Appointment, AppointmentState
 from server.booking.errors import BookingError, Conflict, NotFound
 from server.booking.intervals import wall_to_instant
 from server.booking.join_links import EARLY_JOIN, LATE_LEAVE
-from server.booking.model import AMSTERDAM
-from server.booking.setup import CATALOG
-from server.call.ws import HUB
-from server.core.appkeys import CONFIG, KEYS
+from server.call.appkeys import HUB
+from server.core.appkeys import CLOCK, CONFIG, KEYS
+from server.core.clock import AMSTERDAM
 from server.core.date_words import clock_words, day_words
+from server.core.forms import see_other
 from server.core.language import N_, gettext_for, language_of
 from server.core.pages import render
 from server.db.appkeys import ENGINE
-from server.staff import STAFF, Role, StaffPrincipal, StaffRefusal, require_staff
+from server.staff.auth import (
+    LANDING,
+    STAFF,
+    WARN_SECONDS,
+    StaffRefusal,
+    requires,
+    signed_in,
+    staff_error_page,
+    staff_principal,
+)
 from server.staff.desk.state import (
     LISTED,
     OPEN,
@@ -54,7 +62,7 @@ from server.staff.desk.state import (
     state_label,
 )
 from server.staff.desk.store import COMPLETED, NO_SHOW, outcomes_of, record_outcome
-from server.staff.web import LANDING, WARN_SECONDS, staff_error_page
+from server.staff.model import Role, StaffPrincipal
 from server.verification.appkeys import GATE
 from signaling.roles import Role as SeatRole
 from signaling.tokens import issue_room_token
@@ -68,20 +76,6 @@ DAYS_AHEAD: Final = 7
 #: how often desk.js asks for the live states (seconds)
 POLL_SECONDS: Final = 5
 OUTCOMES: Final = ("completed", "follow_up", "no_show")
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-class Desk:
-    """The desk's settings of one application; tests move :attr:`clock`."""
-
-    def __init__(self, clock: Callable[[], datetime] = utc_now) -> None:
-        self.clock = clock
-
-
-DESK = web.AppKey("desk", Desk)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,8 +109,9 @@ class Row:
 # --- pages ---------------------------------------------------------------------------------
 
 
+@requires(Role.SPECIALIST)
 async def desk_page(request: web.Request) -> web.Response:
-    principal = await require_staff(request, role=Role.SPECIALIST)
+    principal = staff_principal(request)
     rows = await _rows(request, principal)
     tenants = dict(await request.app[STAFF].accounts.tenants())
     today = _today(request)
@@ -142,20 +137,22 @@ async def desk_page(request: web.Request) -> web.Response:
     )
 
 
+@requires(Role.SPECIALIST, touch=False)
 async def desk_state(request: web.Request) -> web.Response:
     """The live states, for desk.js; polling does not keep the session alive."""
-    principal = await require_staff(request, role=Role.SPECIALIST, touch=False)
+    principal = staff_principal(request)
     rows = await _rows(request, principal)
     return web.json_response(
         {"appointments": [row.json() for row in rows]}, headers={"Cache-Control": "no-store"}
     )
 
 
+@signed_in
 async def open_call(request: web.Request) -> web.Response:
     """Mint a specialist room token for this appointment's room and go to the call."""
-    principal = await require_staff(request)
+    principal = staff_principal(request)
     appointment = await _appointment_for(request, principal)
-    now = request.app[DESK].clock()
+    now = request.app[CLOCK]()
     if appointment.state not in OPEN or appointment.room_id is None:
         return _refused(
             request,
@@ -191,18 +188,15 @@ async def open_call(request: web.Request) -> web.Response:
         appointment.id,
     )
     # the token only in the fragment: never sent back by the browser, never logged
-    return web.Response(
-        status=303,
-        headers={
-            "Location": f"/call/{appointment.room_id}#token={token}",
-            "Cache-Control": "no-store",
-        },
+    return see_other(
+        f"/call/{appointment.room_id}#token={token}", headers={"Cache-Control": "no-store"}
     )
 
 
+@signed_in
 async def set_outcome(request: web.Request) -> web.Response:
     """Close the appointment as completed (optionally with a follow-up) or no-show."""
-    principal = await require_staff(request)
+    principal = staff_principal(request)
     appointment = await _appointment_for(request, principal)
     form = await request.post()
     choice = form.get("outcome")
@@ -213,7 +207,7 @@ async def set_outcome(request: web.Request) -> web.Response:
             N_("Kies een uitkomst"),
             N_("Kies Afgerond, Vervolg nodig of Niet gekomen."),
         )
-    if appointment.start - EARLY_JOIN > request.app[DESK].clock():
+    if appointment.start - EARLY_JOIN > request.app[CLOCK]():
         return _refused(
             request,
             409,
@@ -245,9 +239,9 @@ async def set_outcome(request: web.Request) -> web.Response:
         outcome=NO_SHOW if choice == "no_show" else COMPLETED,
         follow_up=choice == "follow_up",
         actor=actor,
-        at=request.app[DESK].clock(),
+        at=request.app[CLOCK](),
     )
-    return web.Response(status=303, headers={"Location": DESK_PATH + "?vastgelegd=1"})
+    return see_other(DESK_PATH + "?vastgelegd=1")
 
 
 # --- inside --------------------------------------------------------------------------------
@@ -288,7 +282,7 @@ async def _presence(request: web.Request, appointment: Appointment) -> Presence:
     if appointment.state not in OPEN or appointment.room_id is None:
         return presence
     # only while the join link works can anyone be verified for it: no query otherwise
-    now = request.app[DESK].clock()
+    now = request.app[CLOCK]()
     if not appointment.start - EARLY_JOIN <= now <= appointment.end + LATE_LEAVE:
         return presence
     gate = request.app[GATE]
@@ -351,7 +345,7 @@ async def _rows(request: web.Request, principal: StaffPrincipal) -> list[Row]:
     if principal.staff_id is None:
         return []
     app = request.app
-    now = app[DESK].clock()
+    now = app[CLOCK]()
     today = _local_day(now)
     low = wall_to_instant(today, time(0), AMSTERDAM)
     high = wall_to_instant(today + timedelta(days=DAYS_AHEAD + 1), time(0), AMSTERDAM)
@@ -402,7 +396,7 @@ def call_opens(start: datetime, end: datetime, now: datetime) -> bool:
 
 
 def _today(request: web.Request) -> date:
-    return _local_day(request.app[DESK].clock())
+    return _local_day(request.app[CLOCK]())
 
 
 def _local_day(moment: datetime) -> date:
@@ -444,13 +438,4 @@ def _forbidden(request: web.Request, principal: StaffPrincipal) -> StaffRefusal:
     return StaffRefusal(403, "not-your-appointment", title, response)
 
 
-def setup_desk(app: web.Application) -> None:
-    """The desk's routes; needs the staff, booking, identity and hub parts of the app."""
-    app[DESK] = Desk()
-    app.router.add_get(DESK_PATH, desk_page)
-    app.router.add_get(STATE_PATH, desk_state)
-    app.router.add_post(DESK_PATH + "/appointments/{appointment}/call", open_call)
-    app.router.add_post(DESK_PATH + "/appointments/{appointment}/outcome", set_outcome)
-
-
-__all__ = ["DESK", "Desk", "setup_desk", "specialist_participant_id"]
+__all__ = ["call_opens", "specialist_participant_id"]

@@ -1,7 +1,7 @@
 """What the specialist desk shows per appointment: its *live* state.
 
 The stored state (server/booking/appointment.py) says what was decided; the live rooms of
-the hub (server/call/ws.py) and the identity gate's vault say what is happening now. This module
+the hub (server/call/hub.py) and the identity gate's vault say what is happening now. This module
 combines them without I/O, so every rule is a plain function of plain values::
 
     cancelled / completed / no-show        the stored final state, always

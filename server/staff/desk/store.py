@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import and_, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.booking.store import audit
+from server.db.audit import audit
 from server.db.engine import writer
 from server.db.schema import appointment_outcomes
 

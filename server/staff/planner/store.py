@@ -17,9 +17,8 @@ from typing import Final
 from sqlalchemy import and_, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.booking import store
 from server.booking.model import WeeklyRule
-from server.booking.store import reading, writing
+from server.db.audit import audit
 from server.db.schema import (
     appointments,
     audit_events,
@@ -28,6 +27,7 @@ from server.db.schema import (
     feedback,
     staff,
 )
+from server.db.tx import reading, writing
 
 #: audit actions of this console
 RULES_REPLACED = "availability.rules_replace"
@@ -173,7 +173,7 @@ class PlannerStore:
             )
             if rows:
                 await conn.execute(insert(availability_rules), rows)
-            await store.audit(conn, tenant_id, now, actor, RULES_REPLACED, f"staff:{staff_id}")
+            await audit(conn, tenant_id, now, actor, RULES_REPLACED, f"staff:{staff_id}")
 
     async def add_exceptions(
         self,
@@ -203,7 +203,7 @@ class PlannerStore:
         ]
         async with writing(self._engine) as conn:
             await conn.execute(insert(availability_exceptions), rows)
-            await store.audit(conn, tenant_id, now, actor, EXCEPTION_ADDED, f"staff:{staff_id}")
+            await audit(conn, tenant_id, now, actor, EXCEPTION_ADDED, f"staff:{staff_id}")
 
     async def remove_exception(
         self, tenant_id: str, staff_id: str, exception_id: int, *, actor: str, now: datetime
@@ -220,7 +220,7 @@ class PlannerStore:
             )
             if result.rowcount != 1:
                 return False
-            await store.audit(conn, tenant_id, now, actor, EXCEPTION_REMOVED, f"staff:{staff_id}")
+            await audit(conn, tenant_id, now, actor, EXCEPTION_REMOVED, f"staff:{staff_id}")
         return True
 
     # --- the numbers -----------------------------------------------------------------------

@@ -26,18 +26,15 @@ from aiohttp import web
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.app import create_app
+from server.booking.appkeys import CALENDAR_WRITER, FEED_TOKENS, LINK_KEYS
 from server.booking.links import issue_manage_link
-from server.booking.setup import CALENDAR_WRITER, FEED_TOKENS, LINK_KEYS
-from server.calendars.staff_source import CalDAVCredentials
-from server.config import BookingSettings, Config, DatabaseSettings
-from server.core.logs import AccessLogger
+from server.config import BookingSettings, CalDAVCredentials, Config, DatabaseSettings
 from server.db.appkeys import ENGINE
 from server.db.schema import appointments, availability_rules, purposes, staff, tenants
 from tests.server.calendars.conftest import AUTH, PASSWORD, USER, Radicale, make_calendar
 from tests.server.calendars.conftest import start_radicale as start_radicale_server
 from tests.server.db.support import create_postgres_database, drop_postgres_database
-from tests.support import free_port
+from tests.support import config_for, free_port, live_server
 
 EMAIL: Final = "test@example.invalid"
 PHONE: Final = "+31 6 00000000"
@@ -99,23 +96,15 @@ async def booking_server(
     database_url: str = "",
     credentials: dict[str, CalDAVCredentials] | None = None,
 ) -> AsyncIterator[Booking]:
-    port = free_port()
-    config = Config(
-        port=port,
-        data_dir=data_dir,
+    config = config_for(
+        data_dir,
         database=DatabaseSettings(url=database_url, demo_data=False),
         booking=BookingSettings(caldav_timeout=10, caldav_credentials=credentials or {}),
     )
-    app = create_app(config)
     # the production access logger, so tests see what an operator's log would show
-    runner = web.AppRunner(app, access_log_class=AccessLogger)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
+    async with live_server(data_dir, config=config, access_log=True) as running:
         async with aiohttp.ClientSession() as http:
-            yield Booking(config, app, http)
-    finally:
-        await runner.cleanup()
+            yield Booking(config, running.app, http)
 
 
 async def seed(engine: AsyncEngine, *, calendar_source: str | None = None) -> str:

@@ -8,7 +8,6 @@ the tests that need it fail (they never skip: there is no mock standing in for i
 from __future__ import annotations
 
 import http.client
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ import aiohttp
 import pytest
 
 from server.calendars import CalDAVLink
+from tests.support import free_port
 
 USER: Final = "medewerker"
 PASSWORD: Final = "correct-paard-batterij"
@@ -51,13 +51,6 @@ class Radicale:
 
     def link(self, path: str, *, password: str = PASSWORD) -> CalDAVLink:
         return CalDAVLink(url=f"{self.url}{path}", username=USER, password=password)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _answers(port: int) -> bool:

@@ -8,15 +8,14 @@ import pytest
 
 from server.booking.busy import BusySource, CalendarRef, read_busy
 from server.calendars import (
-    CalDAVCredentials,
     CalDAVLink,
     CalDAVSource,
     FailurePolicy,
     InvalidCalendarInput,
     StaffCalendarsBusy,
-    credentials_from_env,
     parse_calendar_source,
 )
+from server.config import CalDAVCredentials, ConfigError, credentials_from_env
 from tests.server.calendars.conftest import AUTH, PASSWORD, USER, Radicale
 from tests.server.calendars.ical_text import at, vcalendar, vevent
 
@@ -37,7 +36,7 @@ def test_credentials_come_in_named_pairs_from_the_environment() -> None:
         "KCC_TEAM": CalDAVCredentials("kcc", ""),
     }
     assert "geheim" not in repr(credentials_from_env(env))
-    with pytest.raises(InvalidCalendarInput, match="BALIE_CALDAV_X_USERNAME"):
+    with pytest.raises(ConfigError, match="BALIE_CALDAV_X_USERNAME"):
         credentials_from_env({"BALIE_CALDAV_X_PASSWORD": "p"})
 
 

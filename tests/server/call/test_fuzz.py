@@ -36,8 +36,8 @@ import orjson
 import pytest
 from aiohttp import WSMsgType
 
+from server.call.appkeys import HUB
 from server.call.rooms import IssuedRoom
-from server.call.ws import HUB
 from server.core.appkeys import KEYS
 from signaling.roles import Role
 from signaling.room import Seat
@@ -722,9 +722,10 @@ async def fuzz_one(seat: Seated) -> list[str]:
 
 async def test_ten_thousand_bad_frames(tmp_path: Path, session: aiohttp.ClientSession) -> None:
     rng = random.Random(SEED)
-    overrides = {"rate": 1e6, "burst": 1e6, "send_queue": 8_192, "join_timeout": 1.0}
     with server_errors() as problems:
-        async with live_server(tmp_path, **overrides) as server:
+        async with live_server(
+            tmp_path, rate=1e6, burst=1e6, send_queue=8_192, join_timeout=1.0
+        ) as server:
             rooms = [await seat_room(session, server) for _ in range(2)]
             room_ids = [room.room for room, _ in rooms]
 

@@ -1,4 +1,4 @@
-"""Frames gathered per socket and written once per event-loop pass (server/call/ws.py).
+"""Frames gathered per socket and written once per event-loop pass (server/call/connection.py).
 
 The batch must not change what a client sees: frames arrive whole and in the
 order the rooms produced them, behind anything already queued for the socket,
@@ -19,7 +19,7 @@ import aiohttp
 import orjson
 import pytest
 
-from server.call.ws import DIRECT_WRITE_LIMIT
+from server.call.connection import DIRECT_WRITE_LIMIT
 from signaling.roles import Role
 from tests.support import Closed, SignalClient, live_server, seat_pair
 

@@ -9,10 +9,10 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from server.app import WEB_DIR
 from server.config import Config
 from server.core.appkeys import CONFIG
 from server.core.language import LANGUAGES, Languages
+from server.core.pages import WEB_DIR
 from server.core.problems import Problem, json_body
 from tests.support import LiveServer, live_server
 

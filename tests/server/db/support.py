@@ -24,7 +24,7 @@ from sqlalchemy import insert, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from server.booking.model import AMSTERDAM
+from server.core.clock import AMSTERDAM
 from server.db import create_engine, migrate, writer
 from server.db.schema import availability_rules, purposes, staff, tenants
 

@@ -26,7 +26,8 @@ from server.booking.appkeys import BOOKING
 from server.booking.join_links import resident_participant_id
 from server.core.appkeys import CONFIG, KEYS
 from server.db.schema import appointments, feedback
-from server.resident.booking import HOLD_LAPSED, SLOT_TAKEN
+from server.resident.booking import HOLD_LAPSED
+from server.resident.journey import SLOT_TAKEN
 from signaling.roles import Role
 from signaling.tokens import issue_room_token
 from tests.server.booking.test_api import (

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import aiohttp
 import icalendar
 
-from server.booking.model import AMSTERDAM
+from server.core.clock import AMSTERDAM
 from tests.english import DUTCH, assert_dutch, assert_english, visible_text
 from tests.english import choose_english as choose_english_cookie
 from tests.server.booking.test_api import Booking, seed

@@ -5,11 +5,9 @@ also run on PostgreSQL. Time moves by the staff service's injectable clock, neve
 from __future__ import annotations
 
 import logging
-import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
@@ -17,57 +15,32 @@ import pyotp
 import pytest
 from aiohttp import web
 from sqlalchemy import insert, select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.app import create_app
 from server.config import Config
 from server.db import create_engine, writer
 from server.db.appkeys import ENGINE
 from server.db.schema import staff_accounts, tenants
-from server.staff import STAFF, AccountRef, AccountStore, Role, require_staff
+from server.staff import AccountRef, AccountStore, Role, require_staff
 from server.staff.accounts import MAX_FAILURES, PASSWORD_HASHER, PasswordTotpAuthenticator
-from server.staff.demo import DEMO_HASHER, demo_credentials
-from server.staff.web import REFUSED, SignInLimiter, StaffAuth
+from server.staff.auth import SignInLimiter
+from server.staff.demo import DEMO_HASHER
+from server.staff.sign_in import REFUSED
 from tests.server.db.support import Database, module_database
-from tests.support import free_port
+from tests.server.staff.support import (
+    OTHER_PASSWORD,
+    OTHER_TENANT,
+    Staffed,
+    code_step,
+    csrf_of,
+    password_step,
+    session_cookie,
+    sign_in,
+    staff_client,
+    staffed_server,
+)
+from tests.support import MovableClock
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-OTHER_TENANT = "andere"
-OTHER_PASSWORD = "ander-geheim-wachtwoord"
-OTHER_SECRET = pyotp.random_base32(32)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
-@dataclass
-class Staffed:
-    url: str
-    origin: str
-    app: web.Application
-    config: Config
-    clock: Clock
-
-    @property
-    def auth(self) -> StaffAuth:
-        return self.app[STAFF]
-
-    def creds(self, login: str) -> tuple[str, str]:
-        found = demo_credentials(self.config)[login]
-        return found.password, found.totp_secret
-
-    def code(self, login: str, at: datetime | None = None) -> str:
-        secret = self.creds(login)[1] if login != "other" else OTHER_SECRET
-        return pyotp.TOTP(secret).at(at or self.clock.now)
 
 
 async def _planner_page(request: web.Request) -> web.Response:
@@ -87,112 +60,14 @@ async def _action(request: web.Request) -> web.Response:
 
 @pytest.fixture
 async def server(tmp_path: Path) -> AsyncIterator[Staffed]:
-    port = free_port()
-    config = Config(port=port, data_dir=tmp_path)
-    app = create_app(config)
     # pages a later issue adds; here they exercise require_staff's refusals
-    app.router.add_get("/test/planner", _planner_page)
-    app.router.add_get("/test/tenant/{tenant}", _tenant_page)
-    app.router.add_post("/test/action", _action)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    clock = Clock()
-    app[STAFF].clock = clock
-    # the real argon2 parameters cost ~0.2 s a hash; tested once below, cheap here
-    app[STAFF].password_totp.hasher = DEMO_HASHER
-    await _add_other_tenant(app[ENGINE], app[STAFF])
-    try:
-        yield Staffed(config.public_url, config.allowed_origins[0], app, config, clock)
-    finally:
-        await runner.cleanup()
-
-
-async def _add_other_tenant(engine: AsyncEngine, auth: StaffAuth) -> None:
-    async with writer(engine).begin() as conn:
-        await conn.execute(insert(tenants).values(id=OTHER_TENANT, name="Andere", created_at=T0))
-    await auth.accounts.create(
-        tenant_id=OTHER_TENANT,
-        login="other",
-        display_name="Other",
-        roles=[Role.SPECIALIST, Role.PLANNER],
-        password_hash=DEMO_HASHER.hash(OTHER_PASSWORD),
-        keys=auth.keys,
-        totp_secret=OTHER_SECRET,
-        now=T0,
-    )
-
-
-@pytest.fixture
-async def client(server: Staffed) -> AsyncIterator[aiohttp.ClientSession]:
-    async with _client(server) as session:
-        yield session
-
-
-def _client(server: Staffed) -> aiohttp.ClientSession:
-    # unsafe: the jar otherwise ignores cookies of an IP-address host (127.0.0.1)
-    return aiohttp.ClientSession(
-        cookie_jar=aiohttp.CookieJar(unsafe=True),
-        headers={"Origin": server.origin, "Accept": "text/html"},
-    )
-
-
-def _cookie(session: aiohttp.ClientSession) -> str | None:
-    for cookie in session.cookie_jar:
-        if cookie.key == "balie_staff":
-            return cookie.value
-    return None
-
-
-async def _csrf(session: aiohttp.ClientSession, url: str) -> str:
-    async with session.get(url) as response:
-        assert response.status == 200
-        found = CSRF.search(await response.text())
-    assert found is not None
-    return found.group(1)
-
-
-async def _password(
-    session: aiohttp.ClientSession,
-    server: Staffed,
-    login: str,
-    password: str,
-    tenant: str = "demo",
-) -> aiohttp.ClientResponse:
-    token = await _csrf(session, f"{server.url}/staff/sign-in?tenant={tenant}")
-    form = {"csrf_token": token, "tenant": tenant, "login": login, "password": password}
-    async with session.post(
-        f"{server.url}/staff/sign-in", data=form, allow_redirects=False
-    ) as response:
-        await response.read()
-        return response
-
-
-async def _code(
-    session: aiohttp.ClientSession, server: Staffed, code: str
-) -> tuple[aiohttp.ClientResponse, str]:
-    token = await _csrf(session, f"{server.url}/staff/sign-in/code")
-    async with session.post(
-        f"{server.url}/staff/sign-in/code",
-        data={"csrf_token": token, "code": code},
-        allow_redirects=False,
-    ) as response:
-        return response, await response.text()
-
-
-async def sign_in(
-    session: aiohttp.ClientSession, server: Staffed, login: str = "specialist"
-) -> None:
-    if login == "other":
-        password, tenant = OTHER_PASSWORD, OTHER_TENANT
-    else:
-        password, tenant = server.creds(login)[0], "demo"
-    step1 = await _password(session, server, login, password, tenant)
-    assert step1.status == 303
-    assert step1.headers["Location"] == "/staff/sign-in/code"
-    step2, _ = await _code(session, server, server.code(login))
-    assert step2.status == 303, "the code was refused"
-    assert step2.headers["Location"] == "/staff"
+    routes = [
+        ("GET", "/test/planner", _planner_page),
+        ("GET", "/test/tenant/{tenant}", _tenant_page),
+        ("POST", "/test/action", _action),
+    ]
+    async with staffed_server(tmp_path, clock=MovableClock(T0), routes=routes) as running:
+        yield running
 
 
 async def _status(session: aiohttp.ClientSession, server: Staffed, path: str = "/staff") -> int:
@@ -201,7 +76,7 @@ async def _status(session: aiohttp.ClientSession, server: Staffed, path: str = "
 
 
 async def _page_csrf(session: aiohttp.ClientSession, server: Staffed) -> str:
-    return await _csrf(session, f"{server.url}/staff")
+    return await csrf_of(session, f"{server.url}/staff")
 
 
 # --- signing in ----------------------------------------------------------------------------
@@ -224,20 +99,20 @@ async def test_session_id_is_new_at_each_stage_and_cookie_is_strict(
 ) -> None:
     async with client.get(f"{server.url}/staff/sign-in") as response:
         set_cookie = response.headers.getall("Set-Cookie")[0]
-    anonymous = _cookie(client)
+    anonymous = session_cookie(client)
     assert anonymous is not None and len(anonymous) >= 43  # >= 256 bits
     assert "HttpOnly" in set_cookie and "SameSite=Strict" in set_cookie
     assert set_cookie.startswith("balie_staff=") and "Path=/" in set_cookie
     password, _ = server.creds("specialist")
-    assert (await _password(client, server, "specialist", password)).status == 303
-    pending = _cookie(client)
-    step2, _ = await _code(client, server, server.code("specialist"))
+    assert (await password_step(client, server, "specialist", password)).status == 303
+    pending = session_cookie(client)
+    step2, _ = await code_step(client, server, server.code("specialist"))
     assert step2.status == 303
-    active = _cookie(client)
+    active = session_cookie(client)
     assert pending is not None and active is not None
     assert len({anonymous, pending, active}) == 3
     # the pre-login ids are dead: replaying them signs nobody in
-    async with _client(server) as stranger:
+    async with staff_client(server) as stranger:
         for old in (anonymous, pending):
             stranger.cookie_jar.update_cookies({"balie_staff": old})
             assert await _status(stranger, server) == 303
@@ -248,13 +123,13 @@ async def test_wrong_password_and_unknown_login_get_the_same_answer(
 ) -> None:
     texts = []
     for login, password in (("specialist", "wrong"), ("nobody", "wrong")):
-        response = await _password(client, server, login, password)
+        response = await password_step(client, server, login, password)
         assert response.status == 200
         async with client.get(f"{server.url}/staff") as page:
             assert page.url.path == "/staff/sign-in"
         texts.append(response)
     for login, password in (("specialist", "wrong"), ("nobody", "wrong")):
-        token = await _csrf(client, f"{server.url}/staff/sign-in")
+        token = await csrf_of(client, f"{server.url}/staff/sign-in")
         form = {"csrf_token": token, "tenant": "demo", "login": login, "password": password}
         async with client.post(f"{server.url}/staff/sign-in", data=form) as response:
             assert REFUSED in await response.text()
@@ -264,24 +139,24 @@ async def test_password_alone_does_not_sign_in(
     server: Staffed, client: aiohttp.ClientSession
 ) -> None:
     password, _ = server.creds("specialist")
-    assert (await _password(client, server, "specialist", password)).status == 303
+    assert (await password_step(client, server, "specialist", password)).status == 303
     assert await _status(client, server) == 303  # no second factor: not signed in
     for code in ("", "000000" if server.code("specialist") != "000000" else "111111", "abcdef"):
-        response, text = await _code(client, server, code)
+        response, text = await code_step(client, server, code)
         assert response.status == 200
         assert REFUSED in text
         assert await _status(client, server) == 303
 
 
 async def test_a_code_is_accepted_once(server: Staffed) -> None:
-    async with _client(server) as first, _client(server) as second:
+    async with staff_client(server) as first, staff_client(server) as second:
         await sign_in(first, server)
         password, _ = server.creds("specialist")
-        assert (await _password(second, server, "specialist", password)).status == 303
-        response, text = await _code(second, server, server.code("specialist"))
+        assert (await password_step(second, server, "specialist", password)).status == 303
+        response, text = await code_step(second, server, server.code("specialist"))
         assert response.status == 200 and REFUSED in text  # same code, same step: replay
         server.clock.advance(seconds=30)
-        response, _ = await _code(second, server, server.code("specialist"))
+        response, _ = await code_step(second, server, server.code("specialist"))
         assert response.status == 303
 
 
@@ -291,8 +166,8 @@ async def test_real_password_hashes_are_argon2id(server: Staffed) -> None:
     auth = server.auth
     auth.password_totp.hasher = PASSWORD_HASHER
     password, _ = server.creds("planner")
-    async with _client(server) as session:
-        assert (await _password(session, server, "planner", password)).status == 303
+    async with staff_client(server) as session:
+        assert (await password_step(session, server, "planner", password)).status == 303
     async with server.app[ENGINE].connect() as conn:
         stored = (
             await conn.execute(
@@ -353,7 +228,7 @@ async def test_absolute_timeout_ends_an_active_session(
 
 
 async def test_sign_out_ends_only_this_session(server: Staffed) -> None:
-    async with _client(server) as first, _client(server) as second:
+    async with staff_client(server) as first, staff_client(server) as second:
         await sign_in(first, server)
         server.clock.advance(seconds=30)
         await sign_in(second, server)
@@ -367,12 +242,16 @@ async def test_sign_out_ends_only_this_session(server: Staffed) -> None:
 
 
 async def test_sign_out_everywhere_ends_other_sessions(server: Staffed) -> None:
-    async with _client(server) as first, _client(server) as second, _client(server) as other:
+    async with (
+        staff_client(server) as first,
+        staff_client(server) as second,
+        staff_client(server) as other,
+    ):
         await sign_in(first, server)
         server.clock.advance(seconds=30)
         await sign_in(second, server)
         await sign_in(other, server, "planner")
-        kept = _cookie(second)
+        kept = session_cookie(second)
         token = await _page_csrf(first, server)
         async with first.post(
             f"{server.url}/staff/sign-out-everywhere",
@@ -383,7 +262,7 @@ async def test_sign_out_everywhere_ends_other_sessions(server: Staffed) -> None:
         assert await _status(first, server) == 303
         assert await _status(second, server) == 303
         assert await _status(other, server) == 200  # another account is untouched
-        async with _client(server) as replay:
+        async with staff_client(server) as replay:
             replay.cookie_jar.update_cookies({"balie_staff": kept or ""})
             assert await _status(replay, server) == 303
 
@@ -426,11 +305,11 @@ async def test_posts_without_the_right_token_or_origin_are_refused(
 
 async def test_sign_in_form_needs_its_token(server: Staffed, client: aiohttp.ClientSession) -> None:
     password, _ = server.creds("specialist")
-    await _csrf(client, f"{server.url}/staff/sign-in")
+    await csrf_of(client, f"{server.url}/staff/sign-in")
     form = {"tenant": "demo", "login": "specialist", "password": password}
     async with client.post(f"{server.url}/staff/sign-in", data=form) as response:
         assert response.status == 403
-    async with _client(server) as cookieless:
+    async with staff_client(server) as cookieless:
         form["csrf_token"] = "y" * 43
         async with cookieless.post(f"{server.url}/staff/sign-in", data=form) as response:
             assert response.status == 403
@@ -440,7 +319,7 @@ async def test_sign_in_form_needs_its_token(server: Staffed, client: aiohttp.Cli
 
 
 async def test_a_specialist_cannot_open_a_planner_page(server: Staffed) -> None:
-    async with _client(server) as specialist, _client(server) as planner:
+    async with staff_client(server) as specialist, staff_client(server) as planner:
         await sign_in(specialist, server, "specialist")
         await sign_in(planner, server, "planner")
         async with specialist.get(f"{server.url}/test/planner") as response:
@@ -456,7 +335,7 @@ async def test_a_specialist_cannot_open_a_planner_page(server: Staffed) -> None:
 
 
 async def test_staff_of_one_tenant_cannot_open_anothers(server: Staffed) -> None:
-    async with _client(server) as demo, _client(server) as other:
+    async with staff_client(server) as demo, staff_client(server) as other:
         await sign_in(demo, server, "specialist")
         await sign_in(other, server, "other")
         assert await _status(demo, server, f"/test/tenant/{OTHER_TENANT}") == 403
@@ -466,8 +345,8 @@ async def test_staff_of_one_tenant_cannot_open_anothers(server: Staffed) -> None
         # the other tenant's planner is no planner of the demo tenant's pages either
         assert await _status(other, server, "/test/planner") == 200
         # the same login name in another tenant is another account
-    async with _client(server) as fresh:
-        response = await _password(fresh, server, "other", OTHER_PASSWORD, tenant="demo")
+    async with staff_client(server) as fresh:
+        response = await password_step(fresh, server, "other", OTHER_PASSWORD, tenant="demo")
         assert response.status == 200
 
 
@@ -485,21 +364,21 @@ async def test_lockout_after_repeated_failures_with_backoff(
 ) -> None:
     password, _ = server.creds("specialist")
     for attempt in range(1, MAX_FAILURES + 1):
-        response = await _password(client, server, "specialist", "wrong")
+        response = await password_step(client, server, "specialist", "wrong")
         assert response.status == (429 if attempt == MAX_FAILURES else 200)
-    response = await _password(client, server, "specialist", password)
+    response = await password_step(client, server, "specialist", password)
     assert response.status == 429  # the right password does not open a locked account
     server.clock.advance(minutes=1, seconds=1)
-    assert (await _password(client, server, "specialist", password)).status == 303
+    assert (await password_step(client, server, "specialist", password)).status == 303
     # wrong codes count too, and the lock doubles
     for _ in range(MAX_FAILURES):
-        await _code(client, server, "000000" if server.code("specialist") != "000000" else "1")
-    assert (await _password(client, server, "specialist", password)).status == 429
+        await code_step(client, server, "000000" if server.code("specialist") != "000000" else "1")
+    assert (await password_step(client, server, "specialist", password)).status == 429
     server.clock.advance(minutes=1, seconds=1)
-    assert (await _password(client, server, "specialist", password)).status == 429
+    assert (await password_step(client, server, "specialist", password)).status == 429
     server.clock.advance(minutes=1)
-    assert (await _password(client, server, "specialist", password)).status == 303
-    response, _ = await _code(client, server, server.code("specialist"))
+    assert (await password_step(client, server, "specialist", password)).status == 303
+    response, _ = await code_step(client, server, server.code("specialist"))
     assert response.status == 303
 
 
@@ -507,7 +386,7 @@ async def test_sign_in_posts_are_rate_limited(
     server: Staffed, client: aiohttp.ClientSession
 ) -> None:
     server.auth.limiter = SignInLimiter(burst=2, per_minute=1)
-    statuses = [(await _password(client, server, "nobody", "wrong")).status for _ in range(3)]
+    statuses = [(await password_step(client, server, "nobody", "wrong")).status for _ in range(3)]
     assert statuses == [200, 200, 429]
 
 
@@ -516,13 +395,13 @@ async def test_no_credentials_in_logs(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     password, secret = server.creds("specialist")
-    await _password(client, server, "specialist", "wrong-" + password)
+    await password_step(client, server, "specialist", "wrong-" + password)
     codes = [server.code("specialist")]
     await sign_in(client, server)
     token = await _page_csrf(client, server)
     async with client.post(f"{server.url}/test/action", data={"csrf_token": "bad"}):
         pass
-    cookie = _cookie(client)
+    cookie = session_cookie(client)
     assert cookie is not None
     text = caplog.text
     assert "signed in" in text  # the events are logged ...
@@ -539,7 +418,7 @@ def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
 
 
 async def test_account_store_on_postgresql(postgres: Database, tmp_path: Path) -> None:
-    from server.verification.setup import vault_keys
+    from server.core.secrets import vault_keys
 
     engine = create_engine(postgres.url)
     try:
@@ -559,7 +438,7 @@ async def test_account_store_on_postgresql(postgres: Database, tmp_path: Path) -
             totp_secret=secret,
             now=T0,
         )
-        clock = Clock()
+        clock = MovableClock(T0)
         authn = PasswordTotpAuthenticator(store, keys, clock, hasher=DEMO_HASHER)
         result = await authn.check_password(tenant, "JAN", "geheim")
         assert result.account == AccountRef(tenant, account_id)

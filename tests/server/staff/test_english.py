@@ -18,20 +18,18 @@ import aiohttp
 import web
 from server.core.language import Language, Languages
 from server.staff.accounts import MAX_FAILURES
+from server.staff.auth import SIGN_IN, SignInLimiter
 from server.staff.model import ROLE_LABELS, Role
-from server.staff.web import SIGN_IN, SIGN_IN_CODE, SignInLimiter
+from server.staff.sign_in import SIGN_IN_CODE
 from tests.english import assert_english, choose_english
-from tests.server.staff import test_auth as staff_auth
-from tests.server.staff.test_auth import (
+from tests.server.staff.support import (
     Staffed,
-    _client,
-    _code,
-    _csrf,
-    _password,
+    code_step,
+    csrf_of,
+    password_step,
     sign_in,
+    staff_client,
 )
-
-server = staff_auth.server
 
 #: staff words besides the common ones of the resident pages
 STAFF_DUTCH: Final = (
@@ -74,7 +72,7 @@ async def _get(session: aiohttp.ClientSession, url: str) -> tuple[int, str]:
 async def _post_sign_in(
     session: aiohttp.ClientSession, server: Staffed, login: str, password: str
 ) -> tuple[int, str]:
-    token = await _csrf(session, server.url + SIGN_IN)
+    token = await csrf_of(session, server.url + SIGN_IN)
     form = {"csrf_token": token, "tenant": "demo", "login": login, "password": password}
     async with session.post(server.url + SIGN_IN, data=form, allow_redirects=False) as response:
         return response.status, await response.text()
@@ -84,7 +82,7 @@ async def _post_sign_in(
 
 
 async def test_sign_in_in_english(server: Staffed) -> None:
-    async with _client(server) as client:
+    async with staff_client(server) as client:
         choose_english(client, server.url)
         status, page = await _get(client, server.url + SIGN_IN)
         assert status == 200
@@ -114,7 +112,7 @@ async def test_sign_in_in_english(server: Staffed) -> None:
         assert "Signing in did not work. Check your details and try again." in page
 
         password, _ = server.creds("specialist")
-        assert (await _password(client, server, "specialist", password)).status == 303
+        assert (await password_step(client, server, "specialist", password)).status == 303
         status, page = await _get(client, server.url + SIGN_IN_CODE)
         assert status == 200
         _assert_english(page)
@@ -123,7 +121,7 @@ async def test_sign_in_in_english(server: Staffed) -> None:
         assert ">Sign in</button>" in page and ">Start again</a>" in page
         assert "(authenticator app)" in page
 
-        response, page = await _code(client, server, "abcdef")
+        response, page = await code_step(client, server, "abcdef")
         assert response.status == 200
         _assert_english(page)
         assert "<title>Error: Enter the code – Balie</title>" in page
@@ -133,7 +131,7 @@ async def test_sign_in_in_english(server: Staffed) -> None:
 
 
 async def test_a_locked_account_is_told_in_english(server: Staffed) -> None:
-    async with _client(server) as client:
+    async with staff_client(server) as client:
         choose_english(client, server.url)
         for _ in range(MAX_FAILURES):
             status, page = await _post_sign_in(client, server, "planner", "wrong")
@@ -144,7 +142,7 @@ async def test_a_locked_account_is_told_in_english(server: Staffed) -> None:
 
 async def test_too_many_attempts_in_english(server: Staffed) -> None:
     server.auth.limiter = SignInLimiter(burst=1, per_minute=1)
-    async with _client(server) as client:
+    async with staff_client(server) as client:
         choose_english(client, server.url)
         await _post_sign_in(client, server, "nobody", "wrong")
         status, page = await _post_sign_in(client, server, "nobody", "wrong")
@@ -160,7 +158,7 @@ async def test_too_many_attempts_in_english(server: Staffed) -> None:
 
 
 async def test_the_home_page_in_english(server: Staffed) -> None:
-    async with _client(server) as client:
+    async with staff_client(server) as client:
         await sign_in(client, server, "planner")
         choose_english(client, server.url)
         status, page = await _get(client, server.url + "/staff")
@@ -189,7 +187,7 @@ async def test_the_home_page_in_english(server: Staffed) -> None:
             "because you have not done anything for a while."
         )
 
-        token = await _csrf(client, server.url + "/staff")
+        token = await csrf_of(client, server.url + "/staff")
         async with client.post(
             server.url + "/staff/sign-out", data={"csrf_token": token}
         ) as response:
@@ -201,7 +199,7 @@ async def test_the_home_page_in_english(server: Staffed) -> None:
 async def test_the_specialist_sees_the_role_and_the_desk_link_in_english(
     server: Staffed,
 ) -> None:
-    async with _client(server) as client:
+    async with staff_client(server) as client:
         await sign_in(client, server, "specialist")
         choose_english(client, server.url)
         _, page = await _get(client, server.url + "/staff")
@@ -221,10 +219,10 @@ async def test_the_specialist_sees_the_role_and_the_desk_link_in_english(
 
 
 async def test_refusals_in_english(server: Staffed) -> None:
-    async with _client(server) as client:
+    async with staff_client(server) as client:
         await sign_in(client, server, "specialist")
         choose_english(client, server.url)
-        status, page = await _get(client, server.url + "/test/planner")
+        status, page = await _get(client, server.url + "/staff/planner")
         assert status == 403
         _assert_english(page)
         assert "<title>You do not have access here – Balie</title>" in page
@@ -232,7 +230,7 @@ async def test_refusals_in_english(server: Staffed) -> None:
         assert '<a href="/staff">Continue</a>' in page
         # problem JSON keeps its (untranslated) title
         async with client.get(
-            server.url + "/test/planner", headers={"Accept": "application/json"}
+            server.url + "/staff/planner", headers={"Accept": "application/json"}
         ) as response:
             assert response.status == 403
             assert (await response.json())["title"] == "U heeft hier geen toegang"
@@ -249,7 +247,7 @@ async def test_refusals_in_english(server: Staffed) -> None:
 
 
 async def test_every_role_has_an_english_label(server: Staffed) -> None:
-    async with _client(server) as client:
+    async with staff_client(server) as client:
         await sign_in(client, server, "other")  # both roles, in the other tenant
         choose_english(client, server.url)
         _, page = await _get(client, server.url + "/staff")
@@ -266,7 +264,7 @@ async def test_every_role_has_an_english_label(server: Staffed) -> None:
 
 
 async def test_without_a_choice_the_staff_pages_stay_dutch(server: Staffed) -> None:
-    async with _client(server) as client:
+    async with staff_client(server) as client:
         _, page = await _get(client, server.url + SIGN_IN)
         assert '<html lang="nl">' in page
         assert 'name="taal" value="en" lang="en">English' in page

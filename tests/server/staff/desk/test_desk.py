@@ -10,48 +10,41 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 import uuid
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime, time, timedelta
-from pathlib import Path
-from typing import Any
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import pytest
-from aiohttp import web
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from identity.wallet import TestWallet
-from server.app import create_app
 from server.booking.appkeys import BOOKING
 from server.booking.appointment import Appointment, AppointmentState
-from server.booking.intervals import wall_to_instant
-from server.booking.join_links import new_room_id, resident_join_url
-from server.booking.model import AMSTERDAM
-from server.config import Config
+from server.booking.join_links import resident_join_url
 from server.core.appkeys import KEYS
-from server.core.logs import AccessLogger
-from server.db import writer
+from server.core.clock import AMSTERDAM
 from server.db.appkeys import ENGINE
-from server.db.schema import appointment_outcomes, appointments, audit_events, tenants
-from server.staff import STAFF
-from server.staff import Role as StaffRole
-from server.staff.demo import DEMO_HASHER
-from server.staff.desk.pages import DESK, call_opens
+from server.db.schema import appointment_outcomes, audit_events
+from server.staff.desk.pages import call_opens
 from server.staff.desk.state import LiveState, Presence, live_state, state_label
 from signaling.roles import Role
 from signaling.tokens import verify_room_token
-from tests.server.staff.test_auth import (
+from tests.server.staff.desk.support import (
+    add_appointment,
+    desk_csrf,
+    desk_states,
+    outcome,
+    post_form,
+    today_start,
+    was_recorded,
+)
+from tests.server.staff.support import (
     CSRF,
-    OTHER_PASSWORD,
-    OTHER_SECRET,
-    OTHER_TENANT,
-    Clock,
     Staffed,
     sign_in,
+    staff_client,
 )
-from tests.support import SignalClient, free_port
+from tests.support import SignalClient
 
 DEMO_VALUES = {
     "irma-demo.gemeente.personalData.bsn": "999999990",
@@ -59,161 +52,17 @@ DEMO_VALUES = {
 }
 
 
-@pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[Staffed]:
-    port = free_port()
-    config = Config(port=port, data_dir=tmp_path)
-    app = create_app(config)
-    # the production access logger: the open-call redirect must not put its token there
-    runner = web.AppRunner(app, access_log_class=AccessLogger)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    clock = Clock()
-    clock.now = datetime.now(UTC).replace(microsecond=0)
-    app[STAFF].clock = clock
-    app[DESK].clock = clock
-    app[STAFF].password_totp.hasher = DEMO_HASHER
-    await _add_other_tenant(app)
-    try:
-        yield Staffed(config.public_url, config.allowed_origins[0], app, config, clock)
-    finally:
-        await runner.cleanup()
-
-
-async def _add_other_tenant(app: web.Application) -> None:
-    now = datetime.now(UTC)
-    async with writer(app[ENGINE]).begin() as conn:
-        await conn.execute(insert(tenants).values(id=OTHER_TENANT, name="Andere", created_at=now))
-    auth = app[STAFF]
-    await auth.accounts.create(
-        tenant_id=OTHER_TENANT,
-        login="other",
-        display_name="Other",
-        roles=[StaffRole.SPECIALIST, StaffRole.PLANNER],
-        password_hash=DEMO_HASHER.hash(OTHER_PASSWORD),
-        keys=auth.keys,
-        totp_secret=OTHER_SECRET,
-        now=now,
-    )
-
-
-def _client(server: Staffed) -> aiohttp.ClientSession:
-    return aiohttp.ClientSession(
-        cookie_jar=aiohttp.CookieJar(unsafe=True),
-        headers={"Origin": server.origin, "Accept": "text/html"},
-    )
-
-
-@pytest.fixture
-async def anna(server: Staffed) -> AsyncIterator[aiohttp.ClientSession]:
-    """The demo specialist (staff member demo-anna), signed in."""
-    async with _client(server) as session:
-        await sign_in(session, server, "specialist")
-        yield session
-
-
 # --- appointments ----------------------------------------------------------------------------
-
-
-def _today_start(server: Staffed) -> datetime:
-    """A start time of today that has come: a few minutes ago, or just after midnight."""
-    now = server.clock.now
-    midnight = wall_to_instant(now.astimezone(AMSTERDAM).date(), time(0), AMSTERDAM)
-    return max(now - timedelta(minutes=5), midnight + timedelta(minutes=1))
-
-
-async def _appointment(
-    server: Staffed,
-    start: datetime,
-    *,
-    staff_id: str = "demo-anna",
-    state: AppointmentState = AppointmentState.BOOKED,
-    purpose: str = "bijstand",
-) -> Appointment:
-    end = start + timedelta(minutes=30)
-    values: dict[str, Any] = {
-        "id": str(uuid.uuid4()),
-        "tenant_id": "demo",
-        "reference": "T" + secrets.token_hex(3).upper(),
-        "purpose_key": purpose,
-        "staff_id": staff_id,
-        "state": state.value,
-        "starts_at": start,
-        "ends_at": end,
-        "buffered_start": start,
-        "buffered_end": end,
-        "hold_expires_at": None,
-        "room_id": new_room_id(),
-        "version": 1,
-        "rescheduled_from": None,
-        "contact_email": None,
-        "contact_phone": None,
-        "created_at": server.clock.now,
-        "updated_at": server.clock.now,
-    }
-    async with writer(server.app[ENGINE]).begin() as conn:
-        await conn.execute(insert(appointments).values(values))
-    return await server.app[BOOKING].get("demo", values["id"])
 
 
 async def _stored(server: Staffed, appointment: Appointment) -> Appointment:
     return await server.app[BOOKING].get("demo", appointment.id)
 
 
-async def _states(server: Staffed, session: aiohttp.ClientSession) -> dict[str, dict[str, Any]]:
-    async with session.get(
-        f"{server.url}/staff/desk/state", headers={"Accept": "application/json"}
-    ) as response:
-        assert response.status == 200
-        body = await response.json()
-    return {row["id"]: row for row in body["appointments"]}
-
-
-async def _desk_csrf(server: Staffed, session: aiohttp.ClientSession) -> str:
-    async with session.get(f"{server.url}/staff/desk") as response:
-        assert response.status == 200
-        found = CSRF.search(await response.text())
-    assert found is not None
-    return found.group(1)
-
-
-async def _post(
-    server: Staffed,
-    session: aiohttp.ClientSession,
-    path: str,
-    form: dict[str, str],
-    *,
-    csrf: bool = True,
-) -> aiohttp.ClientResponse:
-    data = dict(form)
-    if csrf:
-        data["csrf_token"] = await _desk_csrf(server, session)
-    async with session.post(server.url + path, data=data, allow_redirects=False) as response:
-        await response.read()
-        return response
-
-
-async def _outcome(
-    server: Staffed,
-    session: aiohttp.ClientSession,
-    appointment: Appointment,
-    outcome: str,
-    *,
-    csrf: bool = True,
-) -> aiohttp.ClientResponse:
-    path = f"/staff/desk/appointments/{appointment.id}/outcome"
-    return await _post(server, session, path, {"outcome": outcome}, csrf=csrf)
-
-
-def _recorded(response: aiohttp.ClientResponse) -> bool:
-    """Did the outcome form answer "recorded" (not, say, a redirect to sign-in)?"""
-    return response.status == 303 and response.headers["Location"] == "/staff/desk?vastgelegd=1"
-
-
 async def _open_call(
     server: Staffed, session: aiohttp.ClientSession, appointment: Appointment
 ) -> aiohttp.ClientResponse:
-    return await _post(server, session, f"/staff/desk/appointments/{appointment.id}/call", {})
+    return await post_form(server, session, f"/staff/desk/appointments/{appointment.id}/call", {})
 
 
 async def _audit(server: Staffed, appointment: Appointment) -> list[tuple[str, str]]:
@@ -244,13 +93,15 @@ async def _landing_csrf(server: Staffed, session: aiohttp.ClientSession) -> str:
 async def test_the_desk_lists_todays_and_upcoming_appointments_of_this_specialist(
     server: Staffed, anna: aiohttp.ClientSession
 ) -> None:
-    start = _today_start(server)
-    today = await _appointment(server, start)
-    tomorrow = await _appointment(server, start + timedelta(days=1))
-    cancelled = await _appointment(server, start, state=AppointmentState.CANCELLED)
-    lapsed = await _appointment(server, start + timedelta(hours=1), state=AppointmentState.EXPIRED)
-    colleague = await _appointment(server, start, staff_id="demo-bram")
-    far = await _appointment(server, start + timedelta(days=9))
+    start = today_start(server)
+    today = await add_appointment(server, start)
+    tomorrow = await add_appointment(server, start + timedelta(days=1))
+    cancelled = await add_appointment(server, start, state=AppointmentState.CANCELLED)
+    lapsed = await add_appointment(
+        server, start + timedelta(hours=1), state=AppointmentState.EXPIRED
+    )
+    colleague = await add_appointment(server, start, staff_id="demo-bram")
+    far = await add_appointment(server, start + timedelta(days=9))
 
     async with anna.get(f"{server.url}/staff/desk") as response:
         assert response.status == 200
@@ -268,7 +119,7 @@ async def test_the_desk_lists_todays_and_upcoming_appointments_of_this_specialis
     assert f"/staff/desk/appointments/{cancelled.id}/call" not in page
     assert f"/staff/desk/appointments/{today.id}/outcome" in page
 
-    states = await _states(server, anna)
+    states = await desk_states(server, anna)
     assert set(states) == {today.id, tomorrow.id, cancelled.id}
     assert states[today.id]["state"] == "booked" and states[today.id]["label"] == "Gepland"
     assert states[cancelled.id]["state"] == "cancelled"
@@ -276,11 +127,11 @@ async def test_the_desk_lists_todays_and_upcoming_appointments_of_this_specialis
 
 
 async def test_an_empty_desk_and_an_account_without_a_staff_member(server: Staffed) -> None:
-    async with _client(server) as session:
+    async with staff_client(server) as session:
         await sign_in(session, server, "specialist")
         async with session.get(f"{server.url}/staff/desk") as response:
             assert "geen gesprekken" in await response.text()
-    async with _client(server) as session:
+    async with staff_client(server) as session:
         await sign_in(session, server, "other")  # a specialist account of no staff member
         async with session.get(f"{server.url}/staff/desk") as response:
             assert response.status == 200
@@ -292,7 +143,7 @@ async def test_the_landing_page_links_specialists_to_the_desk(
 ) -> None:
     async with anna.get(f"{server.url}/staff") as response:
         assert 'href="/staff/desk"' in await response.text()
-    async with _client(server) as planner:
+    async with staff_client(server) as planner:
         await sign_in(planner, server, "planner")
         async with planner.get(f"{server.url}/staff") as response:
             assert 'href="/staff/desk"' not in await response.text()
@@ -305,13 +156,13 @@ async def test_states_follow_the_resident_and_the_call_to_an_outcome(
     server: Staffed, anna: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
-    appointment = await _appointment(server, _today_start(server))
+    appointment = await add_appointment(server, today_start(server))
     room = appointment.room_id
     assert room is not None
     url = resident_join_url(server.config, server.app[KEYS], appointment, now=server.clock.now)
     assert url is not None
     resident_token = url.split("#token=", 1)[1]
-    assert (await _states(server, anna))[appointment.id]["state"] == "booked"
+    assert (await desk_states(server, anna))[appointment.id]["state"] == "booked"
 
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as resident:
         # the resident opens the link and proves who they are
@@ -325,7 +176,7 @@ async def test_states_follow_the_resident_and_the_call_to_an_outcome(
         await TestWallet(resident).disclose(started["sessionPtr"], DEMO_VALUES)
         async with resident.post(api + "/result", headers=bearer, json={}) as response:
             assert response.status == 200
-        state = (await _states(server, anna))[appointment.id]
+        state = (await desk_states(server, anna))[appointment.id]
         assert state["state"] == "verified"
 
         # ... and waits in the lobby
@@ -339,7 +190,7 @@ async def test_states_follow_the_resident_and_the_call_to_an_outcome(
             await asyncio.sleep(0.02)
         assert (await _stored(server, appointment)).state is AppointmentState.CHECKED_IN
         assert await _audit(server, appointment) == [("appointment.check_in", "resident")]
-        state = (await _states(server, anna))[appointment.id]
+        state = (await desk_states(server, anna))[appointment.id]
         assert state["state"] == "waiting"
         assert state["label"] == "Wacht in de wachtkamer, identiteit gecontroleerd"
         assert state["start"] == appointment.start.astimezone(AMSTERDAM).strftime("%H:%M")
@@ -369,18 +220,18 @@ async def test_states_follow_the_resident_and_the_call_to_an_outcome(
             await specialist_ws.join(token)
             await specialist_ws.send(type="admit", participant_id=resident_ws.participant_id)
             await resident_ws.expect("admitted")
-            assert (await _states(server, anna))[appointment.id]["state"] == "in_call"
+            assert (await desk_states(server, anna))[appointment.id]["state"] == "in_call"
 
             # the specialist ends the call for everyone: the desk asks for the outcome
             await specialist_ws.send(type="end")
             await resident_ws.expect_close()
             await specialist_ws.expect_close()
         await resident_ws.close()
-    state = (await _states(server, anna))[appointment.id]
+    state = (await desk_states(server, anna))[appointment.id]
     assert state["state"] == "ended" and state["can_close"] is True
 
-    assert _recorded(await _outcome(server, anna, appointment, "follow_up"))
-    state = (await _states(server, anna))[appointment.id]
+    assert was_recorded(await outcome(server, anna, appointment, "follow_up"))
+    state = (await desk_states(server, anna))[appointment.id]
     assert state["state"] == "completed" and state["label"] == "Afgerond, vervolg nodig"
     assert state["can_open"] is False and state["can_close"] is False
     async with server.app[ENGINE].connect() as conn:
@@ -396,7 +247,7 @@ async def test_states_follow_the_resident_and_the_call_to_an_outcome(
 async def test_opening_the_call_before_the_resident_comes_keeps_it_booked(
     server: Staffed, anna: aiohttp.ClientSession
 ) -> None:
-    appointment = await _appointment(server, _today_start(server))
+    appointment = await add_appointment(server, today_start(server))
     first = await _open_call(server, anna, appointment)
     again = await _open_call(server, anna, appointment)
     assert first.status == again.status == 303
@@ -414,9 +265,9 @@ async def test_opening_the_call_before_the_resident_comes_keeps_it_booked(
 async def test_a_closed_or_future_appointment_cannot_be_opened(
     server: Staffed, anna: aiohttp.ClientSession
 ) -> None:
-    start = _today_start(server)
-    done = await _appointment(server, start, state=AppointmentState.COMPLETED)
-    later = await _appointment(server, start + timedelta(days=2))
+    start = today_start(server)
+    done = await add_appointment(server, start, state=AppointmentState.COMPLETED)
+    later = await add_appointment(server, start + timedelta(days=2))
     assert (await _open_call(server, anna, done)).status == 409
     assert (await _open_call(server, anna, later)).status == 409
 
@@ -425,26 +276,26 @@ async def test_a_closed_or_future_appointment_cannot_be_opened(
 
 
 async def test_outcome_completed_and_no_show(server: Staffed, anna: aiohttp.ClientSession) -> None:
-    start = _today_start(server)
-    came = await _appointment(server, start)
-    stayed_away = await _appointment(server, start + timedelta(minutes=40))
+    start = today_start(server)
+    came = await add_appointment(server, start)
+    stayed_away = await add_appointment(server, start + timedelta(minutes=40))
     # the second appointment's time comes; a page view in between keeps the session alive
     server.clock.advance(minutes=13)
-    await _states(server, anna)
-    await _desk_csrf(server, anna)
+    await desk_states(server, anna)
+    await desk_csrf(server, anna)
     server.clock.advance(minutes=13)
 
-    assert _recorded(await _outcome(server, anna, came, "completed"))
+    assert was_recorded(await outcome(server, anna, came, "completed"))
     assert (await _stored(server, came)).state is AppointmentState.COMPLETED
     assert [action for action, _ in await _audit(server, came)] == [
         "appointment.check_in",
         "appointment.start_call",
         "appointment.complete",
     ]
-    assert _recorded(await _outcome(server, anna, stayed_away, "no_show"))
+    assert was_recorded(await outcome(server, anna, stayed_away, "no_show"))
     assert (await _stored(server, stayed_away)).state is AppointmentState.NO_SHOW
     assert await _audit(server, stayed_away) == [("appointment.no_show", "staff:demo-specialist")]
-    states = await _states(server, anna)
+    states = await desk_states(server, anna)
     assert states[came.id]["label"] == "Afgerond"
     assert states[stayed_away.id]["label"] == "Niet gekomen"
     async with server.app[ENGINE].connect() as conn:
@@ -458,12 +309,12 @@ async def test_outcome_completed_and_no_show(server: Staffed, anna: aiohttp.Clie
 async def test_outcomes_that_do_not_fit_are_refused(
     server: Staffed, anna: aiohttp.ClientSession
 ) -> None:
-    start = _today_start(server)
-    running = await _appointment(server, start, state=AppointmentState.IN_CALL)
-    future = await _appointment(server, start + timedelta(days=1))
-    assert (await _outcome(server, anna, running, "no_show")).status == 409
-    assert (await _outcome(server, anna, future, "no_show")).status == 409
-    assert (await _outcome(server, anna, running, "gezellig")).status == 400
+    start = today_start(server)
+    running = await add_appointment(server, start, state=AppointmentState.IN_CALL)
+    future = await add_appointment(server, start + timedelta(days=1))
+    assert (await outcome(server, anna, running, "no_show")).status == 409
+    assert (await outcome(server, anna, future, "no_show")).status == 409
+    assert (await outcome(server, anna, running, "gezellig")).status == 400
     assert (await _stored(server, running)).state is AppointmentState.IN_CALL
     assert (await _stored(server, future)).state is AppointmentState.BOOKED
 
@@ -471,10 +322,10 @@ async def test_outcomes_that_do_not_fit_are_refused(
 async def test_outcome_without_csrf_is_refused(
     server: Staffed, anna: aiohttp.ClientSession
 ) -> None:
-    appointment = await _appointment(server, _today_start(server))
-    response = await _outcome(server, anna, appointment, "no_show", csrf=False)
+    appointment = await add_appointment(server, today_start(server))
+    response = await outcome(server, anna, appointment, "no_show", csrf=False)
     assert response.status == 403
-    response = await _post(
+    response = await post_form(
         server, anna, f"/staff/desk/appointments/{appointment.id}/call", {}, csrf=False
     )
     assert response.status == 403 and "Location" not in response.headers
@@ -484,26 +335,26 @@ async def test_outcome_without_csrf_is_refused(
 async def test_only_the_own_specialist_or_a_planner_of_the_tenant_may_act(
     server: Staffed, anna: aiohttp.ClientSession
 ) -> None:
-    start = _today_start(server)
-    colleagues = await _appointment(server, start, staff_id="demo-bram")
-    mine = await _appointment(server, start)
+    start = today_start(server)
+    colleagues = await add_appointment(server, start, staff_id="demo-bram")
+    mine = await add_appointment(server, start)
 
     # another staff member's appointment
-    assert (await _outcome(server, anna, colleagues, "no_show")).status == 403
+    assert (await outcome(server, anna, colleagues, "no_show")).status == 403
     assert (await _open_call(server, anna, colleagues)).status == 403
     # an appointment that does not exist, and a path that names none
     for missing in (str(uuid.uuid4()), "not-an-appointment"):
         path = f"/staff/desk/appointments/{missing}/outcome"
-        assert (await _post(server, anna, path, {"outcome": "no_show"})).status == 404
+        assert (await post_form(server, anna, path, {"outcome": "no_show"})).status == 404
 
     # another tenant: not found there
-    async with _client(server) as other:
+    async with staff_client(server) as other:
         await sign_in(other, server, "other")
-        assert (await _outcome(server, other, mine, "no_show")).status == 404
+        assert (await outcome(server, other, mine, "no_show")).status == 404
         assert (await _open_call(server, other, mine)).status == 404
 
     # a non-specialist (the functional admin): no desk, no actions
-    async with _client(server) as admin:
+    async with staff_client(server) as admin:
         await sign_in(admin, server, "beheerder")
         async with admin.get(f"{server.url}/staff/desk") as response:
             assert response.status == 403
@@ -522,19 +373,19 @@ async def test_only_the_own_specialist_or_a_planner_of_the_tenant_may_act(
         assert (await _stored(server, appointment)).state is AppointmentState.BOOKED
 
     # a planner of the same tenant may (the planner console links here)
-    async with _client(server) as planner:
+    async with staff_client(server) as planner:
         await sign_in(planner, server, "planner")
         async with planner.post(
             f"{server.url}/staff/desk/appointments/{colleagues.id}/outcome",
             data={"outcome": "no_show", "csrf_token": await _landing_csrf(server, planner)},
             allow_redirects=False,
         ) as response:
-            assert _recorded(response)
+            assert was_recorded(response)
     assert (await _stored(server, colleagues)).state is AppointmentState.NO_SHOW
 
 
 async def test_signed_out_the_desk_sends_to_sign_in(server: Staffed) -> None:
-    async with _client(server) as session:
+    async with staff_client(server) as session:
         async with session.get(f"{server.url}/staff/desk", allow_redirects=False) as response:
             assert response.status == 303
             assert response.headers["Location"].startswith("/staff/sign-in")

@@ -18,15 +18,19 @@ import aiohttp
 
 from server.booking.appointment import AppointmentState
 from server.core.date_words import clock_words
+from server.staff.auth import LANDING
 from server.staff.desk.state import LiveState, state_label
-from server.staff.web import LANDING
 from tests.english import assert_english, choose_english
 from tests.server.resident.test_pages_english import ENGLISH_DAY
-from tests.server.staff.desk import test_desk as desk
-from tests.server.staff.test_auth import Staffed, sign_in
-
-server = desk.server
-anna = desk.anna
+from tests.server.staff.desk.support import (
+    add_appointment,
+    desk_csrf,
+    desk_states,
+    outcome,
+    today_start,
+    was_recorded,
+)
+from tests.server.staff.support import Staffed, sign_in, staff_client
 
 #: stored data, shown as stored (in Dutch): the purpose, the staff member and the tenant
 DATA_NAMES: Final = ("Bijstand (Participatiewet)",)
@@ -51,10 +55,10 @@ def _who(page: str) -> tuple[str, ...]:
 
 
 async def test_the_desk_in_english(server: Staffed, anna: aiohttp.ClientSession) -> None:
-    start = desk._today_start(server)
-    today = await desk._appointment(server, start)
-    tomorrow = await desk._appointment(server, start + timedelta(days=1))
-    await desk._appointment(server, start, state=AppointmentState.CANCELLED)
+    start = today_start(server)
+    today = await add_appointment(server, start)
+    tomorrow = await add_appointment(server, start + timedelta(days=1))
+    await add_appointment(server, start, state=AppointmentState.CANCELLED)
     choose_english(anna, server.url)
 
     status, page = await _page(anna, server)
@@ -90,30 +94,30 @@ async def test_the_desk_in_english(server: Staffed, anna: aiohttp.ClientSession)
     )
 
     # the live states desk.js polls, in English too
-    states = await desk._states(server, anna)
+    states = await desk_states(server, anna)
     assert states[today.id]["label"] == "Scheduled"
     assert states[tomorrow.id]["label"] == "Scheduled"
 
-    assert desk._recorded(await desk._outcome(server, anna, today, "follow_up"))
+    assert was_recorded(await outcome(server, anna, today, "follow_up"))
     status, page = await _page(anna, server, "/staff/desk?vastgelegd=1")
     assert status == 200
     _assert_english(page, *_who(page))
     assert '<p class="notice" role="status">The outcome has been recorded.</p>' in page
     assert ">Completed, follow-up needed</span>" in page
     assert '<input type="hidden" name="terug" value="/staff/desk?vastgelegd=1">' in page
-    states = await desk._states(server, anna)
+    states = await desk_states(server, anna)
     assert states[today.id]["label"] == "Completed, follow-up needed"
 
 
 async def test_an_empty_desk_and_an_unlinked_account_in_english(server: Staffed) -> None:
-    async with desk._client(server) as session:
+    async with staff_client(server) as session:
         await sign_in(session, server, "specialist")
         choose_english(session, server.url)
         status, page = await _page(session, server)
         assert status == 200
         _assert_english(page, *_who(page))
         assert "You have no calls today or in the next 7 days." in page
-    async with desk._client(server) as session:
+    async with staff_client(server) as session:
         await sign_in(session, server, "other")  # a specialist account of no staff member
         choose_english(session, server.url)
         status, page = await _page(session, server)
@@ -123,12 +127,12 @@ async def test_an_empty_desk_and_an_unlinked_account_in_english(server: Staffed)
 
 
 async def test_refusals_in_english(server: Staffed, anna: aiohttp.ClientSession) -> None:
-    start = desk._today_start(server)
-    later = await desk._appointment(server, start + timedelta(days=2))
-    done = await desk._appointment(server, start, state=AppointmentState.COMPLETED)
-    colleagues = await desk._appointment(server, start, staff_id="demo-bram")
+    start = today_start(server)
+    later = await add_appointment(server, start + timedelta(days=2))
+    done = await add_appointment(server, start, state=AppointmentState.COMPLETED)
+    colleagues = await add_appointment(server, start, staff_id="demo-bram")
     choose_english(anna, server.url)
-    csrf = await desk._desk_csrf(server, anna)
+    csrf = await desk_csrf(server, anna)
 
     async def post(path: str, form: dict[str, str]) -> tuple[int, str]:
         data = {**form, "csrf_token": csrf}
@@ -196,8 +200,8 @@ async def test_refusals_in_english(server: Staffed, anna: aiohttp.ClientSession)
 async def test_without_a_choice_the_desk_stays_dutch(
     server: Staffed, anna: aiohttp.ClientSession
 ) -> None:
-    start = desk._today_start(server)
-    await desk._appointment(server, start)
+    start = today_start(server)
+    await add_appointment(server, start)
     status, page = await _page(anna, server)
     assert status == 200
     assert '<html lang="nl">' in page

@@ -10,120 +10,52 @@ import csv
 import io
 import itertools
 import re
-import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
-from server.app import create_app
-from server.booking.appkeys import BOOKING
 from server.booking.appointment import AppointmentState
-from server.booking.model import AMSTERDAM
-from server.booking.service import BookingService
-from server.config import Config
-from server.db import writer
+from server.core.clock import AMSTERDAM
 from server.db.appkeys import ENGINE
 from server.db.schema import (
-    appointments,
     audit_events,
     availability_exceptions,
     availability_rules,
-    feedback,
 )
-from server.staff import STAFF
-from server.staff.demo import DEMO_HASHER
 from server.staff.planner.charts import WIDTH, Series, bar_chart
+from server.staff.planner.dashboard import compute_numbers, numbers_csv
 from server.staff.planner.forms import BLOCKS, WEEKDAYS, hours_field
-from server.staff.planner.pages import compute_numbers, numbers_csv
 from server.staff.planner.store import Outcome
-from tests.server.staff.test_auth import (
-    CSRF,
-    Clock,
-    Staffed,
-    _add_other_tenant,
-    _client,
-    sign_in,
+from tests.server.staff.planner.support import (
+    ANNA,
+    EXPECTED_CSV,
+    HIDDEN_LABEL,
+    HOURS_TABLE,
+    KEY,
+    MONDAY,
+    TENANT,
+    book,
+    booking_service,
+    get,
+    local,
+    next_weekday,
+    post,
+    seed_numbers,
 )
-from tests.support import free_port
+from tests.server.staff.support import CSRF, Staffed, csrf_of, sign_in, staff_client
 
-TENANT = "demo"
-ANNA = "demo-anna"
 BLOCK_HEADERS = [f"Blok {n + 1}" for n in range(BLOCKS)]
 PLANNER_ACTOR = "staff:demo-planner"
-KEY = re.compile(r'name="idempotency_key" value="([^"]+)"')
 START = re.compile(r'name="start" value="([^"]+)"')
 
 
-@pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[Staffed]:
-    port = free_port()
-    config = Config(port=port, data_dir=tmp_path)
-    app = create_app(config)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    clock_ = Clock()
-    app[STAFF].clock = clock_
-    app[STAFF].password_totp.hasher = DEMO_HASHER
-    await _add_other_tenant(app[ENGINE], app[STAFF])
-    try:
-        yield Staffed(config.public_url, config.allowed_origins[0], app, config, clock_)
-    finally:
-        await runner.cleanup()
-
-
-@pytest.fixture
-async def planner(server: Staffed) -> AsyncIterator[aiohttp.ClientSession]:
-    async with _client(server) as session:
-        await sign_in(session, server, "planner")
-        yield session
-
-
-def _service(server: Staffed) -> BookingService:
-    return server.app[BOOKING]
-
-
-def next_weekday(weekday: int, *, after_days: int = 2) -> date:
-    """The first local date with ``weekday`` at least ``after_days`` from today: past every
-    purpose's notice, inside every horizon."""
-    day = datetime.now(AMSTERDAM).date() + timedelta(days=after_days)
-    return day + timedelta(days=(weekday - day.weekday()) % 7)
-
-
-def local(day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime.combine(day, clock(hour, minute), tzinfo=AMSTERDAM)
-
-
 async def _local_starts(server: Staffed, purpose: str, day: date) -> list[str]:
-    slots = await _service(server).available_times(TENANT, purpose, day)
+    slots = await booking_service(server).available_times(TENANT, purpose, day)
     return [f"{slot.start.astimezone(AMSTERDAM):%H:%M}" for slot in slots]
-
-
-async def _get(session: aiohttp.ClientSession, url: str) -> tuple[int, str]:
-    async with session.get(url, allow_redirects=False) as response:
-        return response.status, await response.text()
-
-
-async def _post(
-    session: aiohttp.ClientSession, url: str, data: dict[str, str]
-) -> tuple[int, str, str]:
-    async with session.post(url, data=data, allow_redirects=False) as response:
-        return response.status, response.headers.get("Location", ""), await response.text()
-
-
-async def _csrf(session: aiohttp.ClientSession, server: Staffed, path: str) -> str:
-    status, page = await _get(session, server.url + path)
-    assert status == 200, page
-    found = CSRF.search(page)
-    assert found is not None
-    return found.group(1)
 
 
 async def _rules(server: Staffed, staff_id: str) -> list[tuple[int, clock, clock]]:
@@ -142,13 +74,6 @@ async def _audit(server: Staffed, action: str) -> list[Any]:
         return list(await conn.execute(select(audit_events).where(audit_events.c.action == action)))
 
 
-async def _book(server: Staffed, purpose: str, start: datetime) -> str:
-    service = _service(server)
-    held = await service.hold(TENANT, purpose, start)
-    booked = await service.confirm(TENANT, held.id, held.version)
-    return booked.id
-
-
 # --- the week ------------------------------------------------------------------------------
 
 
@@ -156,8 +81,10 @@ async def test_week_view_shows_hours_and_appointments(
     server: Staffed, planner: aiohttp.ClientSession
 ) -> None:
     tuesday = next_weekday(1)
-    booked = await _service(server).get(TENANT, await _book(server, "bijstand", local(tuesday, 10)))
-    status, page = await _get(planner, f"{server.url}/staff/planner?week={tuesday}")
+    booked = await booking_service(server).get(
+        TENANT, await book(server, "bijstand", local(tuesday, 10))
+    )
+    status, page = await get(planner, f"{server.url}/staff/planner?week={tuesday}")
     assert status == 200
     assert '<th scope="col">Medewerker</th>' in page
     assert f'<time datetime="{tuesday.isoformat()}">' in page
@@ -171,9 +98,9 @@ async def test_week_view_shows_hours_and_appointments(
     assert f"?week={monday - timedelta(days=7)}" in page
     assert f"?week={monday + timedelta(days=7)}" in page
     # next week has hours but not this booking; a skill filter leaves Anna out
-    _, later = await _get(planner, f"{server.url}/staff/planner?week={tuesday + timedelta(7)}")
+    _, later = await get(planner, f"{server.url}/staff/planner?week={tuesday + timedelta(7)}")
     assert booked.reference not in later and "09:00–12:30" in later
-    _, taxes = await _get(planner, f"{server.url}/staff/planner?week={tuesday}&skill=belastingen")
+    _, taxes = await get(planner, f"{server.url}/staff/planner?week={tuesday}&skill=belastingen")
     assert "Chantal (demo)" in taxes and "Anna (demo)" not in taxes
 
 
@@ -185,9 +112,9 @@ async def test_new_weekly_hours_change_the_offered_times_at_once(
 ) -> None:
     tuesday = next_weekday(1)
     assert "09:00" in await _local_starts(server, "bijstand", tuesday)
-    token = await _csrf(planner, server, f"/staff/planner/staff/{ANNA}")
+    token = await csrf_of(planner, server.url + f"/staff/planner/staff/{ANNA}")
     form = {"csrf_token": token, "h-1-0-start": "13:00", "h-1-0-end": "14:00"}
-    status, location, _ = await _post(
+    status, location, _ = await post(
         planner, f"{server.url}/staff/planner/staff/{ANNA}/hours", form
     )
     assert (status, location) == (303, f"/staff/planner/staff/{ANNA}?klaar=uren")
@@ -198,7 +125,7 @@ async def test_new_weekly_hours_change_the_offered_times_at_once(
     assert [(e.actor, e.subject, e.attributes) for e in events] == [
         (PLANNER_ACTOR, f"staff:{ANNA}", [])
     ]
-    _, page = await _get(planner, f"{server.url}/staff/planner/staff/{ANNA}?klaar=uren")
+    _, page = await get(planner, f"{server.url}/staff/planner/staff/{ANNA}?klaar=uren")
     assert "De werktijden zijn opgeslagen." in page
     assert 'id="h-1-0-start" name="h-1-0-start"' in page and 'value="13:00"' in page
 
@@ -208,12 +135,12 @@ async def test_exceptions_close_a_day_and_add_hours(
 ) -> None:
     tuesday, friday = next_weekday(1), next_weekday(4)
     base = f"{server.url}/staff/planner/staff/{ANNA}"
-    token = await _csrf(planner, server, f"/staff/planner/staff/{ANNA}")
+    token = await csrf_of(planner, server.url + f"/staff/planner/staff/{ANNA}")
     closed = {"csrf_token": token, "kind": "closed", "first_day": tuesday.isoformat()}
-    status, _, _ = await _post(planner, base + "/exceptions", closed | {"reason": "afwezig"})
+    status, _, _ = await post(planner, base + "/exceptions", closed | {"reason": "afwezig"})
     assert status == 303
     assert await _local_starts(server, "bijstand", tuesday) == []
-    _, week = await _get(planner, f"{server.url}/staff/planner?week={tuesday}")
+    _, week = await get(planner, f"{server.url}/staff/planner?week={tuesday}")
     assert "Niet beschikbaar hele dag (Afwezig)" in week
 
     assert await _local_starts(server, "bijstand", friday) == []  # Anna does not work Fridays
@@ -225,7 +152,7 @@ async def test_exceptions_close_a_day_and_add_hours(
         "end": "11:00",
         "reason": "extra",
     }
-    assert (await _post(planner, base + "/exceptions", extra))[0] == 303
+    assert (await post(planner, base + "/exceptions", extra))[0] == 303
     assert await _local_starts(server, "bijstand", friday) == ["10:00", "10:15", "10:30"]
 
     async with server.app[ENGINE].connect() as conn:
@@ -234,7 +161,7 @@ async def test_exceptions_close_a_day_and_add_hours(
         [(tuesday, "closed", "Afwezig"), (friday, "extra", "Extra spreekuur")]
     )
     closed_id = next(r.id for r in rows if r.kind == "closed")
-    status, location, _ = await _post(
+    status, location, _ = await post(
         planner, f"{base}/exceptions/{closed_id}/delete", {"csrf_token": token}
     )
     assert (status, location) == (303, f"/staff/planner/staff/{ANNA}?klaar=verwijderd")
@@ -248,7 +175,7 @@ async def test_a_holiday_spans_several_days(
     server: Staffed, planner: aiohttp.ClientSession
 ) -> None:
     monday = next_weekday(0)
-    token = await _csrf(planner, server, f"/staff/planner/staff/{ANNA}")
+    token = await csrf_of(planner, server.url + f"/staff/planner/staff/{ANNA}")
     form = {
         "csrf_token": token,
         "kind": "closed",
@@ -257,20 +184,16 @@ async def test_a_holiday_spans_several_days(
         "reason": "vrij",
     }
     url = f"{server.url}/staff/planner/staff/{ANNA}/exceptions"
-    assert (await _post(planner, url, form))[0] == 303
+    assert (await post(planner, url, form))[0] == 303
     for offset in range(4):
         assert await _local_starts(server, "bijstand", monday + timedelta(days=offset)) == []
     assert "09:00" in await _local_starts(server, "bijstand", monday + timedelta(days=7))
 
 
-HOURS_TABLE = re.compile(r'<table class="hours-grid">.*?</table>', re.S)
-HIDDEN_LABEL = re.compile(r'<label class="visually-hidden" for="([^"]+)">([^<]+)</label>')
-
-
 async def test_the_hours_form_is_a_table_of_weekdays_and_blocks(
     server: Staffed, planner: aiohttp.ClientSession
 ) -> None:
-    _, page = await _get(planner, f"{server.url}/staff/planner/staff/{ANNA}")
+    _, page = await get(planner, f"{server.url}/staff/planner/staff/{ANNA}")
     found = HOURS_TABLE.search(page)
     assert found is not None
     table = found.group(0)
@@ -300,9 +223,9 @@ async def test_the_hours_form_is_a_table_of_weekdays_and_blocks(
 async def test_an_hours_error_is_linked_to_its_cell(
     server: Staffed, planner: aiohttp.ClientSession
 ) -> None:
-    token = await _csrf(planner, server, f"/staff/planner/staff/{ANNA}")
+    token = await csrf_of(planner, server.url + f"/staff/planner/staff/{ANNA}")
     form = {"csrf_token": token, "h-3-1-start": "13:00", "h-3-1-end": "13.30"}
-    status, _, page = await _post(planner, f"{server.url}/staff/planner/staff/{ANNA}/hours", form)
+    status, _, page = await post(planner, f"{server.url}/staff/planner/staff/{ANNA}/hours", form)
     assert status == 400
     assert '<a href="#h-3-1-end">Donderdag, blok 2: schrijf de tijd als uu:mm' in page
     found = HOURS_TABLE.search(page)
@@ -339,10 +262,10 @@ async def test_bad_hours_get_an_error_summary_and_change_nothing(
     server: Staffed, planner: aiohttp.ClientSession, fields: dict[str, str], message: str
 ) -> None:
     before = await _rules(server, ANNA)
-    token = await _csrf(planner, server, f"/staff/planner/staff/{ANNA}")
+    token = await csrf_of(planner, server.url + f"/staff/planner/staff/{ANNA}")
     # a valid Tuesday next to the bad field: nothing of the form may be saved
     form = {"csrf_token": token, "h-1-0-start": "13:00", "h-1-0-end": "14:00"} | fields
-    status, _, page = await _post(planner, f"{server.url}/staff/planner/staff/{ANNA}/hours", form)
+    status, _, page = await post(planner, f"{server.url}/staff/planner/staff/{ANNA}/hours", form)
     assert status == 400
     assert '<div class="error-summary" role="alert"' in page and message in page
     assert "<title>Fout: " in page
@@ -365,9 +288,9 @@ async def test_bad_hours_get_an_error_summary_and_change_nothing(
 async def test_bad_exceptions_get_an_error_summary_and_change_nothing(
     server: Staffed, planner: aiohttp.ClientSession, fields: dict[str, str], message: str
 ) -> None:
-    token = await _csrf(planner, server, f"/staff/planner/staff/{ANNA}")
+    token = await csrf_of(planner, server.url + f"/staff/planner/staff/{ANNA}")
     form = {"csrf_token": token, "first_day": next_weekday(1).isoformat(), "reason": "vrij"}
-    status, _, page = await _post(
+    status, _, page = await post(
         planner, f"{server.url}/staff/planner/staff/{ANNA}/exceptions", form | fields
     )
     assert status == 400
@@ -384,13 +307,11 @@ async def test_book_on_behalf_then_reschedule_then_cancel(
     server: Staffed, planner: aiohttp.ClientSession
 ) -> None:
     tuesday = next_weekday(1)
-    status, page = await _get(planner, f"{server.url}/staff/planner/book")
+    status, page = await get(planner, f"{server.url}/staff/planner/book")
     assert status == 200 and 'value="bijstand"' in page
-    _, page = await _get(planner, f"{server.url}/staff/planner/book?purpose=bijstand")
+    _, page = await get(planner, f"{server.url}/staff/planner/book?purpose=bijstand")
     assert f'value="{tuesday.isoformat()}"' in page
-    _, page = await _get(
-        planner, f"{server.url}/staff/planner/book?purpose=bijstand&date={tuesday}"
-    )
+    _, page = await get(planner, f"{server.url}/staff/planner/book?purpose=bijstand&date={tuesday}")
     starts = START.findall(page)
     wanted = local(tuesday, 9).astimezone(UTC).isoformat()
     assert wanted in starts
@@ -404,13 +325,13 @@ async def test_book_on_behalf_then_reschedule_then_cancel(
         "email": "inwoner@example.invalid",
         "phone": "",
     }
-    status, location, _ = await _post(planner, f"{server.url}/staff/planner/book", form)
+    status, location, _ = await post(planner, f"{server.url}/staff/planner/book", form)
     assert status == 303 and location.endswith("?klaar=geboekt")
     appointment_id = location.split("/")[-1].split("?")[0]
     # the same form sent twice (a double click, a retry): one booking
-    again, location_again, _ = await _post(planner, f"{server.url}/staff/planner/book", form)
+    again, location_again, _ = await post(planner, f"{server.url}/staff/planner/book", form)
     assert (again, location_again) == (303, location)
-    booked = await _service(server).get(TENANT, appointment_id)
+    booked = await booking_service(server).get(TENANT, appointment_id)
     assert booked.state is AppointmentState.BOOKED and booked.start == local(tuesday, 9)
     assert booked.contact.email == "inwoner@example.invalid"
     assert "inwoner@example.invalid" not in location
@@ -421,7 +342,7 @@ async def test_book_on_behalf_then_reschedule_then_cancel(
     assert [(e.actor, e.attributes) for e in holds] == [(PLANNER_ACTOR, ["contact_email"])]
 
     detail_url = f"{server.url}/staff/planner/appointments/{appointment_id}"
-    _, page = await _get(planner, f"{detail_url}?date={tuesday}&klaar=geboekt")
+    _, page = await get(planner, f"{detail_url}?date={tuesday}&klaar=geboekt")
     assert "De afspraak is geboekt." in page and booked.reference in page
     assert "inwoner@example.invalid" not in page  # the planner sees that there is one
     new_start = local(tuesday, 11).astimezone(UTC).isoformat()
@@ -435,29 +356,29 @@ async def test_book_on_behalf_then_reschedule_then_cancel(
         "date": tuesday.isoformat(),
         "start": new_start,
     }
-    status, location, _ = await _post(planner, f"{detail_url}/reschedule", form)
+    status, location, _ = await post(planner, f"{detail_url}/reschedule", form)
     assert status == 303 and location.endswith("?klaar=verzet")
     moved_id = location.split("/")[-1].split("?")[0]
-    moved = await _service(server).get(TENANT, moved_id)
-    old = await _service(server).get(TENANT, appointment_id)
+    moved = await booking_service(server).get(TENANT, moved_id)
+    old = await booking_service(server).get(TENANT, appointment_id)
     assert moved.start == local(tuesday, 11) and moved.rescheduled_from == appointment_id
     assert old.state is AppointmentState.CANCELLED
     assert "09:00" in await _local_starts(server, "bijstand", tuesday)
 
     # the old appointment's page offers nothing more; its stale cancel form is refused
-    _, page = await _get(planner, detail_url)
+    _, page = await get(planner, detail_url)
     assert "kan niet meer worden verzet of afgezegd" in page
     stale = {"csrf_token": token, "idempotency_key": "x" * 32, "version": str(booked.version)}
-    status, _, page = await _post(planner, f"{detail_url}/cancel", stale)
+    status, _, page = await post(planner, f"{detail_url}/cancel", stale)
     assert status == 409 and "Er is een probleem" in page
 
     moved_url = f"{server.url}/staff/planner/appointments/{moved_id}"
-    _, page = await _get(planner, moved_url)
+    _, page = await get(planner, moved_url)
     cancel_key = KEY.findall(page)[0]
     form = {"csrf_token": token, "idempotency_key": cancel_key, "version": str(moved.version)}
-    status, location, _ = await _post(planner, f"{moved_url}/cancel", form)
+    status, location, _ = await post(planner, f"{moved_url}/cancel", form)
     assert status == 303 and location.endswith("?klaar=afgezegd")
-    cancelled = await _service(server).get(TENANT, moved_id)
+    cancelled = await booking_service(server).get(TENANT, moved_id)
     assert cancelled.state is AppointmentState.CANCELLED
     assert "11:00" in await _local_starts(server, "bijstand", tuesday)
     cancels = await _audit(server, "appointment.cancel")
@@ -468,9 +389,7 @@ async def test_booking_form_errors_change_nothing(
     server: Staffed, planner: aiohttp.ClientSession
 ) -> None:
     tuesday = next_weekday(1)
-    _, page = await _get(
-        planner, f"{server.url}/staff/planner/book?purpose=bijstand&date={tuesday}"
-    )
+    _, page = await get(planner, f"{server.url}/staff/planner/book?purpose=bijstand&date={tuesday}")
     key, token = KEY.findall(page)[0], CSRF.findall(page)[0]
     start = local(tuesday, 9).astimezone(UTC).isoformat()
     base = {"csrf_token": token, "idempotency_key": key, "purpose": "bijstand"}
@@ -480,128 +399,31 @@ async def test_booking_form_errors_change_nothing(
         ({"start": start, "email": "geen-adres"}, "Dit e-mailadres klopt niet"),
         ({"start": start, "phone": "bel me"}, "Dit telefoonnummer klopt niet"),
     ):
-        status, _, page = await _post(planner, f"{server.url}/staff/planner/book", base | fields)
+        status, _, page = await post(planner, f"{server.url}/staff/planner/book", base | fields)
         assert status == 400 and message in page
         assert "geen-adres" not in page.split("error-summary")[1].split("</div>")[0]
     # a time that is not offered (a Sunday night) is refused by the service
     sunday = local(next_weekday(6), 23).astimezone(UTC).isoformat()
-    status, _, page = await _post(
+    status, _, page = await post(
         planner, f"{server.url}/staff/planner/book", base | {"start": sunday}
     )
     assert status == 409 and "Op deze tijd kunt u geen afspraak maken" in page
     low = local(tuesday, 0) - timedelta(days=30)
-    assert await _service(server).appointments_between(TENANT, low, low + timedelta(days=90)) == []
+    assert (
+        await booking_service(server).appointments_between(TENANT, low, low + timedelta(days=90))
+        == []
+    )
 
 
 # --- the numbers ---------------------------------------------------------------------------
-
-MONDAY = date(2026, 3, 2)
-
-
-async def _seed_numbers(server: Staffed) -> None:
-    """Two completed calls and a no-show on Monday 2 March 2026, one completed call on
-    Wednesday; lobby waits of 4 and 2 minutes on Monday; feedback in two weeks."""
-    now = datetime(2026, 3, 1, tzinfo=UTC)
-    rows: list[dict[str, Any]] = []
-    ids = []
-    for day, hour, state, purpose in (
-        (MONDAY, 9, "completed", "bijstand"),
-        (MONDAY, 10, "completed", "wmo"),
-        (MONDAY, 11, "no_show", "bijstand"),
-        (MONDAY + timedelta(days=2), 9, "completed", "bijstand"),
-        (MONDAY + timedelta(days=2), 10, "cancelled", "bijstand"),
-        (MONDAY + timedelta(days=9), 9, "completed", "bijstand"),  # outside the window
-    ):
-        start = local(day, hour)
-        appointment_id = str(uuid.uuid4())
-        ids.append(appointment_id)
-        rows.append(
-            {
-                "id": appointment_id,
-                "tenant_id": TENANT,
-                "reference": appointment_id[:8].upper(),
-                "purpose_key": purpose,
-                "staff_id": ANNA,
-                "state": state,
-                "starts_at": start,
-                "ends_at": start + timedelta(minutes=30),
-                "buffered_start": start,
-                "buffered_end": start + timedelta(minutes=40),
-                "version": 5,
-                "contact_email": "persoon@example.invalid",
-                "created_at": now,
-                "updated_at": now,
-            }
-        )
-    events = []
-    for appointment_id, hour, minutes in ((ids[0], 9, 4), (ids[1], 10, 2)):
-        admitted = local(MONDAY, hour, 5)
-        for action, at in (
-            ("appointment.check_in", admitted - timedelta(minutes=minutes)),
-            ("appointment.start_call", admitted),
-        ):
-            events.append(
-                {
-                    "tenant_id": TENANT,
-                    "at": at,
-                    "actor": "resident",
-                    "action": action,
-                    "subject": f"appointment:{appointment_id}",
-                    "attributes": [],
-                }
-            )
-    scores = [
-        (local(MONDAY, 12), "bijstand", 4),
-        (local(MONDAY, 13), "bijstand", 5),
-        (local(MONDAY, 14), "wmo", 2),
-        (local(MONDAY + timedelta(days=7), 12), "bijstand", 3),
-        (local(MONDAY + timedelta(days=7), 12), None, 1),
-    ]
-    async with writer(server.app[ENGINE]).begin() as conn:
-        await conn.execute(insert(appointments), rows)
-        await conn.execute(insert(audit_events), events)
-        await conn.execute(
-            insert(feedback),
-            [
-                {
-                    "tenant_id": TENANT,
-                    "purpose_key": purpose,
-                    "score": score,
-                    "comment": "Mevrouw Jansen was erg aardig",
-                    "at": at,
-                }
-                for at, purpose, score in scores
-            ],
-        )
-
-
-EXPECTED_CSV = [
-    ["metric", "period", "purpose", "value", "count"],
-    ["calls", "2026-03-02", "", "2", ""],
-    ["no_shows", "2026-03-02", "", "1", ""],
-    ["waiting_minutes_avg", "2026-03-02", "", "3.0", "2"],
-    *[
-        row
-        for n in range(1, 8)
-        for row in (
-            ["calls", (MONDAY + timedelta(days=n)).isoformat(), "", "1" if n == 2 else "0", ""],
-            ["no_shows", (MONDAY + timedelta(days=n)).isoformat(), "", "0", ""],
-            ["waiting_minutes_avg", (MONDAY + timedelta(days=n)).isoformat(), "", "", "0"],
-        )
-    ],
-    ["satisfaction_avg", "2026-W10", "bijstand", "4.5", "2"],
-    ["satisfaction_avg", "2026-W10", "wmo", "2.0", "1"],
-    ["satisfaction_avg", "2026-W11", "-", "1.0", "1"],
-    ["satisfaction_avg", "2026-W11", "bijstand", "3.0", "1"],
-]
 
 
 async def test_dashboard_numbers_charts_and_csv(
     server: Staffed, planner: aiohttp.ClientSession
 ) -> None:
-    await _seed_numbers(server)
+    await seed_numbers(server)
     query = "from=2026-03-02&to=2026-03-09"
-    status, page = await _get(planner, f"{server.url}/staff/planner/dashboard?{query}")
+    status, page = await get(planner, f"{server.url}/staff/planner/dashboard?{query}")
     assert status == 200
     assert page.count('role="img"') == 3
     for chart in ("chart-calls", "chart-wait", "chart-satisfaction"):
@@ -632,7 +454,7 @@ async def test_dashboard_refuses_a_bad_range(
         ("from=2024-01-01&to=2026-03-02", "Kies hoogstens 366 dagen."),
         ("from=gisteren", "Schrijf de begindatum als jjjj-mm-dd."),
     ):
-        status, page = await _get(planner, f"{server.url}/staff/planner/dashboard?{query}")
+        status, page = await get(planner, f"{server.url}/staff/planner/dashboard?{query}")
         assert status == 400 and message in page and 'role="img"' not in page
         async with planner.get(f"{server.url}/staff/planner/dashboard.csv?{query}") as response:
             assert response.status == 400
@@ -672,15 +494,15 @@ PAGES = (
 
 
 async def test_a_specialist_is_refused(server: Staffed) -> None:
-    async with _client(server) as specialist:
+    async with staff_client(server) as specialist:
         await sign_in(specialist, server, "specialist")
         for path in PAGES:
-            status, page = await _get(specialist, server.url + path)
+            status, page = await get(specialist, server.url + path)
             assert status == 403, path
             assert "U heeft hier geen toegang" in page
-        token = await _csrf(specialist, server, "/staff")
+        token = await csrf_of(specialist, server.url + "/staff")
         before = await _rules(server, ANNA)
-        status, _, _ = await _post(
+        status, _, _ = await post(
             specialist,
             f"{server.url}/staff/planner/staff/{ANNA}/hours",
             {"csrf_token": token, "h-1-0-start": "13:00", "h-1-0-end": "14:00"},
@@ -690,7 +512,7 @@ async def test_a_specialist_is_refused(server: Staffed) -> None:
 
 
 async def test_without_sign_in_to_the_sign_in_page(server: Staffed) -> None:
-    async with _client(server) as stranger:
+    async with staff_client(server) as stranger:
         for path in PAGES:
             async with stranger.get(server.url + path, allow_redirects=False) as response:
                 assert response.status == 303
@@ -701,29 +523,29 @@ async def test_another_tenants_data_is_refused(
     server: Staffed, planner: aiohttp.ClientSession
 ) -> None:
     for path in PAGES:
-        status, _ = await _get(planner, f"{server.url}{path}?tenant=andere")
+        status, _ = await get(planner, f"{server.url}{path}?tenant=andere")
         assert status == 403, path
     # the other tenant's planner cannot reach the demo tenant's staff or appointments
-    appointment_id = await _book(server, "bijstand", local(next_weekday(1), 10))
-    async with _client(server) as other:
+    appointment_id = await book(server, "bijstand", local(next_weekday(1), 10))
+    async with staff_client(server) as other:
         await sign_in(other, server, "other")
         for path in PAGES[:-1]:
-            status, _ = await _get(other, f"{server.url}{path}?tenant=demo")
+            status, _ = await get(other, f"{server.url}{path}?tenant=demo")
             assert status == 403, path
-        status, _ = await _get(other, f"{server.url}/staff/planner/appointments/{appointment_id}")
+        status, _ = await get(other, f"{server.url}/staff/planner/appointments/{appointment_id}")
         assert status == 404
-        status, _ = await _get(other, f"{server.url}/staff/planner/staff/{ANNA}")
+        status, _ = await get(other, f"{server.url}/staff/planner/staff/{ANNA}")
         assert status == 404
-        token = await _csrf(other, server, "/staff")
-        status, _, _ = await _post(
+        token = await csrf_of(other, server.url + "/staff")
+        status, _, _ = await post(
             other,
             f"{server.url}/staff/planner/appointments/{appointment_id}/cancel",
             {"csrf_token": token, "idempotency_key": "k" * 32, "version": "2"},
         )
         assert status == 404
-        status, page = await _get(other, f"{server.url}/staff/planner")
+        status, page = await get(other, f"{server.url}/staff/planner")
         assert "Anna (demo)" not in page
-    found = await _service(server).get(TENANT, appointment_id)
+    found = await booking_service(server).get(TENANT, appointment_id)
     assert found.state is AppointmentState.BOOKED
 
 
@@ -736,9 +558,9 @@ async def test_a_post_without_csrf_token_is_refused(
         (f"/staff/planner/staff/{ANNA}/exceptions", {"kind": "closed", "reason": "vrij"}),
         ("/staff/planner/book", {"purpose": "bijstand"}),
     ):
-        status, _, page = await _post(planner, server.url + path, form)
+        status, _, page = await post(planner, server.url + path, form)
         assert status == 403 and "Dit formulier is verlopen" in page
-        status, _, _ = await _post(planner, server.url + path, form | {"csrf_token": "x" * 43})
+        status, _, _ = await post(planner, server.url + path, form | {"csrf_token": "x" * 43})
         assert status == 403
     assert await _rules(server, ANNA) == before
 

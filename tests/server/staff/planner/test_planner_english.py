@@ -16,31 +16,26 @@ from typing import Final
 
 import aiohttp
 
+from server.booking.appkeys import CATALOG
 from server.booking.catalog import PurposeInfo
-from server.booking.setup import CATALOG
 from server.core.date_words import short_day_words
 from server.staff.planner.charts import Series, bar_chart
 from tests.english import assert_english, choose_english
-from tests.server.staff.planner import test_planner as planner_tests
-from tests.server.staff.planner.test_planner import (
+from tests.server.staff.planner.support import (
     ANNA,
     EXPECTED_CSV,
     HIDDEN_LABEL,
     HOURS_TABLE,
     KEY,
     TENANT,
-    _book,
-    _csrf,
-    _get,
-    _post,
-    _seed_numbers,
+    book,
+    get,
     local,
     next_weekday,
+    post,
+    seed_numbers,
 )
-from tests.server.staff.test_auth import CSRF, Staffed
-
-server = planner_tests.server
-planner = planner_tests.planner
+from tests.server.staff.support import CSRF, Staffed, csrf_of
 
 #: Dutch words of the planner console, on top of the common ones
 PLANNER_DUTCH: Final = (
@@ -100,17 +95,17 @@ async def test_the_week_and_the_hours_in_english(
     names += [f"{a}, {b}" for a in SKILLS for b in SKILLS] + list(SKILLS)
     names.sort(key=len, reverse=True)
     tuesday = next_weekday(1)
-    booked = await _book(server, "bijstand", local(tuesday, 10))
-    token = await _csrf(planner, server, f"/staff/planner/staff/{ANNA}")
+    booked = await book(server, "bijstand", local(tuesday, 10))
+    token = await csrf_of(planner, server.url + f"/staff/planner/staff/{ANNA}")
     closed = {"csrf_token": token, "kind": "closed", "first_day": tuesday.isoformat()}
-    status, _, _ = await _post(
+    status, _, _ = await post(
         planner,
         f"{server.url}/staff/planner/staff/{ANNA}/exceptions",
         closed | {"reason": "afwezig"},
     )
     assert status == 303
 
-    status, page = await _get(planner, f"{server.url}/staff/planner?week={tuesday}")
+    status, page = await get(planner, f"{server.url}/staff/planner?week={tuesday}")
     assert status == 200
     assert_english(page, leave_out=names, more_dutch=PLANNER_DUTCH)
     assert re.fullmatch(rf"Week from {SHORT_DAY} to {SHORT_DAY} \d{{4}}", heading(page))
@@ -119,7 +114,7 @@ async def test_the_week_and_the_hours_in_english(
     assert "Not available all day (Absent)" in page
     assert "(booked, " in page and f"/staff/planner/appointments/{booked}" in page
 
-    status, page = await _get(planner, f"{server.url}/staff/planner/staff/{ANNA}?klaar=uren")
+    status, page = await get(planner, f"{server.url}/staff/planner/staff/{ANNA}?klaar=uren")
     assert status == 200
     assert_english(page, leave_out=names, more_dutch=PLANNER_DUTCH)
     assert heading(page) == "Working hours of Anna (demo)"
@@ -143,14 +138,14 @@ async def test_booking_and_an_appointment_in_english(
     choose_english(planner, server.url)
     names = await stored_names(server)
     tuesday = next_weekday(1)
-    status, page = await _get(planner, f"{server.url}/staff/planner/book")
+    status, page = await get(planner, f"{server.url}/staff/planner/book")
     assert status == 200
     assert_english(page, leave_out=names, more_dutch=PLANNER_DUTCH)
     assert heading(page) == "Make an appointment for a resident"
     assert "(30 minutes)" in page
 
     url = f"{server.url}/staff/planner/book?purpose=bijstand&date={tuesday}"
-    _, page = await _get(planner, url)
+    _, page = await get(planner, url)
     assert_english(page, leave_out=names, more_dutch=PLANNER_DUTCH)
     assert f">{short_day_words(tuesday, 'en')} {tuesday.year}</option>" in page
     assert "<legend>Time (Dutch time)</legend>" in page
@@ -164,10 +159,10 @@ async def test_booking_and_an_appointment_in_english(
         "email": "",
         "phone": "",
     }
-    status, location, _ = await _post(planner, f"{server.url}/staff/planner/book", form)
+    status, location, _ = await post(planner, f"{server.url}/staff/planner/book", form)
     assert status == 303 and location.endswith("?klaar=geboekt")
 
-    _, page = await _get(planner, server.url + location)
+    _, page = await get(planner, server.url + location)
     assert_english(page, leave_out=names, more_dutch=PLANNER_DUTCH)
     assert heading(page).startswith("Appointment ")
     assert "The appointment has been booked." in page
@@ -181,9 +176,9 @@ async def test_the_numbers_in_english_and_the_csv_unchanged(
 ) -> None:
     choose_english(planner, server.url)
     names = await stored_names(server)
-    await _seed_numbers(server)
+    await seed_numbers(server)
     query = "from=2026-03-02&to=2026-03-09"
-    status, page = await _get(planner, f"{server.url}/staff/planner/dashboard?{query}")
+    status, page = await get(planner, f"{server.url}/staff/planner/dashboard?{query}")
     assert status == 200
     assert_english(page, leave_out=[*names, "Wmo"], more_dutch=PLANNER_DUTCH)
     assert heading(page) == "Figures"
@@ -207,9 +202,9 @@ async def test_the_numbers_in_english_and_the_csv_unchanged(
 async def test_form_errors_in_english(server: Staffed, planner: aiohttp.ClientSession) -> None:
     choose_english(planner, server.url)
     names = await stored_names(server)
-    token = await _csrf(planner, server, f"/staff/planner/staff/{ANNA}")
+    token = await csrf_of(planner, server.url + f"/staff/planner/staff/{ANNA}")
     hours = {"csrf_token": token, "h-3-1-start": "13:00", "h-3-1-end": "13.30"}
-    status, _, page = await _post(planner, f"{server.url}/staff/planner/staff/{ANNA}/hours", hours)
+    status, _, page = await post(planner, f"{server.url}/staff/planner/staff/{ANNA}/hours", hours)
     assert status == 400
     assert_english(page, leave_out=names, more_dutch=PLANNER_DUTCH)
     assert title(page).startswith("Error: Working hours of Anna (demo)")
@@ -221,7 +216,7 @@ async def test_form_errors_in_english(server: Staffed, planner: aiohttp.ClientSe
     assert switch_back(page) == f"/staff/planner/staff/{ANNA}"
 
     exception = {"csrf_token": token, "first_day": "2020-01-06", "kind": "closed"}
-    status, _, page = await _post(
+    status, _, page = await post(
         planner, f"{server.url}/staff/planner/staff/{ANNA}/exceptions", exception
     )
     assert status == 400
@@ -230,7 +225,7 @@ async def test_form_errors_in_english(server: Staffed, planner: aiohttp.ClientSe
 
     tuesday = next_weekday(1)
     book = {"csrf_token": token, "purpose": "bijstand", "date": tuesday.isoformat()}
-    status, _, page = await _post(
+    status, _, page = await post(
         planner, f"{server.url}/staff/planner/book", book | {"phone": "abc"}
     )
     assert status == 400
@@ -238,7 +233,7 @@ async def test_form_errors_in_english(server: Staffed, planner: aiohttp.ClientSe
     assert "This phone number is not right. Use only digits, spaces and +." in page
     assert switch_back(page) == f"/staff/planner/book?purpose=bijstand&date={tuesday}"
 
-    status, page = await _get(planner, f"{server.url}/staff/planner/dashboard?from=gisteren")
+    status, page = await get(planner, f"{server.url}/staff/planner/dashboard?from=gisteren")
     assert status == 400
     assert_english(page, leave_out=names, more_dutch=PLANNER_DUTCH)
     assert "Write the start date as yyyy-mm-dd." in page
@@ -247,7 +242,7 @@ async def test_form_errors_in_english(server: Staffed, planner: aiohttp.ClientSe
 async def test_without_a_choice_the_console_stays_dutch(
     server: Staffed, planner: aiohttp.ClientSession
 ) -> None:
-    status, page = await _get(planner, f"{server.url}/staff/planner")
+    status, page = await get(planner, f"{server.url}/staff/planner")
     assert status == 200
     assert '<html lang="nl">' in page
     assert 'name="taal" value="en" lang="en">English' in page

@@ -1,0 +1,122 @@
+"""The ``/ws`` endpoint: sockets in, room effects out.
+
+This module reads the sockets: it checks the Origin, reads the first frame (``join`` or
+``resume``), rate-limits and decodes every frame and hands typed messages to the
+:class:`~server.call.hub.Hub`; :mod:`server.call.connection` writes.
+"""
+
+from __future__ import annotations
+
+import time
+
+from aiohttp import WSMsgType, web
+
+from server.call.appkeys import HUB
+from server.call.connection import Connection
+from server.call.hub import Hub
+from server.config import Config
+from server.core.appkeys import CONFIG
+from server.core.browser import browser_id
+from signaling.close_codes import CloseCode
+from signaling.errors import (
+    BinaryNotSupported,
+    NotAllowed,
+    ProtocolError,
+    RateLimited,
+    SignalingError,
+)
+from signaling.messages import Join, Resume, decode_client_message
+from signaling.ratelimit import TokenBucket
+from signaling.room import REPLAY_LIMIT
+
+
+def origin_allowed(config: Config, request: web.Request) -> bool:
+    origin = request.headers.get("Origin")
+    return origin is not None and origin in config.allowed_origins
+
+
+async def websocket_handler(request: web.Request) -> web.StreamResponse:
+    config = request.app[CONFIG]
+    hub = request.app[HUB]
+    if not origin_allowed(config, request):
+        raise web.HTTPForbidden(reason="origin not allowed")
+    ws = web.WebSocketResponse(
+        heartbeat=config.ws.heartbeat,
+        max_msg_size=config.ws.max_message,
+        compress=config.ws.compress,
+    )
+    await ws.prepare(request)
+    # a full resume replay must fit the queue of the socket that resumes
+    conn = Connection(ws, max(config.ws.send_queue, REPLAY_LIMIT + 2), request.transport)
+    conn.browser = browser_id(request)
+    try:
+        if await _first_frame(hub, conn, config):
+            await _read_loop(hub, conn, config)
+    finally:
+        await hub.dropped(conn)
+        await conn.stop()
+        if not ws.closed:
+            await ws.close(code=CloseCode.GOING_AWAY)
+    return ws
+
+
+async def _first_frame(hub: Hub, conn: Connection, config: Config) -> bool:
+    """Seat the socket from its first frame; False if it was closed instead."""
+    try:
+        msg = await conn.ws.receive(timeout=config.ws.join_timeout)
+    except TimeoutError:
+        await conn.close(CloseCode.JOIN_TIMEOUT, "no join in time")
+        return False
+    if msg.type is not WSMsgType.TEXT:
+        if msg.type is WSMsgType.BINARY:
+            await _refuse_first(conn, BinaryNotSupported("the first frame must be a text join"))
+        return False  # closed, or an error aiohttp already answered (1007, 1009)
+    try:
+        message = decode_client_message(msg.data)
+    except ProtocolError as exc:
+        await _refuse_first(conn, exc)
+        return False
+    if isinstance(message, Join):
+        await hub.join(conn, message)
+    elif isinstance(message, Resume):
+        await hub.resume(conn, message)
+    else:
+        await _refuse_first(conn, NotAllowed(type(message).__name__.lower(), "not joined"))
+        return False
+    return conn.room is not None
+
+
+async def _refuse_first(conn: Connection, error: SignalingError) -> None:
+    conn.refuse(error)
+    await conn.close(CloseCode.BAD_FIRST_FRAME, "first frame must be join or resume")
+
+
+async def _read_loop(hub: Hub, conn: Connection, config: Config) -> None:
+    clock = time.monotonic
+    bucket = TokenBucket(config.ws.rate, config.ws.burst, clock())
+    strikes = 0
+    ws = conn.ws
+    # receive() rather than ``async for``: one coroutine layer less per frame
+    while True:
+        msg = await ws.receive()
+        if msg.type is WSMsgType.TEXT:
+            if not bucket.allow(clock()):
+                strikes += 1
+                if strikes >= config.ws.rate_strikes:
+                    await conn.close(CloseCode.RATE_LIMITED, "too many messages")
+                    return
+                conn.refuse(RateLimited("too many messages; this one was dropped"))
+                continue
+            strikes = 0
+            try:
+                message = decode_client_message(msg.data)
+            except ProtocolError as exc:
+                conn.refuse(exc, exc.ref)
+                continue
+            remote = hub.handle(conn, message)
+            if remote:
+                await hub.publish(remote)
+        elif msg.type is WSMsgType.BINARY:
+            conn.refuse(BinaryNotSupported("binary frames are not supported"))
+        else:
+            return  # closing, closed or a protocol error aiohttp answered

@@ -1,0 +1,37 @@
+"""Core: what every feature stands on, set up first by :func:`server.app.create_app`."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from server.config import Config
+from server.core.appkeys import BUS, CLOCK, CONFIG, KEYS, VAULT_KEYS
+from server.core.clock import Clock
+from server.core.language import LANGUAGES, Languages
+from server.core.pages import STATIC_PREFIX, VENDOR_PREFIX, WEB_DIR, health, vendor_file
+from server.core.secrets import load_keys, vault_keys
+from server.core.security import security_headers
+from signaling.bus import InProcessBus, MessageBus
+from signaling.tokens import KeySet
+
+
+def setup(
+    app: web.Application,
+    config: Config,
+    *,
+    keys: KeySet | None,
+    bus: MessageBus | None,
+    clock: Clock,
+) -> None:
+    """Configuration, clock, keys (read now, so a bad key file fails start-up), the bus,
+    the languages, security headers, static files and health."""
+    app.middlewares.append(security_headers)
+    app[CONFIG] = config
+    app[CLOCK] = clock
+    app[KEYS] = keys if keys is not None else load_keys(config)
+    app[VAULT_KEYS] = vault_keys(config)
+    app[BUS] = bus if bus is not None else InProcessBus()
+    app[LANGUAGES] = Languages(WEB_DIR)
+    app.router.add_get("/healthz", health)
+    app.router.add_get(VENDOR_PREFIX + "/{name}", vendor_file)
+    app.router.add_static(STATIC_PREFIX, WEB_DIR / "static", append_version=True)

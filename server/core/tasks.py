@@ -1,0 +1,81 @@
+"""Background work that repeats: one helper for every sweeper, reaper and housekeeper.
+
+Each task is one ``cleanup_ctx`` (aiohttp's ``examples/background_tasks.py``): started with
+the application, cancelled cleanly when it stops. A failed run is retried at the next
+interval; a failure that goes away by itself (the database or the network briefly gone) is
+one WARNING line with its type, anything else is logged with its traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Final
+
+import sqlalchemy.exc
+from aiohttp import web
+
+log = logging.getLogger("balie.tasks")
+
+CleanupContext = Callable[[web.Application], AsyncIterator[None]]
+
+#: failures that pass without anyone doing anything: the next run retries
+TRANSIENT: Final = (
+    OSError,
+    TimeoutError,
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.TimeoutError,
+)
+
+
+def is_transient(error: BaseException) -> bool:
+    """A transient failure, or one raised because of it (a service's own error type)."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, TRANSIENT):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def periodic(
+    interval: float, work: Callable[[web.Application], Awaitable[object]], *, what: str
+) -> CleanupContext:
+    """A ``cleanup_ctx`` that runs ``work(app)`` every ``interval`` seconds while the app runs.
+
+    ``what`` names the work in the log ("sweeping the vault").
+    """
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.get_running_loop().create_task(_repeat(app, interval, work, what))
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    context.__name__ = f"periodic({what})"
+    return context
+
+
+async def _repeat(
+    app: web.Application,
+    interval: float,
+    work: Callable[[web.Application], Awaitable[object]],
+    what: str,
+) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await work(app)
+        except Exception as error:
+            if is_transient(error):
+                log.warning(
+                    "%s failed (%s); retrying in %g s", what, type(error).__name__, interval
+                )
+            else:
+                log.exception("%s failed; retrying in %g s", what, interval)
