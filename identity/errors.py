@@ -8,9 +8,17 @@ What the resident reads comes from :attr:`RefusalReason.resident_message`.
     ├── ConfigurationError       key material or settings that cannot be used (startup)
     ├── PolicyError              a disclosure policy that cannot be parsed or requested
     ├── VerifierUnavailable      the verifier could not be reached or answered nonsense
+    │   └── FetchError           openid4vp: a status list could not be fetched (SSRF rule,
+    │                            size, time, HTTP status)
     ├── UnknownVerification      no verification with that id (never existed, or purged)
+    │   └── UnknownTransaction   openid4vp: no transaction with that id or request id
     ├── VerificationStateError   not allowed in the verification's current state
+    │   └── TransactionStateError  openid4vp: not allowed in the transaction's current state
     ├── VerificationRefused      the proof, or this use of it, was refused; ``.reason``
+    │   └── PresentationRefused  openid4vp: a presentation failed a check; ``.check``
+    ├── WalletResponseError      openid4vp: a wallet's POST we cannot use (unreadable, not
+    │                            encrypted to our key, another transaction's ``state``);
+    │                            the transaction is left as it was
     └── VaultError               a vault entry could not be sealed or opened
 """
 
@@ -21,7 +29,7 @@ from enum import Enum
 
 def N_(message: str) -> str:
     """Mark a Dutch text for translation: the server shows it in the resident's language
-    (``server/language.py``; the English is in ``web/locale/en/identity.po``)."""
+    (``server/core/language.py``; the English is in ``web/locale/en/identity.po``)."""
     return message
 
 
@@ -131,6 +139,45 @@ class RefusalReason(Enum):
         "result-malformed",
         N_("Uw gegevens konden niet worden gelezen. Probeer het opnieuw."),
     )
+    # OpenID4VP (identity.openid4vp): the same situations as above, worded for any
+    # identity wallet instead of the Yivi app
+    #: a signature, a digest, the key binding or the shape of a wallet presentation is wrong
+    PRESENTATION_INVALID = (
+        "presentation-invalid",
+        N_("Uw gegevens uit de wallet konden niet worden gecontroleerd. Probeer het opnieuw."),
+    )
+    #: the credential was issued by someone we do not trust for its type
+    WALLET_ISSUER_UNTRUSTED = (
+        "wallet-issuer-untrusted",
+        N_(
+            "Deze gegevens komen niet van een uitgever die wij vertrouwen. "
+            "Gebruik een identiteitsbewijs dat de overheid in uw wallet heeft gezet."
+        ),
+    )
+    #: the credential in the wallet has expired (or is not valid yet)
+    WALLET_CREDENTIAL_EXPIRED = (
+        "wallet-credential-expired",
+        N_(
+            "Uw identiteitsbewijs in de wallet is verlopen. Vernieuw het in de wallet "
+            "en probeer het opnieuw."
+        ),
+    )
+    #: the issuer revoked or suspended the credential
+    CREDENTIAL_REVOKED = (
+        "credential-revoked",
+        N_(
+            "Uw identiteitsbewijs in de wallet is ingetrokken of geblokkeerd. "
+            "Neem contact op met de uitgever ervan."
+        ),
+    )
+    #: whether the credential is revoked could not be found out
+    STATUS_UNKNOWN = (
+        "status-unknown",
+        N_(
+            "We konden niet nagaan of uw identiteitsbewijs nog geldig is. "
+            "Probeer het over een paar minuten opnieuw."
+        ),
+    )
 
     def __init__(self, code: str, resident_message: str) -> None:
         self.code = code
@@ -188,3 +235,54 @@ class VerificationRefused(IdentityError):
 
 class VaultError(IdentityError):
     """A vault entry could not be sealed or opened (wrong key, tampered, copied)."""
+
+
+# -- OpenID4VP (identity.openid4vp)
+
+
+class FetchError(VerifierUnavailable):
+    """A status list could not be fetched: refused by a fetch rule (https only, no
+    private address, no redirect), too large, too slow, or an HTTP error.
+
+    ``rule`` is a stable, log-safe code (``scheme``, ``address``, ``size``, ...).
+    """
+
+    def __init__(self, rule: str, detail: str) -> None:
+        super().__init__(f"status list fetch refused ({rule}): {detail}")
+        self.rule = rule
+
+
+class UnknownTransaction(UnknownVerification):
+    """No OpenID4VP transaction with that transaction id or request id."""
+
+
+class TransactionStateError(VerificationStateError):
+    """The operation is not allowed in the OpenID4VP transaction's current state (for
+    example a second fetch of the request object, or a second response)."""
+
+    def __init__(self, what: str, state: str) -> None:
+        IdentityError.__init__(self, f"{what} is not allowed while the transaction is {state!r}")
+        self.state = state
+
+
+class PresentationRefused(VerificationRefused):
+    """A wallet presentation, or the response carrying it, failed a check.
+
+    ``check`` is a stable, log-safe code naming the check (``sd-jwt.kb.nonce``,
+    ``mdoc.digest``, ...); ``detail`` never holds a claim value.
+    """
+
+    def __init__(self, reason: RefusalReason, check: str, detail: str = "") -> None:
+        super().__init__(reason, f"{check}: {detail}" if detail else check)
+        self.check = check
+
+
+class WalletResponseError(IdentityError):
+    """A wallet's POST we cannot use: a response that is unreadable, not encrypted to our
+    key, or carries another transaction's ``state``, or a request-object fetch with an
+    unusable ``wallet_nonce``. The transaction is left as it was; the wallet gets
+    ``invalid_request``. ``check`` is a log-safe code."""
+
+    def __init__(self, check: str, detail: str = "") -> None:
+        super().__init__(f"{check}: {detail}" if detail else check)
+        self.check = check

@@ -1,0 +1,1 @@
+"""Tests of identity.openid4vp."""
