@@ -49,6 +49,11 @@ DEFAULT_TIMEOUT: Final = 120
 DEFAULT_HTTP_TIMEOUT: Final = 10.0
 #: a status or session package is small; refuse to read more
 MAX_RESPONSE_BYTES: Final = 256 * 1024
+#: how far a signed requestor JWT's ``iat`` is set back, seconds: irmago refuses an ``iat``
+#: even one second after its own clock (golang-jwt ``StandardClaims.Valid`` and
+#: ``jwtValidateClaims`` in ``irma/server/requestorserver/auth.go`` allow no skew), and one
+#: older than its ``max_request_age`` (300 s by default), so a little is safe and enough
+IAT_BACKDATE_S: Final = 5
 _STATUSES: Final = {
     "INITIALIZED": VerificationStatus.WAITING,
     "PAIRING": VerificationStatus.PAIRING,
@@ -58,6 +63,8 @@ _STATUSES: Final = {
     "TIMEOUT": VerificationStatus.TIMEOUT,
 }
 _ERROR_CODE: Final = re.compile(r"[A-Z][A-Z_]{0,39}")
+_BASE64: Final = re.compile(r"[A-Za-z0-9+/]*={0,2}")
+_BASE64_URL: Final = re.compile(r"[A-Za-z0-9_-]*={0,2}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,11 +91,15 @@ class HmacAuth:
 
     @classmethod
     def from_base64(cls, requestor: str, key: str) -> HmacAuth:
-        """The same base64 string the irma server's ``requestors.<name>.key`` holds."""
-        try:
-            return cls(requestor, base64.b64decode(key.strip(), validate=True))
-        except (binascii.Error, ValueError):
-            raise ConfigurationError("the IRMA requestor HMAC key is not base64") from None
+        """The same base64 string the irma server's ``requestors.<name>.key`` holds.
+
+        irmago reads any of four dialects: standard or url-safe alphabet, with or without
+        padding (``Base64Decode`` in ``internal/common/common.go``); so do we.
+        """
+        secret = decode_any_base64(key)
+        if secret is None:
+            raise ConfigurationError("the IRMA requestor HMAC key is not base64")
+        return cls(requestor, secret)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +111,26 @@ class PublicKeyAuth:
 
 
 RequestorAuth = TokenAuth | HmacAuth | PublicKeyAuth
+
+
+def decode_any_base64(text: str) -> bytes | None:
+    """``text`` in standard or url-safe base64, padded or not; ``None`` if it is neither.
+
+    One alphabet per string, and padding either complete or absent, as Go's four
+    ``base64`` encodings demand; surrounding whitespace (a key file's newline) is ignored.
+    """
+    text = text.strip()
+    if "=" not in text:
+        if len(text) % 4 == 1:
+            return None
+        text += "=" * (-len(text) % 4)
+    if not _BASE64.fullmatch(text) and not _BASE64_URL.fullmatch(text):
+        return None  # two alphabets mixed, or padding in the middle
+    altchars = b"-_" if "-" in text or "_" in text else b"+/"
+    try:
+        return base64.b64decode(text, altchars=altchars, validate=True)
+    except (binascii.Error, ValueError):
+        return None  # incomplete padding
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,7 +256,7 @@ class IrmaVerifier:
             headers = {"Content-Type": "application/json", "Authorization": auth.token}
             return json.dumps(request).encode(), headers
         claims = {
-            "iat": int(self._clock()),
+            "iat": int(self._clock()) - IAT_BACKDATE_S,
             "iss": auth.requestor,
             "sub": "verification_request",
             "sprequest": request,

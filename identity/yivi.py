@@ -42,6 +42,16 @@ YIVI_ATTRIBUTES: Final[Mapping[Tag, tuple[tuple[str, str], ...]]] = {
 #: allows at most one of these per inner conjunction
 NON_SINGLETON_CREDENTIALS: Final = frozenset({"sidn-pbdf.email", "sidn-pbdf.mobilenumber"})
 
+#: attributes (without scheme) marked ``optional="true"`` in pbdf-schememanager and
+#: irma-demo-schememanager: a credential can hold them empty, and a wallet then discloses
+#: them with status NULL under proofStatus VALID unless the request says ``notNull``
+OPTIONAL_IN_SCHEME: Final = frozenset(
+    {"gemeente.personalData.fullname", "gemeente.address.houseNumber"}
+)
+
+#: one item of an inner conjunction: an id, or ``{"type": id, "notNull": true}``
+RequestItem = str | dict[str, object]
+
 
 def scheme(demo: bool) -> str:
     return SCHEME_DEMO if demo else SCHEME_PRODUCTION
@@ -72,10 +82,27 @@ def issuer_id(attribute_id: str) -> str:
 
 
 def alternative_ids(alternative: tuple[Tag, ...], *, demo: bool) -> tuple[str, ...]:
-    """The inner conjunction for one alternative: every id of every tag, in order."""
-    return tuple(
-        attribute_id for tag in alternative for attribute_id in attribute_ids(tag, demo=demo)
-    )
+    """The inner conjunction for one alternative: every id of every tag, grouped by
+    credential type (types in order of first appearance, ids in tag order within a type).
+
+    irmago refuses a conjunction in which the attributes of one credential type are not
+    adjacent ("attributes from the same credential type must be adjacent",
+    ``AttributeCon.Validate`` in ``irma/requests.go``); name, address, date of birth would
+    otherwise interleave ``personalData`` and ``address``.
+    """
+    by_type: dict[str, list[str]] = {}
+    for tag in alternative:
+        for attribute_id in attribute_ids(tag, demo=demo):
+            by_type.setdefault(credential_type(attribute_id), []).append(attribute_id)
+    return tuple(attribute_id for ids in by_type.values() for attribute_id in ids)
+
+
+def request_item(attribute_id: str) -> RequestItem:
+    """How one id is asked: ``notNull`` for an attribute the scheme lets be empty
+    (``AttributeRequest`` in ``irma/requests.go``; the server then refuses a NULL)."""
+    if attribute_id.split(".", 1)[1] in OPTIONAL_IN_SCHEME:
+        return {"type": attribute_id, "notNull": True}
+    return attribute_id
 
 
 def check_requestable(policy: DisclosurePolicy) -> None:
@@ -93,7 +120,7 @@ def check_requestable(policy: DisclosurePolicy) -> None:
                 )
 
 
-def condiscon(policy: DisclosurePolicy, *, demo: bool) -> list[list[list[str]]]:
+def condiscon(policy: DisclosurePolicy, *, demo: bool) -> list[list[list[RequestItem]]]:
     """The ``disclose`` value: one outer disjunction per item, ``[]`` first when optional."""
     check_requestable(policy)
     return [_disjunction(item, demo=demo) for item in policy.items]
@@ -122,6 +149,8 @@ def extended_request(
     }
 
 
-def _disjunction(item: PolicyItem, *, demo: bool) -> list[list[str]]:
-    alternatives = [list(alternative_ids(a, demo=demo)) for a in item.alternatives]
+def _disjunction(item: PolicyItem, *, demo: bool) -> list[list[RequestItem]]:
+    alternatives = [
+        [request_item(i) for i in alternative_ids(a, demo=demo)] for a in item.alternatives
+    ]
     return [[], *alternatives] if item.optional else alternatives

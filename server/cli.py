@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
+import importlib
 import json
 import os
+import socket
 import sys
 import time
 from collections.abc import Sequence
 
-from aiohttp import web
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from identity.vault import new_key_config_entry, reseal_all
 from server.app import create_app
@@ -19,10 +23,14 @@ from server.config import Config, ConfigError
 from server.core import logs
 from server.core.appkeys import KEYS
 from server.core.secrets import load_keys, rotate_keys, vault_keys
+from server.core.serving import serve_until_stopped
 from server.db import create_engine, migrate
 from server.db.demo import DEMO_TENANT
 from server.staff.demo import print_demo_accounts
 from server.verification.vault_store import SqlVault
+
+#: how long ``balie serve`` waits for the database before saying it cannot be reached
+DATABASE_CHECK_SECONDS = 10
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -42,6 +50,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--purpose", help="the purpose whose identity check the resident must pass (e.g. wmo)"
     )
     create.add_argument("--tenant", default="demo", help="the purpose's tenant (default demo)")
+    create.add_argument(
+        "--url",
+        help="the address people open, where Balie runs (default BALIE_PUBLIC_URL, else "
+        "http://BALIE_HOST:BALIE_PORT)",
+    )
 
     keys = commands.add_parser("keys", help="room-token signing keys")
     key_commands = keys.add_subparsers(dest="keys_command", required=True)
@@ -62,6 +75,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         env["BALIE_HOST"] = args.host
     if getattr(args, "port", None):
         env["BALIE_PORT"] = str(args.port)
+    if getattr(args, "url", None):
+        env["BALIE_PUBLIC_URL"] = args.url
     try:
         config = Config.from_env(env)
         if args.command == "serve":
@@ -80,9 +95,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _serve(config: Config) -> int:
+    """Check what can be checked before printing anything (the port, the database), so a
+    mistake is one line naming its cause, exit status 2; then start."""
     logs.configure(config.log_level)
-    app = create_app(config)
+    sock = _listen(config)
     loop = _new_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        loop.run_until_complete(check_database(config.database.url))
+        app = create_app(config)
+    except BaseException:
+        sock.close()
+        loop.close()
+        raise
     print(f"Balie luistert op {config.public_url}  (stoppen: Ctrl+C)", flush=True)
     if not config.production:
         # a newcomer sees a whole call in two browser tabs without further steps
@@ -98,15 +123,81 @@ def _serve(config: Config) -> int:
         )
         _print_rooms([room])
         print_demo_accounts(config)
-    web.run_app(
-        app,
-        host=config.host,
-        port=config.port,
-        access_log_class=logs.AccessLogger,
-        print=None,
-        loop=loop,
-    )
+    try:
+        loop.run_until_complete(
+            serve_until_stopped(app, sock, header_timeout=config.header_timeout)
+        )
+    finally:
+        loop.close()
     return 0
+
+
+def _listen(config: Config) -> socket.socket:
+    """The listening socket, bound now: a port in use is a clear error, not a traceback after
+    the demo links have been printed."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            config.host, config.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror:
+        raise ConfigError(
+            f"BALIE_HOST {config.host!r} is not an address this machine has"
+        ) from None
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as error:
+        sock.close()
+        if error.errno == errno.EADDRINUSE:
+            raise ConfigError(
+                f"port {config.port} on {config.host} is already in use (is Balie running "
+                "already?); choose another with --port or BALIE_PORT"
+            ) from None
+        raise ConfigError(
+            f"cannot listen on {config.host}:{config.port}: {error.strerror}"
+        ) from None
+    sock.listen(1024)
+    sock.set_inheritable(True)
+    return sock
+
+
+async def check_database(url: str) -> None:
+    """Reach the database and bring its schema to head, or say in one line why not."""
+    shown = make_url(url).render_as_string(hide_password=True)
+    if url.startswith("postgresql"):
+        try:
+            importlib.import_module("asyncpg")  # the driver the engine loads at first use
+        except ImportError:
+            raise ConfigError(
+                "BALIE_DATABASE_URL is a PostgreSQL URL, but PostgreSQL support is not "
+                "installed: run `.venv/bin/pip install -e '.[postgres]'`"
+            ) from None
+    engine = create_engine(url)
+    try:
+        async with asyncio.timeout(DATABASE_CHECK_SECONDS):
+            await migrate(engine)
+    except TimeoutError:
+        raise ConfigError(
+            f"BALIE_DATABASE_URL {shown}: no answer within {DATABASE_CHECK_SECONDS} s"
+        ) from None
+    except (OSError, SQLAlchemyError) as error:
+        raise ConfigError(f"BALIE_DATABASE_URL {shown}: {_cause(error)}") from None
+    finally:
+        await engine.dispose()
+
+
+def _cause(error: BaseException) -> str:
+    """The driver's own first line, which says what is wrong (refused, no such database,
+    authentication failed), without SQLAlchemy's wrapping and links."""
+    seen: BaseException = error
+    while True:
+        inner = getattr(seen, "orig", None) or seen.__cause__
+        if inner is None or inner is seen:
+            break
+        seen = inner
+    text = str(seen).strip().splitlines()[0] if str(seen).strip() else type(seen).__name__
+    return text if len(text) <= 200 else text[:197] + "..."
 
 
 def _vault(config: Config, command: str) -> int:

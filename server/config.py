@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import ipaddress
 import math
 import re
 from collections.abc import Mapping
@@ -169,6 +170,8 @@ class BookingSettings:
     caldav_credentials: Mapping[str, CalDAVCredentials] = field(default_factory=dict, repr=False)
     #: the ORGANIZER address of residents' invites; empty means noreply@<public host>
     invite_from: str = ""
+    #: holds one client address may keep at once (0: no cap); one browser keeps one
+    holds_per_client: int = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +205,10 @@ class Config:
     staff: StaffSettings = field(default_factory=StaffSettings)
     #: log level name for the ``balie`` loggers
     log_level: str = "INFO"
+    #: proxies (addresses or networks) whose X-Forwarded-For names the real client
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    #: seconds a client has to send a request's headers (a slow sender is cut off)
+    header_timeout: float = 10.0
 
     def __post_init__(self) -> None:
         if not self.public_url:
@@ -310,6 +317,8 @@ class Config:
                 absolute_hours=read.integer("BALIE_STAFF_ABSOLUTE_HOURS", 8),
             ),
             log_level=read.text("BALIE_LOG_LEVEL", "INFO").upper(),
+            trusted_proxies=read.networks("BALIE_TRUSTED_PROXIES"),
+            header_timeout=read.number("BALIE_HEADER_TIMEOUT", 10.0),
         )
         config.validate()
         return config
@@ -333,12 +342,15 @@ class Config:
             "BALIE_WS_JOIN_TIMEOUT": self.ws.join_timeout,
             "BALIE_RESUME_GRACE": self.ws.resume_grace,
             "BALIE_ROOM_TOKEN_TTL": self.tokens.room_token_ttl,
+            "BALIE_HEADER_TIMEOUT": self.header_timeout,
         }
         for name, value in positive.items():
             if not value > 0:
                 raise ConfigError(f"{name} must be positive, not {value!r}")
         if self.production and not self.public_url.startswith("https://"):
             raise ConfigError("BALIE_PUBLIC_URL must be an https:// URL in production")
+        if self.booking.holds_per_client < 0:
+            raise ConfigError("BALIE_HOLDS_PER_CLIENT must be 0 (no cap) or more")
         if not self.database.url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ConfigError(
                 "BALIE_DATABASE_URL must start with sqlite+aiosqlite:// or postgresql+asyncpg://"
@@ -419,6 +431,7 @@ def _booking_from_env(read: _Reader, env: Mapping[str, str]) -> BookingSettings:
         caldav_uid_domain=read.text("BALIE_CALDAV_UID_DOMAIN", "balie"),
         caldav_credentials=credentials,
         invite_from=read.text("BALIE_INVITE_FROM", ""),
+        holds_per_client=read.integer("BALIE_HOLDS_PER_CLIENT", 5),
     )
 
 
@@ -461,6 +474,14 @@ class _Reader:
         if not math.isfinite(value):
             raise ConfigError(f"{name} must be a finite number, not {raw!r}")
         return value
+
+    def networks(self, name: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        try:
+            return tuple(ipaddress.ip_network(item, strict=False) for item in self.items(name))
+        except ValueError as error:
+            raise ConfigError(
+                f"{name}: {error} (give addresses or networks, comma-separated)"
+            ) from None
 
     def flag(self, name: str, default: bool) -> bool:
         raw = self._env.get(name)

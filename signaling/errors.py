@@ -17,8 +17,9 @@ contains message contents, tokens or personal data.
     │   ├── RoomFull             the call has no free seat          room-full
     │   ├── RateLimited          over the message rate              rate-limited
     │   └── VerificationRequired the resident has not shown who they are  verification-required
-    └── TokenError               a room token was refused (close 4401)
-        └── TokenExpired
+    └── TokenError               a room token was refused (close 4401)  token-invalid
+        ├── TokenExpired         its time is over                   token-expired
+        └── TokenNotYetValid     its time has not come yet          token-not-yet-valid
 """
 
 from __future__ import annotations
@@ -109,3 +110,9 @@ class TokenError(SignalingError):
 
 class TokenExpired(TokenError):
     code = "token-expired"
+
+
+class TokenNotYetValid(TokenError):
+    """The token's ``nbf`` lies ahead: the appointment's call cannot be entered yet."""
+
+    code = "token-not-yet-valid"

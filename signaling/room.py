@@ -420,7 +420,9 @@ class Room:
         return {
             "type": "lobby-update",
             "waiting": [
-                {"id": s.id, "role": s.role.value, "state": s.state.value} for s in self._waiting()
+                # since: when they arrived (unix seconds), for "waiting 4 minutes"
+                {"id": s.id, "role": s.role.value, "state": s.state.value, "since": s.arrived}
+                for s in self._waiting()
             ],
         }
 

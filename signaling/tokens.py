@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from dataclasses import dataclass
 from typing import Final
 
@@ -18,7 +19,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from signaling.errors import TokenError, TokenExpired
+from signaling.errors import TokenError, TokenExpired, TokenNotYetValid
 from signaling.messages import ID_PATTERN
 from signaling.roles import Role
 
@@ -38,6 +39,8 @@ class RoomClaims:
     purpose: str | None = None
     #: the municipality (tenant) the room belongs to; set whenever ``purpose`` is
     tenant: str | None = None
+    #: the token works from this instant (unix seconds): an appointment's call opens then
+    not_before: int = 0
 
 
 class KeySet:
@@ -159,8 +162,12 @@ def issue_room_token(
     return jwt.encode(claims, keys.signing_key(), algorithm=ALGORITHM, headers={"kid": keys.active})
 
 
-def verify_room_token(keys: KeySet, token: str, *, issuer: str) -> RoomClaims:
-    """Check a room token and return its claims, or raise :class:`TokenError`."""
+def verify_room_token(keys: KeySet, token: str, *, issuer: str, early: bool = False) -> RoomClaims:
+    """Check a room token and return its claims, or raise :class:`TokenError`.
+
+    ``early`` accepts a token whose time has not come yet (every other check still holds):
+    the call page asks when its call opens before it may join.
+    """
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError:
@@ -184,12 +191,19 @@ def verify_room_token(keys: KeySet, token: str, *, issuer: str) -> RoomClaims:
             options={
                 "require": ["iss", "aud", "sub", "exp", "nbf", "iat", "jti"],
                 "strict_aud": True,
+                # nbf is checked below: "too early" is not a forgery, unlike an iat ahead
+                "verify_nbf": False,
             },
         )
     except jwt.ExpiredSignatureError:
         raise TokenExpired("token has expired") from None
     except jwt.PyJWTError as exc:
         raise TokenError(f"token refused: {exc.__class__.__name__}") from None
+    not_before = claims["nbf"]
+    if not isinstance(not_before, int | float):
+        raise TokenError("token has no valid nbf claim")
+    if not early and not_before > time.time() + LEEWAY_SECONDS:
+        raise TokenNotYetValid("token is not valid yet")
     room, sub, role = claims.get("room"), claims.get("sub"), claims.get("role")
     if not isinstance(room, str) or not ID_PATTERN.fullmatch(room):
         raise TokenError("token has no valid room claim")
@@ -205,7 +219,7 @@ def verify_room_token(keys: KeySet, token: str, *, issuer: str) -> RoomClaims:
     for name, value in (("purpose", purpose), ("tenant", tenant)):
         if value is not None and (not isinstance(value, str) or not ID_PATTERN.fullmatch(value)):
             raise TokenError(f"token has no valid {name} claim")
-    return RoomClaims(room, sub, parsed_role, int(claims["exp"]), purpose, tenant)
+    return RoomClaims(room, sub, parsed_role, int(claims["exp"]), purpose, tenant, int(not_before))
 
 
 def _new_kid() -> str:

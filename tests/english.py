@@ -86,3 +86,9 @@ def assert_dutch(page: str) -> None:
     """A Dutch page whose switch offers English (marked as English)."""
     assert '<html lang="nl">' in page
     assert 'name="taal" value="en" lang="en">English' in page
+
+
+#: a date as the English pages write it: "Tuesday 1 December"
+ENGLISH_DAY: Final = (
+    r"(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday) \d{1,2} [A-Z][a-z]+"
+)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
 import socket
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -26,10 +28,18 @@ from server.call.rooms import IssuedRoom, issue_room
 from server.config import Config, WebSocketSettings
 from server.core.appkeys import KEYS
 from server.core.clock import Clock, utc_now
-from server.core.logs import AccessLogger
+from server.core.serving import GuardedSite, make_runner
 from signaling.roles import Role
 
 DEADLINE = 20.0
+
+#: the identity settings production requires, with obviously unusable values
+PRODUCTION_IDENTITY = {
+    "BALIE_IRMA_URL": "https://irma.internal.example",
+    "BALIE_IRMA_TOKEN": "requestor-token",
+    "BALIE_IRMA_RESULT_KEY_FILE": "/etc/balie/irma-jwt.pem",
+    "BALIE_VAULT_KEYS": "v1:" + "A" * 43 + "=",
+}
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -117,9 +127,13 @@ async def live_server(
     app = create_app(config, clock=clock)
     for method, path, handler in routes:
         app.router.add_route(method, path, handler)
-    runner = web.AppRunner(app, access_log_class=AccessLogger) if access_log else web.AppRunner(app)
+    runner = make_runner(app, access_log=access_log)
     await runner.setup()
-    await web.TCPSite(runner, config.host, config.port).start()
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((config.host, config.port))
+    # the site `balie serve` uses, with its deadline for request headers
+    await GuardedSite(runner, sock, header_timeout=config.header_timeout).start()
     try:
         yield LiveServer(config, app, runner, clock)
     finally:
@@ -247,3 +261,63 @@ async def seat_pair(
     await resident.expect("admitted")
     await specialist.expect("peer-joined")
     return specialist, resident, room
+
+
+@dataclass
+class BalieProcess:
+    """``balie serve`` running as a person starts it, in a process of its own."""
+
+    url: str
+    process: asyncio.subprocess.Process
+    #: what it printed before it was ready (the demo links and accounts)
+    printed: str
+
+
+@asynccontextmanager
+async def balie_serve(data_dir: Path, **env: str) -> AsyncIterator[BalieProcess]:
+    """Start ``balie serve`` on a free port with its files in ``data_dir`` and wait until it
+    answers ``/healthz``; stop it with SIGTERM (as an operator would) when done."""
+    port = free_port()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("BALIE_")}
+    environment |= {"BALIE_DATA_DIR": str(data_dir), **env}
+    process = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).with_name("balie")),
+        "serve",
+        "--port",
+        str(port),
+        env=environment,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    printed: list[str] = []
+    try:
+        async with aiohttp.ClientSession() as http:
+            deadline = asyncio.get_running_loop().time() + 60
+            while True:
+                if process.returncode is not None or asyncio.get_running_loop().time() > deadline:
+                    raise RuntimeError(f"balie serve did not start: {''.join(printed)}")
+                try:
+                    async with http.get(url + "/healthz") as response:
+                        if response.status == 200:
+                            break
+                except aiohttp.ClientError:
+                    await asyncio.sleep(0.2)
+        assert process.stdout is not None
+        while True:  # everything printed so far (the links come before the server is ready)
+            try:
+                line = await asyncio.wait_for(process.stdout.readline(), 0.5)
+            except TimeoutError:
+                break
+            if not line:
+                break
+            printed.append(line.decode())
+        yield BalieProcess(url, process, "".join(printed))
+    finally:
+        if process.returncode is None:
+            process.terminate()
+            try:
+                await asyncio.wait_for(process.wait(), 30)
+            except TimeoutError:
+                process.kill()
+                await process.wait()

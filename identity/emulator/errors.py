@@ -32,12 +32,11 @@ class ErrorKind:
 
 
 SESSION_UNKNOWN: Final = ErrorKind("SESSION_UNKNOWN", 400, "Unknown or expired session")
-MALFORMED_VERIFIER_REQUEST: Final = ErrorKind(
-    "MALFORMED_VERIFIER_REQUEST", 400, "Malformed verification request"
-)
 MALFORMED_INPUT: Final = ErrorKind("MALFORMED_INPUT", 400, "Input could not be parsed")
+#: what irmago's requestor server answers for a session request it cannot authenticate,
+#: parse or validate (it defines MALFORMED_VERIFIER_REQUEST but never sends it)
 INVALID_REQUEST: Final = ErrorKind("INVALID_REQUEST", 400, "Invalid HTTP request")
-#: the requestor may not start this session (bad requestor authentication)
+#: the requestor's token is unknown, or its JWT is too old (``ErrorUnauthorized``)
 REQUESTOR_UNAUTHORIZED: Final = ErrorKind(
     "UNAUTHORIZED", 403, "You are not authorized to issue or verify this attribute"
 )

@@ -9,6 +9,11 @@ A request is a conjunction of disjunctions of conjunctions ("condiscon")::
 An inner item is an attribute id, or ``{"type": id, "value": v|null,
 "notNull": bool}``. An empty inner conjunction makes its disjunction optional.
 The extended form wraps it: ``{"request": {...}, "validity": 120, "timeout": 300}``.
+
+What irmago refuses is refused here with its code, ``400 INVALID_REQUEST`` (the
+requestor server wraps every parse or validation error of ``server.ParseSessionRequest``
+so), and where the rule is irmago's, with its words: ``DisclosureRequest.Validate`` and
+``AttributeCon.Validate`` in ``irma/requests.go``.
 """
 
 from __future__ import annotations
@@ -18,13 +23,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, TypeGuard
 
-from identity.emulator.errors import MALFORMED_VERIFIER_REQUEST, RemoteError
+from identity.emulator.errors import INVALID_REQUEST, RemoteError
 
 DISCLOSURE_CONTEXT: Final = "https://irma.app/ld/request/disclosure/v2"
-#: result-JWT lifetime when the request names none (irmago default)
+#: result-JWT lifetime when the request names none (irmago ``DefaultJwtValidity``)
 DEFAULT_VALIDITY_S: Final = 120
-#: how long the server waits for the app when the request names nothing
-DEFAULT_TIMEOUT_S: Final = 300
 #: ``scheme.issuer.credential.attribute``
 ATTRIBUTE_ID: Final = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+){3}")
 #: fields of the extended request the emulator can honour or safely ignore
@@ -35,7 +38,7 @@ _LIMIT: Final = 64
 
 
 def _malformed(message: str) -> RemoteError:
-    return RemoteError(MALFORMED_VERIFIER_REQUEST, message)
+    return RemoteError(INVALID_REQUEST, message)
 
 
 @dataclass(frozen=True)
@@ -86,11 +89,15 @@ class DisclosureRequest:
 
 @dataclass(frozen=True)
 class SessionRequest:
-    """An extended session request: the disclosure request and its lifetimes."""
+    """An extended session request: the disclosure request and its lifetimes.
+
+    ``timeout_s`` is how long the app may take to connect; ``None`` (or 0 in the JSON)
+    means the server's maximum session lifetime, as in irmago's ``sessionData.timeout``.
+    """
 
     request: DisclosureRequest
     validity_s: int = DEFAULT_VALIDITY_S
-    timeout_s: int = DEFAULT_TIMEOUT_S
+    timeout_s: int | None = None
 
 
 def parse_session_request(body: object) -> SessionRequest:
@@ -107,16 +114,16 @@ def parse_session_request(body: object) -> SessionRequest:
         raise _malformed(f"unknown fields in the extended request: {', '.join(unknown)}")
     return SessionRequest(
         parse_disclosure_request(body["request"]),
-        validity_s=_seconds(body, "validity", DEFAULT_VALIDITY_S),
-        timeout_s=_seconds(body, "timeout", DEFAULT_TIMEOUT_S),
+        validity_s=_seconds(body, "validity") or DEFAULT_VALIDITY_S,
+        timeout_s=_seconds(body, "timeout"),
     )
 
 
-def _seconds(body: Mapping[str, object], key: str, default: int) -> int:
-    value = body.get(key, default)
-    # 0 means "the default" at the real server
+def _seconds(body: Mapping[str, object], key: str) -> int | None:
+    """A lifetime in seconds; ``None`` when absent or 0, which means "the default" there."""
+    value = body.get(key, 0)
     if value == 0:
-        return default
+        return None
     if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= 86_400:
         raise _malformed(f"{key} must be a whole number of seconds between 1 and 86400")
     return value
@@ -134,6 +141,8 @@ def parse_disclosure_request(body: object) -> DisclosureRequest:
     if len(raw_disclose) > _LIMIT:
         raise _malformed("disclose has too many disjunctions")
     disclose = tuple(_disjunction(item, i) for i, item in enumerate(raw_disclose))
+    if not any(conjunction for disjunction in disclose for conjunction in disjunction):
+        raise _malformed("Disclosure request had no attributes")
     return DisclosureRequest(disclose, dict(body))
 
 
@@ -154,6 +163,18 @@ def _conjunction(inner: object, index: int) -> Conjunction:
     ids = [attr.id for attr in attributes]
     if len(set(ids)) != len(ids):
         raise _malformed(f"disjunction {index}: an attribute appears twice in one conjunction")
+    # a real server refuses the whole request when one credential type comes back after
+    # another type in between; the app discloses per credential, in request order
+    seen: list[str] = []
+    for attribute_id in ids:
+        credential = attribute_id.rsplit(".", 1)[0]
+        if credential in seen[:-1]:
+            raise _malformed(
+                f"disjunction {index}: Within inner conjunctions, attributes from the same "
+                "credential type must be adjacent"
+            )
+        if not seen or seen[-1] != credential:
+            seen.append(credential)
     return attributes
 
 

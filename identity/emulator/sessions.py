@@ -8,14 +8,21 @@ One session moves as the real ``irma server``'s does (research §1.5)::
         │                                                                        v
         └──────────────(app GET, no pairing)───────────────────────────────> CONNECTED
     CONNECTED ──(app POST proofs)──> DONE
+    INITIALIZED ──(app GET with an old version or no Authorization)──> CANCELLED (+ error)
     INITIALIZED | PAIRING | CONNECTED ──(DELETE)──> CANCELLED
                                        ──(clock passes a deadline)──> TIMEOUT
 
-``DONE``, ``CANCELLED`` and ``TIMEOUT`` are final; a final session is kept for
-the result lifetime and then forgotten, after which every lookup answers
-``SESSION_UNKNOWN``. Every method raises :class:`RemoteError` with the code the
-real server would answer, naming the current state. The HTTP layer
-(:mod:`identity.emulator.app`) only translates requests to these calls.
+``DONE``, ``CANCELLED`` and ``TIMEOUT`` are final. Time is counted from the
+session's last activity (irmago ``markAlive``: start, the app's first GET, its
+proofs, a DELETE), as in irmago's ``sessionData.timeout`` and ``ttl``
+(``irma/server/irmaserver/helpers.go``): an INITIALIZED session waits the
+request's ``timeout`` (or, without one, the maximum session lifetime); a
+PAIRING or CONNECTED one the maximum session lifetime; a final session is kept
+until the result lifetime after its last activity has passed, and then
+forgotten, after which every lookup answers ``SESSION_UNKNOWN``. Every method
+raises :class:`RemoteError` with the code the real server would answer, naming
+the current state. The HTTP layer (:mod:`identity.emulator.app`) only
+translates requests to these calls.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ import string
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Final
+from typing import Final, NoReturn
 
 from identity.emulator.errors import (
     MALFORMED_INPUT,
@@ -35,9 +42,10 @@ from identity.emulator.errors import (
     SESSION_UNKNOWN,
     UNAUTHORIZED,
     UNEXPECTED_REQUEST,
+    ErrorKind,
     RemoteError,
 )
-from identity.emulator.request import DisclosureRequest, SessionRequest
+from identity.emulator.request import DisclosureRequest, Disjunction, SessionRequest
 
 
 class Status(StrEnum):
@@ -72,7 +80,7 @@ class AttributeStatus(StrEnum):
 
 
 TOKEN_LENGTH: Final = 20
-_TOKEN_ALPHABET: Final = string.ascii_letters + string.digits
+TOKEN_ALPHABET: Final = string.ascii_letters + string.digits
 #: the only app protocol version the emulator speaks (the real minimum, research §1.4)
 APP_PROTOCOL_VERSION: Final = "2.8"
 CLIENT_REQUEST_CONTEXT: Final = "https://irma.app/ld/request/client/v1"
@@ -84,16 +92,18 @@ SESSION_TYPE: Final = "disclosing"
 
 def new_token() -> str:
     """A session token as irmago makes them: 20 characters of ``[a-zA-Z0-9]``."""
-    return "".join(secrets.choice(_TOKEN_ALPHABET) for _ in range(TOKEN_LENGTH))
+    return "".join(secrets.choice(TOKEN_ALPHABET) for _ in range(TOKEN_LENGTH))
 
 
 @dataclass(frozen=True)
 class Lifetimes:
-    """How long sessions live, in seconds (irma server defaults)."""
+    """How long sessions live, in seconds (irma server defaults, ``server.Configuration``)."""
 
-    #: after a session ends, its result stays readable this long
+    #: a result stays readable until this long after the session's last activity
+    #: (``session_result_lifetime``, 5 min); a timeout is no activity
     result_s: float = 300.0
-    #: once the app connected, a session may stay open this long without activity
+    #: an open session without activity ends TIMEOUT after this long, and an INITIALIZED
+    #: one too when its request names no ``timeout`` (``max_session_lifetime``, 15 min)
     max_session_s: float = 900.0
 
 
@@ -153,53 +163,71 @@ class DisclosedAttribute:
         }
 
 
+#: the result's ``disclosed``: per disjunction the attributes of the conjunction that met
+#: it, or ``None`` (JSON ``null``) when none did; ``None`` as a whole when nothing matched
+Disclosed = list[list[DisclosedAttribute] | None] | None
+
+
 def evaluate_disclosure(
     request: DisclosureRequest, choice: Sequence[Sequence[Submitted]], *, now: int
-) -> tuple[ProofStatus, list[list[DisclosedAttribute]]]:
+) -> tuple[ProofStatus, Disclosed]:
     """Check a wallet's choice against the request, as the real server checks proofs.
 
     ``choice[i]`` is the conjunction chosen for disjunction ``i``; one extra
-    trailing list may carry attributes nobody asked for (all ``EXTRA``).
+    trailing list may carry attributes nobody asked for (all ``EXTRA``). The shape
+    of the answer is irmago's (``AttributeConDisCon.Satisfy`` and
+    ``Disclosure.DisclosedAttributes``): an unmet disjunction is ``None`` and its
+    attributes are dropped; a met one holds exactly its conjunction's attributes
+    (``PRESENT``, or ``NULL`` for a null value); fewer answers than disjunctions
+    match nothing at all. Unlike irmago, attributes are matched by id, not position.
     """
     n = len(request.disclose)
-    if len(choice) not in (n, n + 1):
+    if len(choice) > n + 1:
         raise RemoteError(
             MALFORMED_INPUT, f"expected {n} chosen conjunctions (plus optional extras)"
         )
-    status = ProofStatus.VALID
-    disclosed: list[list[DisclosedAttribute]] = []
     for index, chosen in enumerate(choice):
         ids = [item.id for item in chosen]
         if len(set(ids)) != len(ids):
             raise RemoteError(MALFORMED_INPUT, f"conjunction {index} names an attribute twice")
-        if index == n:
-            disclosed.append([_disclosed(item, AttributeStatus.EXTRA, now) for item in chosen])
-            continue
-        disjunction = request.disclose[index]
-        values = {item.id: item.rawvalue for item in chosen}
-        satisfied = any(
-            all(attr.id in values and attr.accepts(values[attr.id]) for attr in conjunction)
-            and (conjunction or not chosen)
-            for conjunction in disjunction
-        )
-        if not satisfied:
+    if len(choice) < n:
+        return ProofStatus.MISSING_ATTRIBUTES, None
+    status = ProofStatus.VALID
+    disclosed: list[list[DisclosedAttribute] | None] = []
+    for disjunction, chosen in zip(request.disclose, choice, strict=False):
+        met = _met(disjunction, chosen, now)
+        if met is None:
             status = ProofStatus.MISSING_ATTRIBUTES
-        requested = {attr.id for conjunction in disjunction for attr in conjunction}
-        disclosed.append(
-            [
+        disclosed.append(met)
+    if len(choice) == n + 1:
+        disclosed.append([_disclosed(item, AttributeStatus.EXTRA, now) for item in choice[n]])
+    return status, disclosed
+
+
+def _met(
+    disjunction: Disjunction, chosen: Sequence[Submitted], now: int
+) -> list[DisclosedAttribute] | None:
+    """The attributes of the first conjunction ``chosen`` satisfies, or ``None``."""
+    values = {item.id: item for item in chosen}
+    for conjunction in disjunction:
+        if not conjunction:
+            # the empty (optional) conjunction is met only by disclosing nothing here
+            # (irmago: irmamobile #360)
+            if not chosen:
+                return []
+            continue
+        if all(a.id in values and a.accepts(values[a.id].rawvalue) for a in conjunction):
+            return [
                 _disclosed(
-                    item,
-                    AttributeStatus.EXTRA
-                    if item.id not in requested
-                    else AttributeStatus.NULL
-                    if item.rawvalue is None
+                    values[a.id],
+                    AttributeStatus.NULL
+                    if values[a.id].rawvalue is None
                     else AttributeStatus.PRESENT,
                     now,
                 )
-                for item in chosen
+                for a in conjunction
             ]
-        )
-    return status, disclosed
+    return None
 
 
 def _disclosed(item: Submitted, status: AttributeStatus, now: int) -> DisclosedAttribute:
@@ -256,13 +284,14 @@ class Session:
     created_at: float
     status: Status = Status.INITIALIZED
     last_active: float = 0.0
-    finished_at: float | None = None
     #: set by the frontend's options call when it enables PIN pairing
     pairing_code: str | None = None
     #: the app's own Authorization, bound at its first GET
     client_authorization: str | None = None
     proof_status: ProofStatus | None = None
-    disclosed: list[list[DisclosedAttribute]] = field(default_factory=list)
+    disclosed: Disclosed = None
+    #: why the server ended the session (irmago ``session.fail``); shown in the result
+    error: RemoteError | None = None
     #: a fresh nonce per session, as the real server adds to what the app sees
     nonce: str = field(default_factory=lambda: base64.b64encode(secrets.token_bytes(12)).decode())
 
@@ -300,8 +329,21 @@ class Session:
         }
         if self.status is Status.DONE and self.proof_status is not None:
             body["proofStatus"] = str(self.proof_status)
-            body["disclosed"] = [[attr.to_json() for attr in inner] for inner in self.disclosed]
+            # irmago's SessionResult has ``disclosed,omitempty``: no key for nil or empty
+            if self.disclosed:
+                body["disclosed"] = [
+                    None if inner is None else [attr.to_json() for attr in inner]
+                    for inner in self.disclosed
+                ]
+        if self.error is not None:
+            body["error"] = self.error.to_json()
         return body
+
+    def deadline(self, lifetimes: Lifetimes) -> float:
+        """When an open session times out (irmago ``sessionData.timeout``)."""
+        if self.status is Status.INITIALIZED and self.request.timeout_s is not None:
+            return self.last_active + self.request.timeout_s
+        return self.last_active + lifetimes.max_session_s
 
 
 class SessionStore:
@@ -382,11 +424,18 @@ class SessionStore:
     def frontend_options(
         self, session: Session, authorization: str | None, body: object
     ) -> dict[str, object]:
+        """``POST {u}/frontend/options``, answered as irmago's ``handleFrontendOptionsPost``:
+        an unreadable body is ``MALFORMED_INPUT``; the state, then the method, are checked
+        by ``updateFrontendOptions`` and answered ``UNEXPECTED_REQUEST``; no method leaves
+        the options as they are."""
         self.check_frontend(session, authorization)
+        # Go reads an absent or null method as "" and anything but a string as an error
+        raw = body.get("pairingMethod") if isinstance(body, Mapping) else None
+        method = "" if raw is None else raw
         if (
             not isinstance(body, Mapping)
             or body.get("@context") != FRONTEND_OPTIONS_CONTEXT
-            or body.get("pairingMethod") not in PAIRING_METHODS
+            or not isinstance(method, str)
         ):
             raise RemoteError(
                 MALFORMED_INPUT,
@@ -394,18 +443,20 @@ class SessionStore:
                 '"pin"|"none"}',
             )
         self._require(session, Status.INITIALIZED, "frontend options")
-        if body["pairingMethod"] == "pin":
+        if method == "pin":
             session.pairing_code = f"{secrets.randbelow(10_000):04d}"
-        else:
+        elif method == "none":
             session.pairing_code = None
-        self._touch(session)
+        elif method:
+            raise RemoteError(
+                UNEXPECTED_REQUEST, f"Pairing method unknown: use one of {sorted(PAIRING_METHODS)}"
+            )
         return self._options(session)
 
     def pairing_completed(self, session: Session, authorization: str | None) -> None:
         self.check_frontend(session, authorization)
         self._require(session, Status.PAIRING, "pairing completed")
         session.status = Status.CONNECTED
-        self._touch(session)
 
     # -- client side (the wallet app) --------------------------------------------
 
@@ -416,14 +467,22 @@ class SessionStore:
         min_version: str | None,
         max_version: str | None,
     ) -> dict[str, object]:
-        """The app's first ``GET {u}/``: negotiate, bind its Authorization, maybe pair."""
+        """The app's first ``GET {u}/``: negotiate, bind its Authorization, maybe pair.
+
+        In irmago's order (``handleSessionGet``, ``handleGetClientRequest``): unreadable
+        version headers change nothing; then the state is checked; then a failed version
+        negotiation or a missing Authorization ends the session, as ``session.fail`` does.
+        """
         low, high = parse_protocol_version(min_version), parse_protocol_version(max_version)
+        self._require(session, Status.INITIALIZED, "the app's first request")
+        self._touch(session)
         wanted = tuple(int(part) for part in APP_PROTOCOL_VERSION.split("."))
         if not low <= wanted <= high:
-            raise RemoteError(PROTOCOL_VERSION, f"the emulator speaks only {APP_PROTOCOL_VERSION}")
+            self._fail(
+                session, PROTOCOL_VERSION, f"the emulator speaks only {APP_PROTOCOL_VERSION}"
+            )
         if not authorization:
-            raise RemoteError(UNAUTHORIZED, "the app must send its own Authorization header")
-        self._require(session, Status.INITIALIZED, "the app's first request")
+            self._fail(session, UNAUTHORIZED, "No authorization header provided")
         session.client_authorization = authorization
         body: dict[str, object] = {
             "@context": CLIENT_REQUEST_CONTEXT,
@@ -439,9 +498,8 @@ class SessionStore:
         return body
 
     def client_request(self, session: Session, authorization: str | None) -> dict[str, object]:
-        """``GET {u}/request`` after pairing."""
+        """``GET {u}/request`` after pairing (not activity, as in irmago)."""
         self._check_client(session, authorization)
-        self._touch(session)
         return session.client_request()
 
     def client_proofs(
@@ -450,6 +508,7 @@ class SessionStore:
         """``POST {u}/proofs`` with the emulator body; the session ends ``DONE``."""
         self._check_client(session, authorization)
         choice = parse_emulator_disclosure(body)
+        self._touch(session)
         now = self._clock()
         status, disclosed = evaluate_disclosure(session.request.request, choice, now=int(now))
         outcome = self.switches.outcome
@@ -466,29 +525,33 @@ class SessionStore:
     # -- time ------------------------------------------------------------------------
 
     def sweep(self) -> None:
-        """Time out sessions past their deadline; forget results past their lifetime."""
+        """Forget finished sessions past their result lifetime; time out open ones past
+        their deadline.
+
+        In this order, so a session that times out now is still seen TIMEOUT once even
+        when its last activity is longer ago than the result lifetime: irmago marks the
+        timeout at a lookup and deletes such a session at its next sweep, within 10 s.
+        """
         now = self._clock()
         for session in list(self._by_requestor.values()):
             if session.status.finished:
-                assert session.finished_at is not None
-                if now >= session.finished_at + self.lifetimes.result_s:
+                if now >= session.last_active + self.lifetimes.result_s:
                     del self._by_requestor[session.requestor_token]
                     del self._by_client[session.client_token]
-            elif session.status is Status.INITIALIZED:
-                if now >= session.created_at + session.request.timeout_s:
-                    self._finish(session, Status.TIMEOUT)
-            elif now >= session.last_active + self.lifetimes.max_session_s:
-                self._finish(session, Status.TIMEOUT)
+            elif now >= session.deadline(self.lifetimes):
+                # a timeout is not activity: last_active stays, and with it the result's end
+                session.status = Status.TIMEOUT
 
     # -- helpers ----------------------------------------------------------------------
 
     def _check_client(self, session: Session, authorization: str | None) -> None:
-        bound = session.client_authorization
-        if bound is None or not authorization or not secrets.compare_digest(authorization, bound):
-            raise RemoteError(UNAUTHORIZED)
+        """irmago's ``pairingMiddleware``: pairing first, then the state, then the app."""
         if session.status is Status.PAIRING:
             raise RemoteError(PAIRING_REQUIRED)
         self._require(session, Status.CONNECTED, "this app request")
+        bound = session.client_authorization
+        if bound is None or not authorization or not secrets.compare_digest(authorization, bound):
+            raise RemoteError(UNAUTHORIZED)
 
     @staticmethod
     def _require(session: Session, status: Status, what: str) -> None:
@@ -512,6 +575,12 @@ class SessionStore:
         session.last_active = self._clock()
 
     def _finish(self, session: Session, status: Status) -> None:
+        """End ``session`` by something that happened now (proofs, a DELETE): activity."""
         session.status = status
-        session.finished_at = self._clock()
-        session.last_active = session.finished_at
+        session.last_active = self._clock()
+
+    def _fail(self, session: Session, kind: ErrorKind, message: str) -> NoReturn:
+        """End ``session`` CANCELLED with ``kind`` in its result, and answer ``kind``."""
+        session.error = RemoteError(kind, message)
+        self._finish(session, Status.CANCELLED)
+        raise session.error

@@ -10,9 +10,13 @@ Requestor authentication follows the real server (research §1.2):
 
 from __future__ import annotations
 
+import base64
+import binascii
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Final
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -26,7 +30,7 @@ class NoAuth:
 
 @dataclass(frozen=True)
 class TokenAuth:
-    token: str
+    token: str = field(repr=False)
 
     def __post_init__(self) -> None:
         if len(self.token) < 16:
@@ -35,10 +39,49 @@ class TokenAuth:
 
 @dataclass(frozen=True)
 class HmacAuth:
-    """``requestor`` names the key (JWT header ``kid`` or claim ``iss``)."""
+    """``requestor`` names the key (JWT header ``kid`` or claim ``iss``); ``key_base64`` is
+    the secret as an irma server's configuration holds it, in any base64 dialect irmago
+    reads (:func:`decode_go_base64`)."""
 
     requestor: str
-    key_base64: str
+    key_base64: str = field(repr=False)
+
+    def __post_init__(self) -> None:
+        if not decode_go_base64(self.key_base64):
+            raise ValueError("HmacAuth.key_base64 is empty or in no base64 dialect irmago reads")
+
+    @property
+    def key(self) -> bytes:
+        key = decode_go_base64(self.key_base64)
+        assert key is not None  # checked in __post_init__
+        return key
+
+
+#: Go's RawStdEncoding, URLEncoding, RawURLEncoding, StdEncoding: alphabet and padding
+_GO_BASE64: Final = (
+    (re.compile(r"[A-Za-z0-9+/]*"), b"+/"),
+    (re.compile(r"(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2}==|[A-Za-z0-9_-]{3}=)?"), b"-_"),
+    (re.compile(r"[A-Za-z0-9_-]*"), b"-_"),
+    (re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?"), b"+/"),
+)
+
+
+def decode_go_base64(text: str) -> bytes | None:
+    """What irmago's ``Base64Decode`` (``internal/common/common.go``) makes of ``text``.
+
+    It tries Go's strict decoders in its order: standard unpadded, url-safe padded,
+    url-safe unpadded, standard padded; each one alphabet, padding complete or absent.
+    Go's decoders skip line breaks, so a key file's newline does no harm.
+    """
+    text = text.replace("\r", "").replace("\n", "")
+    for pattern, altchars in _GO_BASE64:
+        if pattern.fullmatch(text) and len(text.rstrip("=")) % 4 != 1:
+            padded = text + "=" * (-len(text) % 4)
+            try:
+                return base64.b64decode(padded, altchars=altchars, validate=True)
+            except binascii.Error:
+                continue
+    return None
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import secrets
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -11,7 +14,7 @@ from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from identity.emulator.sessions import Session, SessionStore, new_token
+from identity.emulator.sessions import TOKEN_ALPHABET, TOKEN_LENGTH, Session, SessionStore
 from identity.emulator.settings import EmulatorSettings
 
 #: the path under which session pointers live, as at the real server
@@ -26,8 +29,23 @@ class Emulator:
     settings: EmulatorSettings
     store: SessionStore
     private_key: rsa.RSAPrivateKey
-    #: the demo wallet page's own app Authorization
-    wallet_authorization: str = field(default_factory=new_token)
+    #: keys the demo wallet page's app Authorization per browser (:meth:`wallet_authorization`)
+    wallet_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
+
+    def wallet_authorization(self, browser: str) -> str:
+        """The app ``Authorization`` the demo wallet page uses in the browser whose wallet
+        cookie is ``browser``: 20 characters ``[A-Za-z0-9]``, like the Yivi app's own.
+
+        Derived, not stored: a session the page opened belongs to the browser whose
+        cookie gives this value, and nothing grows per visitor.
+        """
+        digest = hmac.new(self.wallet_secret, browser.encode(), hashlib.sha256).digest()
+        number = int.from_bytes(digest, "big")
+        characters = []
+        for _ in range(TOKEN_LENGTH):
+            number, index = divmod(number, len(TOKEN_ALPHABET))
+            characters.append(TOKEN_ALPHABET[index])
+        return "".join(characters)
 
     def session_pointer(self, session: Session) -> dict[str, str]:
         return {

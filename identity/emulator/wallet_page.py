@@ -1,15 +1,29 @@
 """The demo wallet page: a person plays the wallet app in a second browser tab.
 
-``GET /wallet`` lists open sessions and takes a pasted session link;
-``POST /wallet/open`` connects the page's own wallet to a session (as the app's
-first ``GET {u}/`` would); ``GET /wallet/sessions/{ct}`` shows the pairing code,
-the form with what is asked, or how the session ended; ``POST`` to it shares
-or refuses. Values travel only in POST bodies, never in URLs; the page has no
-JavaScript and one small stylesheet, so a strict CSP fits it.
+``POST /wallet/open`` takes a session link (the ``u`` of a session pointer, or
+the pointer's JSON) and connects this browser's wallet to that session, as the
+app's first ``GET {u}/`` would; ``GET /wallet`` lists the open sessions this
+browser opened and takes a pasted link; ``GET /wallet/sessions/{ct}`` shows the
+pairing code, the form with what is asked, or how the session ended; ``POST``
+to it shares or refuses. Values travel only in POST bodies, never in URLs; the
+page has no JavaScript and one small stylesheet, so a strict CSP fits it.
+
+**Whose session.** On a demo deployment anyone can open this page, so it must
+not hand one person's question to another. A browser gets a random cookie
+(:data:`WALLET_COOKIE`: 256 bits, HttpOnly, SameSite=Strict, scoped to the
+page's path) when it first opens a session, and the page's wallet uses an app
+``Authorization`` derived from it (:meth:`Emulator.wallet_authorization`). A
+session belongs to the browser whose wallet connected to it, which only a
+browser that held the session link could do (the page that shows the QR code
+posts it to ``/wallet/open``). Every other browser sees nothing of it: not in
+the listing, and ``403`` with a readable page, changing nothing, on its session
+page. Posts from another site are refused too (``Sec-Fetch-Site``).
 """
 
 from __future__ import annotations
 
+import re
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -162,6 +176,15 @@ def _fields(i: int, j: int, conjunction: Conjunction) -> tuple[Field, ...]:
     )
 
 
+#: the browser's wallet identity; its value never names a session
+WALLET_COOKIE: Final = "balie_demo_wallet"
+#: ``secrets.token_urlsafe(32)``: 256 random bits
+_BROWSER_ID: Final = re.compile(r"[A-Za-z0-9_-]{43}")
+#: ``Sec-Fetch-Site`` of a form posted from this site or typed in; a browser that sends
+#: the header says "cross-site" for a form on another site's page
+_SAME_SITE: Final = frozenset({"same-origin", "same-site", "none"})
+
+
 def add_wallet_routes(app: web.Application) -> None:
     app.router.add_get("/wallet", _overview, name="wallet")
     app.router.add_get("/wallet/wallet.css", _stylesheet, name="wallet-css")
@@ -196,12 +219,34 @@ async def _stylesheet(request: web.Request) -> web.Response:
     return web.Response(text=_CSS, content_type="text/css")
 
 
+def _browser(request: web.Request) -> str | None:
+    """This browser's wallet cookie, if it has a well-formed one."""
+    value = request.cookies.get(WALLET_COOKIE, "")
+    return value if _BROWSER_ID.fullmatch(value) else None
+
+
+def _mine(emulator: Emulator, session: Session, browser: str | None) -> str | None:
+    """This browser's wallet ``Authorization`` if its wallet is the app bound to
+    ``session``; ``None`` for every other browser."""
+    bound = session.client_authorization
+    if browser is None or bound is None:
+        return None
+    authorization = emulator.wallet_authorization(browser)
+    return authorization if secrets.compare_digest(bound, authorization) else None
+
+
+def _cross_site(request: web.Request) -> bool:
+    site = request.headers.get("Sec-Fetch-Site")
+    return site is not None and site not in _SAME_SITE
+
+
 async def _overview(request: web.Request, *, error: str = "", status: int = 200) -> web.Response:
     emulator = _emulator(request)
+    browser = _browser(request)
+    mine = [s for s in emulator.store.open_sessions() if _mine(emulator, s, browser) is not None]
     sessions = [
         {"link": emulator.session_pointer(s)["u"], "number": n, "asks": _asks(s)}
-        for n, s in enumerate(emulator.store.open_sessions(), start=1)
-        if s.status is Status.INITIALIZED or s.client_authorization == emulator.wallet_authorization
+        for n, s in enumerate(mine, start=1)
     ]
     return _render(request, "overview", sessions=sessions, error=error, status=status)
 
@@ -212,6 +257,9 @@ def _asks(session: Session) -> str:
 
 
 async def _open(request: web.Request) -> web.StreamResponse:
+    """Bind the session whose link was posted to this browser, then show it."""
+    if _cross_site(request):
+        return _render(request, "refused", status=403)
     emulator = _emulator(request)
     form = await request.post()
     link = form.get("link")
@@ -222,19 +270,35 @@ async def _open(request: web.Request) -> web.StreamResponse:
             error="Deze link ken ik niet. Plak de hele link van de sessie.",
             status=400,
         )
+    browser = _browser(request)
+    new_browser = browser is None
+    if browser is None:
+        browser = secrets.token_urlsafe(32)
+    gone = "Deze sessie kan niet meer worden geopend. Begin opnieuw op de andere pagina."
     try:
         session = emulator.store.by_client_token(token)
-        if session.client_authorization != emulator.wallet_authorization:
-            emulator.store.client_connect(
-                session, emulator.wallet_authorization, APP_PROTOCOL_VERSION, APP_PROTOCOL_VERSION
-            )
     except RemoteError:
-        return await _overview(
-            request,
-            error="Deze sessie kan niet meer worden geopend. Begin opnieuw op de andere pagina.",
-            status=400,
+        return await _overview(request, error=gone, status=400)
+    if session.client_authorization is not None and _mine(emulator, session, browser) is None:
+        # another browser's wallet (or a real app) has it: nothing changes
+        return _render(request, "elsewhere", status=403)
+    if session.client_authorization is None:
+        authorization, version = emulator.wallet_authorization(browser), APP_PROTOCOL_VERSION
+        try:
+            emulator.store.client_connect(session, authorization, version, version)
+        except RemoteError:  # it ended before anyone opened it
+            return await _overview(request, error=gone, status=400)
+    redirect = web.HTTPSeeOther(request.app.router["wallet-session"].url_for(ct=token))
+    if new_browser:
+        redirect.set_cookie(
+            WALLET_COOKIE,
+            browser,
+            path=str(request.app.router["wallet"].url_for()),
+            secure=emulator.settings.base_url.startswith("https://"),
+            httponly=True,
+            samesite="Strict",
         )
-    raise web.HTTPSeeOther(request.app.router["wallet-session"].url_for(ct=token))
+    raise redirect
 
 
 async def _show(request: web.Request, *, error: str = "", status: int = 200) -> web.Response:
@@ -244,11 +308,8 @@ async def _show(request: web.Request, *, error: str = "", status: int = 200) -> 
         session = emulator.store.by_client_token(token)
     except RemoteError:
         return _render(request, "unknown", status=404)
-    mine = session.client_authorization == emulator.wallet_authorization
-    if session.status is Status.INITIALIZED:
-        return _render(request, "connect", link=emulator.session_pointer(session)["u"])
-    if not mine:
-        return _render(request, "closed", status_text=_ended(session))
+    if _mine(emulator, session, _browser(request)) is None:
+        return _render(request, "elsewhere", status=403)
     if session.status is Status.PAIRING:
         return _render(request, "pairing", code=session.pairing_code)
     if session.status is Status.CONNECTED:
@@ -263,12 +324,13 @@ def _ended(session: Session) -> str:
         return "De gegevens zijn verstuurd, maar ze passen niet bij de vraag."
     if session.status is Status.CANCELLED:
         return "Deze sessie is gestopt. Er zijn geen gegevens gedeeld."
-    if session.status is Status.TIMEOUT:
-        return "Deze sessie is verlopen. Begin opnieuw op de andere pagina."
-    return "Deze sessie is al geopend in een andere wallet."
+    # TIMEOUT: the only other end of a session this browser's wallet opened
+    return "Deze sessie is verlopen. Begin opnieuw op de andere pagina."
 
 
 async def _answer(request: web.Request) -> web.StreamResponse:
+    if _cross_site(request):
+        return _render(request, "refused", status=403)
     emulator = _emulator(request)
     token = request.match_info["ct"]
     form = await request.post()
@@ -277,8 +339,9 @@ async def _answer(request: web.Request) -> web.StreamResponse:
         session = emulator.store.by_client_token(token)
     except RemoteError:
         return _render(request, "unknown", status=404)
-    if session.client_authorization != emulator.wallet_authorization:
-        raise web.HTTPSeeOther(here)
+    authorization = _mine(emulator, session, _browser(request))
+    if authorization is None:
+        return _render(request, "elsewhere", status=403)
     if form.get("actie") == "weigeren":
         emulator.store.cancel(session)
         raise web.HTTPSeeOther(here)
@@ -294,9 +357,7 @@ async def _answer(request: web.Request) -> web.StreamResponse:
             [{"id": f.attribute_id, "rawvalue": _value(form.get(f.name))} for f in option.fields]
         )
     try:
-        emulator.store.client_proofs(
-            session, emulator.wallet_authorization, {"emulatorDisclosure": choice}
-        )
+        emulator.store.client_proofs(session, authorization, {"emulatorDisclosure": choice})
     except RemoteError:
         pass  # a forced outcome or a session that just ended: the page shows how it ended
     raise web.HTTPSeeOther(here)

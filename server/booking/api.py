@@ -41,7 +41,7 @@ from server.booking.invites import invite_response, join_url
 from server.booking.join_links import new_room_id, staff_join_url
 from server.booking.links import ManageClaims
 from server.booking.problems import revoked_on_change, translated
-from server.booking.service import BookingService
+from server.booking.service import BookingService, Holder
 from server.booking.wire import (
     appointment_id_of,
     contact_from,
@@ -59,6 +59,7 @@ from server.booking.wire import (
 )
 from server.calendars.ics import FEED_CONTENT_TYPE, staff_feed
 from server.core.appkeys import CLOCK, CONFIG
+from server.core.clients import client_key
 from server.core.language import N_
 from server.core.problems import Problem, json_body
 from signaling.messages import ID_PATTERN
@@ -183,7 +184,12 @@ async def create_hold(request: web.Request) -> web.Response:
     staff_id = optional_id(body, "staff_id")
     with translated("purpose"):
         held = await _service(request).hold(
-            tenant, purpose, start, staff_id=staff_id, idempotency_key=key
+            tenant,
+            purpose,
+            start,
+            staff_id=staff_id,
+            idempotency_key=key,
+            holder=Holder(client=client_key(request)),
         )
     log.info("hold %s placed (tenant %s)", held.id, tenant)
     return web.json_response(_appointment_json(held), status=201)

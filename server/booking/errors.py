@@ -19,6 +19,7 @@ layer maps each branch to one problem-JSON status (in brackets)::
     │   ├── StaleVersion       the appointment changed since the caller read it (CAS)
     │   ├── InvalidState       the transition is not allowed from the current state
     │   └── IdempotencyConflict  an idempotency key was reused for a different request
+    ├── TooManyHolds         this client already holds as many slots as it may            [429]
     ├── LinkError            a manage link cannot be used                                  [403]
     │   ├── LinkInvalid        malformed, forged, signed with an unknown key, other tenant
     │   ├── LinkExpired        the appointment has started
@@ -125,6 +126,11 @@ class LinkExpired(LinkError):
 
 class LinkRevoked(LinkError):
     """The appointment changed (rescheduled, cancelled, ...) since the link was sent."""
+
+
+class TooManyHolds(BookingError):
+    """The client already holds as many slots as one client may at once
+    (``BALIE_HOLDS_PER_CLIENT``); a hold ends when it is booked, released or lapses."""
 
 
 class StorageUnavailable(BookingError):

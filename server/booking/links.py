@@ -80,6 +80,15 @@ class LinkKeys:
     def _key(self, kid: str) -> bytes | None:
         return self._keys.get(kid)
 
+    def pseudonym(self, kind: str, value: str) -> str:
+        """A keyed pseudonym of ``value`` (a client address, a browser id): equal values give
+        equal pseudonyms on every node, and without the key nobody can tell whose it is,
+        not even by trying every IPv4 address. Changes when the active key rotates."""
+        key = self._key(self.active)
+        assert key is not None  # checked in __init__
+        message = f"balie/pseudonym/{kind}/{value}".encode()
+        return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
+
 
 def issue_manage_link(
     keys: LinkKeys, tenant_id: str, appointment_id: str, version: int, expires_at: datetime

@@ -26,6 +26,7 @@ from server.booking.errors import (
     SlotUnavailable,
     StaleVersion,
     StorageUnavailable,
+    TooManyHolds,
 )
 from server.booking.wire import instant_iso
 from server.core.language import N_
@@ -95,6 +96,16 @@ _PROBLEMS: Final[tuple[tuple[type[BookingError], int, str, str, str], ...]] = (
     ),
     (LinkError, 403, "link-invalid", "The manage link cannot be used", ""),
     (InvalidInput, 422, "invalid-input", "A value is out of range", ""),
+    (
+        TooManyHolds,
+        429,
+        "too-many-holds",
+        "This client holds as many slots as it may; book or release one first",
+        N_(
+            "U houdt al te veel tijden vast. Maak eerst een afspraak af, "
+            "of wacht een kwartier en probeer het dan opnieuw."
+        ),
+    ),
     (
         StorageUnavailable,
         503,

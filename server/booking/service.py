@@ -76,6 +76,7 @@ from server.booking.errors import (
     SlotUnavailable,
     StaleVersion,
     StorageUnavailable,
+    TooManyHolds,
 )
 from server.booking.explanation import Explanation, Reason
 from server.booking.intervals import wall_to_instant
@@ -120,6 +121,15 @@ class _Plan:
     staff_id: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """Who places a hold, for the caps: the client's address key and the browser's id. The
+    service keeps them only as keyed pseudonyms, and only while the hold lives."""
+
+    client: str | None = None
+    browser: str | None = None
+
+
 class BookingService:
     """Availability and the appointment life cycle of every tenant, on one engine.
 
@@ -128,6 +138,8 @@ class BookingService:
     :param busy_source: external busy time; None reads no calendars.
     :param link_keys: keys for manage links; None disables :meth:`manage_link`.
     :param hold_duration: how long a hold blocks the slot before it lapses.
+    :param holds_per_client: live holds one client may have at once (0: no cap); needs
+        ``link_keys``, whose active key makes the pseudonyms.
     :param zone: the zone of working hours and dates.
     """
 
@@ -139,6 +151,7 @@ class BookingService:
         busy_source: BusySource | None = None,
         link_keys: LinkKeys | None = None,
         hold_duration: timedelta = DEFAULT_HOLD,
+        holds_per_client: int = 0,
         zone: ZoneInfo = AMSTERDAM,
     ) -> None:
         if hold_duration <= timedelta(0):
@@ -149,6 +162,7 @@ class BookingService:
         self._busy_source: BusySource = busy_source or NoBusySource()
         self._link_keys = link_keys
         self.hold_duration = hold_duration
+        self.holds_per_client = holds_per_client
         self.zone = zone
 
     # --- availability ----------------------------------------------------------------------
@@ -184,13 +198,19 @@ class BookingService:
         contact: Contact | None = None,
         idempotency_key: str | None = None,
         actor: str = "resident",
+        holder: Holder | None = None,
     ) -> Appointment:
         """Claim the slot at ``start`` for :attr:`hold_duration`; confirm it with the
         returned appointment's id and version. Any qualified staff member free then is
         picked fairly unless ``staff_id`` names one.
 
+        ``holder`` says who asks: the browser's earlier live holds are released (one time
+        at a time per browser), and a client with :attr:`holds_per_client` live holds gets
+        :class:`TooManyHolds`.
+
         Raises :class:`SlotTaken` (another hold or booking overlaps), :class:`SlotUnavailable`
-        (the rules do not offer it), :class:`NotFound`, :class:`IdempotencyConflict`.
+        (the rules do not offer it), :class:`NotFound`, :class:`IdempotencyConflict`,
+        :class:`TooManyHolds`.
         """
         _check_aware("start", start)
         contact = contact or Contact()
@@ -206,6 +226,14 @@ class BookingService:
             if replay is not None:
                 return replay
             now = self._clock()
+            client, browser = self._pseudonyms(holder)
+            if browser is not None:
+                for tenant, released in await store.release_holds_of_browser(conn, browser, now):
+                    await audit(conn, tenant, now, actor, "appointment.release", _subject(released))
+            if client is not None and self.holds_per_client:
+                live = await store.live_holds_of_client(conn, client, now)
+                if live >= self.holds_per_client:
+                    raise TooManyHolds(f"the client holds {live} slots already")
             held = await self._allocate(
                 conn,
                 plan,
@@ -214,6 +242,7 @@ class BookingService:
                 state=AppointmentState.HELD,
                 hold_expires_at=now + self.hold_duration,
                 contact=contact,
+                holder=(client, browser),
             )
             await audit(
                 conn,
@@ -517,6 +546,14 @@ class BookingService:
 
         return await self._write(work)
 
+    def _pseudonyms(self, holder: Holder | None) -> tuple[str | None, str | None]:
+        if holder is None or self._link_keys is None:
+            return None, None
+        keys = self._link_keys
+        client = keys.pseudonym("client", holder.client) if holder.client else None
+        browser = keys.pseudonym("browser", holder.browser) if holder.browser else None
+        return client, browser
+
     async def _swap(
         self,
         conn: AsyncConnection,
@@ -534,7 +571,7 @@ class BookingService:
             appointment_id,
             version,
             transition.sources,
-            {"state": transition.target, "updated_at": now, **values},
+            {"state": transition.target, "updated_at": now, **values, **_holder_kept(transition)},
             hold_alive_at=now if transition is CONFIRM else None,
         )
         if changed is not None:
@@ -575,6 +612,7 @@ class BookingService:
         contact: Contact,
         rescheduled_from: str | None = None,
         room_id: str | None = None,
+        holder: tuple[str | None, str | None] = (None, None),
     ) -> Appointment:
         """Check ``start`` against the engine with the allocations as this transaction sees
         them, then insert; the database refuses an overlap the check could not see."""
@@ -624,6 +662,8 @@ class BookingService:
             "contact_phone": contact.phone,
             "created_at": now,
             "updated_at": now,
+            "hold_client": holder[0],
+            "hold_browser": holder[1],
         }
         try:
             return await store.insert_appointment(conn, values)
@@ -801,6 +841,11 @@ def _refusal(search: SlotSearch, start: datetime, plan: _Plan) -> Exception:
             return SlotTaken(f"the slot at {start.isoformat()} is taken")
     other = sorted({f.reason for v in explanation.staff for f in v.findings} - taken)
     return SlotUnavailable(f"{start.isoformat()} is not offered: {', '.join(other)}", tuple(other))
+
+
+def _holder_kept(transition: Transition) -> dict[str, Any]:
+    """Who held a hold is forgotten as soon as it is no longer a hold."""
+    return {} if transition.target is AppointmentState.HELD else dict(store.NO_HOLDER)
 
 
 def _check_aware(name: str, moment: datetime) -> None:

@@ -20,7 +20,7 @@ from typing import Final
 import aiohttp
 from aiohttp import web
 
-from server.booking import api
+from server.booking import api, room_info
 from server.booking.appkeys import BOOKING, CALENDAR_WRITER, CATALOG, FEED_TOKENS, LINK_KEYS
 from server.booking.calendar_writer import CalendarWriter
 from server.booking.catalog import Catalog
@@ -48,6 +48,7 @@ def setup(app: web.Application) -> None:
     app[LINK_KEYS] = load_link_keys(config)
     app[FEED_TOKENS] = feed_tokens(config)
     api.add_routes(app)
+    app.router.add_get(room_info.PATH, room_info.room_appointment)
     app.cleanup_ctx.append(booking_context)
     app.cleanup_ctx.append(
         periodic(HOUSEKEEPING_INTERVAL, _housekeeping, what="booking housekeeping")
@@ -109,6 +110,7 @@ async def booking_context(app: web.Application) -> AsyncIterator[None]:
             busy_source=StaffCalendarsBusy(source, settings.caldav_credentials),
             link_keys=app[LINK_KEYS],
             hold_duration=timedelta(minutes=settings.hold_minutes),
+            holds_per_client=settings.holds_per_client,
         )
         app[CATALOG] = catalog
         writer = CalendarWriter(source, catalog, settings.caldav_credentials, config)

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy import Row, and_, insert, select, update
+from sqlalchemy import Row, and_, func, insert, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -219,9 +219,50 @@ async def expire_lapsed_holds(
             state=AppointmentState.EXPIRED,
             version=appointments.c.version + 1,
             updated_at=now,
+            **NO_HOLDER,
         )
     )
     return result.rowcount
+
+
+#: what a row keeps of who held it once it is no longer a hold: nothing
+NO_HOLDER: Final = {"hold_client": None, "hold_browser": None}
+
+
+async def live_holds_of_client(conn: AsyncConnection, client: str, now: datetime) -> int:
+    """How many live holds the client (pseudonym) has, in any tenant."""
+    found = await conn.execute(
+        select(func.count())
+        .select_from(appointments)
+        .where(
+            appointments.c.hold_client == client,
+            appointments.c.state == AppointmentState.HELD,
+            appointments.c.hold_expires_at > now,
+        )
+    )
+    return int(found.scalar_one())
+
+
+async def release_holds_of_browser(conn: AsyncConnection, browser: str, now: datetime) -> list[Any]:
+    """Release the live holds the browser (pseudonym) placed before: a browser holds one
+    time at a time, so choosing another time frees the one chosen before."""
+    rows = await conn.execute(
+        update(appointments)
+        .where(
+            appointments.c.hold_browser == browser,
+            appointments.c.state == AppointmentState.HELD,
+            appointments.c.hold_expires_at > now,
+        )
+        .values(
+            state=AppointmentState.RELEASED,
+            version=appointments.c.version + 1,
+            hold_expires_at=None,
+            updated_at=now,
+            **NO_HOLDER,
+        )
+        .returning(appointments.c.tenant_id, appointments.c.id)
+    )
+    return list(rows)
 
 
 def to_appointment(row: Row[Any]) -> Appointment:

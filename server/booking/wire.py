@@ -16,6 +16,7 @@ from aiohttp import web
 
 from server.booking.appointment import APPOINTMENT_ID, CONTACT_EMAIL, CONTACT_PHONE, Contact
 from server.core.clock import AMSTERDAM
+from server.core.dates import FIRST_DATE, LAST_DATE, parse_date, within_range
 from server.core.language import N_
 from server.core.problems import Problem
 from signaling.messages import ID_PATTERN
@@ -76,14 +77,15 @@ def optional_date(request: web.Request, name: str) -> date | None:
     raw = request.query.get(name)
     if raw is None or raw == "":
         return None
-    try:
-        if len(raw) != 10:
-            raise ValueError
-        return date.fromisoformat(raw)
-    except ValueError:
+    parsed = parse_date(raw)
+    if parsed is None:
         raise Problem(
-            400, "date-malformed", f"{name} must be a date YYYY-MM-DD", extra={"field": name}
-        ) from None
+            400,
+            "date-malformed",
+            f"{name} must be a date YYYY-MM-DD from {FIRST_DATE} to {LAST_DATE}",
+            extra={"field": name},
+        )
+    return parsed
 
 
 def instant_from(raw: object, name: str) -> datetime:
@@ -105,6 +107,13 @@ def instant_from(raw: object, name: str) -> datetime:
             400,
             "datetime-without-offset",
             f"{name} needs an offset (+01:00, +02:00 or Z): a local time is ambiguous",
+            extra={"field": name},
+        )
+    if not within_range(moment):
+        raise Problem(
+            400,
+            "datetime-malformed",
+            f"{name} must lie between {FIRST_DATE} and {LAST_DATE}",
             extra={"field": name},
         )
     return moment

@@ -27,7 +27,7 @@ from signaling.errors import (
     UnknownPeer,
     VerificationRequired,
 )
-from signaling.messages import ClientMessage, Join, JsonObject, Resume
+from signaling.messages import Admit, ClientMessage, Deny, End, Join, JsonObject, Resume
 from signaling.registry import Registry
 from signaling.roles import Role
 from signaling.room import Effect, Room, Send
@@ -167,6 +167,8 @@ class Hub:
         except RefusedError as exc:
             conn.refuse(exc, message.seq)
             return []
+        if isinstance(message, Admit | Deny | End):
+            _log_decision(room.id, conn.participant_id, message)
         remote = self.deliver_local(effects)
         self._settle(room, now)
         return remote
@@ -277,3 +279,13 @@ class Hub:
             conn.subscription = None
         if self.connections.get(conn.session_id) is conn:
             del self.connections[conn.session_id]
+
+
+def _log_decision(room: str, by: str, message: Admit | Deny | End) -> None:
+    """What an operator follows a call by: who was let in or turned away, and when it ended
+    (ids only: a note to a held or denied resident is never logged)."""
+    if isinstance(message, End):
+        log.info("call ended room=%s by=%s", room, by)
+    else:
+        action = "admitted" if isinstance(message, Admit) else "denied"
+        log.info("%s room=%s participant=%s by=%s", action, room, message.participant_id, by)

@@ -12,20 +12,25 @@ from signaling.errors import TokenError
 from signaling.tokens import RoomClaims, verify_room_token
 
 
-def room_claims(request: web.Request) -> RoomClaims:
-    """The verified claims of the request's room token; its room must be the path's."""
+def room_claims(request: web.Request, *, early: bool = False) -> RoomClaims:
+    """The verified claims of the request's room token; its room must be the path's.
+    ``early`` accepts a token whose time has not come yet (see ``verify_room_token``)."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise Problem(401, "token-missing", "Send the room token as Authorization: Bearer")
-    return checked_room_token(request, token.strip(), request.match_info["room_id"])
+    return checked_room_token(request, token.strip(), request.match_info["room_id"], early=early)
 
 
-def checked_room_token(request: web.Request, token: str, room: str) -> RoomClaims:
+def checked_room_token(
+    request: web.Request, token: str, room: str, *, early: bool = False
+) -> RoomClaims:
     """The verified claims of ``token``, which must be for ``room``; a :class:`Problem`
     (401 ``token-invalid`` or 403 ``wrong-room``) otherwise."""
     config = request.app[CONFIG]
     try:
-        claims = verify_room_token(request.app[KEYS], token, issuer=config.tokens.issuer)
+        claims = verify_room_token(
+            request.app[KEYS], token, issuer=config.tokens.issuer, early=early
+        )
     except TokenError:
         raise Problem(
             401, "token-invalid", "The room token was refused", N_("Deze link werkt niet meer.")

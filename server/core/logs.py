@@ -38,9 +38,21 @@ def loggable_path(path: str) -> str:
     return _FEED_TOKEN.sub(r"\1***\2", path)
 
 
+#: what pages ask again and again while someone waits (the wallet's status, the desk's states,
+#: the session's time left): answered fine, they are DEBUG lines, not two INFO lines a second
+_POLLS: Final = re.compile(
+    r"^/(irma-emulator/)?(irma/)?session/[^/]+/(frontend/)?status(events)?$"
+    r"|^/api/rooms/[^/]+/verification$"
+    r"|^/staff/(session|desk/state)$"
+)
+
+
 class AccessLogger(AbstractAccessLogger):
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        self.logger.info(
+        quiet = request.method in ("GET", "HEAD") and response.status < 400
+        level = logging.DEBUG if quiet and _POLLS.match(request.path) else logging.INFO
+        self.logger.log(
+            level,
             "%s %s %s %.1fms",
             request.method,
             loggable_path(request.path),

@@ -70,3 +70,11 @@ async def vendor_file(request: web.Request) -> web.FileResponse:
 
 async def health(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
+
+
+async def favicon(request: web.Request) -> web.FileResponse:
+    """Browsers ask for /favicon.ico whatever the page says: answer with the page's icon."""
+    response = web.FileResponse(WEB_DIR / "static" / "favicon.svg")
+    response.content_type = "image/svg+xml"
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response

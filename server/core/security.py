@@ -98,7 +98,17 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
         log.warning("%s %s: %s", request.method, request.path, error)
         response = _unavailable_response(request, error)
     except web.HTTPException as exc:
-        response = _error_response(request, exc.status, exc.reason)
+        if exc.status < 400:
+            # a redirect (or another answer that is not an error) goes out as it was raised
+            response = web.Response(
+                status=exc.status, reason=exc.reason, headers=exc.headers, body=exc.body
+            )
+        else:
+            response = _error_response(request, exc.status, exc.reason)
+            # what the client needs to go on: the methods a 405 allows, when to retry
+            for name in ("Allow", "Retry-After"):
+                if name in exc.headers:
+                    response.headers[name] = exc.headers[name]
     except Exception:
         # type only: a message or traceback could carry request data
         log.exception("unhandled error on %s %s", request.method, request.path)

@@ -8,7 +8,14 @@ from server.config import Config
 from server.core.appkeys import BUS, CLOCK, CONFIG, KEYS, VAULT_KEYS
 from server.core.clock import Clock
 from server.core.language import LANGUAGES, Languages
-from server.core.pages import STATIC_PREFIX, VENDOR_PREFIX, WEB_DIR, health, vendor_file
+from server.core.pages import (
+    STATIC_PREFIX,
+    VENDOR_PREFIX,
+    WEB_DIR,
+    favicon,
+    health,
+    vendor_file,
+)
 from server.core.secrets import load_keys, vault_keys
 from server.core.security import security_headers
 from signaling.bus import InProcessBus, MessageBus
@@ -33,5 +40,6 @@ def setup(
     app[BUS] = bus if bus is not None else InProcessBus()
     app[LANGUAGES] = Languages(WEB_DIR)
     app.router.add_get("/healthz", health)
+    app.router.add_get("/favicon.ico", favicon)
     app.router.add_get(VENDOR_PREFIX + "/{name}", vendor_file)
     app.router.add_static(STATIC_PREFIX, WEB_DIR / "static", append_version=True)

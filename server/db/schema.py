@@ -229,6 +229,10 @@ appointments = Table(
     Column("contact_phone", String(32), nullable=True),  # personal data: never logged
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
+    #: holds only: keyed pseudonyms of the client address and the browser that placed it
+    #: (caps per client and per browser); cleared once the hold is confirmed, released or lapses
+    Column("hold_client", String(32), nullable=True),
+    Column("hold_browser", String(32), nullable=True),
     PrimaryKeyConstraint("id"),
     UniqueConstraint("tenant_id", "reference"),
     ForeignKeyConstraint(["tenant_id", "purpose_key"], ["purposes.tenant_id", "purposes.key"]),
@@ -247,6 +251,9 @@ appointments = Table(
     Index(None, "tenant_id", "staff_id", "buffered_start"),
     # The hold sweeper.
     Index(None, "state", "hold_expires_at"),
+    # The caps on holds per client and per browser.
+    Index(None, "hold_client"),
+    Index(None, "hold_browser"),
 )
 
 idempotency_keys = Table(
@@ -295,10 +302,14 @@ feedback = Table(
     Column("score", Integer, nullable=False),  #: 1 (bad) to 5 (good)
     Column("comment", Text, nullable=True),
     Column("at", UTCDateTime(), nullable=False),
+    #: the call the answer is about; one answer per room (and per appointment)
+    Column("room_id", String(_ID), nullable=True),
     PrimaryKeyConstraint("id"),
     ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
     CheckConstraint("score BETWEEN 1 AND 5", name="score"),
     Index(None, "tenant_id", "at"),
+    Index(None, "tenant_id", "appointment_id", unique=True),
+    Index(None, "tenant_id", "room_id", unique=True),
 )
 
 #: verified identities, sealed (identity/vault.py); the application deletes each row at call

@@ -22,8 +22,11 @@ from server.booking.errors import (
     SlotUnavailable,
 )
 from server.booking.join_links import new_room_id
+from server.booking.service import Holder
 from server.booking.wire import contact_from, tenant_of
 from server.core.appkeys import CLOCK
+from server.core.browser import browser_id
+from server.core.clients import client_key
 from server.core.clock import local_day
 from server.core.date_words import clock_words, when_words
 from server.core.forms import new_form_key, see_other
@@ -141,7 +144,10 @@ async def hold(request: web.Request) -> web.StreamResponse:
     if start is None:
         return await times_page(request, journey, day, error=CHOOSE_TIME, status=422)
     try:
-        held = await booking_service(request).hold(tenant, purpose, start, idempotency_key=key)
+        holder = Holder(client=client_key(request), browser=browser_id(request))
+        held = await booking_service(request).hold(
+            tenant, purpose, start, idempotency_key=key, holder=holder
+        )
     except (SlotTaken, NoStaffFree, SlotUnavailable):
         return await times_page(request, journey, day, error=SLOT_TAKEN, status=409)
     except IdempotencyConflict:

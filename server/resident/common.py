@@ -11,6 +11,7 @@ from aiohttp import web
 
 from server.booking.errors import BookingError
 from server.booking.problems import problem_for
+from server.core.browser import remember_browser
 from server.core.language import N_, gettext_for
 from server.core.pages import render
 from server.core.problems import Problem, Unavailable
@@ -52,7 +53,10 @@ def page(handler: Handler) -> Handler:
     @functools.wraps(handler)
     async def wrapped(request: web.Request) -> web.StreamResponse:
         try:
-            return await handler(request)
+            response = await handler(request)
+            # the browser's id: a new hold of this browser releases its earlier one
+            remember_browser(request, response)
+            return response
         except PageError as error:
             return error_page(request, error.status, error.detail, error.back)
         except Problem as problem:
@@ -98,4 +102,3 @@ def check_origin(request: web.Request) -> None:
     if not from_our_site(request):
         log.warning("resident %s %s refused: foreign origin", request.method, request.path)
         raise PageError(403, N_("Dit formulier kwam niet van onze website. Begin opnieuw."))
-

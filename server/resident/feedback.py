@@ -19,8 +19,8 @@ from collections.abc import Mapping
 from typing import Final
 
 from aiohttp import web
-from sqlalchemy import insert, select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import insert
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from server.booking.store import appointment_in_room
 from server.call.room_auth import checked_room_token
@@ -29,6 +29,7 @@ from server.core.forms import see_other
 from server.core.language import N_, gettext_for
 from server.core.pages import render
 from server.core.problems import Problem
+from server.core.security import UNAVAILABLE
 from server.db.appkeys import ENGINE
 from server.db.engine import writer
 from server.db.schema import feedback
@@ -112,6 +113,8 @@ def _form(
 
 
 async def _store(request: web.Request, claims: RoomClaims, score: int, comment: str | None) -> None:
+    """One answer per room and per appointment, enforced by the database's unique indexes:
+    a repeat (a second tab, a resent form) is thanked, not counted."""
     tenant = claims.tenant
     assert tenant is not None  # _resident refuses a token without one
     engine = request.app[ENGINE]
@@ -120,31 +123,24 @@ async def _store(request: web.Request, claims: RoomClaims, score: int, comment: 
             found = await appointment_in_room(conn, tenant, claims.room)
             appointment_id = found.id if found is not None else None
             purpose = found.purpose_key if found is not None else claims.purpose
-            if appointment_id is not None:
-                given = await conn.execute(
-                    select(feedback.c.id).where(
-                        feedback.c.tenant_id == tenant,
-                        feedback.c.appointment_id == appointment_id,
-                    )
-                )
-                if given.first() is not None:
-                    return  # one answer per appointment: a repeat is thanked, not counted
             await conn.execute(
                 insert(feedback).values(
                     tenant_id=tenant,
                     appointment_id=appointment_id,
+                    room_id=claims.room,
                     purpose_key=purpose,
                     score=score,
                     comment=comment,
                     at=request.app[CLOCK](),
                 )
             )
+    except IntegrityError:
+        log.info("feedback for room %s was given already; not counted again", claims.room)
+        return
     except SQLAlchemyError as error:
         # the class only: a driver message can quote the comment
         log.warning("storing feedback failed: %s", type(error).__name__)
-        raise PageError(
-            503, N_("Het lukt nu even niet. Probeer het over een paar minuten opnieuw.")
-        ) from None
+        raise PageError(503, UNAVAILABLE) from None
     log.info("feedback stored (tenant %s, appointment %s)", tenant, appointment_id)
 
 

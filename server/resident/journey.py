@@ -26,6 +26,7 @@ from server.booking.wire import instant_from, local_iso
 from server.core.appkeys import CLOCK, CONFIG
 from server.core.clock import local_day
 from server.core.date_words import clock_words, day_words, week_of, when_words
+from server.core.dates import parse_date
 from server.core.forms import FORM_KEY, new_form_key
 from server.core.language import N_, gettext_for, language_of
 from server.core.pages import render
@@ -176,12 +177,10 @@ def day_of(request: web.Request) -> date:
 
 
 def parse_day(raw: str) -> date:
-    try:
-        if len(raw) != 10:
-            raise ValueError
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise PageError(400, N_("Deze datum klopt niet. Kies een datum uit de lijst.")) from None
+    day = parse_date(raw)
+    if day is None:
+        raise PageError(400, N_("Deze datum klopt niet. Kies een datum uit de lijst."))
+    return day
 
 
 def booking_service(request: web.Request) -> BookingService:

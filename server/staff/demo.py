@@ -143,7 +143,9 @@ def print_demo_accounts(config: Config) -> None:
     for account in ACCOUNTS:
         creds = credentials[account.login]
         uri = pyotp.TOTP(creds.totp_secret).provisioning_uri(
-            name=f"{account.login}@{DEMO_TENANT}", issuer_name="Balie (demo)"
+            # the label is the user name the sign-in form asks for, nothing else
+            name=account.login,
+            issuer_name="Balie (demo)",
         )
         roles = ", ".join(role.value for role in account.roles)
         print(  # noqa: T201

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.bench.test_bench_smoke import run_bench
+from tests.bench.support import run_bench
 
 pytestmark = pytest.mark.e2e
 

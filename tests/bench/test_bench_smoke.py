@@ -6,25 +6,17 @@ fast anything is belongs in bench/, never in a test.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.bench.support import (
+    run_bench,
+)
+
 ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.e2e
-
-
-def run_bench(*args: str) -> dict[str, str]:
-    done = subprocess.run(
-        [sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=600
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    last = done.stdout.strip().splitlines()[-1]
-    assert last.startswith("RESULT "), last
-    return dict(item.split("=", 1) for item in last.removeprefix("RESULT ").split())
 
 
 def test_relay_bench_measures_balie_peerjs_and_the_echo_ceiling() -> None:

@@ -18,13 +18,14 @@ Deadlines here only stop a broken test from hanging; nothing asserts speed.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import pyotp
 import pytest
@@ -38,7 +39,7 @@ from playwright.async_api import (
     async_playwright,
 )
 
-from server.config import Config
+from server.config import DEFAULT_NODE_MODULES, Config
 from server.staff.demo import demo_credentials
 from tests.support import LiveServer, live_server
 
@@ -405,3 +406,56 @@ async def sign_in_staff(page: Page, config: Config, login: str) -> None:
     await page.get_by_label("Code van 6 cijfers").fill(pyotp.TOTP(credentials.totp_secret).now())
     await page.get_by_role("button", name="Inloggen").click()
     await page.wait_for_url("**/staff")
+
+
+AXE = DEFAULT_NODE_MODULES / "axe-core" / "axe.min.js"
+
+TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+async def axe_violations(page: Page) -> list[dict[str, Any]]:
+    if not await page.evaluate("() => typeof window.axe !== 'undefined'"):
+        await page.evaluate(AXE.read_text())
+    result = await page.evaluate(
+        "async (tags) => (await axe.run(document, { runOnly: { type: 'tag', values: tags } }))"
+        ".violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help,"
+        " nodes: v.nodes.map((n) => n.target.join(' ')) }))",
+        TAGS,
+    )
+    assert isinstance(result, list)
+    return result
+
+
+async def assert_accessible(page: Page, state: str) -> None:
+    violations = await axe_violations(page)
+    assert violations == [], f"{state}: {json.dumps(violations, indent=1)}"
+
+
+#: more than any page here has focusable elements: a missing target fails, never loops
+MAX_TABS: Final = 60
+
+_FOCUSED_JS: Final = """() => {
+  const el = document.activeElement;
+  if (!el || el === document.body) return '';
+  const label = el.labels && el.labels.length ? el.labels[0].textContent : '';
+  return `${el.tagName.toLowerCase()}|${el.getAttribute('type') || ''}|${el.id}|`
+    + `${(label || el.textContent || '').trim()}`;
+}"""
+
+
+async def focused(page: Page) -> str:
+    described = await page.evaluate(_FOCUSED_JS)
+    assert isinstance(described, str)
+    return described
+
+
+async def tab_to(page: Page, pattern: str) -> str:
+    """Press Tab until the focused element's description matches ``pattern``."""
+    seen = []
+    for _ in range(MAX_TABS):
+        await page.keyboard.press("Tab")
+        now = await focused(page)
+        seen.append(now)
+        if re.search(pattern, now):
+            return now
+    raise AssertionError(f"Tab never reached {pattern!r}; focus went through {seen}")

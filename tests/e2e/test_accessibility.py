@@ -6,7 +6,6 @@ DevTools protocol, so the page's own Content-Security-Policy stays in force.
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -14,17 +13,20 @@ from typing import Any
 import aiohttp
 import pyotp
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, expect
 
 from identity.wallet import TestWallet
 from server.call.rooms import issue_room
-from server.config import DEFAULT_NODE_MODULES, Config
+from server.config import Config
 from server.core.appkeys import KEYS
 from server.staff.demo import demo_credentials
 from signaling.roles import Role
 from tests.e2e import browser as e2e_browser
 from tests.e2e.browser import (
+    AXE,
     admit_first_waiting,
+    assert_accessible,
+    axe_violations,
     click_join,
     open_participant,
     sign_in_staff,
@@ -36,27 +38,6 @@ browser = e2e_browser.browser
 live_balie = e2e_browser.live_balie
 
 pytestmark = pytest.mark.e2e
-
-AXE = DEFAULT_NODE_MODULES / "axe-core" / "axe.min.js"
-TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-
-
-async def axe_violations(page: Page) -> list[dict[str, Any]]:
-    if not await page.evaluate("() => typeof window.axe !== 'undefined'"):
-        await page.evaluate(AXE.read_text())
-    result = await page.evaluate(
-        "async (tags) => (await axe.run(document, { runOnly: { type: 'tag', values: tags } }))"
-        ".violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help,"
-        " nodes: v.nodes.map((n) => n.target.join(' ')) }))",
-        TAGS,
-    )
-    assert isinstance(result, list)
-    return result
-
-
-async def assert_accessible(page: Page, state: str) -> None:
-    violations = await axe_violations(page)
-    assert violations == [], f"{state}: {json.dumps(violations, indent=1)}"
 
 
 def test_axe_comes_from_the_npm_install() -> None:

@@ -12,10 +12,15 @@ import re
 from typing import Final
 
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, expect
 
 from tests.e2e import browser as e2e_browser
-from tests.e2e.browser import Participant, open_participant, wait_for_phase
+from tests.e2e.browser import (
+    Participant,
+    open_participant,
+    tab_to,
+    wait_for_phase,
+)
 from tests.support import LiveServer
 
 browser = e2e_browser.browser
@@ -25,34 +30,6 @@ pytestmark = pytest.mark.e2e
 
 TENANT: Final = "demo"  # the demo data's tenant
 EMAIL: Final = "test@example.invalid"
-#: more than any page here has focusable elements: a missing target fails, never loops
-MAX_TABS: Final = 60
-
-_FOCUSED_JS: Final = """() => {
-  const el = document.activeElement;
-  if (!el || el === document.body) return '';
-  const label = el.labels && el.labels.length ? el.labels[0].textContent : '';
-  return `${el.tagName.toLowerCase()}|${el.getAttribute('type') || ''}|${el.id}|`
-    + `${(label || el.textContent || '').trim()}`;
-}"""
-
-
-async def focused(page: Page) -> str:
-    described = await page.evaluate(_FOCUSED_JS)
-    assert isinstance(described, str)
-    return described
-
-
-async def tab_to(page: Page, pattern: str) -> str:
-    """Press Tab until the focused element's description matches ``pattern``."""
-    seen = []
-    for _ in range(MAX_TABS):
-        await page.keyboard.press("Tab")
-        now = await focused(page)
-        seen.append(now)
-        if re.search(pattern, now):
-            return now
-    raise AssertionError(f"Tab never reached {pattern!r}; focus went through {seen}")
 
 
 async def test_a_resident_books_with_the_keyboard_only(

@@ -24,13 +24,13 @@ from tests.e2e.browser import (
     DEADLINE_MS,
     Participant,
     admit_first_waiting,
+    assert_accessible,
     click_join,
     open_participant,
+    tab_to,
     wait_for_phase,
     wait_for_video_flowing,
 )
-from tests.e2e.test_accessibility import assert_accessible
-from tests.e2e.test_browser_booking import tab_to
 from tests.support import LiveServer
 
 browser = e2e_browser.browser

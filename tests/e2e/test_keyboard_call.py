@@ -18,8 +18,14 @@ from playwright.async_api import Browser, Locator, Page, expect
 
 from signaling.roles import Role
 from tests.e2e import browser as e2e_browser
-from tests.e2e.browser import DEADLINE_MS, Participant, open_participant, wait_for_phase
-from tests.e2e.test_browser_booking import focused, tab_to
+from tests.e2e.browser import (
+    DEADLINE_MS,
+    Participant,
+    focused,
+    open_participant,
+    tab_to,
+    wait_for_phase,
+)
 from tests.support import LiveServer
 
 browser = e2e_browser.browser

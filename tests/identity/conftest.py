@@ -31,6 +31,7 @@ BSN = "irma-demo.gemeente.personalData.bsn"
 FULLNAME = "irma-demo.gemeente.personalData.fullname"
 DATEOFBIRTH = "irma-demo.gemeente.personalData.dateofbirth"
 EMAIL = "irma-demo.sidn-pbdf.email.email"
+STREET = "irma-demo.gemeente.address.street"
 
 
 class ManualClock:
@@ -109,7 +110,9 @@ async def run_emulator(
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     try:
-        async with aiohttp.ClientSession() as http:
+        # a browser-like cookie jar (unsafe: the default keeps none for 127.0.0.1), so the
+        # demo wallet page's cookie binds sessions to this client as to a browser
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
             yield LiveEmulator(url, app, clock, http)
     finally:
         await runner.cleanup()

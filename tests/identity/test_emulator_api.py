@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import re
 from typing import Any
 
@@ -31,6 +32,7 @@ from tests.identity.conftest import (
     EMAIL,
     EMULATOR_TOKEN,
     FULLNAME,
+    STREET,
     LiveEmulator,
     ManualClock,
     disclosure,
@@ -141,24 +143,32 @@ async def test_the_result_jwt_is_signed_by_the_emulators_own_key_only(
 
 
 @pytest.mark.parametrize(
-    "headers",
+    ("headers", "status", "error"),
     [
-        {},
-        {"Authorization": "wrong-requestor-token-01"},
-        {"Authorization": f"Bearer {EMULATOR_TOKEN}"},
+        # no authenticator applies: irmago answers 400 "request could not be authenticated"
+        ({}, 400, "INVALID_REQUEST"),
+        ({"Authorization": "wrong-requestor-token-01"}, 403, "UNAUTHORIZED"),
+        ({"Authorization": f"Bearer {EMULATOR_TOKEN}"}, 403, "UNAUTHORIZED"),
+        # a token with a JWT's content type: again no authenticator applies
+        ({"Authorization": EMULATOR_TOKEN, "Content-Type": "text/plain"}, 400, "INVALID_REQUEST"),
+        ({"Authorization": EMULATOR_TOKEN, "Content-Type": "text/html"}, 400, "INVALID_REQUEST"),
     ],
-    ids=["no token", "wrong token", "bearer prefix"],
+    ids=["no token", "wrong token", "bearer prefix", "token with text/plain", "other type"],
 )
 async def test_starting_needs_the_exact_requestor_token(
-    emulator_live: LiveEmulator, headers: dict[str, str]
+    emulator_live: LiveEmulator, headers: dict[str, str], status: int, error: str
 ) -> None:
+    # irmago: irma/server/requestorserver/auth.go (which authenticator applies) and
+    # server.go checkAuth (what is answered when none does)
     async with emulator_live.http.post(
-        f"{emulator_live.url}/session", json=disclosure([[BSN]]), headers=headers
+        f"{emulator_live.url}/session",
+        data=json.dumps(disclosure([[BSN]])),
+        headers={"Content-Type": "application/json", **headers},
     ) as response:
-        assert response.status == 403
+        assert response.status == status
         body = await response.json()
-    assert body["error"] == "UNAUTHORIZED"
-    assert body["status"] == 403
+    assert body["error"] == error
+    assert body["status"] == status
     assert emulator_live.emulator.store.open_sessions() == []
 
 
@@ -177,11 +187,17 @@ async def test_starting_needs_the_exact_requestor_token(
         ({"request": disclosure([[BSN]]), "callbackUrl": "http://127.0.0.1/cb"}, "callbackUrl"),
         ({"request": disclosure([[BSN]]), "validity": "soon"}, "validity"),
         ([1, 2], "object"),
+        (disclosure([[]]), "no attributes"),
+        # attributes of one credential type must be adjacent within a conjunction
+        (disclosure([[FULLNAME, EMAIL, DATEOFBIRTH]]), "must be adjacent"),
+        (disclosure([[BSN], [FULLNAME, STREET, DATEOFBIRTH]]), "must be adjacent"),
     ],
 )
 async def test_malformed_requests_are_refused(
     emulator_live: LiveEmulator, request_body: object, fragment: str
 ) -> None:
+    # irmago answers every request it cannot parse or validate with 400 INVALID_REQUEST
+    # (requestorserver/auth.go around server.ParseSessionRequest)
     async with emulator_live.http.post(
         f"{emulator_live.url}/session",
         json=request_body,
@@ -189,8 +205,16 @@ async def test_malformed_requests_are_refused(
     ) as response:
         assert response.status == 400
         body = await response.json()
-    assert body["error"] == "MALFORMED_VERIFIER_REQUEST"
+    assert body["error"] == "INVALID_REQUEST"
     assert fragment in body["message"]
+    assert emulator_live.emulator.store.open_sessions() == []
+
+
+async def test_attributes_grouped_by_credential_type_are_accepted(
+    emulator_live: LiveEmulator,
+) -> None:
+    package = await emulator_live.start(disclosure([[FULLNAME, DATEOFBIRTH, STREET]]))
+    assert await emulator_live.status(package) == "INITIALIZED"
 
 
 async def test_unknown_sessions_answer_session_unknown(emulator_live: LiveEmulator) -> None:
@@ -251,15 +275,23 @@ async def test_cors_preflight_and_headers_match_the_real_server(
         assert response.headers["Access-Control-Allow-Origin"] == "*"
 
 
-async def test_the_app_must_negotiate_version_2_8_and_send_its_own_authorization(
-    emulator_live: LiveEmulator,
-) -> None:
+V28 = {"X-IRMA-MinProtocolVersion": "2.8", "X-IRMA-MaxProtocolVersion": "2.8"}
+
+
+async def test_unreadable_version_headers_change_nothing(emulator_live: LiveEmulator) -> None:
     live = emulator_live
     package = await live.start(disclosure([[BSN]]))
-    u = package["sessionPtr"]["u"]
-    v28 = {"X-IRMA-MinProtocolVersion": "2.8", "X-IRMA-MaxProtocolVersion": "2.8"}
-    cases = [
-        ({"Authorization": "a" * 20}, 400, "MALFORMED_INPUT"),
+    async with live.http.get(
+        f"{package['sessionPtr']['u']}/", headers={"Authorization": "a" * 20}
+    ) as response:
+        assert response.status == 400
+        assert (await response.json())["error"] == "MALFORMED_INPUT"
+    assert await live.status(package) == "INITIALIZED"
+
+
+@pytest.mark.parametrize(
+    ("headers", "code", "error", "description"),
+    [
         (
             {
                 "Authorization": "a" * 20,
@@ -268,14 +300,45 @@ async def test_the_app_must_negotiate_version_2_8_and_send_its_own_authorization
             },
             400,
             "PROTOCOL_VERSION",
+            "Protocol version negotiation failed",
         ),
-        (v28, 403, "UNAUTHORIZED"),
-    ]
-    for headers, code, error in cases:
-        async with live.http.get(f"{u}/", headers=headers) as response:
-            assert response.status == code
-            assert (await response.json())["error"] == error
-    assert await live.status(package) == "INITIALIZED"
+        (V28, 403, "UNAUTHORIZED", "You are not authorized to access the session"),
+    ],
+    ids=["old app", "no app authorization"],
+)
+async def test_a_failed_first_request_cancels_the_session(
+    emulator_live: LiveEmulator,
+    headers: dict[str, str],
+    code: int,
+    error: str,
+    description: str,
+) -> None:
+    # irmago handleGetClientRequest (irma/server/irmaserver/handle.go) ends the session
+    # with session.fail(...): CANCELLED, and the result carries the error
+    live = emulator_live
+    package = await live.start(disclosure([[BSN]]))
+    async with live.http.get(f"{package['sessionPtr']['u']}/", headers=headers) as response:
+        assert response.status == code
+        body = await response.json()
+    assert (body["error"], body["description"]) == (error, description)
+    assert await live.status(package) == "CANCELLED"
+    result = await live.result(package)
+    assert result["status"] == "CANCELLED"
+    assert (result["error"]["status"], result["error"]["error"]) == (code, error)
+    assert "proofStatus" not in result and "disclosed" not in result
+    # the frontend sees the end, and another app cannot pick the session up
+    with pytest.raises(WalletError) as late:
+        await TestWallet(live.http).connect(package["sessionPtr"])
+    assert late.value.error == "UNEXPECTED_REQUEST"
+
+
+async def test_the_app_must_negotiate_version_2_8_and_send_its_own_authorization(
+    emulator_live: LiveEmulator,
+) -> None:
+    live = emulator_live
+    package = await live.start(disclosure([[BSN]]))
+    u = package["sessionPtr"]["u"]
+    v28 = V28
 
     async with live.http.get(u, headers={**v28, "Authorization": "w" * 20}) as response:
         assert response.status == 200
@@ -380,6 +443,37 @@ async def test_pairing_holds_the_app_until_the_frontend_confirms(
         assert (await response.json())["error"] == "UNEXPECTED_REQUEST"
 
 
+async def test_frontend_options_answer_as_irmago(emulator_live: LiveEmulator) -> None:
+    # irmago handleFrontendOptionsPost and updateFrontendOptions (irmaserver/handle.go,
+    # helpers.go): an unknown method is an UNEXPECTED_REQUEST, no method keeps the options
+    live = emulator_live
+    package = await live.start(disclosure([[BSN]]))
+    url = f"{package['sessionPtr']['u']}/frontend/options"
+    headers = frontend_headers(package)
+    cases: list[tuple[object, int, object]] = [
+        ({"@context": FRONTEND_OPTIONS, "pairingMethod": "qr"}, 403, "UNEXPECTED_REQUEST"),
+        ({"@context": FRONTEND_OPTIONS, "pairingMethod": 4}, 400, "MALFORMED_INPUT"),
+        ({"pairingMethod": "pin"}, 400, "MALFORMED_INPUT"),
+        (
+            {"@context": FRONTEND_OPTIONS},
+            200,
+            {"@context": "https://irma.app/ld/options/v1", "pairingMethod": "none"},
+        ),
+    ]
+    for body, code, answer in cases:
+        async with live.http.post(url, json=body, headers=headers) as response:
+            assert response.status == code, body
+            got = await response.json()
+        assert (got if code == 200 else got["error"]) == answer, body
+    assert await live.status(package) == "INITIALIZED"
+    async with live.http.post(
+        url, json={"@context": FRONTEND_OPTIONS, "pairingMethod": "pin"}, headers=headers
+    ) as response:
+        code_now = (await response.json())["pairingCode"]
+    async with live.http.post(url, json={"@context": FRONTEND_OPTIONS}, headers=headers) as r:
+        assert (await r.json())["pairingCode"] == code_now
+
+
 async def test_no_pairing_hint_without_fixed_values(emulator_live: LiveEmulator) -> None:
     package = await emulator_live.start(disclosure([[{"type": BSN, "notNull": True}]]))
     assert "pairingHint" not in package["frontendRequest"]
@@ -427,7 +521,24 @@ async def test_missing_attributes_still_end_done(emulator_live: LiveEmulator) ->
     result = await live.result(package)
     assert result["status"] == "DONE"
     assert result["proofStatus"] == "MISSING_ATTRIBUTES"
-    assert result["disclosed"][1] == []
+    # irmago (AttributeConDisCon.Satisfy in irma/requests.go) leaves an unmet disjunction nil
+    assert result["disclosed"] == [[result["disclosed"][0][0]], None]
+    assert result["disclosed"][0][0]["id"] == BSN
+
+
+async def test_too_few_answers_are_missing_attributes_without_disclosed(
+    emulator_live: LiveEmulator,
+) -> None:
+    live = emulator_live
+    package = await live.start(disclosure([[BSN]], [[DATEOFBIRTH]]))
+    wallet = TestWallet(live.http)
+    await wallet.connect(package["sessionPtr"])
+    body = {"emulatorDisclosure": [[{"id": BSN, "rawvalue": "999999990"}]]}
+    answer = await wallet._call("POST", f"{package['sessionPtr']['u']}/proofs", json_body=body)
+    assert answer == {"proofStatus": "MISSING_ATTRIBUTES"}
+    result = await live.result(package)
+    assert (result["status"], result["proofStatus"]) == ("DONE", "MISSING_ATTRIBUTES")
+    assert "disclosed" not in result
 
 
 async def test_null_and_extra_attributes_are_marked(emulator_live: LiveEmulator) -> None:
@@ -501,14 +612,26 @@ async def test_sessions_time_out_and_results_expire_by_the_clock(
 
     live.clock.advance(300 - 60 - 1)
     assert (await live.result(done))["proofStatus"] == "VALID"
-    live.clock.advance(1)
-    code, body = await live.get(f"/session/{done['token']}/result")
-    assert (code, body["error"]) == (400, "SESSION_UNKNOWN")
-    # the timed-out one ended 60 s later, so its result lives 60 s longer
     assert (await live.result(waiting))["status"] == "TIMEOUT"
-    live.clock.advance(60)
-    code, body = await live.get(f"/session/{waiting['token']}/result")
-    assert (code, body["error"]) == (400, "SESSION_UNKNOWN")
+    live.clock.advance(1)
+    # results live session_result_lifetime (5 min) after the session's last activity, as in
+    # irmago's ttl() (irmaserver/helpers.go): a timeout is not activity, so both go now
+    for package in (done, waiting):
+        code, body = await live.get(f"/session/{package['token']}/result")
+        assert (code, body["error"]) == (400, "SESSION_UNKNOWN")
+
+
+async def test_without_a_timeout_the_app_may_connect_during_the_max_session_lifetime(
+    emulator_live: LiveEmulator,
+) -> None:
+    # irmago uses the request's timeout only when it is not 0, else max_session_lifetime
+    # (15 min; server.Configuration, irmaserver/helpers.go timeout())
+    live = emulator_live
+    package = await live.start(disclosure([[BSN]]))
+    live.clock.advance(899)
+    assert await live.status(package) == "INITIALIZED"
+    live.clock.advance(1)
+    assert await live.status(package) == "TIMEOUT"
 
 
 async def test_a_connected_session_times_out_after_the_max_lifetime(
@@ -521,6 +644,10 @@ async def test_a_connected_session_times_out_after_the_max_lifetime(
     assert await live.status(package) == "CONNECTED"
     live.clock.advance(1)
     assert await live.status(package) == "TIMEOUT"
+    # its last activity was 15 min ago, so its result is already past its 5 min: irmago
+    # deletes it at its next sweep (every 10 s), the emulator at the next look
+    code, body = await live.get(f"/session/{package['token']}/status")
+    assert (code, body["error"]) == (400, "SESSION_UNKNOWN")
 
 
 def test_the_factory_refuses_production(emulator_key: rsa.RSAPrivateKey) -> None:
@@ -608,15 +735,111 @@ async def test_hmac_signed_requests(
         assert code == 200, body
         assert TOKEN.fullmatch(body["token"])
 
-        for bad in (
-            jwt.encode(claims, b"another secret of thirty-two byte", algorithm="HS256"),
-            jwt.encode({**claims, "iss": "someone-else"}, secret, algorithm="HS256"),
-            jwt.encode({**claims, "iat": int(emulator_clock.now) - 301}, secret, algorithm="HS256"),
-            jwt.encode({**claims, "iat": int(emulator_clock.now) + 60}, secret, algorithm="HS256"),
-            jwt.encode({**claims, "sub": "issue_request"}, secret, algorithm="HS256"),
+        now = int(emulator_clock.now)
+        # irmago requestorserver/auth.go jwtValidateClaims: a bad signature, an unknown
+        # requestor and a "used before issued" iat fail jwt.ParseWithClaims (400); only the
+        # max_request_age check answers 403
+        for bad, answer in (
+            (
+                jwt.encode(claims, b"another secret of thirty-two byte", algorithm="HS256"),
+                (400, "INVALID_REQUEST"),
+            ),
+            (
+                jwt.encode({**claims, "iss": "someone-else"}, secret, algorithm="HS256"),
+                (400, "INVALID_REQUEST"),
+            ),
+            (
+                jwt.encode({**claims, "iat": now - 301}, secret, algorithm="HS256"),
+                (403, "UNAUTHORIZED"),
+            ),
+            (
+                jwt.encode({**claims, "iat": now + 1}, secret, algorithm="HS256"),
+                (400, "INVALID_REQUEST"),
+            ),
+            (
+                jwt.encode({**claims, "exp": now - 1}, secret, algorithm="HS256"),
+                (400, "INVALID_REQUEST"),
+            ),
+            (
+                jwt.encode({k: v for k, v in claims.items() if k != "iat"}, secret, "HS256"),
+                (403, "UNAUTHORIZED"),
+            ),
+            (
+                jwt.encode({**claims, "sub": "issue_request"}, secret, algorithm="HS256"),
+                (400, "INVALID_REQUEST"),
+            ),
+            (
+                jwt.encode({**claims, "sub": "verification_result"}, secret, algorithm="HS256"),
+                (400, "INVALID_REQUEST"),
+            ),
+            (
+                # irmago reads sprequest as the extended form only
+                jwt.encode({**claims, "sprequest": disclosure([[BSN]])}, secret, "HS256"),
+                (400, "INVALID_REQUEST"),
+            ),
         ):
             code, body = await _post_jwt(live, bad)
-            assert (code, body["error"]) == (403, "UNAUTHORIZED")
+            assert (code, body["error"]) == answer, jwt.decode(
+                bad, options={"verify_signature": False}
+            )
+        assert live.emulator.store.open_sessions()[1:] == []
+
+
+async def test_a_requestor_jwt_may_have_sub_disclosing(
+    emulator_clock: ManualClock, emulator_key: rsa.RSAPrivateKey
+) -> None:
+    # irmago irma.ParseRequestorJwt takes the action name as well as "verification_request"
+    secret = b"a test-only hmac secret, 32 bytes"
+    auth = HmacAuth("balie-test", base64.b64encode(secret).decode())
+    claims = {
+        "iat": int(emulator_clock.now),
+        "iss": "balie-test",
+        "sub": "disclosing",
+        "sprequest": {"request": disclosure([[BSN]])},
+    }
+    async for live in run_emulator(
+        _signed_settings(auth, emulator_clock, emulator_key), emulator_clock, emulator_key
+    ):
+        code, body = await _post_jwt(live, jwt.encode(claims, secret, algorithm="HS256"))
+        assert code == 200, body
+
+
+#: 32 bytes whose base64 has '+', '/' and padding, so every dialect looks different
+DIALECT_SECRET = bytes([0xFB, 0xFF, 0xBF]) * 10 + b"\xfe\xff"
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        base64.b64encode(DIALECT_SECRET).decode(),
+        base64.b64encode(DIALECT_SECRET).decode().rstrip("="),
+        base64.urlsafe_b64encode(DIALECT_SECRET).decode(),
+        base64.urlsafe_b64encode(DIALECT_SECRET).decode().rstrip("="),
+    ],
+    ids=["standard", "standard unpadded", "url-safe", "url-safe unpadded"],
+)
+async def test_the_hmac_key_may_be_in_any_base64_dialect(
+    emulator_clock: ManualClock, emulator_key: rsa.RSAPrivateKey, key: str
+) -> None:
+    # irmago HmacAuthenticator.Initialize decodes with internal/common Base64Decode
+    claims = {
+        "iat": int(emulator_clock.now),
+        "sub": "verification_request",
+        "sprequest": {"request": disclosure([[BSN]])},
+    }
+    auth = HmacAuth("balie-test", key)
+    async for live in run_emulator(
+        _signed_settings(auth, emulator_clock, emulator_key), emulator_clock, emulator_key
+    ):
+        token = jwt.encode(claims, DIALECT_SECRET, algorithm="HS256", headers={"kid": "balie-test"})
+        code, body = await _post_jwt(live, token)
+        assert code == 200, body
+
+
+def test_an_hmac_key_in_no_base64_dialect_is_refused_at_once() -> None:
+    mixed = base64.b64encode(DIALECT_SECRET).decode().replace("/", "_")
+    with pytest.raises(ValueError, match="base64"):
+        HmacAuth("balie-test", mixed)
 
 
 async def test_publickey_signed_requests(
@@ -643,7 +866,16 @@ async def test_publickey_signed_requests(
         # signed by a key that is not the requestor's
         forged = jwt.encode(claims, emulator_key, algorithm="RS256", headers={"kid": "balie-test"})
         code, body = await _post_jwt(live, forged)
-        assert (code, body["error"]) == (403, "UNAUTHORIZED")
+        assert (code, body["error"]) == (400, "INVALID_REQUEST")
+        # an HS256 JWT finds no HMAC requestor here: unknown requestor
+        hs = jwt.encode(claims, b"x" * 32, algorithm="HS256", headers={"kid": "balie-test"})
+        code, body = await _post_jwt(live, hs)
+        assert (code, body["error"]) == (400, "INVALID_REQUEST")
+        # a JSON body with a token finds no token requestor: 403, as irmago's token authenticator
+        async with live.http.post(
+            f"{live.url}/session", json=disclosure([[BSN]]), headers={"Authorization": "x" * 20}
+        ) as response:
+            assert (response.status, (await response.json())["error"]) == (403, "UNAUTHORIZED")
 
 
 async def test_no_auth_accepts_anyone_but_no_authorization_header(
@@ -654,10 +886,13 @@ async def test_no_auth_accepts_anyone_but_no_authorization_header(
     ):
         async with live.http.post(f"{live.url}/session", json=disclosure([[BSN]])) as response:
             assert response.status == 200
+        # irmago's NilAuthenticator does not apply to a request with Authorization, and no
+        # other authenticator exists with no_auth: 400 "request could not be authenticated"
         async with live.http.post(
             f"{live.url}/session", json=disclosure([[BSN]]), headers={"Authorization": "x"}
         ) as response:
-            assert response.status == 403
+            assert response.status == 400
+            assert (await response.json())["error"] == "INVALID_REQUEST"
 
 
 async def test_health(emulator_live: LiveEmulator) -> None:

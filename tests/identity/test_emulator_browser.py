@@ -22,9 +22,16 @@ import pytest
 from aiohttp import web
 from playwright.async_api import Browser, Page
 
+from identity.emulator import EmulatorSettings, TokenAuth, create_emulator_app
 from identity.wallet import TestWallet
 from server.core.security import content_security_policy
-from tests.e2e.browser import DEADLINE_MS, DEADLINE_S, Participant, open_participant
+from tests.e2e.browser import (
+    DEADLINE_MS,
+    DEADLINE_S,
+    Participant,
+    assert_accessible,
+    open_participant,
+)
 from tests.e2e.browser import browser as e2e_browser
 from tests.identity.conftest import (
     BSN,
@@ -248,3 +255,140 @@ async def test_a_refusal_shows_cancelled(browser: Browser, emulator_live: LiveEm
         await rig.page.locator(".yivi-web-forbidden-animation").wait_for()
         assert "afgebroken" in await rig.page.inner_text("#yivi-web-form")
         assert rig.backend.results_served == 0
+
+
+# -- the demo wallet, opened from the page that shows the QR code -----------------------
+
+CALL_PAGE_HTML: Final = """<!doctype html>
+<html lang="nl">
+<head><meta charset="utf-8"><title>Gesprek</title></head>
+<body>
+<main>
+  <h1>Gesprek</h1>
+  <section id="yivi-web-form"></section>
+  <form id="demo-wallet" method="post" action="/irma-emulator/wallet/open" target="_blank"
+        rel="noopener" hidden>
+    <input type="hidden" name="link" id="demo-wallet-link" value="">
+    <button type="submit">Open de demo-wallet in een nieuw tabblad</button>
+  </form>
+  <p id="outcome" data-state="pending">bezig</p>
+</main>
+<script src="/yivi.js"></script>
+<script src="/call.js"></script>
+</body>
+</html>
+"""
+
+#: what the call page does in demo mode: keep the session link from the start response and
+#: POST it to the emulator's /wallet/open in a new tab (never in a URL)
+CALL_PAGE_JS: Final = """
+const outcome = document.getElementById('outcome');
+const demo = document.getElementById('demo-wallet');
+yivi.newWeb({
+  element: '#yivi-web-form',
+  language: 'nl',
+  session: {
+    url: '',
+    start: { url: () => '/start', method: 'POST' },
+    mapping: {
+      sessionPtr: (r) => {
+        document.getElementById('demo-wallet-link').value = r.sessionPtr.u;
+        demo.hidden = false;
+        return r.sessionPtr;
+      },
+      frontendRequest: (r) => r.frontendRequest,
+    },
+    result: { url: () => '/result' },
+  },
+}).start().then(() => {
+  demo.hidden = true;
+  outcome.dataset.state = 'resolved';
+}).catch((error) => {
+  outcome.dataset.state = 'rejected';
+  outcome.textContent = String(error);
+});
+"""
+
+
+@asynccontextmanager
+async def call_page_with_mounted_emulator(
+    emulator_key: Any,
+) -> AsyncIterator[tuple[str, Backend]]:
+    """Balie's shape: the emulator mounted at /irma-emulator beside the call page."""
+    port = free_port()
+    origin = f"http://127.0.0.1:{port}"
+    parent = web.Application(
+        middlewares=[Backend._headers(content_security_policy("unused-nonce"))]
+    )
+    parent.add_subapp(
+        "/irma-emulator",
+        create_emulator_app(
+            EmulatorSettings(
+                public_url=origin + "/irma-emulator",
+                requestor_auth=TokenAuth(EMULATOR_TOKEN),
+                jwt_private_key=emulator_key,
+            )
+        ),
+    )
+    async with aiohttp.ClientSession() as http:
+        backend = Backend(origin + "/irma-emulator", disclosure([[BSN, FULLNAME]]), http)
+        parent.router.add_get("/call", _call_page)
+        parent.router.add_get("/call.js", _call_page_js)
+        parent.router.add_get("/yivi.js", backend._yivi_js)
+        parent.router.add_post("/start", backend._start)
+        parent.router.add_get("/result", backend._result)
+        runner = web.AppRunner(parent)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        try:
+            yield origin, backend
+        finally:
+            await runner.cleanup()
+
+
+async def _call_page(request: web.Request) -> web.Response:
+    return web.Response(text=CALL_PAGE_HTML, content_type="text/html")
+
+
+async def _call_page_js(request: web.Request) -> web.Response:
+    return web.Response(text=CALL_PAGE_JS, content_type="application/javascript")
+
+
+async def test_the_call_page_opens_the_demo_wallet_for_its_own_session_only(
+    browser: Browser, emulator_key: Any
+) -> None:
+    async with call_page_with_mounted_emulator(emulator_key) as (origin, backend):
+        resident = await open_participant(browser, f"{origin}/call", name="inwoner", permissions=())
+        stranger = await open_participant(
+            browser, f"{origin}/irma-emulator/wallet", name="bezoeker", permissions=()
+        )
+        try:
+            page = resident.page
+            button = page.get_by_role("button", name="Open de demo-wallet in een nieuw tabblad")
+            await button.wait_for()
+            await asyncio.wait_for(backend.pointers.get(), DEADLINE_S)
+
+            # another browser on the same demo finds nothing to answer, before and after
+            await stranger.page.reload()
+            assert "Er zijn nu geen open vragen" in await stranger.page.inner_text("main")
+
+            async with resident.context.expect_page() as opened:
+                await button.click()
+            wallet = await opened.value
+            await wallet.get_by_role("heading", name="Gegevens delen").wait_for()
+            assert "/irma/session/" not in wallet.url.split("/wallet/sessions/")[0]
+
+            await stranger.page.reload()
+            assert "Er zijn nu geen open vragen" in await stranger.page.inner_text("main")
+            await stranger.page.goto(wallet.url)
+            assert "andere browser" in await stranger.page.inner_text("main")
+            await assert_accessible(stranger.page, "demo wallet, another browser's question")
+            await assert_accessible(wallet, "demo wallet, the form")
+
+            await wallet.get_by_role("button", name="Delen").click()
+            await wallet.get_by_text("U heeft de gegevens gedeeld").wait_for()
+            assert await wait_for_outcome(Rig(backend, resident)) == "resolved", resident.describe()
+            resident.assert_no_page_errors()
+        finally:
+            await stranger.close()
+            await resident.close()

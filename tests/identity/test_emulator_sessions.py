@@ -41,14 +41,36 @@ def test_fixed_values_and_not_null() -> None:
     assert check(disclosure([[BSN]]), [Submitted(BSN, None)]) is ProofStatus.VALID
 
 
+def test_unmet_disjunctions_are_null_and_unasked_attributes_dropped() -> None:
+    # irmago AttributeConDisCon.Satisfy (irma/requests.go): list[i] = nil when disjunction i is
+    # not satisfied; a satisfied one holds exactly its conjunction's attributes
+    request = parse_disclosure_request(disclosure([[BSN]], [[FULLNAME, DATEOFBIRTH]]))
+    status, disclosed = evaluate_disclosure(
+        request,
+        [
+            [Submitted(BSN, "999999990"), Submitted(EMAIL, "test@example.org")],
+            [Submitted(FULLNAME, "Test Persoon")],
+        ],
+        now=NOW,
+    )
+    assert status is ProofStatus.MISSING_ATTRIBUTES
+    assert disclosed is not None
+    assert [a.id for a in disclosed[0] or []] == [BSN]
+    assert disclosed[1] is None
+    # fewer answers than disjunctions: nothing matched at all
+    assert evaluate_disclosure(request, [[Submitted(BSN, "999999990")]], now=NOW) == (
+        ProofStatus.MISSING_ATTRIBUTES,
+        None,
+    )
+
+
 @pytest.mark.parametrize(
     "choice",
     [
-        [],
         [[], [], []],
         [[Submitted(BSN, "1"), Submitted(BSN, "2")]],
     ],
-    ids=["too few", "too many", "twice"],
+    ids=["too many", "twice"],
 )
 def test_malformed_choices_are_refused(choice: list[list[Submitted]]) -> None:
     with pytest.raises(RemoteError) as refused:

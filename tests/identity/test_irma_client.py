@@ -7,6 +7,7 @@ lives beside the emulator's tests.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -176,7 +177,10 @@ async def test_hmac_auth_sends_an_hs256_jwt(
         # iat is the injected clock (in the future); the irma server checks it, not this test
         options={"require": ["iat", "iss", "sub"], "verify_iat": False},
     )
-    assert claims["sub"] == "verification_request" and claims["iat"] == NOW
+    assert claims["sub"] == "verification_request"
+    # back-dated a few seconds: irmago refuses an iat even one second after its own clock
+    # (golang-jwt StandardClaims.Valid, no leeway) and one older than max_request_age (300 s)
+    assert NOW - 30 <= claims["iat"] < NOW
     assert claims["sprequest"]["request"]["disclose"][1] == [["pbdf.gemeente.personalData.over18"]]
 
 
@@ -194,12 +198,11 @@ async def test_publickey_auth_sends_an_rs256_jwt(
         options={"require": ["iat", "iss", "sub"], "verify_iat": False},
     )
     assert claims["sub"] == "verification_request"
+    assert NOW - 30 <= claims["iat"] < NOW
     assert claims["sprequest"]["validity"] == 60
 
 
 def test_hmac_key_from_base64_and_short_secrets() -> None:
-    import base64
-
     from identity.errors import ConfigurationError
 
     auth = HmacAuth.from_base64("balie", base64.b64encode(HMAC_SECRET).decode())
@@ -209,6 +212,42 @@ def test_hmac_key_from_base64_and_short_secrets() -> None:
     with pytest.raises(ConfigurationError):
         HmacAuth.from_base64("balie", "***")
     assert REQUESTOR_TOKEN not in repr(TokenAuth(REQUESTOR_TOKEN))
+
+
+#: 32 bytes whose base64 has '+', '/' and padding, so every dialect looks different
+DIALECT_SECRET = bytes([0xFB, 0xFF, 0xBF]) * 10 + b"\xfe\xff"
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        base64.b64encode(DIALECT_SECRET).decode(),
+        base64.b64encode(DIALECT_SECRET).decode().rstrip("="),
+        base64.urlsafe_b64encode(DIALECT_SECRET).decode(),
+        base64.urlsafe_b64encode(DIALECT_SECRET).decode().rstrip("="),
+        base64.b64encode(DIALECT_SECRET).decode() + "\n",
+    ],
+    ids=["standard", "standard unpadded", "url-safe", "url-safe unpadded", "with a newline"],
+)
+def test_hmac_keys_in_every_base64_dialect_irmago_reads(key: str) -> None:
+    # irmago's requestor config takes any of the four (internal/common Base64Decode)
+    assert "+" in base64.b64encode(DIALECT_SECRET).decode()
+    assert HmacAuth.from_base64("balie", key).secret == DIALECT_SECRET
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        base64.b64encode(DIALECT_SECRET).decode().replace("/", "_"),  # two alphabets mixed
+        base64.b64encode(DIALECT_SECRET).decode()[:-3],  # a length no dialect has
+        "not base64 at all!",
+    ],
+)
+def test_hmac_keys_that_no_dialect_reads_are_refused(key: str) -> None:
+    from identity.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="not base64"):
+        HmacAuth.from_base64("balie", key)
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ import pytest
 from identity.errors import PolicyError
 from identity.policy import Tag, policy_from_data
 from identity.yivi import (
+    alternative_ids,
     attribute_fields,
     attribute_ids,
     condiscon,
@@ -58,7 +59,8 @@ def test_disclosure_request_is_condiscon_with_labels() -> None:
     assert request["@context"] == "https://irma.app/ld/request/disclosure/v2"
     assert request["disclose"] == [
         [["pbdf.gemeente.personalData.bsn"],
-         ["pbdf.gemeente.personalData.fullname", "pbdf.gemeente.personalData.dateofbirth"]],
+         [{"type": "pbdf.gemeente.personalData.fullname", "notNull": True},
+          "pbdf.gemeente.personalData.dateofbirth"]],
         [["pbdf.gemeente.personalData.over18"]],
         [[], ["pbdf.sidn-pbdf.email.email"]],
     ]  # fmt: skip
@@ -74,10 +76,13 @@ def test_disclosure_request_is_condiscon_with_labels() -> None:
 
 def test_demo_mode_asks_demo_ids_only() -> None:
     policy = policy_from_data("p", {"required": ["address", "bsn"]})
-    flat = [i for d in condiscon(policy, demo=True) for c in d for i in c]
-    assert flat and all(i.startswith("irma-demo.") for i in flat)
-    flat = [i for d in condiscon(policy, demo=False) for c in d for i in c]
-    assert flat and all(i.startswith("pbdf.") for i in flat)
+
+    def flat(demo: bool) -> list[str]:
+        items = [i for d in condiscon(policy, demo=demo) for c in d for i in c]
+        return [i if isinstance(i, str) else str(i["type"]) for i in items]
+
+    assert flat(True) and all(i.startswith("irma-demo.") for i in flat(True))
+    assert flat(False) and all(i.startswith("pbdf.") for i in flat(False))
 
 
 def test_extended_request_carries_validity_and_timeout() -> None:
@@ -93,3 +98,41 @@ def test_two_non_singleton_credentials_in_one_alternative_are_refused() -> None:
         condiscon(policy, demo=False)
     # as separate items they are fine
     condiscon(policy_from_data("p", {"required": ["email", "phone"]}), demo=False)
+
+
+def test_an_alternative_groups_its_ids_by_credential_type() -> None:
+    # irmago (irma/requests.go, AttributeCon.Validate) refuses an inner conjunction in
+    # which attributes of one credential type are not adjacent
+    policy = policy_from_data("p", {"required": [[["full_name", "address", "birthdate"]]]})
+    (conjunction,) = condiscon(policy, demo=False)[0]
+    ids = [item if isinstance(item, str) else str(item["type"]) for item in conjunction]
+    types = [i.rsplit(".", 1)[0] for i in ids]
+    assert types == [
+        "pbdf.gemeente.personalData",
+        "pbdf.gemeente.personalData",
+        *["pbdf.gemeente.address"] * 4,
+    ]
+    # every tag's ids are still asked, the tag order kept within a credential type
+    assert ids[:2] == [
+        "pbdf.gemeente.personalData.fullname",
+        "pbdf.gemeente.personalData.dateofbirth",
+    ]
+    grouped = alternative_ids((Tag.FULL_NAME, Tag.ADDRESS, Tag.BIRTHDATE), demo=True)
+    assert grouped[1] == "irma-demo.gemeente.personalData.dateofbirth"
+
+
+def test_attributes_optional_in_the_scheme_are_asked_not_null() -> None:
+    # fullname and address.houseNumber are optional="true" in pbdf-schememanager: a wallet
+    # could disclose them empty (status NULL) unless the request says notNull
+    policy = policy_from_data("p", {"required": ["full_name", "address", "bsn"]})
+    disclose = condiscon(policy, demo=False)
+    assert disclose[0] == [[{"type": "pbdf.gemeente.personalData.fullname", "notNull": True}]]
+    assert disclose[1] == [
+        [
+            "pbdf.gemeente.address.street",
+            {"type": "pbdf.gemeente.address.houseNumber", "notNull": True},
+            "pbdf.gemeente.address.zipcode",
+            "pbdf.gemeente.address.city",
+        ]
+    ]
+    assert disclose[2] == [["pbdf.gemeente.personalData.bsn"]]

@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +23,7 @@ from server.db import create_engine, migrate
 from server.verification.vault_store import SqlVault
 from signaling.roles import Role
 from signaling.tokens import KeySet, verify_room_token
-from tests.server.test_config import PRODUCTION_IDENTITY
+from tests.support import PRODUCTION_IDENTITY, free_port
 
 
 @pytest.fixture
@@ -185,3 +188,83 @@ def test_vault_rotation_reseals_every_entry_under_the_new_key(
     assert main(["vault", "new-key"]) == 0
     printed = capsys.readouterr().out.strip()
     assert KeyRing.from_config(printed).kids == [printed.split(":")[0]]
+
+
+def test_room_create_takes_the_url_people_open(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A server started with --port 9000 is reached there, not on the default 8080."""
+    assert main(["room", "create", "--json", "--url", "http://127.0.0.1:9000"]) == 0
+    room = json.loads(capsys.readouterr().out)[0]
+    assert room["resident"]["url"].startswith(f"http://127.0.0.1:9000/call/{room['room']}#")
+
+
+# --- `balie serve` says what is wrong in one line, before anything else --------------------
+
+
+def serve(data_dir: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run ``balie serve`` as a person would, and wait for it to give up."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("BALIE_")}
+    environment |= {"BALIE_DATA_DIR": str(data_dir), **env}
+    return subprocess.run(
+        [str(Path(sys.executable).with_name("balie")), "serve", *args],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def assert_one_line_and_nothing_else(result: subprocess.CompletedProcess[str], *words: str) -> None:
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""  # no demo links, no passwords
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("balie: ") and "Traceback" not in result.stderr
+    for word in words:
+        assert word in lines[0]
+
+
+def test_serve_on_a_busy_port_says_so_and_touches_nothing(data_dir: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = serve(data_dir, "--port", str(port))
+    assert_one_line_and_nothing_else(result, f"port {port}", "--port")
+    assert not (data_dir / "balie.db").exists()  # no migration ran
+
+
+def test_serve_with_an_unreachable_database_says_so(data_dir: Path) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    url = f"postgresql+asyncpg://balie:geheim-wachtwoord@127.0.0.1:{port}/balie"
+    result = serve(data_dir, "--port", str(free_port()), BALIE_DATABASE_URL=url)
+    assert_one_line_and_nothing_else(result, "BALIE_DATABASE_URL")
+    assert "geheim-wachtwoord" not in result.stderr
+
+
+def test_serve_with_a_database_that_does_not_exist_says_so(data_dir: Path) -> None:
+    url = "postgresql+asyncpg://postgres@127.0.0.1:5432/bestaat_niet_balie"
+    result = serve(data_dir, "--port", str(free_port()), BALIE_DATABASE_URL=url)
+    assert_one_line_and_nothing_else(result, "BALIE_DATABASE_URL", "bestaat_niet_balie")
+
+
+def test_serve_without_the_postgresql_driver_says_how_to_install_it(data_dir: Path) -> None:
+    # a path entry that hides asyncpg, as on a machine where the extra was not installed
+    hide = data_dir / "hide"
+    hide.mkdir()
+    (hide / "sitecustomize.py").write_text(
+        "import sys\n"
+        "class _NoAsyncpg:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'asyncpg' or name.startswith('asyncpg.'):\n"
+        "            raise ModuleNotFoundError(\"No module named 'asyncpg'\")\n"
+        "sys.meta_path.insert(0, _NoAsyncpg())\n"
+    )
+    url = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+    result = serve(
+        data_dir, "--port", str(free_port()), BALIE_DATABASE_URL=url, PYTHONPATH=str(hide)
+    )
+    assert_one_line_and_nothing_else(result, "BALIE_DATABASE_URL", "[postgres]")

@@ -9,6 +9,7 @@ import pytest
 
 from server.booking.setup import feed_tokens, load_link_keys
 from server.config import Config, ConfigError, Environment
+from tests.support import PRODUCTION_IDENTITY
 
 ANY_ADDRESS = "0.0.0.0"  # noqa: S104 - only parsed here, never bound
 
@@ -18,12 +19,6 @@ def config(**env: str) -> Config:
 
 
 #: the least a production deployment must configure besides its public URL
-PRODUCTION_IDENTITY = {
-    "BALIE_IRMA_URL": "https://irma.internal.example",
-    "BALIE_IRMA_TOKEN": "requestor-token",
-    "BALIE_IRMA_RESULT_KEY_FILE": "/etc/balie/irma-jwt.pem",
-    "BALIE_VAULT_KEYS": "v1:" + "A" * 43 + "=",
-}
 
 
 def production(**env: str) -> Config:

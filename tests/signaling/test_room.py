@@ -142,7 +142,10 @@ def test_residents_and_guests_wait_in_the_lobby(role: Role) -> None:
     assert lobby and lobby[0] == {"type": "lobby", "state": "waiting", "position": 1, "seq": 2}
     assert all({**m, "seq": 0} == {**lobby[0], "seq": 0} for m in lobby)
     (update,) = to(effects, "s_1")
-    assert update["waiting"] == [{"id": "p_1", "role": role.value, "state": "waiting"}]
+    # since: when they arrived, so the specialist sees how long they have waited
+    assert update["waiting"] == [
+        {"id": "p_1", "role": role.value, "state": "waiting", "since": T0 + 1}
+    ]
 
 
 def test_lobby_without_a_specialist_still_answers() -> None:
@@ -212,7 +215,8 @@ def test_hold_then_admit() -> None:
         "position": 1,
         "seq": lobby["seq"],
     }
-    assert to(effects, "s_1")[0]["waiting"] == [{"id": "g_1", "role": "guest", "state": "on-hold"}]
+    (waiting,) = to(effects, "s_1")[0]["waiting"]
+    assert waiting | {"since": 0} == {"id": "g_1", "role": "guest", "state": "on-hold", "since": 0}
     effects = call.room.handle("s_1", Admit("g_1"), T0 + 1)
     assert kinds(effects, "g_1") == ["admitted"]
     assert call.room.seats["g_1"].hold_message is None

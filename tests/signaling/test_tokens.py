@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from signaling.errors import TokenError, TokenExpired
+from signaling.errors import TokenError, TokenExpired, TokenNotYetValid
 from signaling.roles import Role
 from signaling.tokens import (
     AUDIENCE,
@@ -111,7 +111,9 @@ def test_a_valid_token_is_accepted(keys: KeySet) -> None:
         now=t,
         ttl=600,
     )
-    assert verify(keys, token) == RoomClaims("r_abc", "p_xyz", Role.SPECIALIST, t + 600)
+    assert verify(keys, token) == RoomClaims(
+        "r_abc", "p_xyz", Role.SPECIALIST, t + 600, not_before=t
+    )
     header = jwt.get_unverified_header(token)
     assert header["alg"] == "EdDSA" and header["kid"] == keys.active
     payload = jwt.decode(token, options={"verify_signature": False})
@@ -133,7 +135,9 @@ def test_a_purpose_rides_in_the_token(keys: KeySet) -> None:
         purpose="wmo",
         tenant="demo",
     )
-    claims = RoomClaims("r_abc", "p_xyz", Role.RESIDENT, t + 600, purpose="wmo", tenant="demo")
+    claims = RoomClaims(
+        "r_abc", "p_xyz", Role.RESIDENT, t + 600, purpose="wmo", tenant="demo", not_before=t
+    )
     assert verify(keys, token) == claims
     with pytest.raises(ValueError):
         issue_room_token(
@@ -318,9 +322,23 @@ def test_forged_or_invalid_token_is_refused(keys: KeySet, name: str) -> None:
     token = FORGERIES[name](keys)
     with pytest.raises(TokenError) as caught:
         verify(keys, token)
-    assert caught.value.code in ("token-invalid", "token-expired")
+    assert caught.value.code in ("token-invalid", "token-expired", "token-not-yet-valid")
     # the reason is for logs; it never echoes the token
     assert not token or token not in caught.value.message
+
+
+def test_a_token_whose_time_has_not_come_is_refused_unless_asked_early(keys: KeySet) -> None:
+    early = FORGERIES["not yet valid (nbf)"](keys)
+    with pytest.raises(TokenNotYetValid):
+        verify(keys, early)
+    claims = verify_room_token(keys, early, issuer=ISSUER, early=True)
+    assert claims.not_before > now()
+    # early does not excuse anything else: a token issued in the future is still refused
+    with pytest.raises(TokenError) as caught:
+        verify_room_token(
+            keys, FORGERIES["issued in the future (iat)"](keys), issuer=ISSUER, early=True
+        )
+    assert caught.value.code == "token-invalid"
 
 
 def test_expired_token_is_token_expired(keys: KeySet) -> None:

@@ -1,3 +1,4 @@
+// @ts-check
 // The manage link carries its token in the fragment (#token=…), which browsers never send
 // to a server. This moves it into the page's form and posts it, so it reaches the server in
 // a request body only, never a URL (access logs, history, Referer). Without JavaScript the
@@ -15,7 +16,7 @@ function openManageLink() {
   const form = document.getElementById('manage-form');
   const field = document.getElementById('link');
   const status = document.getElementById('manage-status');
-  if (!form || !field) return;
+  if (!(form instanceof HTMLFormElement) || !(field instanceof HTMLInputElement)) return;
   field.value = token;
   if (status) {
     status.textContent = t('Uw afspraak wordt geopend…');

@@ -5,6 +5,7 @@ desk")::
 
     GET  /staff/desk                                   the list (works without JavaScript)
     GET  /staff/desk/state                             live states as JSON, for desk.js
+    GET  /staff/desk/appointments/{appointment}/outcome  after the call: the outcome form
     POST /staff/desk/appointments/{appointment}/call     a specialist room token, then the call
     POST /staff/desk/appointments/{appointment}/outcome  completed | follow_up | no_show
 
@@ -190,6 +191,28 @@ async def open_call(request: web.Request) -> web.Response:
     # the token only in the fragment: never sent back by the browser, never logged
     return see_other(
         f"/call/{appointment.room_id}#token={token}", headers={"Cache-Control": "no-store"}
+    )
+
+
+@signed_in
+async def outcome_page(request: web.Request) -> web.Response:
+    """After a call: how did it go? The same choices as on the desk, and the way back."""
+    principal = staff_principal(request)
+    appointment = await _appointment_for(request, principal)
+    names = {p.key: p.name for p in await request.app[CATALOG].purposes(principal.tenant_id)}
+    language = language_of(request).value
+    return render(
+        request,
+        "desk/outcome.html",
+        principal=principal,
+        appointment=appointment,
+        day=day_words(_local_day(appointment.start), language),
+        start=clock_words(appointment.start),
+        end=clock_words(appointment.end),
+        purpose=names.get(appointment.purpose_key, appointment.purpose_key),
+        closable=appointment.state in OPEN or appointment.state is AppointmentState.COMPLETED,
+        csrf_token=principal.csrf_token,
+        warn_seconds=WARN_SECONDS,
     )
 
 

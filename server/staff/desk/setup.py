@@ -10,6 +10,7 @@ from server.staff.desk.pages import (
     desk_page,
     desk_state,
     open_call,
+    outcome_page,
     set_outcome,
 )
 
@@ -19,4 +20,5 @@ def setup(app: web.Application) -> None:
     app.router.add_get(DESK_PATH, desk_page)
     app.router.add_get(STATE_PATH, desk_state)
     app.router.add_post(DESK_PATH + "/appointments/{appointment}/call", open_call)
+    app.router.add_get(DESK_PATH + "/appointments/{appointment}/outcome", outcome_page)
     app.router.add_post(DESK_PATH + "/appointments/{appointment}/outcome", set_outcome)

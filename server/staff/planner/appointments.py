@@ -23,6 +23,7 @@ from server.booking.errors import BookingError, NotFound
 from server.booking.join_links import new_room_id
 from server.booking.slots import Slot
 from server.core.clock import AMSTERDAM
+from server.core.dates import parse_date, within_range
 from server.core.forms import FORM_KEY, new_form_key, see_other
 from server.core.language import gettext_for
 from server.staff.auth import requires, staff_principal
@@ -41,9 +42,6 @@ from server.staff.planner.common import (
     page,
     posted_fields,
     purposes_of,
-)
-from server.staff.planner.forms import (
-    parse_date,
 )
 
 log = logging.getLogger("balie.planner")
@@ -70,7 +68,9 @@ def _parse_start(raw: str) -> datetime | None:
         moment = datetime.fromisoformat(raw) if 0 < len(raw) <= 40 else None
     except ValueError:
         return None
-    return moment if moment is not None and moment.utcoffset() is not None else None
+    if moment is None or moment.utcoffset() is None:
+        return None
+    return moment if within_range(moment) else None
 
 
 async def _book_page(

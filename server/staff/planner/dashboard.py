@@ -18,6 +18,7 @@ from server.booking.appointment import (
 )
 from server.booking.intervals import wall_to_instant
 from server.core.clock import AMSTERDAM
+from server.core.dates import parse_date
 from server.core.language import gettext_for
 from server.staff.auth import requires, staff_principal
 from server.staff.model import Role
@@ -31,9 +32,6 @@ from server.staff.planner.common import (
     local_today,
     page,
     purposes_of,
-)
-from server.staff.planner.forms import (
-    parse_date,
 )
 from server.staff.planner.store import Outcome, Score, Wait
 

@@ -17,6 +17,7 @@ from datetime import date, time, timedelta
 from typing import Final
 
 from server.booking.model import WeeklyRule
+from server.core.dates import parse_date
 from server.core.language import N_
 
 WEEKDAYS: Final = (
@@ -45,7 +46,6 @@ REASONS: Final = {
 KINDS: Final = {"closed": N_("Niet beschikbaar"), "extra": N_("Extra uren")}
 
 _TIME: Final = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
-_DATE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 Form = Mapping[str, str]
 #: translates a Dutch message into the request's language (``N_``: stays Dutch)
@@ -71,16 +71,6 @@ def hours_field(weekday: int, block: int, end: str) -> str:
 def parse_time(raw: str) -> time | None:
     found = _TIME.fullmatch(raw.strip())
     return None if found is None else time(int(found.group(1)), int(found.group(2)))
-
-
-def parse_date(raw: str) -> date | None:
-    raw = raw.strip()
-    if not _DATE.fullmatch(raw):
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        return None
 
 
 def parse_hours(form: Form, gettext: Translate = N_) -> tuple[list[WeeklyRule], Checked]:

@@ -17,6 +17,7 @@ from server.booking.appointment import (
 from server.booking.intervals import merge, subtract, wall_to_instant
 from server.booking.model import WeeklyRule
 from server.core.clock import AMSTERDAM
+from server.core.dates import parse_date
 from server.core.language import N_, gettext_for
 from server.staff.auth import requires, staff_principal
 from server.staff.model import Role
@@ -34,7 +35,6 @@ from server.staff.planner.common import (
 )
 from server.staff.planner.forms import (
     KINDS,
-    parse_date,
 )
 from server.staff.planner.store import DayException, StaffRow
 

@@ -72,3 +72,31 @@ async def test_every_route_and_every_error_carries_the_security_headers(
     # the crawl reached pages, API errors and the error pages, not only one kind
     assert 200 in statuses and 404 in statuses and 405 in statuses, checked
     assert len(checked) >= 15, checked
+
+
+async def _moved(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPSeeOther("/elders")
+
+
+async def test_a_raised_redirect_goes_out_as_a_redirect_with_the_headers(tmp_path: Path) -> None:
+    """A handler (or a sub-application such as the demo wallet) that raises a redirect must
+    redirect, not show an error page (the demo wallet once ended on "Foutcode 303")."""
+    async with (
+        live_server(tmp_path, routes=[("POST", "/verhuisd", _moved)]) as live,
+        aiohttp.ClientSession() as http,
+    ):
+        async with http.post(
+            live.url + "/verhuisd", headers={"Accept": "text/html"}, allow_redirects=False
+        ) as response:
+            assert response.status == 303
+            assert response.headers["Location"] == "/elders"
+            for name, pattern in REQUIRED.items():
+                assert pattern.search(response.headers.get(name, "")), name
+
+
+async def test_a_405_says_which_methods_are_allowed(server: LiveServer) -> None:
+    async with aiohttp.ClientSession() as http:
+        async with http.delete(server.url + "/healthz") as response:
+            assert response.status == 405
+            assert set(response.headers["Allow"].split(",")) == {"GET", "HEAD"}
+            assert response.content_type == "application/problem+json"

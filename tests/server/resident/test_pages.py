@@ -8,13 +8,11 @@ the page offers, as a browser without JavaScript would.
 
 from __future__ import annotations
 
-import html
 import logging
 import re
 import time
-from collections.abc import AsyncIterator
+import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Final
 from urllib.parse import urlsplit
 
@@ -23,129 +21,32 @@ import pytest
 from sqlalchemy import select, update
 
 from server.booking.appkeys import BOOKING
-from server.booking.join_links import resident_participant_id
-from server.core.appkeys import CONFIG, KEYS
+from server.core.appkeys import KEYS
 from server.db.schema import appointments, feedback
 from server.resident.booking import HOLD_LAPSED
 from server.resident.journey import SLOT_TAKEN
 from signaling.roles import Role
 from signaling.tokens import issue_room_token
-from tests.server.booking.test_api import (
+from tests.server.booking.support import (
     EMAIL,
     Booking,
-    booking_server,
     count_appointments,
     seed,
 )
+from tests.server.resident.support import (
+    Resident,
+    book,
+    field,
+    hold,
+    links,
+    manage_link,
+    open_manage_link,
+    radios,
+    room_and_token,
+    times_page,
+)
 
 PHONE: Final = "0600000000"
-
-
-class Resident:
-    """A browser without JavaScript: a cookie jar, and what the last page said."""
-
-    def __init__(self, server: Booking, http: aiohttp.ClientSession) -> None:
-        self.server = server
-        self.http = http
-        self.urls: list[str] = []
-
-    async def get(self, path: str) -> tuple[int, str]:
-        self.urls.append(path)
-        async with self.http.get(self.server.url + path, allow_redirects=False) as response:
-            if response.status == 303:
-                return 303, response.headers["Location"]
-            return response.status, await response.text()
-
-    async def post(
-        self, path: str, data: dict[str, str], *, headers: dict[str, str] | None = None
-    ) -> tuple[int, str]:
-        """POST a form; a 303 is answered with the Location (Post/Redirect/Get)."""
-        self.urls.append(path)
-        async with self.http.post(
-            self.server.url + path, data=data, headers=headers, allow_redirects=False
-        ) as response:
-            if response.status == 303:
-                return 303, response.headers["Location"]
-            return response.status, await response.text()
-
-
-@pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[Booking]:
-    async with booking_server(tmp_path) as live:
-        yield live
-
-
-@pytest.fixture
-async def resident(server: Booking) -> AsyncIterator[Resident]:
-    # unsafe: the server is on 127.0.0.1, whose cookies aiohttp's jar refuses otherwise
-    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
-        yield Resident(server, http)
-
-
-def links(page: str, pattern: str) -> list[str]:
-    return [html.unescape(h) for h in re.findall(r'href="([^"]*)"', page) if re.search(pattern, h)]
-
-
-def field(page: str, name: str) -> str:
-    found = re.search(rf'name="{name}" value="([^"]*)"', page)
-    assert found is not None, f"no field {name}"
-    return html.unescape(found.group(1))
-
-
-def radios(page: str, name: str) -> list[str]:
-    return [
-        html.unescape(v)
-        for v in re.findall(rf'type="radio" [^>]*name="{name}" value="([^"]*)"', page)
-    ]
-
-
-async def times_page(resident: Resident, tenant: str) -> tuple[str, str]:
-    """The times page of a date a few days ahead (clear of today's passing hours)."""
-    status, page = await resident.get(f"/afspraak/{tenant}/kies/intake")
-    assert status == 200, page
-    dates = links(page, r"/kies/intake/\d{4}-")
-    later = links(page, r"\?week=")
-    if len(dates) < 4:  # late in the week: the next one
-        status, page = await resident.get(later[-1])
-        dates = links(page, r"/kies/intake/\d{4}-")
-    status, page = await resident.get(dates[min(3, len(dates) - 1)])
-    assert status == 200, page
-    return dates[min(3, len(dates) - 1)], page
-
-
-async def hold(resident: Resident, tenant: str, page: str, start: str) -> tuple[int, str]:
-    form = {"key": field(page, "key"), "purpose": "intake", "day": field(page, "day")}
-    return await resident.post(f"/afspraak/{tenant}/vasthouden", form | {"start": start})
-
-
-async def book(resident: Resident, tenant: str, *, email: str = "") -> tuple[str, str]:
-    """Book the first free time; the confirmation page and its path."""
-    _, page = await times_page(resident, tenant)
-    status, location = await hold(resident, tenant, page, radios(page, "start")[0])
-    assert (status, location) == (303, f"/afspraak/{tenant}/gegevens"), location
-    status, details = await resident.get(location)
-    assert status == 200, details
-    form = {"key": field(details, "key"), "email": email, "phone": ""}
-    status, location = await resident.post(f"/afspraak/{tenant}/bevestigen", form)
-    assert status == 303, location
-    status, confirmed = await resident.get(location)
-    assert status == 200, confirmed
-    return confirmed, location
-
-
-def manage_link(page: str) -> str:
-    found = [h for h in links(page, r"#token=") if "/afspraak/" in h]
-    assert len(found) == 1, found
-    return found[0]
-
-
-async def open_manage_link(resident: Resident, link: str) -> tuple[int, str]:
-    """What manage.js does: the fragment's token into the form, posted."""
-    parts = urlsplit(link)
-    status, page = await resident.get(parts.path)
-    assert status == 200 and 'id="manage-form"' in page
-    token = parts.fragment.removeprefix("token=")
-    return await resident.post(parts.path, {"link": token})
 
 
 # --- the journey --------------------------------------------------------------------------
@@ -426,24 +327,22 @@ async def test_a_reschedule_to_a_taken_time_keeps_the_booking(
 # --- feedback -----------------------------------------------------------------------------
 
 
-async def room_and_token(server: Booking, tenant: str) -> tuple[str, str, str]:
-    """The booked appointment's id and room, and a resident token for the call (as the join
-    link gives one once the call is near: the link's own token is not valid days ahead)."""
-    async with server.engine.connect() as conn:
-        query = select(appointments).where(appointments.c.tenant_id == tenant)
-        row = (await conn.execute(query)).one()
-    token = issue_room_token(
-        server.app[KEYS],
-        issuer=server.app[CONFIG].tokens.issuer,
-        room=row.room_id,
-        participant_id=resident_participant_id(row.room_id),
-        role=Role.RESIDENT,
-        now=int(time.time()),
-        ttl=3600,
-        purpose="intake",
-        tenant=tenant,
-    )
-    return row.id, row.room_id, token
+async def test_choosing_another_time_releases_the_first(
+    server: Booking, resident: Resident
+) -> None:
+    """A browser holds one time at a time: going back and choosing another frees the first
+    at once, instead of keeping both for a quarter of an hour."""
+    tenant = await seed(server.engine)
+    _, page = await times_page(resident, tenant)
+    first, second = radios(page, "start")[:2]
+    assert (await hold(resident, tenant, page, first))[0] == 303
+    _, page = await times_page(resident, tenant)  # back to the times: a fresh form key
+    assert (await hold(resident, tenant, page, second))[0] == 303
+    counts = await count_appointments(server.engine, tenant)
+    assert (counts.get("held"), counts.get("released")) == (1, 1)
+    # the first time is offered again
+    _, page = await times_page(resident, tenant)
+    assert first in radios(page, "start")
 
 
 async def test_feedback_is_stored_once_with_tenant_appointment_and_purpose(
@@ -476,6 +375,37 @@ async def test_feedback_is_stored_once_with_tenant_appointment_and_purpose(
     assert [(r.tenant_id, r.appointment_id, r.purpose_key, r.score, r.comment) for r in rows] == [
         (tenant, appointment_id, "intake", 4, "Duidelijk uitgelegd.")
     ]
+
+
+async def test_feedback_for_a_room_without_an_appointment_counts_once(
+    server: Booking, resident: Resident
+) -> None:
+    """A room made by hand (``balie room create --purpose``) has no appointment: its answer
+    is still counted once, however often the form is sent."""
+    tenant = await seed(server.engine)
+    room = f"r_{uuid.uuid4().hex[:16]}"
+    token = issue_room_token(
+        server.app[KEYS],
+        issuer=server.config.tokens.issuer,
+        room=room,
+        participant_id="p_resident1",
+        role=Role.RESIDENT,
+        now=int(time.time()),
+        ttl=3600,
+        purpose="intake",
+        tenant=tenant,
+    )
+    status, page = await resident.post(f"/feedback/{room}", {"room_token": token})
+    assert status == 200
+    answer = {"room_token": field(page, "room_token"), "answer": "1", "score": "5"}
+    for _ in range(3):
+        assert await resident.post(f"/feedback/{room}", answer) == (
+            303,
+            f"/feedback/{room}/bedankt",
+        )
+    async with server.engine.connect() as conn:
+        rows = (await conn.execute(select(feedback))).all()
+    assert [(r.room_id, r.appointment_id, r.score) for r in rows] == [(room, None, 5)]
 
 
 async def test_feedback_needs_a_resident_token_of_that_room(

@@ -15,11 +15,10 @@ import aiohttp
 import icalendar
 
 from server.core.clock import AMSTERDAM
-from tests.english import DUTCH, assert_dutch, assert_english, visible_text
+from tests.english import DUTCH, ENGLISH_DAY, assert_dutch, assert_english, visible_text
 from tests.english import choose_english as choose_english_cookie
-from tests.server.booking.test_api import Booking, seed
-from tests.server.resident import test_pages as pages
-from tests.server.resident.test_pages import (
+from tests.server.booking.support import Booking, seed
+from tests.server.resident.support import (
     Resident,
     book,
     field,
@@ -32,14 +31,8 @@ from tests.server.resident.test_pages import (
     times_page,
 )
 
-server = pages.server
-resident = pages.resident
-
 #: names from the seed data, stored in Dutch and shown as stored
 SEED_NAMES: Final = ("Gemeente Test", "Wmo intake")
-ENGLISH_DAY: Final = (
-    r"(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday) \d{1,2} [A-Z][a-z]+"
-)
 DUTCH_DAY: Final = r"(maandag|dinsdag|woensdag|donderdag|vrijdag|zaterdag|zondag) \d{1,2} [a-z]+"
 
 

@@ -20,8 +20,7 @@ from server.booking.appointment import AppointmentState
 from server.core.date_words import clock_words
 from server.staff.auth import LANDING
 from server.staff.desk.state import LiveState, state_label
-from tests.english import assert_english, choose_english
-from tests.server.resident.test_pages_english import ENGLISH_DAY
+from tests.english import ENGLISH_DAY, assert_english, choose_english
 from tests.server.staff.desk.support import (
     add_appointment,
     desk_csrf,

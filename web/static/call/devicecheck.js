@@ -1,9 +1,18 @@
+// @ts-check
 // Device check before joining (design §2 "Prepare"): a test tone for the speakers,
 // and a connection test against the server (round trip, failed requests) and the
 // configured STUN/TURN servers (can this network reach them?), ending in one
 // plain-language verdict. Nothing is stored; nothing leaves but the test requests.
 
-import { t } from './texts.js';
+import { t } from '../texts.js';
+
+/** @typedef {typeof AudioContext} AudioContextType */
+
+/** The page's AudioContext constructor (Safari before 14.1 has only the prefixed one). */
+function audioContext() {
+  const page = /** @type {typeof globalThis & {webkitAudioContext?: AudioContextType}} */ (window);
+  return page.AudioContext || page.webkitAudioContext;
+}
 
 const ROUND_TRIPS = 5;
 const SLOW_MS = 400;
@@ -12,7 +21,7 @@ const METER_RANGE_DB = 60;
 
 /** Play a short, soft 440 Hz tone; resolves when it has finished. */
 export async function playTestTone() {
-  const Context = window.AudioContext || window.webkitAudioContext;
+  const Context = audioContext();
   if (!Context) throw new Error('no audio');
   const audio = new Context();
   const oscillator = audio.createOscillator();
@@ -33,9 +42,12 @@ export async function playTestTone() {
  * Follow the microphone's loudness: calls `onLevel` with 0..1 ten times a second (the
  * peak of each slice, so one word is enough to see it move). Returns a function
  * that stops it. Nothing is recorded or sent anywhere.
+ * @param {MediaStream} stream
+ * @param {(level: number) => void} onLevel
+ * @returns {() => void}
  */
 export function watchMicrophone(stream, onLevel) {
-  const Context = window.AudioContext || window.webkitAudioContext;
+  const Context = audioContext();
   const track = stream.getAudioTracks()[0];
   if (!Context || !track) return () => {};
   const audio = new Context();
@@ -67,6 +79,7 @@ export function watchMicrophone(stream, onLevel) {
   };
 }
 
+/** @returns {Promise<{median: number | null, failed: number}>} */
 async function roundTrips() {
   const times = [];
   let failed = 0;
@@ -85,6 +98,11 @@ async function roundTrips() {
   return { median, failed };
 }
 
+/**
+ * @param {string} room
+ * @param {string} token
+ * @returns {Promise<RTCIceServer[]>}
+ */
 async function iceServers(room, token) {
   const response = await fetch(`/api/rooms/${encodeURIComponent(room)}/ice`, {
     headers: { Authorization: `Bearer ${token}` },
@@ -95,12 +113,18 @@ async function iceServers(room, token) {
   return Array.isArray(body.ice_servers) ? body.ice_servers : [];
 }
 
-/** Which candidate types this network gathers with the given servers. */
+/**
+ * Which candidate types this network gathers with the given servers.
+ * @param {RTCIceServer[]} servers
+ * @returns {Promise<Set<string>>}
+ */
 async function gather(servers) {
   const pc = new RTCPeerConnection({ iceServers: servers });
+  /** @type {Set<string>} */
   const types = new Set();
   try {
     pc.createDataChannel('probe');
+    /** @type {Promise<void>} */
     const done = new Promise((resolve) => {
       const timer = window.setTimeout(resolve, GATHER_TIMEOUT_MS);
       pc.addEventListener('icecandidate', (event) => {
@@ -120,8 +144,20 @@ async function gather(servers) {
 }
 
 /**
+ * @typedef {object} ConnectionVerdict
+ * @property {'good' | 'fair' | 'bad'} level
+ * @property {string} text the verdict in plain language
+ * @property {number | null} medianMs
+ * @property {number} failed
+ * @property {string[]} candidates the candidate types gathered (no addresses)
+ */
+
+/**
  * Resolve with {level: 'good'|'fair'|'bad', text, medianMs, failed, candidates}.
  * Never rejects: a failing check is itself the answer.
+ * @param {string} room
+ * @param {string} token
+ * @returns {Promise<ConnectionVerdict>}
  */
 export async function checkConnection(room, token) {
   const { median, failed } = await roundTrips();
@@ -134,7 +170,9 @@ export async function checkConnection(room, token) {
       candidates: [],
     };
   }
+  /** @type {string[]} */
   let candidates = [];
+  /** @type {RTCIceServer[]} */
   let servers = [];
   try {
     servers = await iceServers(room, token);

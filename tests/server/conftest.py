@@ -1,4 +1,5 @@
-"""Fixtures: a migrated database per module on each backend, an engine per test."""
+"""Fixtures for the server tests: a migrated database per module on each backend (SQLite and
+the real PostgreSQL), an engine per test, a clock the test moves."""
 
 from __future__ import annotations
 

@@ -1,0 +1,170 @@
+// @ts-check
+// The chat: the messages (text only, never HTML), the unread count on the chat button,
+// and the form (Enter sends, Shift+Enter is a new line, Escape closes the panel).
+
+import { t } from '../../texts.js';
+import { roleInSentence, roleLabel, timeOfDay } from './words.js';
+
+/** @typedef {import('./status.js').Announce} Announce */
+
+export const CHAT_MAX = 2000;
+
+/**
+ * @typedef {object} ChatElements
+ * @property {HTMLElement} panel
+ * @property {HTMLElement} log the scrolling log
+ * @property {HTMLElement} list the messages
+ * @property {HTMLFormElement} form
+ * @property {HTMLTextAreaElement} input
+ * @property {HTMLButtonElement} button the chat button among the controls
+ * @property {HTMLElement} unread the unread count inside the button
+ */
+
+/**
+ * @typedef {object} ChatOptions
+ * @property {(text: string) => void} send sends a chat message
+ * @property {() => void} onToggle the panel opened or closed (the page renders)
+ * @property {Announce} announce
+ * @property {(text: string) => void} showAlert
+ */
+
+/**
+ * A time from the server: seconds or milliseconds since the epoch, or ISO text.
+ * @param {unknown} value
+ * @returns {Date | null}
+ */
+export function parseTime(value) {
+  let date = null;
+  if (typeof value === 'number' && Number.isFinite(value)) {
+    // Seconds or milliseconds since the epoch; 1e12 ms is in 2001.
+    date = new Date(value < 1e12 ? value * 1000 : value);
+  } else if (typeof value === 'string') {
+    date = new Date(value);
+  }
+  return date && !Number.isNaN(date.getTime()) ? date : null;
+}
+
+export class Chat {
+  #open = false;
+  #unread = 0;
+
+  /**
+   * @param {ChatElements} elements
+   * @param {ChatOptions} options
+   */
+  constructor(elements, options) {
+    this.elements = elements;
+    this.options = options;
+    const { panel, form, input, button } = elements;
+    button.addEventListener('click', () => {
+      this.setOpen(!this.#open);
+      if (!this.#open) button.focus();
+    });
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      this.#send();
+    });
+    input.addEventListener('keydown', (event) => {
+      if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        this.#send();
+      }
+    });
+    panel.addEventListener('keydown', (event) => {
+      if (event.key === 'Escape') {
+        this.setOpen(false);
+        button.focus();
+      }
+    });
+  }
+
+  get open() {
+    return this.#open;
+  }
+
+  /**
+   * The chat button and panel, for the page's phase.
+   * @param {boolean} inCall
+   */
+  render(inCall) {
+    this.elements.button.hidden = !inCall;
+    this.elements.panel.hidden = !(inCall && this.#open);
+  }
+
+  /** @param {boolean} open */
+  setOpen(open) {
+    const { button, unread, log, input } = this.elements;
+    this.#open = open;
+    button.setAttribute('aria-expanded', String(open));
+    if (open) {
+      this.#unread = 0;
+      unread.textContent = '';
+      unread.hidden = true;
+    }
+    this.options.onToggle();
+    if (open) {
+      log.scrollTop = log.scrollHeight;
+      input.focus();
+    }
+  }
+
+  /** The call is over: closed, without moving the focus. */
+  close() {
+    this.#open = false;
+    this.elements.button.setAttribute('aria-expanded', 'false');
+  }
+
+  /**
+   * A `chat` message (own messages come back from the server too).
+   * @param {Record<string, unknown>} message
+   * @param {boolean} mine
+   */
+  add(message, mine) {
+    if (typeof message.text !== 'string') return;
+    const { list, log, unread } = this.elements;
+    const who = mine ? t('U') : roleLabel(message.role);
+    const li = document.createElement('li');
+    li.className = mine ? 'chat-message chat-mine' : 'chat-message';
+    const meta = document.createElement('p');
+    meta.className = 'chat-meta';
+    const author = document.createElement('strong');
+    author.textContent = who;
+    meta.append(author);
+    const when = parseTime(message.at);
+    if (when) {
+      const time = document.createElement('time');
+      time.dateTime = when.toISOString();
+      time.textContent = timeOfDay(when);
+      meta.append(' ', time);
+    }
+    const body = document.createElement('p');
+    body.className = 'chat-text';
+    // textContent only: chat text is untrusted input from another participant.
+    body.textContent = message.text;
+    li.append(meta, body);
+    list.append(li);
+    log.scrollTop = log.scrollHeight;
+    if (!mine && !this.#open) {
+      this.#unread += 1;
+      unread.textContent = ' ' + t('({count} nieuw)', { count: this.#unread });
+      unread.hidden = false;
+      this.options.announce(t('Nieuw chatbericht van {who}.', { who: roleInSentence(message.role) }));
+    }
+  }
+
+  #send() {
+    const { input } = this.elements;
+    const text = input.value.trim();
+    if (!text) {
+      input.focus();
+      return;
+    }
+    if (text.length > CHAT_MAX) {
+      this.options.showAlert(t('Uw bericht is te lang. Gebruik maximaal {max} tekens.', { max: CHAT_MAX }));
+      return;
+    }
+    this.options.send(text);
+    input.value = '';
+    input.focus();
+  }
+}

@@ -1,0 +1,88 @@
+// @ts-check
+// The call's controls: microphone, camera, hang up, and (for the specialist) ending the
+// call for everyone behind a confirmation dialog. The chat button in the same group
+// belongs to ui/chat.js.
+
+import { t } from '../../texts.js';
+
+/**
+ * @typedef {object} ControlElements
+ * @property {HTMLElement} group the controls' group
+ * @property {HTMLButtonElement} mic
+ * @property {HTMLButtonElement} cam
+ * @property {HTMLButtonElement} leave
+ * @property {HTMLButtonElement} end
+ * @property {HTMLDialogElement} endDialog
+ * @property {HTMLButtonElement} endConfirm
+ * @property {HTMLButtonElement} endCancel
+ */
+
+/**
+ * @typedef {object} ControlActions
+ * @property {() => void} onMic the microphone button was pressed
+ * @property {() => void} onCam the camera button was pressed
+ * @property {() => void} onLeave hang up (or leave the waiting room)
+ * @property {() => void} onEnd the specialist confirmed ending the call for everyone
+ */
+
+export class Controls {
+  /**
+   * @param {ControlElements} elements
+   * @param {ControlActions} actions
+   */
+  constructor(elements, actions) {
+    this.elements = elements;
+    const { mic, cam, leave, end, endDialog, endConfirm, endCancel } = elements;
+    mic.addEventListener('click', actions.onMic);
+    cam.addEventListener('click', actions.onCam);
+    leave.addEventListener('click', actions.onLeave);
+    end.addEventListener('click', () => {
+      endDialog.showModal();
+    });
+    endCancel.addEventListener('click', () => {
+      endDialog.close();
+    });
+    endConfirm.addEventListener('click', () => {
+      endDialog.close();
+      actions.onEnd();
+    });
+    endDialog.addEventListener('close', () => {
+      if (!end.hidden) end.focus();
+    });
+  }
+
+  /**
+   * Which controls show, for the page's phase.
+   * @param {{phase: string, specialist: boolean}} state
+   */
+  render({ phase, specialist }) {
+    const { group, leave, end } = this.elements;
+    const inCall = phase === 'call';
+    group.hidden = !(phase === 'lobby' || inCall);
+    end.hidden = !(inCall && specialist);
+    leave.textContent = phase === 'lobby' ? t('Wachtkamer verlaten') : t('Ophangen');
+  }
+
+  /**
+   * The microphone and camera buttons: disabled without the device, pressed when off.
+   * @param {{audioOn: boolean, videoOn: boolean, hasAudio: boolean, hasVideo: boolean}} state
+   */
+  showMedia({ audioOn, videoOn, hasAudio, hasVideo }) {
+    const { mic, cam } = this.elements;
+    mic.disabled = !hasAudio;
+    cam.disabled = !hasVideo;
+    mic.setAttribute('aria-pressed', String(!audioOn || !hasAudio));
+    cam.setAttribute('aria-pressed', String(!videoOn || !hasVideo));
+  }
+
+  /** Where the focus goes when the call starts. */
+  get firstControl() {
+    const { mic, leave } = this.elements;
+    return mic.disabled ? leave : mic;
+  }
+
+  closeDialog() {
+    const { endDialog } = this.elements;
+    if (endDialog.open) endDialog.close();
+  }
+}

@@ -1,0 +1,96 @@
+// @ts-check
+// The video tiles: one per other participant, with the role as caption and a short state
+// ("verbinden…", "microfoon uit"), and the state line under the own camera image.
+
+import { t } from '../../texts.js';
+import { roleInSentence, roleLabel } from './words.js';
+
+/**
+ * @typedef {object} TileState
+ * @property {boolean} away the peer's socket dropped; the server holds their seat
+ * @property {RTCPeerConnectionState} connectionState
+ * @property {{audio: boolean, video: boolean}} media what the peer says it sends
+ */
+
+/** One other participant's video in the list `#tiles`. */
+export class RemoteTile {
+  /**
+   * @param {HTMLElement} list the tile list
+   * @param {string} role the participant's role
+   */
+  constructor(list, role) {
+    const item = document.createElement('li');
+    item.className = 'tile';
+    const figure = document.createElement('figure');
+    figure.className = 'tile-figure';
+    const video = document.createElement('video');
+    video.className = 'tile-video';
+    // iOS Safari plays full screen without playsinline; the attribute, not only the property.
+    video.setAttribute('playsinline', '');
+    video.setAttribute('autoplay', '');
+    video.playsInline = true;
+    video.autoplay = true;
+    video.setAttribute('aria-label', t('Beeld van {who}', { who: roleInSentence(role) }));
+    const caption = document.createElement('figcaption');
+    caption.className = 'tile-caption';
+    const name = document.createElement('span');
+    name.className = 'tile-role';
+    name.textContent = roleLabel(role);
+    const state = document.createElement('span');
+    state.className = 'tile-state';
+    caption.append(name, ' ', state);
+    figure.append(video, caption);
+    item.append(figure);
+    list.append(item);
+    this.item = item;
+    this.video = video;
+    this.state = state;
+    // for tracks that arrive without a stream
+    this.stream = new MediaStream();
+  }
+
+  /**
+   * Show a remote track (the peer's `track` event).
+   * @param {MediaStreamTrack} track
+   * @param {readonly MediaStream[]} streams
+   */
+  showTrack(track, streams) {
+    const { video } = this;
+    const stream = streams[0] ?? this.stream;
+    if (stream === this.stream && !this.stream.getTracks().includes(track)) {
+      this.stream.addTrack(track);
+    }
+    if (video.srcObject !== stream) video.srcObject = stream;
+    video.play().catch(() => {});
+  }
+
+  /** @param {TileState} state */
+  update({ away, connectionState, media }) {
+    const notes = [];
+    if (away) notes.push(t('verbinding even weg'));
+    else if (connectionState === 'connecting' || connectionState === 'new') notes.push(t('verbinden…'));
+    else if (connectionState === 'failed' || connectionState === 'disconnected') {
+      notes.push(t('verbinding slecht'));
+    }
+    if (!media.audio) notes.push(t('microfoon uit'));
+    if (!media.video) notes.push(t('camera uit'));
+    this.state.textContent = notes.length ? `(${notes.join(', ')})` : '';
+  }
+
+  remove() {
+    this.video.srcObject = null;
+    this.item.remove();
+  }
+}
+
+/**
+ * The state line under the own camera image.
+ * @param {HTMLElement} element
+ * @param {{audio: boolean, video: boolean}} sending whether microphone and camera are on (and there)
+ */
+export function showSelfState(element, sending) {
+  const notes = [];
+  if (!sending.audio) notes.push(t('microfoon uit'));
+  if (!sending.video) notes.push(t('camera uit'));
+  element.textContent = notes.length ? `(${notes.join(', ')})` : '';
+}
