@@ -108,14 +108,23 @@ SHOTS: Final = (
     "resident-05-confirmation-phone",
     "specialist-01-sign-in",
     "specialist-02-code",
+    "resident-06-opened-early",
+    "resident-06-opened-early-phone",
     "resident-06-device-check",
     "resident-07-identity-qr",
     "resident-08-lobby",
     "specialist-03-desk",
     "specialist-04-call-lobby",
+    "specialist-04-call-lobby-phone",
     "specialist-05-call-verified",
     "resident-09-in-call",
+    "resident-09-in-call-phone",
+    "specialist-06-call-ended",
+    "specialist-06-call-ended-phone",
     "resident-10-finished",
+    "resident-10-finished-phone",
+    "specialist-07-outcome",
+    "specialist-07-outcome-phone",
     "resident-11-feedback",
     "resident-12-english-landing",
     "resident-13-english-times",
@@ -150,6 +159,7 @@ class Shooter:
     async def phone(self, page: Page, name: str) -> None:
         """The same page at a phone's width, then back to the desktop size."""
         await page.set_viewport_size(PHONE)
+        await page.wait_for_timeout(300)  # the layout and the videos settle at the new size
         await self.shot(page, name)
         await page.set_viewport_size(DESKTOP)
 
@@ -234,6 +244,16 @@ def _appointment_row(
         "created_at": start - timedelta(days=3),
         "updated_at": start,
     }
+
+
+async def add_call_later(app: web.Application) -> Appointment:
+    """An appointment with Bram in two days: its join link, opened now, is early."""
+    start = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(days=2)
+    row = _appointment_row("bijstand", "demo-bram", start, 30, "booked")
+    async with writer(app[ENGINE]).begin() as conn:
+        await conn.execute(insert(appointments).values(row))
+    found: Appointment = await app[BOOKING].get(DEMO_TENANT, row["id"])
+    return found
 
 
 async def add_call_now(app: web.Application) -> Appointment:
@@ -413,6 +433,19 @@ async def wait_for_remote_video(page: Page) -> None:
     )
 
 
+async def resident_opens_early(page: Page, early_url: str, shooter: Shooter) -> None:
+    """A join link opened two days before its call: when it starts, from when one can join."""
+    await page.goto(early_url)
+    await expect(page.locator("#opening")).to_be_visible()
+    await page.wait_for_function(
+        "() => document.getElementById('self-video').videoWidth > 0", timeout=DEADLINE_MS
+    )
+    await expect(page.get_by_role("button", name="Deelnemen", exact=True)).to_be_disabled()
+    await page.wait_for_timeout(500)  # a few frames painted, not the first black one
+    await shooter.shot(page, "resident-06-opened-early")
+    await shooter.phone(page, "resident-06-opened-early-phone")
+
+
 async def resident_to_lobby(page: Page, join_url: str, shooter: Shooter) -> None:
     """Device check → identity step (QR code; the scripted wallet answers) → waiting room."""
     await page.goto(join_url)
@@ -458,7 +491,11 @@ async def specialist_takes_the_call(staff: Page, resident: Page, shooter: Shoote
         raise ScreenshotError("the verified panel shows the BSN before a reveal")
     admit = staff.get_by_role("button", name=re.compile(r"^Toelaten")).first
     await admit.wait_for(state="visible")
+    # the appointment's number and subject, and how long the resident waits
+    await expect(staff.locator("#lobby-list .waiting-about")).to_contain_text("Afspraaknummer")
+    await expect(staff.locator("#lobby-list .waiting-state")).to_contain_text("Wacht")
     await shooter.shot(staff, "specialist-04-call-lobby")
+    await shooter.phone(staff, "specialist-04-call-lobby-phone")
 
     await admit.click()
     await wait_for_phase(resident, "call")
@@ -466,12 +503,25 @@ async def specialist_takes_the_call(staff: Page, resident: Page, shooter: Shoote
     await wait_for_remote_video(resident)
     await shooter.shot(staff, "specialist-05-call-verified")
     await shooter.shot(resident, "resident-09-in-call")
+    await shooter.phone(resident, "resident-09-in-call-phone")
 
     await staff.get_by_role("button", name="Gesprek beëindigen voor iedereen").click()
     await staff.get_by_role("button", name="Ja, beëindigen").click()
+    await wait_for_phase(staff, "finished")
     await wait_for_phase(resident, "finished")
+    outcome = staff.get_by_role("link", name="Uitkomst van het gesprek vastleggen")
+    await expect(outcome).to_be_visible()
+    await shooter.shot(staff, "specialist-06-call-ended")
+    await shooter.phone(staff, "specialist-06-call-ended-phone")
     await expect(resident.get_by_role("button", name="Geef uw mening")).to_be_visible()
+    await expect(resident.locator("#finished-next")).to_be_visible()
     await shooter.shot(resident, "resident-10-finished")
+    await shooter.phone(resident, "resident-10-finished-phone")
+
+    await outcome.click()
+    await expect(staff.get_by_role("heading", level=1)).to_have_text("Hoe ging het gesprek?")
+    await shooter.shot(staff, "specialist-07-outcome")
+    await shooter.phone(staff, "specialist-07-outcome-phone")
 
     await resident.get_by_role("button", name="Geef uw mening").click()
     await expect(resident.get_by_role("heading", level=1)).to_have_text(
@@ -509,7 +559,9 @@ async def take_screenshots(out: Path, data_dir: Path) -> list[str]:
         await add_history(app, datetime.now(AMSTERDAM).date())
         call = await add_call_now(app)
         join_url = resident_join_url(config, app[KEYS], call, now=datetime.now(UTC))
-        if join_url is None:
+        later = await add_call_later(app)
+        early_url = resident_join_url(config, app[KEYS], later, now=datetime.now(UTC))
+        if join_url is None or early_url is None:
             raise ScreenshotError("the appointment got no room")
 
         resident_context, resident = await new_person(browser)
@@ -520,6 +572,7 @@ async def take_screenshots(out: Path, data_dir: Path) -> list[str]:
             await book_as_resident(resident, url, shooter)
             await english_pages(english, url, shooter)
             await sign_in(staff, url, config, "specialist", shooter)
+            await resident_opens_early(resident, early_url, shooter)
             await resident_to_lobby(resident, join_url, shooter)
             await specialist_takes_the_call(staff, resident, shooter)
             await planner_pages(planner, url, config, shooter)

@@ -1,3 +1,4 @@
+# Longer than 500 lines: every BALIE_* variable is read and checked here, in one place, on purpose.
 """Configuration: read from the environment here and nowhere else.
 
 Every setting is a typed field of a small frozen value object with a named
@@ -112,6 +113,9 @@ class DatabaseSettings:
     url: str = ""
     #: seed the demo tenant, purposes and staff at start-up (development only)
     demo_data: bool = True
+    #: seconds PostgreSQL gets to connect, to run one statement, and a request to wait for a
+    #: pooled connection: an unreachable database is a quick 503, never a hanging request
+    timeout: float = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,6 +301,7 @@ class Config:
             database=DatabaseSettings(
                 url=read.text("BALIE_DATABASE_URL", ""),
                 demo_data=read.flag("BALIE_DEMO_DATA", not production),
+                timeout=read.number("BALIE_DATABASE_TIMEOUT", 10.0),
             ),
             identity=IdentitySettings(
                 demo_mode=read.flag("BALIE_DEMO_MODE", not production),
@@ -343,6 +348,7 @@ class Config:
             "BALIE_RESUME_GRACE": self.ws.resume_grace,
             "BALIE_ROOM_TOKEN_TTL": self.tokens.room_token_ttl,
             "BALIE_HEADER_TIMEOUT": self.header_timeout,
+            "BALIE_DATABASE_TIMEOUT": self.database.timeout,
         }
         for name, value in positive.items():
             if not value > 0:

@@ -16,6 +16,7 @@ contains message contents, tokens or personal data.
     │   ├── UnknownPeer          no such participant in the room    unknown-peer
     │   ├── RoomFull             the call has no free seat          room-full
     │   ├── RateLimited          over the message rate              rate-limited
+    │   ├── Denied               the specialist turned them away a moment ago  denied
     │   └── VerificationRequired the resident has not shown who they are  verification-required
     └── TokenError               a room token was refused (close 4401)  token-invalid
         ├── TokenExpired         its time is over                   token-expired
@@ -94,6 +95,13 @@ class RoomFull(RefusedError):
 
 class RateLimited(RefusedError):
     code = "rate-limited"
+
+
+class Denied(RefusedError):
+    """The specialist denied this participant a moment ago; the same token cannot put them
+    straight back in the lobby (close 4403)."""
+
+    code = "denied"
 
 
 class VerificationRequired(RefusedError):

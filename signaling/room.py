@@ -19,7 +19,7 @@ from enum import Enum
 from typing import Final, TypeAlias
 
 from signaling.close_codes import CloseCode
-from signaling.errors import Forbidden, NotAllowed, RoomFull, UnknownPeer
+from signaling.errors import Denied, Forbidden, NotAllowed, RoomFull, UnknownPeer
 from signaling.messages import (
     Admit,
     Candidate,
@@ -41,6 +41,8 @@ from signaling.roles import Role, is_polite
 
 MAX_IN_CALL: Final = 3
 REPLAY_LIMIT: Final = 256
+#: seconds a denied participant cannot join again with the same token
+DENIED_FOR: Final = 15 * 60
 
 
 # Effects are not frozen for the reason the messages are not (see messages.py):
@@ -83,10 +85,20 @@ class Seat:
         #: in the call
         IN_CALL = "in-call"
 
-    def __init__(self, participant_id: str, role: Role, session_id: str, now: float) -> None:
+    def __init__(
+        self,
+        participant_id: str,
+        role: Role,
+        session_id: str,
+        now: float,
+        owner: str | None = None,
+    ) -> None:
         self.id = participant_id
         self.role = role
         self.session_id = session_id
+        #: an opaque id of the browser that holds the seat (its identity was verified
+        #: there): only that browser may resume it; None binds nothing
+        self.owner = owner
         self.state = Seat.State.IN_CALL if role is Role.SPECIALIST else Seat.State.WAITING
         self.hold_message: str | None = None
         self.arrived = now
@@ -130,21 +142,33 @@ class Room:
         self.state = Room.State.OPEN
         self.max_in_call = max_in_call
         self.seats: dict[str, Seat] = {}
+        #: participant → until when a join of theirs is refused (they were denied)
+        self.denied: dict[str, float] = {}
 
     # -- seats coming and going -------------------------------------------
 
     def join(
-        self, participant_id: str, role: Role, session_id: str, now: float, extra: JsonObject
+        self,
+        participant_id: str,
+        role: Role,
+        session_id: str,
+        now: float,
+        extra: JsonObject,
+        *,
+        owner: str | None = None,
     ) -> list[Effect]:
         """Seat a participant whose token was verified; ``extra`` goes into ``joined``.
 
         Joining again with the same participant id (a reload, a second tab)
         replaces the older socket: the others see the participant leave and
-        come back, so that they negotiate afresh with the new page.
+        come back, so that they negotiate afresh with the new page. A participant
+        the specialist denied cannot join again for :data:`DENIED_FOR` seconds.
         """
         self._require_open("join")
+        if self.denied.get(participant_id, 0.0) > now:
+            raise Denied("the specialist turned this participant away a moment ago")
         old = self.seats.get(participant_id)
-        seat = Seat(participant_id, role, session_id, now)
+        seat = Seat(participant_id, role, session_id, now, owner)
         if old is not None and old.role is role:
             # a reload keeps the seat's admission: the specialist let them in
             seat.state = old.state
@@ -180,10 +204,13 @@ class Room:
                 effects.append(self._send(seat, self._lobby_list()))
         return effects
 
-    def resume(self, session_id: str, last_seq: int, now: float) -> Resumed:
-        """Give a seat back to a new socket and replay what it missed."""
+    def resume(
+        self, session_id: str, last_seq: int, now: float, *, owner: str | None = None
+    ) -> Resumed:
+        """Give a seat back to a new socket and replay what it missed; a seat bound to a
+        browser goes back to that browser only (a leaked session id moves nothing)."""
         seat = self._seat_by_session(session_id)
-        if seat is None:
+        if seat is None or (seat.owner is not None and owner != seat.owner):
             raise UnknownPeer("there is no seat for this session; join again")
         # A socket that still looks alive (half-open TCP) is closed by the
         # caller, which knows which socket object holds the session.
@@ -273,7 +300,7 @@ class Room:
             case Admit(participant_id=target_id):
                 return self._admit(seat, target_id)
             case Deny(participant_id=target_id, message=note):
-                return self._deny(seat, target_id, note)
+                return self._deny(seat, target_id, note, now)
             case Hold(participant_id=target_id, message=note):
                 return self._hold(seat, target_id, note)
             case End():
@@ -313,8 +340,9 @@ class Room:
         effects += self._lobby_update()
         return effects
 
-    def _deny(self, seat: Seat, target_id: str, note: str | None) -> list[Effect]:
+    def _deny(self, seat: Seat, target_id: str, note: str | None, now: float) -> list[Effect]:
         target = self._lobby_target(seat, target_id, "deny")
+        self.denied[target.id] = now + DENIED_FOR
         denied: JsonObject = {"type": "denied"}
         if note:
             denied["message"] = note

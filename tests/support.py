@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
+import signal
 import socket
 import sys
 import time
@@ -159,10 +160,21 @@ class SignalClient:
 
     @classmethod
     async def connect(
-        cls, session: aiohttp.ClientSession, server: LiveServer, origin: str | None = None
+        cls,
+        session: aiohttp.ClientSession,
+        server: LiveServer,
+        origin: str | None = None,
+        *,
+        browser: str | None = None,
     ) -> SignalClient:
+        """A socket from our page; ``browser`` is the browser-session id its cookie carries."""
+        headers = {"Cookie": f"balie_browser={browser}"} if browser else {}
         ws = await session.ws_connect(
-            server.ws_url, origin=origin or server.origin, autoping=True, heartbeat=None
+            server.ws_url,
+            origin=origin or server.origin,
+            autoping=True,
+            heartbeat=None,
+            headers=headers,
         )
         return cls(ws)
 
@@ -269,14 +281,30 @@ class BalieProcess:
 
     url: str
     process: asyncio.subprocess.Process
-    #: what it printed before it was ready (the demo links and accounts)
-    printed: str
+    #: every line it has printed so far (stdout and stderr), kept current while it runs
+    lines: list[str]
+
+    @property
+    def printed(self) -> str:
+        return "\n".join(self.lines)
+
+    def demo_link(self, role: Role) -> str:
+        """The demo join link ``balie serve`` printed for ``role`` (see server/cli.py)."""
+        label = f"({role.value}):"
+        for line in self.lines:
+            if label in line:
+                return line.split(label, 1)[1].strip()
+        raise AssertionError(f"no demo link for {role.value} in: {self.printed}")
 
 
 @asynccontextmanager
-async def balie_serve(data_dir: Path, **env: str) -> AsyncIterator[BalieProcess]:
-    """Start ``balie serve`` on a free port with its files in ``data_dir`` and wait until it
-    answers ``/healthz``; stop it with SIGTERM (as an operator would) when done."""
+async def balie_serve(
+    data_dir: Path, *, stop: signal.Signals = signal.SIGTERM, **env: str
+) -> AsyncIterator[BalieProcess]:
+    """Start ``balie serve`` on a free port, with only ``BALIE_DATA_DIR`` (and ``env``) of
+    Balie's settings, and wait until it answers ``/healthz``. What it prints is read all the
+    time (a full pipe would stall it). Stopped with ``stop``: SIGTERM as an operator's
+    service manager does, SIGINT as Ctrl+C."""
     port = free_port()
     environment = {k: v for k, v in os.environ.items() if not k.startswith("BALIE_")}
     environment |= {"BALIE_DATA_DIR": str(data_dir), **env}
@@ -289,35 +317,34 @@ async def balie_serve(data_dir: Path, **env: str) -> AsyncIterator[BalieProcess]
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
+    lines: list[str] = []
+
+    async def read() -> None:
+        assert process.stdout is not None
+        while line := await process.stdout.readline():
+            lines.append(line.decode(errors="replace").rstrip("\n"))
+
+    reading = asyncio.create_task(read())
     url = f"http://127.0.0.1:{port}"
-    printed: list[str] = []
     try:
         async with aiohttp.ClientSession() as http:
             deadline = asyncio.get_running_loop().time() + 60
             while True:
                 if process.returncode is not None or asyncio.get_running_loop().time() > deadline:
-                    raise RuntimeError(f"balie serve did not start: {''.join(printed)}")
+                    raise RuntimeError("balie serve did not start:\n" + "\n".join(lines))
                 try:
                     async with http.get(url + "/healthz") as response:
                         if response.status == 200:
                             break
                 except aiohttp.ClientError:
                     await asyncio.sleep(0.2)
-        assert process.stdout is not None
-        while True:  # everything printed so far (the links come before the server is ready)
-            try:
-                line = await asyncio.wait_for(process.stdout.readline(), 0.5)
-            except TimeoutError:
-                break
-            if not line:
-                break
-            printed.append(line.decode())
-        yield BalieProcess(url, process, "".join(printed))
+        yield BalieProcess(url, process, lines)
     finally:
         if process.returncode is None:
-            process.terminate()
+            process.send_signal(stop)
             try:
                 await asyncio.wait_for(process.wait(), 30)
             except TimeoutError:
                 process.kill()
                 await process.wait()
+        await reading

@@ -96,16 +96,12 @@ def add_routes(app: web.Application) -> None:
 
 
 async def list_purposes(request: web.Request) -> web.Response:
-    tenant = tenant_of(request)
+    tenant, name = await _tenant_named(request)
     language = request.query.get("lang", "nl")
     if language not in _LANGUAGES:
         raise Problem(400, "language-unknown", "lang must be nl or en")
-    catalog = request.app[CATALOG]
     with translated("tenant"):
-        name = await catalog.tenant_name(tenant)
-        if name is None:
-            raise Problem(404, "tenant-not-found", "No such tenant")
-        found = await catalog.purposes(tenant)
+        found = await request.app[CATALOG].purposes(tenant)
     listed = []
     for purpose in found:
         labels = identity_labels(purpose.key, purpose.disclosure, language)
@@ -125,7 +121,7 @@ async def list_purposes(request: web.Request) -> web.Response:
 
 
 async def list_dates(request: web.Request) -> web.Response:
-    tenant, purpose = tenant_of(request), purpose_of(request)
+    tenant, purpose = await _tenant(request), purpose_of(request)
     first = optional_date(request, "from")
     last = optional_date(request, "to")
     if first is not None and last is not None:
@@ -139,7 +135,7 @@ async def list_dates(request: web.Request) -> web.Response:
 
 
 async def list_times(request: web.Request) -> web.Response:
-    tenant, purpose = tenant_of(request), purpose_of(request)
+    tenant, purpose = await _tenant(request), purpose_of(request)
     day = optional_date(request, "date")
     if day is None:
         raise Problem(400, "date-missing", "Give ?date=YYYY-MM-DD")
@@ -153,7 +149,7 @@ async def explain_slot(request: web.Request) -> web.Response:
     """Why a start is or is not offered: the reasons only. Staff ids and the ids of other
     people's holds stay out until staff sign-in can restrict this to planners (a hold's id
     is what confirms it)."""
-    tenant = tenant_of(request)
+    tenant = await _tenant(request)
     purpose = request.query.get("purpose", "")
     if not ID_PATTERN.fullmatch(purpose):
         raise Problem(400, "purpose-missing", "Give ?purpose=<key>")
@@ -175,7 +171,7 @@ async def explain_slot(request: web.Request) -> web.Response:
 
 
 async def create_hold(request: web.Request) -> web.Response:
-    tenant = tenant_of(request)
+    tenant = await _tenant(request)
     key = idempotency_key(request)
     body = await json_body(request)
     only_fields(body, {"purpose", "start", "staff_id"})
@@ -196,7 +192,7 @@ async def create_hold(request: web.Request) -> web.Response:
 
 
 async def book_appointment(request: web.Request) -> web.Response:
-    tenant = tenant_of(request)
+    tenant = await _tenant(request)
     key = idempotency_key(request)
     body = await json_body(request)
     only_fields(body, {"hold_id", "version", "contact"})
@@ -221,7 +217,7 @@ async def book_appointment(request: web.Request) -> web.Response:
 
 
 async def appointment_details(request: web.Request) -> web.Response:
-    tenant, appointment_id = tenant_of(request), appointment_id_of(request)
+    tenant, appointment_id = await _tenant(request), appointment_id_of(request)
     with translated("appointment"):
         _claims(request, tenant, appointment_id)
         found = await _service(request).get(tenant, appointment_id)
@@ -231,7 +227,7 @@ async def appointment_details(request: web.Request) -> web.Response:
 
 
 async def cancel_appointment(request: web.Request) -> web.Response:
-    tenant, appointment_id = tenant_of(request), appointment_id_of(request)
+    tenant, appointment_id = await _tenant(request), appointment_id_of(request)
     key = idempotency_key(request)
     if request.can_read_body:
         only_fields(await json_body(request), set())
@@ -250,7 +246,7 @@ async def cancel_appointment(request: web.Request) -> web.Response:
 
 
 async def reschedule_appointment(request: web.Request) -> web.Response:
-    tenant, appointment_id = tenant_of(request), appointment_id_of(request)
+    tenant, appointment_id = await _tenant(request), appointment_id_of(request)
     key = idempotency_key(request)
     body = await json_body(request)
     only_fields(body, {"start", "staff_id"})
@@ -276,7 +272,7 @@ async def reschedule_appointment(request: web.Request) -> web.Response:
 
 
 async def appointment_invite(request: web.Request) -> web.Response:
-    tenant, appointment_id = tenant_of(request), appointment_id_of(request)
+    tenant, appointment_id = await _tenant(request), appointment_id_of(request)
     with translated("appointment"):
         _claims(request, tenant, appointment_id)
         found = await _service(request).get(tenant, appointment_id)
@@ -292,14 +288,13 @@ async def staff_feed_ics(request: web.Request) -> web.Response:
     The token is in the path because calendar apps subscribe by URL and cannot send a
     header; the feed holds no resident data, and ``server.core.logs`` redacts the token from the
     access log. A wrong token is a plain 404: it must not confirm that the staff member
-    exists. Revoking one staff member's feed needs a stored generation (still to come; 0).
+    exists (that the tenant does is public: its purposes are). Revoking one staff member's
+    feed needs a stored generation (still to come; 0).
     """
-    tenant, staff_id = request.match_info["tenant"], request.match_info["staff"]
+    tenant, staff_id = await _tenant(request), request.match_info["staff"]
     token = request.match_info["token"]
-    valid = (
-        ID_PATTERN.fullmatch(tenant)
-        and ID_PATTERN.fullmatch(staff_id)
-        and request.app[FEED_TOKENS].verify(token, tenant, staff_id)
+    valid = ID_PATTERN.fullmatch(staff_id) and request.app[FEED_TOKENS].verify(
+        token, tenant, staff_id
     )
     if not valid:
         raise Problem(404, "not-found", "Not found")
@@ -383,6 +378,23 @@ def _appointment_path(appointment: Appointment) -> str:
 
 def _service(request: web.Request) -> BookingService:
     return request.app[BOOKING]
+
+
+async def _tenant(request: web.Request) -> str:
+    """The path's tenant, which must exist: ``404 tenant-not-found`` otherwise, on every
+    route, before anything is read or written for it (a write for a tenant that is not there
+    would fail on its foreign key, again and again, and end as a 503 "retry later")."""
+    tenant, _ = await _tenant_named(request)
+    return tenant
+
+
+async def _tenant_named(request: web.Request) -> tuple[str, str]:
+    """The path's tenant and its name (see :func:`_tenant`)."""
+    tenant = tenant_of(request)
+    name = await request.app[CATALOG].tenant_name(tenant)
+    if name is None:
+        raise Problem(404, "tenant-not-found", "No such tenant")
+    return tenant, name
 
 
 def _claims(request: web.Request, tenant: str, appointment_id: str) -> ManageClaims:

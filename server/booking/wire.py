@@ -21,8 +21,14 @@ from server.core.language import N_
 from server.core.problems import Problem
 from signaling.messages import ID_PATTERN
 
-#: printable ASCII without spaces: UUIDs, ULIDs, random tokens; as long as the column allows
-_IDEMPOTENCY_KEY: Final = re.compile(r"[\x21-\x7e]{1,128}")
+#: UUIDs, ULIDs, hex, base64 and base64url, with a prefix if need be ("hold:…"); at least 16
+#: characters (96 random bits in base64url) and as long as the column allows
+_IDEMPOTENCY_KEY: Final = re.compile(r"[A-Za-z0-9._~+/=:-]{16,128}")
+#: a random key of 16 characters or more shows far more different characters than this (a
+#: UUID v4 falls below it less than once in 10^14): fewer means a counter, a word or a pattern
+MIN_KEY_CHARACTERS: Final = 6
+#: the largest version a request may name (the column is a 32-bit integer)
+MAX_VERSION: Final = 2**31 - 1
 
 
 def local_iso(moment: datetime) -> str:
@@ -66,11 +72,22 @@ def idempotency_key(request: web.Request) -> str:
             "idempotency-key-missing",
             "Send an Idempotency-Key header (a fresh random value per operation)",
         )
-    if not _IDEMPOTENCY_KEY.fullmatch(key):
+    if not (_IDEMPOTENCY_KEY.fullmatch(key) and random_enough(key)):
         raise Problem(
-            400, "idempotency-key-invalid", "Idempotency-Key must be 1-128 printable characters"
+            400,
+            "idempotency-key-invalid",
+            "Idempotency-Key must be a fresh random value (a UUID v4): 16-128 characters "
+            "from A-Z a-z 0-9 -._~+/=:, not a counter, word or repeated pattern",
         )
     return key
+
+
+def random_enough(key: str) -> bool:
+    """Could ``key`` be random? Refuses few different characters and one piece repeated
+    (``abcabcabc…``): keys a client typed or counted, which another client may send too."""
+    if len(set(key)) < MIN_KEY_CHARACTERS:
+        return False
+    return not any(key[period:] == key[:-period] for period in range(1, len(key) // 2 + 1))
 
 
 def optional_date(request: web.Request, name: str) -> date | None:
@@ -146,9 +163,14 @@ def optional_id(body: Mapping[str, object], name: str) -> str | None:
 
 def version_from(body: Mapping[str, object]) -> int:
     version = body.get("version")
-    if type(version) is not int or version < 1:
+    if type(version) is float and version.is_integer():
+        version = int(version)  # JSON has numbers, not integers: 2.0 is the number 2
+    if type(version) is not int or not 1 <= version <= MAX_VERSION:
         raise Problem(
-            400, "field-invalid", "version must be a whole number >= 1", extra={"field": "version"}
+            400,
+            "field-invalid",
+            f"version must be a whole number from 1 to {MAX_VERSION}",
+            extra={"field": "version"},
         )
     return version
 

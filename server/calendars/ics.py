@@ -21,6 +21,7 @@ VTIMEZONE; clients show them in the reader's zone. DTSTAMP is the ``now`` the ca
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Final
@@ -166,9 +167,15 @@ def _calendar(events: list[icalendar.Event], method: str | None = None) -> icale
     return calendar
 
 
+#: control characters RFC 5545 does not allow in content lines (tab, CR and LF it does)
+_CONTROL: Final = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def _serialise(calendar: icalendar.Calendar) -> bytes:
+    """The calendar's bytes, without a control character any stored name might carry:
+    calendar programs refuse a file with one, or worse, read on past it."""
     data: bytes = calendar.to_ical()
-    return data
+    return _CONTROL.sub(b"", data)
 
 
 def _event(appointment: CalendarAppointment, *, now: datetime, uid_domain: str) -> icalendar.Event:

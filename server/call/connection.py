@@ -63,6 +63,8 @@ class Connection:
         #: set once the room closed this socket on purpose (leave, deny, end)
         self.closed_by_room = False
         self._overflowed = False
+        #: our close frame is out and the writer waits for the client's (see :meth:`stop`)
+        self._handshaking = False
         self._closer: asyncio.Task[bool] | None = None
         self._queue: asyncio.Queue[Envelope] = asyncio.Queue(queue_size)
         self._writer = self._loop.create_task(self._write_loop())
@@ -158,6 +160,11 @@ class Connection:
         await asyncio.wait({self._writer}, timeout=FLUSH_BEFORE_CLOSE)
 
     async def stop(self) -> None:
+        if self._handshaking:
+            # Let the close handshake finish. Closing the transport while the client's frames
+            # still sit unread makes the kernel answer with a reset, and the client loses the
+            # close frame before it reads it: 1006 instead of, say, 4409 (a replaced tab).
+            await asyncio.wait({self._writer}, timeout=FLUSH_BEFORE_CLOSE)
         self._writer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._writer
@@ -173,6 +180,7 @@ class Connection:
                 if envelope.frame is not None:
                     await ws.send_frame(envelope.frame, WSMsgType.TEXT)
                 if envelope.close_code is not None:
+                    self._handshaking = True
                     await ws.close(code=envelope.close_code, message=envelope.close_reason.encode())
                     return
             except (ConnectionError, RuntimeError):

@@ -49,10 +49,12 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
     # a full resume replay must fit the queue of the socket that resumes
     conn = Connection(ws, max(config.ws.send_queue, REPLAY_LIMIT + 2), request.transport)
     conn.browser = browser_id(request)
+    hub.sockets.add(conn)
     try:
         if await _first_frame(hub, conn, config):
             await _read_loop(hub, conn, config)
     finally:
+        hub.sockets.discard(conn)
         await hub.dropped(conn)
         await conn.stop()
         if not ws.closed:
@@ -99,24 +101,25 @@ async def _read_loop(hub: Hub, conn: Connection, config: Config) -> None:
     # receive() rather than ``async for``: one coroutine layer less per frame
     while True:
         msg = await ws.receive()
-        if msg.type is WSMsgType.TEXT:
-            if not bucket.allow(clock()):
-                strikes += 1
-                if strikes >= config.ws.rate_strikes:
-                    await conn.close(CloseCode.RATE_LIMITED, "too many messages")
-                    return
-                conn.refuse(RateLimited("too many messages; this one was dropped"))
-                continue
-            strikes = 0
-            try:
-                message = decode_client_message(msg.data)
-            except ProtocolError as exc:
-                conn.refuse(exc, exc.ref)
-                continue
-            remote = hub.handle(conn, message)
-            if remote:
-                await hub.publish(remote)
-        elif msg.type is WSMsgType.BINARY:
+        if msg.type is not WSMsgType.TEXT and msg.type is not WSMsgType.BINARY:
+            return  # closing, closed, or a protocol error aiohttp answered
+        # every frame counts against the rate, the ones we cannot use included
+        if not bucket.allow(clock()):
+            strikes += 1
+            if strikes >= config.ws.rate_strikes:
+                await conn.close(CloseCode.RATE_LIMITED, "too many messages")
+                return
+            conn.refuse(RateLimited("too many messages; this one was dropped"))
+            continue
+        strikes = 0
+        if msg.type is WSMsgType.BINARY:
             conn.refuse(BinaryNotSupported("binary frames are not supported"))
-        else:
-            return  # closing, closed or a protocol error aiohttp answered
+            continue
+        try:
+            message = decode_client_message(msg.data)
+        except ProtocolError as exc:
+            conn.refuse(exc, exc.ref)
+            continue
+        remote = hub.handle(conn, message)
+        if remote:
+            await hub.publish(remote)

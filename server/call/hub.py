@@ -21,6 +21,7 @@ from server.config import Config
 from signaling.bus import Envelope, MessageBus, session_channel
 from signaling.close_codes import CloseCode
 from signaling.errors import (
+    Denied,
     NotAllowed,
     RefusedError,
     TokenError,
@@ -74,6 +75,8 @@ class Hub:
         self._gated: set[str] = set()
         #: sockets on this node by session id, to replace a half-open one on resume
         self.connections: dict[str, Connection] = {}
+        #: every open socket on this node, seated or still before its first frame
+        self.sockets: set[Connection] = set()
 
     async def join(self, conn: Connection, message: Join) -> None:
         try:
@@ -101,10 +104,17 @@ class Hub:
             await conn.close(CloseCode.ENDED, "the call has ended")
             return
         try:
-            effects = room.join(claims.participant_id, claims.role, session_id, now, extra)
+            effects = room.join(
+                claims.participant_id, claims.role, session_id, now, extra, owner=conn.browser
+            )
         except RefusedError as exc:
             conn.refuse(exc)
-            await conn.close(CloseCode.BAD_FIRST_FRAME, exc.code)
+            code = CloseCode.DENIED if isinstance(exc, Denied) else CloseCode.BAD_FIRST_FRAME
+            if isinstance(exc, Denied):
+                log.info(
+                    "join refused room=%s participant=%s: denied", room.id, claims.participant_id
+                )
+            await conn.close(code, exc.code)
             self._settle(room, now)
             return
         await self._seat(conn, room, claims.participant_id, session_id)
@@ -127,8 +137,11 @@ class Hub:
             await conn.close(CloseCode.NO_SEAT, "no seat for this session")
             return
         try:
-            resumed = room.resume(message.session_id, message.last_seq, self.clock())
+            resumed = room.resume(
+                message.session_id, message.last_seq, self.clock(), owner=conn.browser
+            )
         except UnknownPeer:
+            log.info("resume refused room=%s: no seat for this session in this browser", room.id)
             await conn.close(CloseCode.NO_SEAT, "no seat for this session")
             return
         old = self.connections.get(message.session_id)

@@ -9,11 +9,13 @@ Routes::
 
 from __future__ import annotations
 
+import asyncio
 from typing import Final
 
 from aiohttp import web
 
 from server.call.appkeys import HUB
+from server.call.connection import FLUSH_BEFORE_CLOSE
 from server.call.endpoint import websocket_handler
 from server.call.hub import Hub, HubHooks
 from server.call.pages import call_page, ice_servers
@@ -45,8 +47,14 @@ async def _close_sockets(app: web.Application) -> None:
     # closing starts (check-in, deleting a room's values) finish while the database and
     # the gate are still there: on_shutdown runs before any cleanup context stops.
     hub = app[HUB]
-    for conn in list(hub.connections.values()):
-        await conn.ws.close(code=CloseCode.GOING_AWAY, message=b"server shutting down")
+    closing = [
+        asyncio.ensure_future(
+            conn.ws.close(code=CloseCode.GOING_AWAY, message=b"server shutting down")
+        )
+        for conn in list(hub.sockets)  # seated or not: none may hold the exit back
+    ]
+    if closing:
+        await asyncio.wait(closing, timeout=FLUSH_BEFORE_CLOSE)
     await hub.drain()
 
 

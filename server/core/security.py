@@ -20,6 +20,7 @@ from server.core.appkeys import CONFIG, NONCE
 from server.core.language import N_, gettext_for
 from server.core.pages import render
 from server.core.problems import Problem, Unavailable
+from server.core.tasks import DATABASE_LOST
 
 log = logging.getLogger("balie.http")
 
@@ -97,12 +98,18 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
     except Unavailable as error:
         log.warning("%s %s: %s", request.method, request.path, error)
         response = _unavailable_response(request, error)
+    except DATABASE_LOST as error:
+        # a store that reached the database itself (not through db/tx.py) and lost it
+        log.warning("%s %s: unavailable (%s)", request.method, request.path, type(error).__name__)
+        response = _unavailable_response(request, Unavailable())
     except web.HTTPException as exc:
         if exc.status < 400:
             # a redirect (or another answer that is not an error) goes out as it was raised
             response = web.Response(
                 status=exc.status, reason=exc.reason, headers=exc.headers, body=exc.body
             )
+            # cookies are not headers until a response is sent: carry them over
+            response.cookies.update(exc.cookies)
         else:
             response = _error_response(request, exc.status, exc.reason)
             # what the client needs to go on: the methods a 405 allows, when to retry

@@ -7,6 +7,7 @@ from aiohttp import web
 from server.config import Config
 from server.core.appkeys import BUS, CLOCK, CONFIG, KEYS, VAULT_KEYS
 from server.core.clock import Clock
+from server.core.forms import refuse_control_characters
 from server.core.language import LANGUAGES, Languages
 from server.core.pages import (
     STATIC_PREFIX,
@@ -33,6 +34,7 @@ def setup(
     """Configuration, clock, keys (read now, so a bad key file fails start-up), the bus,
     the languages, security headers, static files and health."""
     app.middlewares.append(security_headers)
+    app.middlewares.append(refuse_control_characters)
     app[CONFIG] = config
     app[CLOCK] = clock
     app[KEYS] = keys if keys is not None else load_keys(config)

@@ -17,25 +17,29 @@ from typing import Final
 import sqlalchemy.exc
 from aiohttp import web
 
+from server.core.problems import Unavailable
+
 log = logging.getLogger("balie.tasks")
 
 CleanupContext = Callable[[web.Application], AsyncIterator[None]]
 
-#: failures that pass without anyone doing anything: the next run retries
-TRANSIENT: Final = (
-    OSError,
+#: the database went away or stopped answering (a request meeting one answers 503)
+DATABASE_LOST: Final = (
+    ConnectionError,
     TimeoutError,
     sqlalchemy.exc.OperationalError,
     sqlalchemy.exc.InterfaceError,
     sqlalchemy.exc.TimeoutError,
 )
+#: failures that pass without anyone doing anything: the next run retries
+TRANSIENT: Final = (OSError, *DATABASE_LOST)
 
 
 def is_transient(error: BaseException) -> bool:
     """A transient failure, or one raised because of it (a service's own error type)."""
     seen: BaseException | None = error
     while seen is not None:
-        if isinstance(seen, TRANSIENT):
+        if isinstance(seen, (*TRANSIENT, Unavailable)):
             return True
         seen = seen.__cause__ or seen.__context__
     return False

@@ -29,11 +29,18 @@ SQLITE_BUSY_TIMEOUT_MS: Final = 30_000
 _WRITE: Final = "balie_write"
 
 
-def create_engine(url: str | URL, *, pool_size: int = 5, max_overflow: int = 10) -> AsyncEngine:
+def create_engine(
+    url: str | URL, *, pool_size: int = 5, max_overflow: int = 10, timeout: float = 10.0
+) -> AsyncEngine:
     """An async engine for ``sqlite+aiosqlite:///path`` or ``postgresql+asyncpg://...``.
 
     SQL parameters are never rendered into logs or error messages (``hide_parameters``):
     an appointment insert carries the resident's e-mail address.
+
+    ``timeout`` bounds, on PostgreSQL, connecting, each statement (on the client and on the
+    server) and the wait for a pooled connection: behind a network partition that swallows
+    packets (the TCP connection stays, nothing answers) every request fails within seconds
+    as unavailable, instead of hanging until the partition heals.
     """
     parsed = make_url(url)
     backend = parsed.get_backend_name()
@@ -49,6 +56,12 @@ def create_engine(url: str | URL, *, pool_size: int = 5, max_overflow: int = 10)
             pool_pre_ping=True,
             pool_size=pool_size,
             max_overflow=max_overflow,
+            pool_timeout=timeout,
+            connect_args={
+                "timeout": timeout,
+                "command_timeout": timeout,
+                "server_settings": {"statement_timeout": str(int(timeout * 1000))},
+            },
         )
     raise ValueError(f"unsupported database {parsed.drivername!r}: use sqlite or postgresql")
 

@@ -26,7 +26,7 @@ async def database_context(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
     if config.database.url.startswith("sqlite"):
         config.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(config.database.url)
+    engine = create_engine(config.database.url, timeout=config.database.timeout)
     try:
         await migrate(engine)
         if config.database.demo_data:

@@ -35,6 +35,7 @@ from playwright.async_api import (
     ConsoleMessage,
     Error,
     Page,
+    ViewportSize,
     WebSocketRoute,
     async_playwright,
 )
@@ -429,6 +430,18 @@ async def axe_violations(page: Page) -> list[dict[str, Any]]:
 async def assert_accessible(page: Page, state: str) -> None:
     violations = await axe_violations(page)
     assert violations == [], f"{state}: {json.dumps(violations, indent=1)}"
+
+
+#: the sizes every new screen is checked at: a common phone (iPhone 12-15) and a laptop
+PHONE: Final = ViewportSize(width=390, height=844)
+DESKTOP: Final = ViewportSize(width=1280, height=800)
+
+
+async def accessible_at_both_sizes(page: Page, state: str) -> None:
+    """No axe violations in ``state`` on a phone or on a desktop (the layouts differ)."""
+    for size, name in ((PHONE, "phone"), (DESKTOP, "desktop")):
+        await page.set_viewport_size(size)
+        await assert_accessible(page, f"{state}, {name}")
 
 
 #: more than any page here has focusable elements: a missing target fails, never loops

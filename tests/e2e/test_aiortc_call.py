@@ -10,7 +10,7 @@ import pytest
 
 from signaling.roles import Role
 from tests.e2e.peers import HEIGHT, WIDTH, TestPeer, negotiate
-from tests.e2e.proxy import CuttableProxy
+from tests.proxy import CuttableProxy
 from tests.support import LiveServer, SignalClient, live_server
 
 pytestmark = pytest.mark.e2e

@@ -1,8 +1,11 @@
 """The call page with the keyboard only (Tab, Shift+Tab, Enter, Space, Escape; no clicks):
-both join, the specialist admits from the lobby panel, the resident switches the microphone
-and camera off and on again (``aria-pressed`` follows), opens the chat, sends a message and
-closes the chat with Escape (focus returns to the Chat button); the specialist opens the end
-dialog, cancels it twice (the button, then Escape), and ends the call for everyone.
+both join; the specialist opens "Weigeren…" and takes it back (the button, then Escape:
+the focus returns to it), then admits from the lobby panel; the resident switches the
+microphone and camera off and on again (the buttons name the action, the state line says
+what is on), opens the chat, sends a message with a web address, reaches the link with the
+keyboard and closes the chat with Escape (focus returns to the Chat button); the specialist
+opens the end dialog, cancels it twice (the button, then Escape), ends the call for everyone
+and reaches "Naar mijn gesprekken" on the end screen.
 
 A room without a purpose: no identity step (that is tests/e2e/test_browser_identity.py).
 Deadlines only stop a broken test from hanging; nothing asserts speed.
@@ -33,7 +36,24 @@ live_balie = e2e_browser.live_balie
 
 pytestmark = pytest.mark.e2e
 
-MESSAGE: Final = "Hallo, kunt u mij horen?"
+MESSAGE: Final = "Hallo, kunt u mij horen? Zie https://example.org/uitleg."
+#: (button text when on, button text when off, state line id, state when on, state when off)
+TOGGLES: Final = {
+    "mic-btn": (
+        "Microfoon uitzetten",
+        "Microfoon aanzetten",
+        "mic-state",
+        "Uw microfoon staat aan.",
+        "Uw microfoon staat uit.",
+    ),
+    "cam-btn": (
+        "Camera uitzetten",
+        "Camera aanzetten",
+        "cam-state",
+        "Uw camera staat aan.",
+        "Uw camera staat uit.",
+    ),
+}
 
 
 def button(element_id: str) -> str:
@@ -56,11 +76,15 @@ async def join_with_the_keyboard(participant: Participant) -> None:
     await page.keyboard.press("Enter")
 
 
-async def toggle(page: Page, element_id: str, key: str, pressed: bool) -> None:
+async def toggle(page: Page, element_id: str, key: str, off: bool) -> None:
+    on_label, off_label, state_id, on_state, off_state = TOGGLES[element_id]
     await assert_focus(page, button(element_id))
     await page.keyboard.press(key)
-    await expect(page.locator(f"#{element_id}")).to_have_attribute(
-        "aria-pressed", "true" if pressed else "false"
+    # the button names what it will do next; the state line says what is on now
+    await expect(page.locator(f"#{element_id}")).to_have_text(on_label if not off else off_label)
+    await expect(page.locator(f"#{state_id}")).to_have_text(off_state if off else on_state)
+    await expect(page.locator(f"#{element_id}")).to_have_accessible_description(
+        off_state if off else on_state
     )
     await assert_focus(page, button(element_id))  # focus stays on the toggle
 
@@ -76,22 +100,42 @@ async def test_the_call_with_the_keyboard_only(browser: Browser, live_balie: Liv
         await join_with_the_keyboard(resident)
         await wait_for_phase(resident, "lobby")
 
+        # "Weigeren…" asks first; taking it back returns the focus, with the button or Escape
+        await tab_to(s_page, r"^button\|button\|\|Weigeren…")
+        await s_page.keyboard.press("Enter")
+        confirm = s_page.locator(".waiting-confirm")
+        await expect(confirm).to_be_visible()
+        await assert_focus(s_page, r"^button\|button\|\|Nee, niet weigeren")
+        await s_page.keyboard.press("Enter")
+        await expect(confirm).to_be_hidden()
+        await assert_focus(s_page, r"^button\|button\|\|Weigeren…")
+        await s_page.keyboard.press("Space")
+        await expect(confirm).to_be_visible()
+        await s_page.keyboard.press("Tab")
+        await assert_focus(s_page, r"^button\|button\|\|Ja, weigeren")
+        await s_page.keyboard.press("Escape")
+        await expect(confirm).to_be_hidden()
+        await assert_focus(s_page, r"^button\|button\|\|Weigeren…")
+        assert await resident.evaluate_json("window.balie.state.phase") == "lobby"
+
         # the specialist admits from the lobby panel
-        await tab_to(s_page, r"^button\|button\|\|Toelaten")
+        await s_page.keyboard.press("Shift+Tab")
+        await s_page.keyboard.press("Shift+Tab")
+        await assert_focus(s_page, r"^button\|button\|\|Toelaten")
         await s_page.keyboard.press("Enter")
         await wait_for_phase(resident, "call")
 
         # microphone: Space; camera: Enter; back with Shift+Tab
         mic: Locator = r_page.locator("#mic-btn")
-        await expect(mic).to_have_attribute("aria-pressed", "false")
+        await expect(mic).to_have_text("Microfoon uitzetten")
         await tab_to(r_page, button("mic-btn"))
-        await toggle(r_page, "mic-btn", "Space", pressed=True)
+        await toggle(r_page, "mic-btn", "Space", off=True)
         await r_page.keyboard.press("Tab")
-        await toggle(r_page, "cam-btn", "Enter", pressed=True)
+        await toggle(r_page, "cam-btn", "Enter", off=True)
         await r_page.keyboard.press("Shift+Tab")
-        await toggle(r_page, "mic-btn", "Enter", pressed=False)
+        await toggle(r_page, "mic-btn", "Enter", off=False)
         await r_page.keyboard.press("Tab")
-        await toggle(r_page, "cam-btn", "Space", pressed=False)
+        await toggle(r_page, "cam-btn", "Space", off=False)
 
         # the chat: open, type, Enter sends, Escape closes and focus goes back to the button
         chat_btn = r_page.locator("#chat-btn")
@@ -105,6 +149,15 @@ async def test_the_call_with_the_keyboard_only(browser: Browser, live_balie: Liv
         await expect(r_page.locator("#chat-list")).to_contain_text(MESSAGE)
         await expect(s_page.locator("#chat-list")).to_contain_text(MESSAGE)
         await expect(r_page.locator("#chat-input")).to_have_value("")
+        # the address is a link, reached with the keyboard (before the message box)
+        await r_page.keyboard.press("Shift+Tab")
+        await assert_focus(r_page, r"^a\|\|\|https://example\.org/uitleg$")
+        link = s_page.locator("#chat-list a")
+        await expect(link).to_have_attribute("href", "https://example.org/uitleg")
+        await expect(link).to_have_attribute("rel", "noopener noreferrer")
+        await expect(link).to_have_attribute("target", "_blank")
+        await r_page.keyboard.press("Tab")
+        await assert_focus(r_page, r"^textarea\|\|chat-input\|")
         await r_page.keyboard.press("Escape")
         await expect(r_page.locator("#chat-panel")).to_be_hidden()
         await expect(chat_btn).to_have_attribute("aria-expanded", "false")
@@ -135,6 +188,11 @@ async def test_the_call_with_the_keyboard_only(browser: Browser, live_balie: Liv
         await wait_for_phase(resident, "finished")
         await wait_for_phase(specialist, "finished")
         await assert_focus(r_page, r"^h2\|\|finished-title\|")
+        # the specialist's way on: back to the desk (a room without an appointment has no
+        # outcome to record)
+        await assert_focus(s_page, r"^h2\|\|finished-title\|")
+        await expect(s_page.locator("#finished-outcome")).to_be_hidden()
+        await tab_to(s_page, r"^a\|\|finished-desk-link\|Naar mijn gesprekken")
 
         specialist.assert_no_page_errors()
         resident.assert_no_page_errors()

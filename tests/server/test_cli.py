@@ -20,6 +20,7 @@ from server.cli import main
 from server.config import Config
 from server.core.secrets import load_keys
 from server.db import create_engine, migrate
+from server.staff.demo import print_demo_accounts
 from server.verification.vault_store import SqlVault
 from signaling.roles import Role
 from signaling.tokens import KeySet, verify_room_token
@@ -268,3 +269,12 @@ def test_serve_without_the_postgresql_driver_says_how_to_install_it(data_dir: Pa
         data_dir, "--port", str(free_port()), BALIE_DATABASE_URL=url, PYTHONPATH=str(hide)
     )
     assert_one_line_and_nothing_else(result, "BALIE_DATABASE_URL", "[postgres]")
+
+
+def test_the_demo_totp_label_is_the_user_name_the_sign_in_asks_for(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    print_demo_accounts(Config.from_env({"BALIE_DATA_DIR": str(data_dir)}))
+    printed = capsys.readouterr().out
+    assert "otpauth://totp/Balie%20%28demo%29:specialist?" in printed
+    assert "specialist@demo" not in printed

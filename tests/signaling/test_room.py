@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from signaling.close_codes import CloseCode
-from signaling.errors import Forbidden, NotAllowed, RefusedError, RoomFull, UnknownPeer
+from signaling.errors import Denied, Forbidden, NotAllowed, RefusedError, RoomFull, UnknownPeer
 from signaling.messages import (
     Admit,
     Candidate,
@@ -33,6 +33,7 @@ from signaling.messages import (
 from signaling.registry import Registry
 from signaling.roles import Role, is_polite
 from signaling.room import (
+    DENIED_FOR,
     REPLAY_LIMIT,
     Close,
     Effect,
@@ -195,6 +196,31 @@ def test_deny_refuses_and_closes_with_4403() -> None:
     assert "g_1" not in call.room.seats
     assert to(effects, "s_1")[-1]["waiting"] == []
     assert kinds(effects, "r_1") == []  # nobody in the call saw the lobby guest
+
+
+def test_a_denied_participant_cannot_join_again_at_once() -> None:
+    call = Call()
+    call.room.handle("s_1", Deny("g_1"), T0)
+    before = snapshot(call.room)
+    with pytest.raises(Denied):
+        join(call.room, "g_1", Role.GUEST, T0 + 60)
+    assert snapshot(call.room) == before  # the refused join changed nothing
+    # after the cooldown the token works again (back in the lobby, not in the call)
+    effects = join(call.room, "g_1", Role.GUEST, T0 + DENIED_FOR + 1)
+    assert to(effects, "g_1")[0]["state"] == "lobby"
+
+
+def test_a_seat_bound_to_a_browser_resumes_in_that_browser_only() -> None:
+    room = Room("r_1")
+    session = new_session("s_1")
+    room.join("s_1", Role.SPECIALIST, session, T0, {}, owner="browser-a")
+    room.disconnect("s_1", session, T0 + 1)
+    with pytest.raises(UnknownPeer):
+        room.resume(session, 0, T0 + 2, owner="browser-b")
+    with pytest.raises(UnknownPeer):
+        room.resume(session, 0, T0 + 2)  # no browser at all
+    assert room.seats["s_1"].away_since == T0 + 1  # the refused resume changed nothing
+    assert room.resume(session, 0, T0 + 3, owner="browser-a").reply["type"] == "resumed"
 
 
 def test_deny_without_message_has_no_message_field() -> None:

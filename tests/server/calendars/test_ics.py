@@ -140,6 +140,21 @@ def test_text_with_ical_syntax_stays_inside_its_value() -> None:
     assert str(event["ATTENDEE"]) == "mailto:inwoner@example.invalid"  # still only one
 
 
+def test_control_characters_never_reach_a_calendar_file() -> None:
+    """A stored name with a NUL or an escape sequence must not break the file (or a calendar
+    program reading it): every control character but tab, CR and LF is left out."""
+    odd = appointment(purpose_name="Wmo\x00 vraag\x1b[2J", tenant_name="Gemeente\x7f Voorbeeld")
+    for data in (
+        invite_request(odd, ORGANIZER, now=NOW),
+        invite_cancel(odd, ORGANIZER, now=NOW),
+        staff_event(odd, now=NOW),
+    ):
+        assert not any(byte < 0x20 and byte not in (0x09, 0x0A, 0x0D) for byte in data)
+        assert 0x7F not in data
+        _, event = parse(data)
+        assert "Wmo vraag[2J" in str(event["SUMMARY"])
+
+
 # --- the staff event and feed -------------------------------------------------------------
 
 

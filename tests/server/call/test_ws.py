@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -136,3 +137,53 @@ async def test_ping_is_answered(server: LiveServer, session: aiohttp.ClientSessi
     specialist, _, _ = await seat_pair(session, server)
     await specialist.send(type="ping", ts=12.5)
     assert (await specialist.expect("pong"))["ts"] == 12.5
+
+
+async def test_a_denied_resident_cannot_come_straight_back(
+    server: LiveServer, session: aiohttp.ClientSession
+) -> None:
+    specialist, resident, room = await seat_lobby(session, server)
+    await specialist.send(type="deny", participant_id=resident.participant_id)
+    assert await resident.expect_close() == 4403
+    again = await SignalClient.connect(session, server)
+    await again.send(type="join", token=room.seat(Role.RESIDENT).token)
+    error = await again.expect("error")
+    assert error["code"] == "denied"
+    assert await again.expect_close() == 4403
+    # nobody new waits in the specialist's lobby
+    await specialist.send(type="ping", ts=1)
+    frames = []
+    while (frame := await specialist.recv())["type"] != "pong":
+        frames.append(frame)
+    updates = [f["waiting"] for f in frames if f["type"] == "lobby-update"]
+    assert updates and updates[-1] == []
+
+
+async def test_a_seat_resumes_only_in_the_browser_that_holds_it(
+    server: LiveServer, session: aiohttp.ClientSession
+) -> None:
+    """A leaked session id does not move a (verified) seat to another browser."""
+    room = server.issue_room()
+    browser, other = "a" * 22, "b" * 22
+    first = await SignalClient.connect(session, server, browser=browser)
+    await first.join(room.seat(Role.SPECIALIST).token)
+    await first.ws.close()
+    thief = await SignalClient.connect(session, server, browser=other)
+    thief.continue_from(first)
+    await thief.send(type="resume", session_id=first.session_id, last_seq=0)
+    assert await thief.expect_close() == 4404
+    back = await SignalClient.connect(session, server, browser=browser)
+    back.continue_from(first)
+    assert (await back.resume())["type"] == "resumed"
+
+
+async def test_admitting_and_ending_are_logged_by_id(
+    server: LiveServer, session: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="balie.ws")
+    specialist, resident, _ = await seat_pair(session, server)
+    await specialist.send(type="end")
+    assert await resident.expect_close() == 4410
+    text = caplog.text
+    assert "admitted room=" in text and f"participant={resident.participant_id}" in text
+    assert "call ended room=" in text and f"by={specialist.participant_id}" in text

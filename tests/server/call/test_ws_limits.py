@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import time
 from collections.abc import AsyncIterator, Callable
@@ -261,6 +262,22 @@ async def test_invalid_utf8_text_closes_1007(
         await send_invalid_utf8(resident)
         assert await resident.expect_close() == 1007
         assert (await specialist.expect("peer-away"))["id"] == resident.participant_id
+
+
+async def test_a_flood_of_binary_frames_is_rate_limited_too(
+    tmp_path: Path, session: aiohttp.ClientSession
+) -> None:
+    """Binary frames were answered with an error but never counted: 1,500 in a row and no
+    close. Every frame counts against the rate."""
+    async with live_server(tmp_path, rate=0.001, burst=5, rate_strikes=10) as server:
+        room = server.issue_room()
+        client = await connect(session, server)
+        await client.join(room.seat(Role.SPECIALIST).token)
+        for _ in range(40):
+            await client.ws.send_bytes(b"\x00" * 16)
+        assert await client.expect_close() == 4429
+        codes = [f["code"] for f in client.backlog if f["type"] == "error"]
+        assert codes == ["binary-not-supported"] * 5 + ["rate-limited"] * 9
 
 
 async def test_flood_is_rate_limited_then_closed_4429(
@@ -531,6 +548,45 @@ async def test_resume_while_the_old_socket_is_open_replaces_it(
         assert [f["type"] for f in await until_pong(specialist)] == ["chat"]
 
 
+async def test_a_replaced_tab_always_hears_4409_even_while_it_sends(
+    tmp_path: Path, session: aiohttp.ClientSession
+) -> None:
+    """Two tabs on one seat: the older one must hear 4409 (it then stops) and never a bare
+    1006 (it would reconnect and take the seat back). Seen 6 times in 30 when the old tab was
+    still sending: the server closed the connection with the client's frames unread, and the
+    reset lost the close frame."""
+
+    async def chatter(client: SignalClient) -> None:
+        with contextlib.suppress(Exception):
+            while True:
+                await client.send(type="chat", text="x" * 1500)
+
+    async with live_server(tmp_path, rate=1e6, burst=1e6) as server:
+        specialist, current, room = await seat_pair(session, server)
+        drain = asyncio.create_task(_read_everything(specialist))
+        codes = []
+        for trial in range(20):
+            talking = asyncio.create_task(chatter(current))
+            await asyncio.sleep(0.01)
+            newer = await connect(session, server)
+            if trial % 2:  # a resume of the same session, or a second join with the token
+                newer.continue_from(current)
+                await newer.resume()
+            else:
+                await newer.join(room.seat(Role.RESIDENT).token)
+            codes.append(await current.expect_close(timeout=10))
+            talking.cancel()
+            current = newer
+        drain.cancel()
+    assert codes == [4409] * 20
+
+
+async def _read_everything(client: SignalClient) -> None:
+    with contextlib.suppress(Exception):
+        while True:
+            await client.ws.receive()
+
+
 async def test_rejoin_with_the_same_token_closes_the_first_socket_4409(
     tmp_path: Path, session: aiohttp.ClientSession
 ) -> None:
@@ -603,3 +659,18 @@ async def test_error_for_a_malformed_frame_carries_ref_when_its_seq_is_readable(
         error = await resident.expect("error")
         assert error["code"] == "bad-message"
         assert error.get("ref") == 5
+
+
+async def test_stopping_closes_sockets_that_have_not_joined_yet_with_1001(
+    tmp_path: Path, session: aiohttp.ClientSession
+) -> None:
+    """A socket that has not sent its first frame held a stopping server back by the join
+    timeout, then heard 4408; it is now told at once that the server goes away."""
+    async with live_server(tmp_path, join_timeout=60) as server:
+        seated = await connect(session, server)
+        await seated.join(server.issue_room().seat(Role.SPECIALIST).token)
+        silent = await connect(session, server)
+        stopping = asyncio.create_task(server.runner.cleanup())
+        assert await silent.expect_close(timeout=20) == 1001
+        assert await seated.expect_close(timeout=20) == 1001
+        await stopping

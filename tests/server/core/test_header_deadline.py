@@ -8,6 +8,7 @@ from pathlib import Path
 
 import aiohttp
 
+from signaling.roles import Role
 from tests.support import SignalClient, balie_serve, config_for, live_server
 
 TIMEOUT = 0.5
@@ -82,8 +83,7 @@ async def test_balie_serve_keeps_the_deadline_and_serves_calls(tmp_path: Path) -
         async with aiohttp.ClientSession() as http:
             async with http.get(balie.url + "/healthz") as response:
                 assert response.status == 200
-            link = next(line for line in balie.printed.splitlines() if "(specialist)" in line)
-            token = link.split("#token=", 1)[1].strip()
+            token = balie.demo_link(Role.SPECIALIST).split("#token=", 1)[1]
             ws = await http.ws_connect(balie.url.replace("http", "ws") + "/ws", origin=balie.url)
             await ws.send_json({"type": "join", "token": token, "seq": 1})
             joined = await ws.receive_json(timeout=PATIENCE)

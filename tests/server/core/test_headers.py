@@ -75,12 +75,16 @@ async def test_every_route_and_every_error_carries_the_security_headers(
 
 
 async def _moved(request: web.Request) -> web.StreamResponse:
-    raise web.HTTPSeeOther("/elders")
+    moved = web.HTTPSeeOther("/elders")
+    # the demo wallet sets its browser cookie on the redirect that follows "open"
+    moved.set_cookie("stempel", "proef-123", path="/elders", httponly=True, samesite="Strict")
+    raise moved
 
 
 async def test_a_raised_redirect_goes_out_as_a_redirect_with_the_headers(tmp_path: Path) -> None:
     """A handler (or a sub-application such as the demo wallet) that raises a redirect must
-    redirect, not show an error page (the demo wallet once ended on "Foutcode 303")."""
+    redirect, not show an error page (the demo wallet once ended on "Foutcode 303"), and
+    keep the cookies it sets."""
     async with (
         live_server(tmp_path, routes=[("POST", "/verhuisd", _moved)]) as live,
         aiohttp.ClientSession() as http,
@@ -90,6 +94,8 @@ async def test_a_raised_redirect_goes_out_as_a_redirect_with_the_headers(tmp_pat
         ) as response:
             assert response.status == 303
             assert response.headers["Location"] == "/elders"
+            assert response.cookies["stempel"].value == "proef-123"
+            assert response.cookies["stempel"]["path"] == "/elders"
             for name, pattern in REQUIRED.items():
                 assert pattern.search(response.headers.get(name, "")), name
 

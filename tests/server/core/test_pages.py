@@ -87,3 +87,15 @@ async def test_problems_render_as_problem_json(aiohttp_client: object) -> None:
     assert response.status == 400 and (await response.json())["code"] == "malformed-json"
     response = await client.post("/api/x", data=b"a=1")
     assert response.status == 415 and (await response.json())["code"] == "unsupported-media-type"
+
+
+async def test_there_is_a_favicon_and_every_page_names_it(tmp_path: Path) -> None:
+    """A missing favicon was a 404 on every page load."""
+    async with live_server(tmp_path) as live, aiohttp.ClientSession() as http:
+        async with http.get(live.url + "/favicon.ico") as response:
+            assert response.status == 200 and response.content_type == "image/svg+xml"
+            assert (await response.read()).startswith(b"<svg")
+        for path in ("/", "/afspraak/demo", "/staff/sign-in", "/call", "/bestaat-niet"):
+            async with http.get(live.url + path, headers={"Accept": "text/html"}) as response:
+                page = await response.text()
+            assert 'rel="icon" href="/static/favicon.svg' in page, path

@@ -17,19 +17,51 @@ export function takeTokenFromFragment() {
 }
 
 /**
- * The room is also inside the token; reading it (without trusting it: the server
- * checks the signature) lets a link without the room in its path still work.
+ * The token's claims, read without trusting them (the server checks the signature): for
+ * what the page may know before it asks, such as the room, or when the link expired.
+ * @param {string | null} token
+ * @returns {Record<string, unknown>}
+ */
+export function readTokenClaims(token) {
+  try {
+    const payload = String(token).split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+    const claims = JSON.parse(atob(payload));
+    return claims && typeof claims === 'object' ? claims : {};
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * The room is also inside the token; reading it lets a link without the room in its path
+ * still work.
  * @param {string | null} token
  * @returns {string | null}
  */
 export function roomFromToken(token) {
-  try {
-    const payload = String(token).split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
-    const claims = JSON.parse(atob(payload));
-    return typeof claims.room === 'string' ? claims.room : null;
-  } catch {
-    return null;
-  }
+  const { room } = readTokenClaims(token);
+  return typeof room === 'string' ? room : null;
+}
+
+/**
+ * Where a resident makes a new appointment with the municipality of this link, if the
+ * link names it (a path on this site), else null.
+ * @param {string | null} token
+ */
+export function bookingPathFromToken(token) {
+  const { tenant } = readTokenClaims(token);
+  return typeof tenant === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(tenant) ? `/afspraak/${tenant}` : null;
+}
+
+/**
+ * Whether the link's own expiry has passed (read without trusting it): a refused link
+ * whose time is over gets "this call is over" rather than "this link does not work".
+ * @param {string | null} token
+ * @param {number} now ms since the epoch
+ */
+export function tokenExpired(token, now) {
+  const { exp } = readTokenClaims(token);
+  return typeof exp === 'number' && exp * 1000 <= now;
 }
 
 /** @returns {string | null} the room id in /call/<room> */

@@ -1,8 +1,10 @@
 // @ts-check
-// The chat: the messages (text only, never HTML), the unread count on the chat button,
-// and the form (Enter sends, Shift+Enter is a new line, Escape closes the panel).
+// The chat: the messages (text only, never HTML; web addresses become links built from DOM
+// nodes), the unread count on the chat button, and the form (Enter sends, Shift+Enter is a
+// new line, Escape closes the panel).
 
 import { t } from '../../texts.js';
+import { chatParts } from '../chat-links.js';
 import { roleInSentence, roleLabel, timeOfDay } from './words.js';
 
 /** @typedef {import('./status.js').Announce} Announce */
@@ -42,6 +44,24 @@ export function parseTime(value) {
     date = new Date(value);
   }
   return date && !Number.isNaN(date.getTime()) ? date : null;
+}
+
+/**
+ * Chat text as DOM nodes: plain text, and http(s) addresses as links that open in a new tab
+ * without giving that page a hold on this one (or telling it where the link was).
+ * @param {string} text
+ * @returns {(Text | HTMLAnchorElement)[]}
+ */
+export function chatNodes(text) {
+  return chatParts(text).map((part) => {
+    if (!('href' in part)) return document.createTextNode(part.text);
+    const link = document.createElement('a');
+    link.href = part.href;
+    link.textContent = part.text;
+    link.target = '_blank';
+    link.rel = 'noopener noreferrer';
+    return link;
+  });
 }
 
 export class Chat {
@@ -139,8 +159,8 @@ export class Chat {
     }
     const body = document.createElement('p');
     body.className = 'chat-text';
-    // textContent only: chat text is untrusted input from another participant.
-    body.textContent = message.text;
+    // Text nodes and links only: chat text is untrusted input from another participant.
+    body.append(...chatNodes(message.text));
     li.append(meta, body);
     list.append(li);
     log.scrollTop = log.scrollHeight;

@@ -2,6 +2,11 @@
 // The call's controls: microphone, camera, hang up, and (for the specialist) ending the
 // call for everyone behind a confirmation dialog. The chat button in the same group
 // belongs to ui/chat.js.
+//
+// The microphone and camera buttons say what they do ("Microfoon uitzetten"); what is on
+// now is said apart from them, in a line each button names as its description (and the
+// page announces a change). A button whose name says the action carries no aria-pressed:
+// "Microfoon uit, ingedrukt" could be read either way.
 
 import { t } from '../../texts.js';
 
@@ -10,6 +15,8 @@ import { t } from '../../texts.js';
  * @property {HTMLElement} group the controls' group
  * @property {HTMLButtonElement} mic
  * @property {HTMLButtonElement} cam
+ * @property {HTMLElement} micState what the microphone does now
+ * @property {HTMLElement} camState what the camera does now
  * @property {HTMLButtonElement} leave
  * @property {HTMLButtonElement} end
  * @property {HTMLDialogElement} endDialog
@@ -64,15 +71,23 @@ export class Controls {
   }
 
   /**
-   * The microphone and camera buttons: disabled without the device, pressed when off.
+   * The microphone and camera buttons (disabled without the device) and their state lines.
    * @param {{audioOn: boolean, videoOn: boolean, hasAudio: boolean, hasVideo: boolean}} state
    */
   showMedia({ audioOn, videoOn, hasAudio, hasVideo }) {
-    const { mic, cam } = this.elements;
+    const { mic, cam, micState, camState } = this.elements;
     mic.disabled = !hasAudio;
     cam.disabled = !hasVideo;
-    mic.setAttribute('aria-pressed', String(!audioOn || !hasAudio));
-    cam.setAttribute('aria-pressed', String(!videoOn || !hasVideo));
+    const micOn = audioOn && hasAudio;
+    const camOn = videoOn && hasVideo;
+    mic.textContent = micOn || !hasAudio ? t('Microfoon uitzetten') : t('Microfoon aanzetten');
+    cam.textContent = camOn || !hasVideo ? t('Camera uitzetten') : t('Camera aanzetten');
+    mic.classList.toggle('is-off', !micOn);
+    cam.classList.toggle('is-off', !camOn);
+    if (!hasAudio) micState.textContent = t('Geen microfoon gevonden.');
+    else micState.textContent = micOn ? t('Uw microfoon staat aan.') : t('Uw microfoon staat uit.');
+    if (!hasVideo) camState.textContent = t('Geen camera gevonden.');
+    else camState.textContent = camOn ? t('Uw camera staat aan.') : t('Uw camera staat uit.');
   }
 
   /** Where the focus goes when the call starts. */

@@ -1,8 +1,12 @@
 // @ts-check
 // The waiting room on both sides: the resident's view of it (place in the queue, the
-// specialist's note) and the specialist's lobby panel (admit, deny, let wait with a note).
+// specialist's note) and the specialist's lobby panel: who waits (for a resident: the
+// appointment's number and subject, and how long they have waited), and what to do with
+// them (admit, let wait with a note, or deny: apart from the others and only after a
+// second question, so a slip of the finger cannot send someone away).
 
 import { t } from '../../texts.js';
+import { minutesWaited } from '../schedule.js';
 import { roleLabel } from './words.js';
 
 /** @typedef {import('./status.js').Announce} Announce */
@@ -63,16 +67,23 @@ export class WaitingRoom {
  * @property {string} id
  * @property {unknown} [role]
  * @property {unknown} [state]
+ * @property {unknown} [since] when they arrived (unix seconds, the server's clock)
  */
 
 /**
  * @typedef {object} WaitingItem
  * @property {string} id
+ * @property {WaitingEntry} entry the latest entry from the server
  * @property {HTMLLIElement} li
  * @property {HTMLHeadingElement} heading
- * @property {HTMLParagraphElement} state
+ * @property {HTMLParagraphElement} about the appointment's number and subject
+ * @property {HTMLParagraphElement} state how long they wait, and whether they got a note
  * @property {HTMLLabelElement} label
  * @property {HTMLInputElement} input
+ * @property {HTMLButtonElement} deny "Weigeren…": asks first
+ * @property {HTMLElement} confirm the question "really deny?" with its two buttons
+ * @property {HTMLParagraphElement} question
+ * @property {HTMLButtonElement} keep "Nee, niet weigeren"
  * @property {{button: HTMLButtonElement, hiddenName: HTMLSpanElement}[]} buttons
  * @property {string} name
  */
@@ -84,26 +95,62 @@ export class WaitingRoom {
  * @property {(id: string, note: string) => void} onHold
  */
 
+/**
+ * What the specialist knows about the appointment of this call.
+ * @typedef {object} LobbyAppointment
+ * @property {string} reference the appointment number the resident also has
+ * @property {string} purposeName the subject, in words
+ */
+
+// How often the waiting times are written again; they count whole minutes.
+const TICK_MS = 15_000;
+
+/**
+ * How long someone has waited, in words.
+ * @param {number | null} minutes
+ */
+export function waitedText(minutes) {
+  if (minutes === null) return t('Wacht.');
+  if (minutes < 1) return t('Wacht minder dan een minuut.');
+  if (minutes === 1) return t('Wacht 1 minuut.');
+  return t('Wacht {minutes} minuten.', { minutes });
+}
+
 /** The specialist's lobby panel (`#lobby-panel`): who waits, and what to do with them. */
 export class LobbyPanel {
   /** @type {Map<string, WaitingItem>} waiting participant id -> entry */
   #items = new Map();
   #counter = 0;
+  /** @type {LobbyAppointment | null} */
+  #appointment = null;
+  /** @type {ReturnType<typeof setInterval> | undefined} */
+  #ticker = undefined;
 
   /**
    * @param {{list: HTMLElement, empty: HTMLElement, title: HTMLElement}} elements
    * @param {LobbyActions} actions
    * @param {Announce} announce
+   * @param {() => number} now the server's clock (ms since the epoch), for the waiting times
    */
-  constructor(elements, actions, announce) {
+  constructor(elements, actions, announce, now = Date.now) {
     this.elements = elements;
     this.actions = actions;
     this.announce = announce;
+    this.now = now;
   }
 
   /** The ids of the people waiting, in the panel's order of arrival. */
   get ids() {
     return [...this.#items.keys()];
+  }
+
+  /**
+   * The appointment this call belongs to: shown with the resident who waits.
+   * @param {LobbyAppointment | null} appointment
+   */
+  setAppointment(appointment) {
+    this.#appointment = appointment;
+    [...this.#items.values()].forEach((item, index) => this.#updateItem(item, item.entry, index + 1));
   }
 
   /**
@@ -138,6 +185,7 @@ export class LobbyPanel {
       if (hadFocus) title.focus();
     }
     empty.hidden = this.#items.size > 0;
+    this.#tick();
     if (newcomers > 0) {
       this.announce(newcomers === 1
         ? t('Er wacht iemand in de wachtkamer.')
@@ -150,14 +198,29 @@ export class LobbyPanel {
     for (const item of this.#items.values()) setBusy(item, false);
   }
 
+  /** Keep the waiting times current while someone waits (silently: no announcement). */
+  #tick() {
+    if (this.#items.size === 0) {
+      clearInterval(this.#ticker);
+      this.#ticker = undefined;
+    } else if (this.#ticker === undefined) {
+      this.#ticker = setInterval(() => {
+        for (const item of this.#items.values()) this.#showState(item);
+      }, TICK_MS);
+    }
+  }
+
   /** @param {WaitingEntry} entry */
   #createItem(entry) {
     this.#counter += 1;
     const inputId = `waiting-note-${this.#counter}`;
+    const questionId = `waiting-deny-question-${this.#counter}`;
     const li = document.createElement('li');
     li.className = 'waiting';
     const heading = document.createElement('h3');
     heading.className = 'waiting-name';
+    const about = document.createElement('p');
+    about.className = 'waiting-about';
     const state = document.createElement('p');
     state.className = 'waiting-state';
     const label = document.createElement('label');
@@ -169,14 +232,28 @@ export class LobbyPanel {
     input.autocomplete = 'off';
     const actions = document.createElement('div');
     actions.className = 'waiting-actions';
-    /** @type {WaitingItem} */
-    const item = { id: entry.id, li, heading, state, label, input, buttons: [], name: '' };
+    const denyRow = document.createElement('div');
+    denyRow.className = 'waiting-deny';
+    const confirm = document.createElement('div');
+    confirm.className = 'waiting-confirm';
+    confirm.setAttribute('role', 'group');
+    confirm.setAttribute('aria-labelledby', questionId);
+    confirm.hidden = true;
+    const question = document.createElement('p');
+    question.id = questionId;
+    question.className = 'waiting-question';
+    const confirmActions = document.createElement('div');
+    confirmActions.className = 'waiting-actions';
+    confirm.append(question, confirmActions);
+    /** @type {{button: HTMLButtonElement, hiddenName: HTMLSpanElement}[]} */
+    const buttons = [];
     /**
+     * @param {HTMLElement} row
      * @param {string} text
      * @param {string} className
      * @param {() => void} onClick
      */
-    const makeButton = (text, className, onClick) => {
+    const makeButton = (row, text, className, onClick) => {
       const button = document.createElement('button');
       button.type = 'button';
       button.className = className;
@@ -186,24 +263,45 @@ export class LobbyPanel {
       hiddenName.className = 'visually-hidden';
       button.append(visible, hiddenName);
       button.addEventListener('click', onClick);
-      item.buttons.push({ button, hiddenName });
-      actions.append(button);
+      buttons.push({ button, hiddenName });
+      row.append(button);
+      return button;
     };
-    makeButton(t('Toelaten'), 'btn btn-primary', () => {
+    const note = () => input.value.trim().slice(0, NOTE_MAX);
+    makeButton(actions, t('Toelaten'), 'btn btn-primary', () => {
       setBusy(item, true);
       this.actions.onAdmit(item.id);
     });
-    makeButton(t('Weigeren'), 'btn btn-danger', () => {
-      const note = input.value.trim().slice(0, NOTE_MAX);
-      setBusy(item, true);
-      this.actions.onDeny(item.id, note);
-    });
-    makeButton(t('Laten wachten'), 'btn', () => {
-      const note = input.value.trim().slice(0, NOTE_MAX) || DEFAULT_HOLD_MESSAGE;
-      this.actions.onHold(item.id, note);
+    makeButton(actions, t('Laten wachten'), 'btn', () => {
+      this.actions.onHold(item.id, note() || DEFAULT_HOLD_MESSAGE);
       this.announce(t('Uw bericht is verstuurd naar de wachtende.'));
     });
-    li.append(heading, state, label, input, actions);
+    const deny = makeButton(denyRow, t('Weigeren…'), 'btn btn-quiet-danger', () => {
+      denyRow.hidden = true;
+      confirm.hidden = false;
+      keep.focus();
+    });
+    const keep = makeButton(confirmActions, t('Nee, niet weigeren'), 'btn', () => closeConfirm());
+    makeButton(confirmActions, t('Ja, weigeren'), 'btn btn-danger', () => {
+      setBusy(item, true);
+      this.actions.onDeny(item.id, note());
+    });
+    const closeConfirm = () => {
+      confirm.hidden = true;
+      denyRow.hidden = false;
+      deny.focus();
+    };
+    confirm.addEventListener('keydown', (event) => {
+      if (event.key === 'Escape') {
+        event.preventDefault();
+        closeConfirm();
+      }
+    });
+    /** @type {WaitingItem} */
+    const item = {
+      id: entry.id, entry, li, heading, about, state, label, input, deny, confirm, question, keep, buttons, name: '',
+    };
+    li.append(heading, about, state, label, input, actions, denyRow, confirm);
     return item;
   }
 
@@ -213,12 +311,28 @@ export class LobbyPanel {
    * @param {number} position
    */
   #updateItem(item, entry, position) {
+    item.entry = entry;
     item.name = `${roleLabel(entry.role)} ${position}`;
     item.heading.textContent = item.name;
-    item.state.textContent = entry.state === 'on-hold' ? t('Wacht. Heeft uw bericht gekregen.') : t('Wacht.');
+    // The appointment belongs to the resident; a guest (interpreter, colleague) has none.
+    const appointment = entry.role === 'resident' ? this.#appointment : null;
+    item.about.hidden = !appointment;
+    item.about.textContent = appointment
+      ? t('Afspraaknummer {reference} · {purpose}', { reference: appointment.reference, purpose: appointment.purposeName })
+      : '';
+    this.#showState(item);
     item.label.textContent = t('Bericht aan {name} (bij laten wachten of weigeren)', { name: item.name });
+    item.question.textContent = t('Wilt u {name} echt weigeren? Diegene kan dan niet meer in dit gesprek komen.', {
+      name: item.name,
+    });
     for (const { hiddenName } of item.buttons) hiddenName.textContent = `: ${item.name}`;
     setBusy(item, false);
+  }
+
+  /** @param {WaitingItem} item */
+  #showState(item) {
+    const waited = waitedText(minutesWaited(item.entry.since, this.now()));
+    item.state.textContent = item.entry.state === 'on-hold' ? waited + ' ' + t('Heeft uw bericht gekregen.') : waited;
   }
 }
 

@@ -20,7 +20,7 @@ export class RemoteTile {
    */
   constructor(list, role) {
     const item = document.createElement('li');
-    item.className = 'tile';
+    item.className = 'tile tile-remote';
     const figure = document.createElement('figure');
     figure.className = 'tile-figure';
     const video = document.createElement('video');

@@ -13,7 +13,8 @@ import { ApiProblem, problemText, verifyWithYivi } from '../identity.js';
  * @property {HTMLElement} title
  * @property {HTMLElement} attributes the list of attributes shared
  * @property {HTMLElement} demo the demo wallet hint
- * @property {HTMLAnchorElement} demoLink
+ * @property {HTMLFormElement} demoForm posts this attempt's session link to the demo wallet
+ * @property {HTMLInputElement} demoSession the session link, filled in per attempt
  * @property {HTMLButtonElement} retry
  */
 
@@ -29,6 +30,8 @@ import { ApiProblem, problemText, verifyWithYivi } from '../identity.js';
 
 export class IdentityStep {
   #active = false;
+  /** @type {string | null} the demo wallet's address (development only) */
+  #demoWallet = null;
 
   /**
    * @param {VerifyElements} elements
@@ -49,7 +52,7 @@ export class IdentityStep {
 
   /** @param {Verification} state what the server asks for */
   start(state) {
-    const { title, attributes, demo, demoLink } = this.elements;
+    const { title, attributes, demo, demoForm } = this.elements;
     this.#active = true;
     attributes.replaceChildren(
       ...(state.attributes ?? []).map((attribute) => {
@@ -58,8 +61,11 @@ export class IdentityStep {
         return li;
       }),
     );
-    demo.hidden = !state.demo_wallet_url;
-    if (state.demo_wallet_url) demoLink.href = state.demo_wallet_url;
+    this.#demoWallet = state.demo_wallet_url || null;
+    demo.hidden = !this.#demoWallet;
+    // The session link is posted in the form's body to the wallet in a new tab, never put in
+    // a URL: anyone with the link could answer the question.
+    if (this.#demoWallet) demoForm.action = `${this.#demoWallet}/open`;
     this.options.onChange();
     this.options.announce(t('Laat zien wie u bent. Scan de QR-code met de Yivi-app.'));
     title.focus();
@@ -76,9 +82,16 @@ export class IdentityStep {
     form.id = 'yivi-web-form';
     form.className = 'yivi-form';
     document.getElementById('yivi-web-form')?.replaceWith(form);
+    this.#showDemoSession(null);
     try {
-      await verifyWithYivi({ room, token, element: '#yivi-web-form' });
+      await verifyWithYivi({
+        room,
+        token,
+        element: '#yivi-web-form',
+        onSessionPointer: (pointer) => this.#showDemoSession(pointer && pointer.u),
+      });
     } catch (error) {
+      this.#showDemoSession(null);
       if (error instanceof ApiProblem) {
         alert.show(problemText(error, t('Het lukte niet om te laten zien wie u bent.')));
       } else {
@@ -89,9 +102,21 @@ export class IdentityStep {
       retry.focus();
       return;
     }
+    this.#showDemoSession(null);
     this.#active = false;
     this.options.onChange();
     announce(t('Gelukt. De gemeente weet nu dat u het bent.'));
     this.options.onVerified();
+  }
+
+  /**
+   * The demo wallet's button, for this attempt's session only (hidden without one).
+   * @param {unknown} link the session pointer's `u`
+   */
+  #showDemoSession(link) {
+    const { demoForm, demoSession } = this.elements;
+    const usable = Boolean(this.#demoWallet) && typeof link === 'string' && link.length > 0;
+    demoSession.value = usable ? String(link) : '';
+    demoForm.hidden = !usable;
   }
 }

@@ -1,4 +1,5 @@
-"""A loopback TCP proxy whose connections a test can cut, like a network drop."""
+"""A loopback TCP proxy a test controls: it can cut every connection (a network drop) or
+swallow everything (a partition where connections stay up and nothing answers)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ from tests.support import free_port
 
 
 class CuttableProxy:
-    def __init__(self, target_port: int) -> None:
+    def __init__(self, target_port: int, target_host: str = "127.0.0.1") -> None:
+        self.target_host = target_host
         self.target_port = target_port
         self.port = free_port()
+        #: while set, bytes are swallowed and new connections go nowhere (a blackhole)
+        self.blackholed = False
         self._server: asyncio.Server | None = None
         self._transports: list[asyncio.WriteTransport] = []
         self._tasks: set[asyncio.Task[None]] = set()
@@ -25,6 +29,15 @@ class CuttableProxy:
             transport.abort()
         self._transports.clear()
 
+    def blackhole(self) -> None:
+        """From now on nothing gets through, and nothing is refused either."""
+        self.blackholed = True
+
+    def heal(self) -> None:
+        """The partition ends: connections made during it are gone, new ones go through."""
+        self.blackholed = False
+        self.cut()
+
     async def stop(self) -> None:
         self.cut()
         if self._server is not None:
@@ -36,17 +49,20 @@ class CuttableProxy:
                 await task
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
-        self._transports += [writer.transport, up_writer.transport]
+        self._transports.append(writer.transport)
+        if self.blackholed:
+            return  # accepted, and never answered
+        up_reader, up_writer = await asyncio.open_connection(self.target_host, self.target_port)
+        self._transports.append(up_writer.transport)
         for source, sink in ((reader, up_writer), (up_reader, writer)):
             task = asyncio.get_running_loop().create_task(self._pipe(source, sink))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    @staticmethod
-    async def _pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+    async def _pipe(self, source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
         with contextlib.suppress(ConnectionError, OSError):
             while data := await source.read(65536):
-                sink.write(data)
-                await sink.drain()
+                if not self.blackholed:
+                    sink.write(data)
+                    await sink.drain()
         sink.transport.abort()

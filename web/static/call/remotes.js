@@ -1,0 +1,196 @@
+// @ts-check
+// The other participants in the call: one Peer (peer.js) and one video tile (ui/tiles.js)
+// each, kept in step with the server's peer-joined, peer-left, peer-away/back and media
+// messages, with what the page announces about them.
+
+import { t } from '../texts.js';
+import { Peer } from './peer.js';
+import { RemoteTile } from './ui/tiles.js';
+import { capitalise, roleInSentence } from './ui/words.js';
+
+/** @typedef {import('./signal.js').ServerMessage} ServerMessage */
+/** @typedef {import('./peer.js').PeerMessage} PeerMessage */
+/** @typedef {import('./ui/status.js').Announce} Announce */
+
+/**
+ * One other participant in the call.
+ * @typedef {object} Remote
+ * @property {Peer} peer
+ * @property {RemoteTile} tile
+ * @property {boolean} away their socket dropped; the server holds their seat
+ * @property {{audio: boolean, video: boolean}} media what they say they send
+ */
+
+/**
+ * @typedef {object} RemotesOptions
+ * @property {HTMLElement} tiles the list the tiles go in
+ * @property {(message: PeerMessage) => void} send to the signalling session
+ * @property {() => MediaStream | null} localStream our camera and microphone
+ * @property {() => RTCIceServer[]} iceServers from the server's `joined`
+ * @property {Announce} announce
+ * @property {() => void} onChange someone came or went (the page renders)
+ */
+
+export class Remotes {
+  /** @type {Map<string, Remote>} peer id -> remote participant */
+  #remotes = new Map();
+
+  /** @param {RemotesOptions} options */
+  constructor(options) {
+    this.options = options;
+  }
+
+  get size() {
+    return this.#remotes.size;
+  }
+
+  /** The peer connections by peer id (for the browser tests). */
+  get connections() {
+    return new Map([...this.#remotes].map(([id, remote]) => [id, remote.peer.pc]));
+  }
+
+  /** What the browser tests may see of each peer: ids, roles and connection states. */
+  describe() {
+    return [...this.#remotes.values()].map(({ peer, away }) => ({
+      id: peer.id,
+      role: peer.role,
+      polite: peer.polite,
+      away,
+      connectionState: peer.pc.connectionState,
+      iceConnectionState: peer.pc.iceConnectionState,
+      iceGatheringState: peer.pc.iceGatheringState,
+      signalingState: peer.pc.signalingState,
+    }));
+  }
+
+  /**
+   * A connection (and a tile) for a peer; a peer that was there already starts afresh.
+   * @param {{id: string, role?: unknown, polite?: unknown}} info
+   */
+  add(info) {
+    this.remove(info.id);
+    const role = typeof info.role === 'string' ? info.role : '';
+    const { send, localStream, iceServers, announce } = this.options;
+    const peer = new Peer({ id: info.id, role, polite: info.polite === true, iceServers: iceServers(), send, localStream });
+    /** @type {Remote} */
+    const remote = { peer, tile: new RemoteTile(this.options.tiles, role), away: false, media: { audio: true, video: true } };
+    this.#remotes.set(peer.id, remote);
+    peer.on('track', ({ track, streams }) => remote.tile.showTrack(track, streams));
+    peer.on('statechange', () => this.#updateTile(remote));
+    peer.on('connected', () => {
+      announce(t('U bent in gesprek met {who}.', { who: roleInSentence(peer.role) }));
+    });
+    peer.start();
+    this.options.onChange();
+    return remote;
+  }
+
+  /**
+   * Connections for everyone in the server's list (`joined`, `admitted`).
+   * @param {unknown} peerList
+   */
+  addAll(peerList) {
+    for (const info of Array.isArray(peerList) ? peerList : []) {
+      if (info && typeof info.id === 'string') this.add(info);
+    }
+  }
+
+  /**
+   * Make the connections match the server's list (after a resync).
+   * @param {unknown} peerList
+   */
+  reconcile(peerList) {
+    const list = Array.isArray(peerList) ? peerList : [];
+    const ids = new Set(list.map((info) => info && info.id));
+    for (const id of [...this.#remotes.keys()]) {
+      if (!ids.has(id)) this.remove(id);
+    }
+    for (const info of list) {
+      if (info && typeof info.id === 'string' && !this.#remotes.has(info.id)) this.add(info);
+    }
+  }
+
+  /** Renegotiate every connection (ICE restart), after messages were lost. */
+  restartAll() {
+    for (const remote of this.#remotes.values()) remote.peer.restart();
+  }
+
+  /** @param {string} id */
+  remove(id) {
+    const remote = this.#remotes.get(id);
+    if (!remote) return;
+    this.#remotes.delete(id);
+    remote.peer.close();
+    remote.tile.remove();
+    this.options.onChange();
+  }
+
+  removeAll() {
+    for (const id of [...this.#remotes.keys()]) this.remove(id);
+  }
+
+  /** @param {ServerMessage} message */
+  onDescription(message) {
+    this.#remotes.get(message.from)?.peer.handleDescription(message.description);
+  }
+
+  /** @param {ServerMessage} message */
+  onCandidate(message) {
+    this.#remotes.get(message.from)?.peer.handleCandidate(message.candidate);
+  }
+
+  /**
+   * `peer-joined`: a new connection (a peer that joins again needs a new one on our side too).
+   * @param {ServerMessage} message
+   * @returns {boolean} whether someone was added
+   */
+  onJoined(message) {
+    const info = message.peer;
+    if (!info || typeof info.id !== 'string') return false;
+    this.add(info);
+    this.options.announce(t('{who} is in het gesprek gekomen.', { who: capitalise(roleInSentence(info.role)) }));
+    return true;
+  }
+
+  /** @param {ServerMessage} message */
+  onLeft(message) {
+    const remote = this.#remotes.get(message.id);
+    if (!remote) return;
+    this.remove(message.id);
+    const who = roleInSentence(remote.peer.role);
+    if (message.reason === 'timeout') {
+      this.options.announce(t('De verbinding met {who} is verbroken.', { who }));
+    } else if (message.reason !== 'replaced') {
+      this.options.announce(t('{who} heeft het gesprek verlaten.', { who: capitalise(who) }));
+    }
+  }
+
+  /**
+   * `peer-away` / `peer-back`
+   * @param {ServerMessage} message
+   * @param {boolean} away
+   */
+  onPresence(message, away) {
+    const remote = this.#remotes.get(message.id);
+    if (!remote) return;
+    remote.away = away;
+    this.#updateTile(remote);
+    const who = roleInSentence(remote.peer.role);
+    this.options.announce(away
+      ? t('De verbinding van {who} is even weg. We wachten op {who}.', { who })
+      : t('{who} is weer verbonden.', { who: capitalise(who) }));
+  }
+
+  /** @param {ServerMessage} message */
+  onMedia(message) {
+    const remote = this.#remotes.get(message.from);
+    if (!remote) return;
+    remote.media = { audio: message.audio !== false, video: message.video !== false };
+    this.#updateTile(remote);
+  }
+
+  /** @param {Remote} remote */
+  #updateTile(remote) {
+    remote.tile.update({ away: remote.away, connectionState: remote.peer.pc.connectionState, media: remote.media });
+  }
+}
