@@ -115,7 +115,8 @@ class DatabaseSettings:
     demo_data: bool = True
     #: seconds PostgreSQL gets to connect, to run one statement, and a request to wait for a
     #: pooled connection: an unreachable database is a quick 503, never a hanging request
-    timeout: float = 10.0
+    #: (at worst twice this: the pooled connection's ping, then a fresh connection)
+    timeout: float = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,7 +302,7 @@ class Config:
             database=DatabaseSettings(
                 url=read.text("BALIE_DATABASE_URL", ""),
                 demo_data=read.flag("BALIE_DEMO_DATA", not production),
-                timeout=read.number("BALIE_DATABASE_TIMEOUT", 10.0),
+                timeout=read.number("BALIE_DATABASE_TIMEOUT", 5.0),
             ),
             identity=IdentitySettings(
                 demo_mode=read.flag("BALIE_DEMO_MODE", not production),

@@ -30,7 +30,7 @@ _WRITE: Final = "balie_write"
 
 
 def create_engine(
-    url: str | URL, *, pool_size: int = 5, max_overflow: int = 10, timeout: float = 10.0
+    url: str | URL, *, pool_size: int = 5, max_overflow: int = 10, timeout: float = 5.0
 ) -> AsyncEngine:
     """An async engine for ``sqlite+aiosqlite:///path`` or ``postgresql+asyncpg://...``.
 

@@ -42,6 +42,7 @@ def test_defaults() -> None:
     assert c.tokens.issuer == "balie"
     assert c.ice.stun_urls == () and c.ice.turn_urls == ()
     assert c.log_level == "INFO"
+    assert c.database.timeout == 5 and c.header_timeout == 10
 
 
 # every variable: (name, raw value, how to read it back, expected)

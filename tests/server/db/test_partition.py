@@ -18,7 +18,7 @@ from tests.proxy import CuttableProxy
 from tests.server.db.support import create_postgres_database, drop_postgres_database
 from tests.support import LiveServer, config_for, live_server
 
-#: the database timeout under test: short, so the test is; production uses 10 s
+#: the database timeout under test: short, so the test is (the default is 5 s)
 TIMEOUT = 2.0
 #: how long the test's client waits before calling a request hung: far past the timeout
 PATIENCE = 30.0
