@@ -26,6 +26,7 @@ from server.core.secrets import load_keys, rotate_keys, vault_keys
 from server.core.serving import serve_until_stopped
 from server.db import create_engine, migrate
 from server.db.demo import DEMO_TENANT
+from server.db.sole_node import sole_node
 from server.staff.demo import print_demo_accounts
 from server.verification.vault_store import SqlVault
 
@@ -163,7 +164,8 @@ def _listen(config: Config) -> socket.socket:
 
 
 async def check_database(url: str) -> None:
-    """Reach the database and bring its schema to head, or say in one line why not."""
+    """Reach the database, see that no other node serves it, and bring its schema to head;
+    or say in one line why not."""
     shown = make_url(url).render_as_string(hide_password=True)
     if url.startswith("postgresql"):
         try:
@@ -176,7 +178,8 @@ async def check_database(url: str) -> None:
     engine = create_engine(url)
     try:
         async with asyncio.timeout(DATABASE_CHECK_SECONDS):
-            await migrate(engine)
+            async with sole_node(engine):  # a second node stops here, before it migrates
+                await migrate(engine)
     except TimeoutError:
         raise ConfigError(
             f"BALIE_DATABASE_URL {shown}: no answer within {DATABASE_CHECK_SECONDS} s"

@@ -13,7 +13,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -299,7 +299,7 @@ class BalieProcess:
 
 @asynccontextmanager
 async def balie_serve(
-    data_dir: Path, *, stop: signal.Signals = signal.SIGTERM, **env: str
+    data_dir: Path, *, stop: signal.Signals = signal.SIGTERM, env: Mapping[str, str] = {}
 ) -> AsyncIterator[BalieProcess]:
     """Start ``balie serve`` on a free port, with only ``BALIE_DATA_DIR`` (and ``env``) of
     Balie's settings, and wait until it answers ``/healthz``. What it prints is read all the

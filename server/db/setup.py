@@ -12,6 +12,7 @@ from server.db.appkeys import ENGINE
 from server.db.demo import seed_demo
 from server.db.engine import create_engine
 from server.db.migrate import migrate
+from server.db.sole_node import sole_node
 
 log = logging.getLogger("balie.db")
 
@@ -22,16 +23,18 @@ def setup(app: web.Application) -> None:
 
 
 async def database_context(app: web.Application) -> AsyncIterator[None]:
-    """cleanup_ctx: open the engine, bring the schema to head, seed the demo tenant if asked."""
+    """cleanup_ctx: open the engine, claim the database for this node (``sole_node``), bring
+    the schema to head, seed the demo tenant if asked."""
     config = app[CONFIG]
     if config.database.url.startswith("sqlite"):
         config.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_engine(config.database.url, timeout=config.database.timeout)
     try:
-        await migrate(engine)
-        if config.database.demo_data:
-            await seed_demo(engine)
-        app[ENGINE] = engine
-        yield
+        async with sole_node(engine):
+            await migrate(engine)
+            if config.database.demo_data:
+                await seed_demo(engine)
+            app[ENGINE] = engine
+            yield
     finally:
         await engine.dispose()

@@ -73,7 +73,7 @@ async def test_normal_requests_and_websockets_outlive_the_deadline(tmp_path: Pat
 
 async def test_balie_serve_keeps_the_deadline_and_serves_calls(tmp_path: Path) -> None:
     """The same through ``balie serve`` itself, which runs on uvloop."""
-    async with balie_serve(tmp_path, BALIE_HEADER_TIMEOUT=str(TIMEOUT)) as balie:
+    async with balie_serve(tmp_path, env={"BALIE_HEADER_TIMEOUT": str(TIMEOUT)}) as balie:
         host, port = balie.url.removeprefix("http://").split(":")
         reader, writer = await asyncio.open_connection(host, int(port))
         writer.write(b"GET /healthz HTTP/1.1\r\nHost: balie\r\nX-Slow: a")
