@@ -18,9 +18,11 @@ contains message contents, tokens or personal data.
     │   ├── RateLimited          over the message rate              rate-limited
     │   ├── Denied               the specialist turned them away a moment ago  denied
     │   └── VerificationRequired the resident has not shown who they are  verification-required
-    └── TokenError               a room token was refused (close 4401)  token-invalid
-        ├── TokenExpired         its time is over                   token-expired
-        └── TokenNotYetValid     its time has not come yet          token-not-yet-valid
+    ├── TokenError               a room token was refused (close 4401)  token-invalid
+    │   ├── TokenExpired         its time is over                   token-expired
+    │   └── TokenNotYetValid     its time has not come yet          token-not-yet-valid
+    └── BusWireError             a sealed bus envelope that does not open (between nodes;
+                                 never sent to a client)            bus-envelope
 """
 
 from __future__ import annotations
@@ -124,3 +126,10 @@ class TokenNotYetValid(TokenError):
     """The token's ``nbf`` lies ahead: the appointment's call cannot be entered yet."""
 
     code = "token-not-yet-valid"
+
+
+class BusWireError(SignalingError):
+    """A sealed envelope from the bus that cannot be opened: another key, tampered with,
+    replayed on another channel, or not ours (signaling/bus_wire.py)."""
+
+    code = "bus-envelope"

@@ -1,0 +1,167 @@
+"""The Redis bus between nodes, on a real Redis: two buses are two nodes.
+
+What must hold: what one node publishes reaches the subscribers on the other, in order;
+nothing crosses Redis in clear; other deployments (prefixes) and other keys see nothing;
+a skipped number and a Redis restart are noticed (``on_missed``), never silent; a Redis that
+is down drops envelopes with a warning and crashes nothing. Deadlines only stop a broken
+test from hanging.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+
+from server.call.redis_bus import RedisBus
+from signaling.bus import Envelope, session_channel
+from tests.redis_server import RedisServer, redis_server
+
+KEYS = {"k1": os.urandom(32)}
+CANARIES = (b"Test Persoon", b"999999990", b"test@example.invalid")
+FRAME = b'{"type":"chat","text":"Test Persoon 999999990 test@example.invalid"}'
+PATIENCE = 10.0
+
+
+@pytest.fixture
+def redis(tmp_path: Path) -> Iterator[RedisServer]:
+    with redis_server(tmp_path) as server:
+        yield server
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.envelopes: asyncio.Queue[Envelope] = asyncio.Queue()
+        self.missed: asyncio.Queue[str] = asyncio.Queue()
+
+    async def deliver(self, envelope: Envelope) -> None:
+        await self.envelopes.put(envelope)
+
+    async def on_missed(self, channel: str) -> None:
+        await self.missed.put(channel)
+
+    async def next(self) -> Envelope:
+        return await asyncio.wait_for(self.envelopes.get(), PATIENCE)
+
+
+@pytest.fixture
+async def nodes(redis: RedisServer) -> AsyncIterator[tuple[RedisBus, RedisBus, Inbox]]:
+    inbox = Inbox()
+    a = RedisBus.from_url(redis.url, KEYS)
+    b = RedisBus.from_url(redis.url, KEYS, on_missed=inbox.on_missed)
+    await a.start()
+    await b.start()
+    try:
+        yield a, b, inbox
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_what_one_node_publishes_reaches_the_other_in_order(
+    nodes: tuple[RedisBus, RedisBus, Inbox],
+) -> None:
+    a, b, inbox = nodes
+    channel = session_channel("resume-secret-of-a-test")
+    subscription = await b.subscribe(channel, inbox.deliver)
+    sent = [Envelope(frame=b'{"n":%d}' % i) for i in range(50)]
+    sent.append(Envelope(close_code=4409, close_reason="replaced"))
+    await asyncio.gather(*(a.publish(channel, envelope) for envelope in sent))  # one batch
+    assert [await inbox.next() for _ in sent] == sent
+    assert inbox.missed.empty()
+    await subscription.cancel()
+    await a.publish(channel, Envelope(frame=b"{}"))
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(inbox.envelopes.get(), 0.5)
+    assert b.channel_count == 0
+
+
+async def test_nothing_crosses_redis_in_clear(
+    redis: RedisServer, nodes: tuple[RedisBus, RedisBus, Inbox]
+) -> None:
+    """A capture of every publish (what an onlooker with Redis access sees)."""
+    a, b, inbox = nodes
+    spy = Redis.from_url(redis.url)
+    capture = spy.pubsub()
+    await capture.psubscribe("*")
+    await capture.get_message(timeout=PATIENCE)  # the psubscribe confirmation
+    channel = session_channel("another-resume-secret")
+    await b.subscribe(channel, inbox.deliver)
+    await a.publish(channel, Envelope(frame=FRAME))
+    assert (await inbox.next()).frame == FRAME
+    seen = []
+    while (message := await capture.get_message(timeout=0.5)) is not None:
+        seen.append(message)
+    published = [m for m in seen if m["type"] == "pmessage"]
+    assert published, seen
+    for message in published:
+        assert b"another-resume-secret" not in message["channel"]
+        for canary in CANARIES:
+            assert canary not in message["data"]
+    await capture.aclose()
+    await spy.aclose()
+
+
+async def test_other_prefixes_and_other_keys_see_nothing(redis: RedisServer) -> None:
+    inbox = Inbox()
+    publisher = RedisBus.from_url(redis.url, KEYS)
+    elsewhere = RedisBus.from_url(redis.url, KEYS, prefix="other-town:")
+    stranger = RedisBus.from_url(redis.url, {"k9": os.urandom(32)})
+    for bus in (publisher, elsewhere, stranger):
+        await bus.start()
+    try:
+        await elsewhere.subscribe("room.1", inbox.deliver)
+        await stranger.subscribe("room.1", inbox.deliver)
+        await publisher.publish("room.1", Envelope(frame=FRAME))
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(inbox.envelopes.get(), 1.0)
+        for _ in range(50):  # the stranger read it and could not open it
+            if stranger.dropped:
+                break
+            await asyncio.sleep(0.1)
+        assert stranger.dropped == 1 and elsewhere.dropped == 0
+    finally:
+        for bus in (publisher, elsewhere, stranger):
+            await bus.close()
+
+
+async def test_a_skipped_number_is_noticed(nodes: tuple[RedisBus, RedisBus, Inbox]) -> None:
+    a, b, inbox = nodes
+    await b.subscribe("room.7", inbox.deliver)
+    await a.publish("room.7", Envelope(frame=b'{"n":1}'))
+    await inbox.next()
+    a._numbering.next("balie:room.7")  # as if envelope 2 were lost on the way
+    await a.publish("room.7", Envelope(frame=b'{"n":3}'))
+    assert (await inbox.next()).frame == b'{"n":3}'
+    assert await asyncio.wait_for(inbox.missed.get(), PATIENCE) == "room.7"
+
+
+async def test_a_redis_restart_is_survived_and_noticed(
+    redis: RedisServer, nodes: tuple[RedisBus, RedisBus, Inbox]
+) -> None:
+    a, b, inbox = nodes
+    await b.subscribe("room.9", inbox.deliver)
+    await a.publish("room.9", Envelope(frame=b'{"n":1}'))
+    await inbox.next()
+
+    redis.stop()
+    await a.publish("room.9", Envelope(frame=b'{"n":2}'))  # dropped with a warning, no raise
+    assert a.dropped >= 1
+    redis.start()
+
+    # b reconnects, subscribes again and tells the channel to resync
+    assert await asyncio.wait_for(inbox.missed.get(), PATIENCE * 2) == "room.9"
+    for _ in range(100):  # a's own connection comes back at its next publish
+        await a.publish("room.9", Envelope(frame=b'{"n":3}'))
+        try:
+            envelope = await asyncio.wait_for(inbox.envelopes.get(), 0.2)
+        except TimeoutError:
+            continue
+        assert envelope.frame == b'{"n":3}'
+        break
+    else:
+        pytest.fail("nothing arrived after Redis came back")
