@@ -6,6 +6,7 @@ fast anything is belongs in bench/, never in a test.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ import pytest
 from tests.bench.support import (
     run_bench,
 )
+from tests.redis_server import redis_server
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,3 +34,11 @@ def test_slots_bench_reports_both_sizes_and_the_ceiling() -> None:
     assert float(result["slots_100x28_ms"]) > 0
     assert float(result["slots_500x28_ms"]) > 0
     assert float(result["engine_over_ceiling_100x28"]) > 0
+
+
+def test_bus_bench_reports_the_round_trip_raw_pub_sub_and_the_bus(tmp_path: Path) -> None:
+    with redis_server(tmp_path) as redis:
+        result = run_bench("-m", "bench.bus", "--quick", "--redis", redis.url)
+    for arm in ("ping", "raw", "bus"):
+        assert float(result[f"{arm}_p50_us"]) > 0
+    assert math.isfinite(float(result["added_over_round_trip"]))  # may be < 0 on a noisy run
