@@ -331,6 +331,31 @@ vault_entries = Table(
     Index(None, "kid"),
 )
 
+#: identity verifications in flight (identity/sessions.py, server/verification/): their state,
+#: changed only by compare-and-set on ``state``, so a result is consumed once on any node and
+#: survives a restart. The browser holds the id; the row is keyed by its SHA-256, and the
+#: browser-session cookie is stored as a SHA-256 too. ``reference`` (the verifier's secret
+#: session token) is sealed with the vault key ring.
+verifications = Table(
+    "verifications",
+    metadata,
+    Column("id_digest", String(64), nullable=False),
+    Column("room_id", String(_ID), nullable=False),
+    Column("browser", String(64), nullable=False),
+    Column("purpose_key", String(_ID), nullable=False),
+    Column("verifier", String(32), nullable=False),
+    Column("reference", Text, nullable=False),
+    Column("policy", JSON, nullable=False),
+    Column("demo", Boolean, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("reason", String(32), nullable=True),
+    Column("tags", Text, nullable=False),  #: tags proven, comma-separated (names, no values)
+    Column("created_at", Float, nullable=False),  #: unix seconds
+    Column("expires_at", Float, nullable=False),  #: unix seconds
+    PrimaryKeyConstraint("id_digest"),
+    Index(None, "expires_at"),
+)
+
 #: staff sign-in (server/staff/): one account per person per tenant. ``password_hash`` is
 #: argon2id; ``totp_sealed`` is the TOTP secret sealed with the vault key ring
 #: (identity/vault.py), so a copy of the database alone does not give away second factors.

@@ -20,7 +20,6 @@ from identity.emulator import EmulatorSettings, create_emulator_app
 from identity.emulator.settings import TokenAuth as EmulatorTokenAuth
 from identity.irma import IrmaSettings, IrmaVerifier, TokenAuth
 from identity.irma_result import load_result_key
-from identity.sessions import MemoryVerifications
 from server.call.hub import Admission
 from server.config import Config, ConfigError
 from server.core.appkeys import CONFIG, VAULT_KEYS
@@ -30,6 +29,7 @@ from server.verification import api
 from server.verification.appkeys import GATE
 from server.verification.gate import IdentityGate
 from server.verification.vault_store import SqlVault
+from server.verification.verification_store import SqlVerifications
 from signaling.tokens import RoomClaims
 
 log = logging.getLogger("balie.identity")
@@ -117,7 +117,8 @@ async def identity_context(app: web.Application) -> AsyncIterator[None]:
     async with aiohttp.ClientSession() as http:
         app[GATE] = IdentityGate(
             verifier=IrmaVerifier(http, _irma_settings(app, config)),
-            verifications=MemoryVerifications(),
+            # in the database: consumed once across nodes, and kept through a restart
+            verifications=SqlVerifications(app[ENGINE], app[VAULT_KEYS]),
             vault=SqlVault(app[ENGINE]),
             keys=app[VAULT_KEYS],
             engine=app[ENGINE],

@@ -14,7 +14,12 @@ from identity.errors import (
     VerificationStateError,
 )
 from identity.policy import Tag, policy_from_data
-from identity.sessions import Binding, MemoryVerifications, VerificationState
+from identity.sessions import (
+    Binding,
+    MemoryVerifications,
+    VerificationRegistry,
+    VerificationState,
+)
 from identity.verifier import VerifiedIdentity, VerifierHandle
 from tests.identity.results import FAKE_BSN, POLICY, TOKEN
 
@@ -48,11 +53,11 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def registry(clock: Clock) -> MemoryVerifications:
+def registry(clock: Clock) -> VerificationRegistry:
     return MemoryVerifications(ttl=900, clock=clock)
 
 
-async def test_the_happy_path(registry: MemoryVerifications) -> None:
+async def test_the_happy_path(registry: VerificationRegistry) -> None:
     opened = await registry.open(HANDLE, BINDING)
     assert opened.state is VerificationState.PENDING
     assert len(opened.id) >= 32  # 24 random bytes, base64url
@@ -64,7 +69,7 @@ async def test_the_happy_path(registry: MemoryVerifications) -> None:
     assert done.tags == {Tag.BSN}
 
 
-async def test_ids_are_unguessable_and_unique(registry: MemoryVerifications) -> None:
+async def test_ids_are_unguessable_and_unique(registry: VerificationRegistry) -> None:
     ids = {(await registry.open(HANDLE, BINDING)).id for _ in range(50)}
     assert len(ids) == 50
 
@@ -81,7 +86,7 @@ REPLAYS = [
 
 @pytest.mark.parametrize(("other", "reason"), [r[1:] for r in REPLAYS], ids=[r[0] for r in REPLAYS])
 async def test_a_result_replayed_elsewhere_is_refused_and_changes_nothing(
-    registry: MemoryVerifications, other: Binding, reason: RefusalReason
+    registry: VerificationRegistry, other: Binding, reason: RefusalReason
 ) -> None:
     opened = await registry.open(HANDLE, BINDING)
     for attempt in (registry.get, registry.claim, registry.cancel):
@@ -92,7 +97,7 @@ async def test_a_result_replayed_elsewhere_is_refused_and_changes_nothing(
     assert (await registry.claim(opened.id, BINDING)).state is VerificationState.CLAIMED
 
 
-async def test_a_result_is_consumed_once(registry: MemoryVerifications) -> None:
+async def test_a_result_is_consumed_once(registry: VerificationRegistry) -> None:
     opened = await registry.open(HANDLE, BINDING)
     await registry.claim(opened.id, BINDING)
     with pytest.raises(VerificationRefused) as caught:
@@ -106,7 +111,7 @@ async def test_a_result_is_consumed_once(registry: MemoryVerifications) -> None:
         await registry.complete(opened.id, identity())
 
 
-async def test_racing_claims_have_exactly_one_winner(registry: MemoryVerifications) -> None:
+async def test_racing_claims_have_exactly_one_winner(registry: VerificationRegistry) -> None:
     opened = await registry.open(HANDLE, BINDING)
     outcomes = await asyncio.gather(
         *(registry.claim(opened.id, BINDING) for _ in range(10)), return_exceptions=True
@@ -118,7 +123,7 @@ async def test_racing_claims_have_exactly_one_winner(registry: MemoryVerificatio
 
 
 async def test_a_result_for_another_purpose_is_refused_and_burns_the_claim(
-    registry: MemoryVerifications,
+    registry: VerificationRegistry,
 ) -> None:
     opened = await registry.open(HANDLE, BINDING)
     await registry.claim(opened.id, BINDING)
@@ -128,7 +133,7 @@ async def test_a_result_for_another_purpose_is_refused_and_burns_the_claim(
     assert (await registry.get(opened.id, BINDING)).state is VerificationState.REFUSED
 
 
-async def test_a_result_from_another_verifier_is_refused(registry: MemoryVerifications) -> None:
+async def test_a_result_from_another_verifier_is_refused(registry: VerificationRegistry) -> None:
     opened = await registry.open(HANDLE, BINDING)
     await registry.claim(opened.id, BINDING)
     with pytest.raises(VerificationRefused) as caught:
@@ -136,14 +141,14 @@ async def test_a_result_from_another_verifier_is_refused(registry: MemoryVerific
     assert caught.value.reason is RefusalReason.SESSION_MISMATCH
 
 
-async def test_complete_needs_a_claim(registry: MemoryVerifications) -> None:
+async def test_complete_needs_a_claim(registry: VerificationRegistry) -> None:
     opened = await registry.open(HANDLE, BINDING)
     with pytest.raises(VerificationStateError, match="'pending'"):
         await registry.complete(opened.id, identity())
 
 
 async def test_release_allows_a_retry_after_an_unreachable_verifier(
-    registry: MemoryVerifications,
+    registry: VerificationRegistry,
 ) -> None:
     opened = await registry.open(HANDLE, BINDING)
     await registry.claim(opened.id, BINDING)
@@ -151,7 +156,7 @@ async def test_release_allows_a_retry_after_an_unreachable_verifier(
     await registry.claim(opened.id, BINDING)
 
 
-async def test_refuse_and_cancel(registry: MemoryVerifications) -> None:
+async def test_refuse_and_cancel(registry: VerificationRegistry) -> None:
     first = await registry.open(HANDLE, BINDING)
     refused = await registry.refuse(first.id, RefusalReason.PROOF_INVALID)
     assert refused.reason is RefusalReason.PROOF_INVALID
@@ -165,7 +170,7 @@ async def test_refuse_and_cancel(registry: MemoryVerifications) -> None:
     assert caught.value.reason is RefusalReason.CANCELLED
 
 
-async def test_expiry_and_purge(registry: MemoryVerifications, clock: Clock) -> None:
+async def test_expiry_and_purge(registry: VerificationRegistry, clock: Clock) -> None:
     opened = await registry.open(HANDLE, BINDING)
     clock.now += 899
     await registry.get(opened.id, BINDING)
@@ -178,7 +183,7 @@ async def test_expiry_and_purge(registry: MemoryVerifications, clock: Clock) -> 
         await registry.get(opened.id, BINDING)
 
 
-async def test_unknown_ids_and_mismatched_handles(registry: MemoryVerifications) -> None:
+async def test_unknown_ids_and_mismatched_handles(registry: VerificationRegistry) -> None:
     with pytest.raises(UnknownVerification):
         await registry.claim("nope", BINDING)
     other_policy = policy_from_data("belastingen", {"required": ["bsn"]})
@@ -186,7 +191,7 @@ async def test_unknown_ids_and_mismatched_handles(registry: MemoryVerifications)
         await registry.open(VerifierHandle("yivi", TOKEN, other_policy), BINDING)
 
 
-async def test_reprs_hide_secrets(registry: MemoryVerifications) -> None:
+async def test_reprs_hide_secrets(registry: VerificationRegistry) -> None:
     opened = await registry.open(HANDLE, BINDING)
     shown = repr(opened)
     assert opened.id not in shown and TOKEN not in shown and "browser-session-1" not in shown
