@@ -42,3 +42,10 @@ def test_bus_bench_reports_the_round_trip_raw_pub_sub_and_the_bus(tmp_path: Path
     for arm in ("ping", "raw", "bus"):
         assert float(result[f"{arm}_p50_us"]) > 0
     assert math.isfinite(float(result["added_over_round_trip"]))  # may be < 0 on a noisy run
+
+
+def test_setup_bench_reports_balie_next_to_the_direct_floor() -> None:
+    result = run_bench("-m", "bench.setup", "--quick")
+    assert float(result["direct_p50_ms"]) > 0
+    assert float(result["balie_p50_ms"]) > 0
+    assert float(result["ratio_p50"]) > 0
