@@ -147,6 +147,22 @@ class Verification:
             raise VerificationStateError(what, self.state.value)
 
 
+def new_verification(
+    handle: VerifierHandle, binding: Binding, *, now: float, ttl: float
+) -> Verification:
+    """A PENDING verification with a fresh id, for a registry to store."""
+    if handle.policy.purpose != binding.purpose:
+        raise IdentityError("the verifier handle asked another purpose's policy")
+    return Verification(
+        id=secrets.token_urlsafe(ID_BYTES),
+        handle=handle,
+        binding=binding,
+        state=VerificationState.PENDING,
+        created_at=now,
+        expires_at=now + ttl,
+    )
+
+
 class VerificationRegistry(Protocol):
     """Verification sessions by id. Every method is atomic per verification."""
 
@@ -197,17 +213,7 @@ class MemoryVerifications:
         return len(self._by_id)
 
     async def open(self, handle: VerifierHandle, binding: Binding) -> Verification:
-        if handle.policy.purpose != binding.purpose:
-            raise IdentityError("the verifier handle asked another purpose's policy")
-        now = self._clock()
-        verification = Verification(
-            id=secrets.token_urlsafe(ID_BYTES),
-            handle=handle,
-            binding=binding,
-            state=VerificationState.PENDING,
-            created_at=now,
-            expires_at=now + self._ttl,
-        )
+        verification = new_verification(handle, binding, now=self._clock(), ttl=self._ttl)
         self._by_id[verification.id] = verification
         return verification
 

@@ -16,7 +16,6 @@ sealed with the vault key ring. Tags are names of what was proven, never values.
 from __future__ import annotations
 
 import hashlib
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -34,10 +33,10 @@ from identity.errors import (
 from identity.policy import Tag, policy_from_data, policy_to_data
 from identity.sessions import (
     DEFAULT_TTL_SECONDS,
-    ID_BYTES,
     Binding,
     Verification,
     VerificationState,
+    new_verification,
 )
 from identity.vault import KeyRing
 from identity.verifier import VerifiedIdentity, VerifierHandle
@@ -75,17 +74,7 @@ class SqlVerifications:
         self._clock = clock
 
     async def open(self, handle: VerifierHandle, binding: Binding) -> Verification:
-        if handle.policy.purpose != binding.purpose:
-            raise IdentityError("the verifier handle asked another purpose's policy")
-        now = self._clock()
-        verification = Verification(
-            id=secrets.token_urlsafe(ID_BYTES),
-            handle=handle,
-            binding=binding,
-            state=VerificationState.PENDING,
-            created_at=now,
-            expires_at=now + self._ttl,
-        )
+        verification = new_verification(handle, binding, now=self._clock(), ttl=self._ttl)
         digest = id_digest(verification.id)
         async with writer(self._engine).begin() as conn:
             await conn.execute(
