@@ -20,6 +20,11 @@ holds never lapse during a run.
   write transaction of the same shape on SQLite: ``BEGIN IMMEDIATE``), as many as the
   booking arm made write transactions: what any durable booking must at least pay per
   commit on this database and machine;
+- PostgreSQL only, two more ceilings at the same K (on at most as many connections as the
+  booking arm's pool) and transaction count: ``raw``, asyncpg itself (an INSERT + COMMIT
+  loop per client: no SQLAlchemy between the driver and the server), and ``pgbench``, the
+  database's own client running a one-row INSERT script with K clients (what the server
+  can commit on this machine);
 - invariant: after every run a self-join counts overlapping active appointments; it must be
   0, and the run fails otherwise.
 
@@ -35,6 +40,8 @@ import asyncio
 import os
 import platform
 import random
+import re
+import shutil
 import statistics
 import sys
 import tempfile
@@ -51,6 +58,7 @@ if not __package__:
     # Run as a script (`python bench/booking.py`): make the repository root importable.
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import asyncpg
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -223,6 +231,59 @@ async def ceiling_arm(engine: AsyncEngine, k: int, transactions: int) -> Arm:
     return Arm(seconds, transactions, 0, transactions, latencies)
 
 
+#: the connections every arm may use: Balie's engine pool here (20 + 10 overflow); the
+#: database allows 100 in all, and K = 100 would otherwise be refused
+CONNECTIONS: Final = 30
+#: the one-row INSERT both PostgreSQL ceilings commit, one transaction each
+_RAW_INSERT: Final = "INSERT INTO bench_ceiling (client, payload) VALUES ($1, $2)"
+_PGBENCH_SCRIPT: Final = (
+    "INSERT INTO bench_ceiling (client, payload) VALUES (:client_id, repeat('0', 64));\n"
+)
+_PGBENCH_TPS: Final = re.compile(r"tps = ([0-9.]+) \(without initial connection time\)")
+
+
+async def raw_ceiling_tps(url: str, k: int, transactions: int) -> float:
+    """asyncpg alone: K clients on a pool of K connections (at most :data:`CONNECTIONS`),
+    each committing one-row INSERTs in a loop."""
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    size = min(k, CONNECTIONS)
+    pool = await asyncpg.create_pool(dsn, min_size=size, max_size=size)
+    try:
+
+        async def one(client: int, n: int) -> None:
+            async with pool.acquire() as conn, conn.transaction():
+                await conn.execute(_RAW_INSERT, client, f"{n:064d}")
+
+        return transactions / await clients(k, transactions, one)
+    finally:
+        await pool.close()
+
+
+async def pgbench_tps(url: str, k: int, transactions: int) -> float:
+    """pgbench with K clients (at most :data:`CONNECTIONS`), committing one-row INSERTs."""
+    parsed = make_url(url)
+    size = min(k, CONNECTIONS)
+    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as script:
+        script.write(_PGBENCH_SCRIPT)
+    if shutil.which("pgbench") is None:
+        raise SystemExit("pgbench not found: it comes with PostgreSQL (apt-get install postgresql)")
+    try:
+        process = await asyncio.create_subprocess_exec(
+            "pgbench", "-n", "-c", str(size), "-j", str(min(size, os.cpu_count() or 1)),
+            "-t", str(max(1, transactions // size)), "-f", script.name,
+            "-h", parsed.host or "127.0.0.1", "-p", str(parsed.port or 5432),
+            "-U", parsed.username or "postgres", parsed.database or "postgres",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await process.communicate()
+    finally:
+        os.unlink(script.name)
+    found = _PGBENCH_TPS.search(out.decode())
+    if process.returncode != 0 or found is None:
+        raise SystemExit(f"pgbench failed ({process.returncode}): {err.decode()[-500:]}")
+    return float(found.group(1))
+
+
 @dataclass(frozen=True)
 class Row:
     backend: str
@@ -235,6 +296,9 @@ class Row:
     booking_tps: float
     ceiling_tps: float
     ceiling_p99: float
+    #: PostgreSQL only: asyncpg alone, and pgbench
+    raw_tps: float | None = None
+    pgbench_tps: float | None = None
 
     @property
     def ratio(self) -> float:
@@ -242,17 +306,22 @@ class Row:
 
 
 async def measure(backend: str, url: str, ks: list[int], attempts: int, runs: int) -> list[Row]:
-    engine = create_engine(url, pool_size=20, max_overflow=10)
+    engine = create_engine(url, pool_size=20, max_overflow=CONNECTIONS - 20)
     rows = []
     try:
         await migrate(engine)
         for k in ks:
             bookings: list[Arm] = []
             ceilings: list[Arm] = []
+            raw: list[float] = []
+            bench: list[float] = []
             for run in range(runs):
                 arm = await booking_arm(engine, k, attempts, seed_value=run)
                 bookings.append(arm)
                 ceilings.append(await ceiling_arm(engine, k, arm.transactions))
+                if backend == "postgresql":
+                    raw.append(await raw_ceiling_tps(url, k, arm.transactions))
+                    bench.append(await pgbench_tps(url, k, arm.transactions))
             rows.append(
                 Row(
                     backend=backend,
@@ -265,6 +334,8 @@ async def measure(backend: str, url: str, ks: list[int], attempts: int, runs: in
                     booking_tps=statistics.median(a.tps for a in bookings),
                     ceiling_tps=statistics.median(a.tps for a in ceilings),
                     ceiling_p99=statistics.median(a.percentile(0.99) for a in ceilings),
+                    raw_tps=statistics.median(raw) if raw else None,
+                    pgbench_tps=statistics.median(bench) if bench else None,
                 )
             )
             print(f"  {backend} k={k}: done", flush=True)
@@ -299,15 +370,22 @@ def report(rows: list[Row], attempts: int, runs: int) -> str:
     print()
     print(
         "| backend | K | bookings/s | attempts/s | booked | p50 ms | p99 ms "
-        "| booking tx/s | ceiling tx/s | ceiling p99 ms | booking/ceiling |"
+        "| booking tx/s | ceiling tx/s | ceiling p99 ms | booking/ceiling "
+        "| asyncpg tx/s | booking/asyncpg | pgbench tx/s | booking/pgbench |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     result = []
     for r in rows:
+        extra = "| – | – | – | – |"
+        if r.raw_tps is not None and r.pgbench_tps is not None:
+            extra = (
+                f"| {r.raw_tps:.0f} | {r.booking_tps / r.raw_tps:.2f} "
+                f"| {r.pgbench_tps:.0f} | {r.booking_tps / r.pgbench_tps:.2f} |"
+            )
         print(
             f"| {r.backend} | {r.k} | {r.bps:.0f} | {r.attempts_per_s:.0f} | {r.success:.0%} "
             f"| {r.p50:.1f} | {r.p99:.1f} | {r.booking_tps:.0f} | {r.ceiling_tps:.0f} "
-            f"| {r.ceiling_p99:.1f} | {r.ratio:.2f} |"
+            f"| {r.ceiling_p99:.1f} | {r.ratio:.2f} {extra}"
         )
         key = f"{r.backend}_k{r.k}"
         result += [
@@ -316,6 +394,12 @@ def report(rows: list[Row], attempts: int, runs: int) -> str:
             f"{key}_ceiling_tps={r.ceiling_tps:.1f}",
             f"{key}_ratio={r.ratio:.3f}",
         ]
+        if r.raw_tps is not None and r.pgbench_tps is not None:
+            result += [
+                f"{key}_asyncpg_tps={r.raw_tps:.1f}",
+                f"{key}_pgbench_tps={r.pgbench_tps:.1f}",
+                f"{key}_ratio_pgbench={r.booking_tps / r.pgbench_tps:.3f}",
+            ]
     result.append("overlaps=0")
     return "RESULT " + " ".join(result)
 
