@@ -101,8 +101,23 @@ class LiveServer:
     def origin(self) -> str:
         return self.config.allowed_origins[0]
 
-    def issue_room(self, roles: tuple[Role, ...] = (Role.RESIDENT, Role.SPECIALIST)) -> IssuedRoom:
-        return issue_room(self.config, self.app[KEYS], now=int(time.time()), roles=roles)
+    def issue_room(
+        self,
+        roles: tuple[Role, ...] = (Role.RESIDENT, Role.SPECIALIST),
+        *,
+        purpose: str | None = None,
+        tenant: str | None = None,
+    ) -> IssuedRoom:
+        """A fresh room; with ``purpose`` and ``tenant`` its resident first shows who they are
+        (the demo tenant's purposes ask for the demo wallet's values)."""
+        return issue_room(
+            self.config,
+            self.app[KEYS],
+            now=int(time.time()),
+            roles=roles,
+            purpose=purpose,
+            tenant=tenant,
+        )
 
 
 @asynccontextmanager

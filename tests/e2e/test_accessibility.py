@@ -6,7 +6,6 @@ DevTools protocol, so the page's own Content-Security-Policy stays in force.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +15,7 @@ import pytest
 from playwright.async_api import Browser, expect
 
 from identity.wallet import TestWallet
-from server.call.rooms import issue_room
 from server.config import Config
-from server.core.appkeys import KEYS
 from server.staff.demo import demo_credentials
 from signaling.roles import Role
 from tests.e2e import browser as e2e_browser
@@ -48,13 +45,7 @@ def test_axe_comes_from_the_npm_install() -> None:
 async def test_every_state_of_the_call_journey_has_no_violations(
     browser: Browser, live_balie: LiveServer
 ) -> None:
-    room = issue_room(
-        live_balie.config,
-        live_balie.app[KEYS],
-        now=int(time.time()),
-        purpose="bijstand",
-        tenant="demo",
-    )
+    room = live_balie.issue_room(purpose="bijstand", tenant="demo")
     specialist = await open_participant(browser, room.seat(Role.SPECIALIST).url, name="medewerker")
     resident = await open_participant(browser, room.seat(Role.RESIDENT).url, name="inwoner")
     try:
@@ -356,13 +347,7 @@ async def test_resident_booking_manage_and_feedback_pages_have_no_violations(
         await page.goto(base + "/kies/bestaat-niet")
         await assert_accessible(page, "booking: error page (unknown purpose)")
 
-        room = issue_room(
-            live_balie.config,
-            live_balie.app[KEYS],
-            now=int(time.time()),
-            purpose="burgerzaken",
-            tenant="demo",
-        )
+        room = live_balie.issue_room(purpose="burgerzaken", tenant="demo")
         token = room.seat(Role.RESIDENT).token
         await page.goto(f"{live_balie.url}/feedback/{room.room}")
         await assert_accessible(page, "feedback: how to reach it")

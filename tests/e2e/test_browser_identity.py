@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from typing import Any
 
 import aiohttp
@@ -20,8 +19,6 @@ from playwright.async_api import Browser, expect
 from sqlalchemy import String, Text, cast, or_, select
 
 from identity.wallet import TestWallet
-from server.call.rooms import issue_room
-from server.core.appkeys import KEYS
 from server.db.appkeys import ENGINE
 from server.db.schema import metadata, vault_entries
 from server.verification.appkeys import GATE
@@ -75,13 +72,7 @@ async def test_verified_resident_reaches_the_specialist_and_nothing_leaks(
     browser: Browser, live_balie: LiveServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    room = issue_room(
-        live_balie.config,
-        live_balie.app[KEYS],
-        now=int(time.time()),
-        purpose="bijstand",
-        tenant="demo",
-    )
+    room = live_balie.issue_room(purpose="bijstand", tenant="demo")
     specialist = await open_participant(browser, room.seat(Role.SPECIALIST).url, name="medewerker")
     resident = await open_participant(browser, room.seat(Role.RESIDENT).url, name="inwoner")
     try:
@@ -154,13 +145,7 @@ async def test_an_unverified_resident_cannot_skip_to_the_lobby(
     browser: Browser, live_balie: LiveServer
 ) -> None:
     """The page shows the identity step; a socket opened by hand is refused (4412)."""
-    room = issue_room(
-        live_balie.config,
-        live_balie.app[KEYS],
-        now=int(time.time()),
-        purpose="bijstand",
-        tenant="demo",
-    )
+    room = live_balie.issue_room(purpose="bijstand", tenant="demo")
     resident = await open_participant(browser, room.seat(Role.RESIDENT).url, name="inwoner")
     try:
         await click_join(resident)

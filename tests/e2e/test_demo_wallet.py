@@ -10,14 +10,11 @@ Deadlines only stop a broken test from hanging; nothing asserts speed.
 from __future__ import annotations
 
 import re
-import time
 from typing import Any, Final
 
 import pytest
 from playwright.async_api import Browser, expect
 
-from server.call.rooms import issue_room
-from server.core.appkeys import KEYS
 from signaling.roles import Role
 from tests.e2e import browser as e2e_browser
 from tests.e2e.browser import (
@@ -41,13 +38,7 @@ BUTTON: Final = "Open de demo-wallet in een nieuw tabblad"
 async def test_the_demo_wallet_opens_with_this_pages_session_and_lets_the_resident_in(
     browser: Browser, live_balie: LiveServer
 ) -> None:
-    room = issue_room(
-        live_balie.config,
-        live_balie.app[KEYS],
-        now=int(time.time()),
-        purpose="bijstand",
-        tenant="demo",
-    )
+    room = live_balie.issue_room(purpose="bijstand", tenant="demo")
     resident = await open_participant(browser, room.seat(Role.RESIDENT).url, name="inwoner")
     try:
         page = resident.page

@@ -1,5 +1,6 @@
 """Fixtures for the server tests: a migrated database per module on each backend (SQLite and
-the real PostgreSQL), an engine per test, a clock the test moves."""
+the real PostgreSQL), an engine per test, a clock the test moves, and a database URL per test
+on each backend for tests that start a whole Balie."""
 
 from __future__ import annotations
 
@@ -8,7 +9,15 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.server.db.support import BACKENDS, Database, FakeClock, module_database, open_engine
+from tests.server.db.support import (
+    BACKENDS,
+    Database,
+    FakeClock,
+    create_postgres_database,
+    drop_postgres_database,
+    module_database,
+    open_engine,
+)
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -27,3 +36,17 @@ async def engine(database: Database) -> AsyncIterator[AsyncEngine]:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
+
+
+@pytest.fixture(params=BACKENDS)
+async def database_url(request: pytest.FixtureRequest) -> AsyncIterator[str]:
+    """``BALIE_DATABASE_URL`` for a Balie on each backend: empty (SQLite in the data
+    directory), then a fresh PostgreSQL database, dropped afterwards."""
+    if request.param == "sqlite":
+        yield ""
+        return
+    url = await create_postgres_database()
+    try:
+        yield url
+    finally:
+        await drop_postgres_database(url)

@@ -14,7 +14,6 @@ from server.config import DatabaseSettings
 from server.db.appkeys import ENGINE
 from server.db.schema import appointments, audit_events, feedback
 from tests.server.booking.support import Booking, booking_server, seed
-from tests.server.db.support import create_postgres_database, drop_postgres_database
 from tests.server.resident.support import (
     Resident,
     book,
@@ -28,18 +27,6 @@ from tests.server.staff.support import csrf_of, staff_client, staffed_server
 from tests.support import config_for
 
 NUL = "\x00"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def database_url(request: pytest.FixtureRequest) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        yield ""
-        return
-    url = await create_postgres_database()
-    try:
-        yield url
-    finally:
-        await drop_postgres_database(url)
 
 
 @pytest.fixture

@@ -40,24 +40,15 @@ from tests.server.booking.support import (
     key,
     seed,
 )
-from tests.server.db.support import create_postgres_database, drop_postgres_database
 
 NUL = "\x00"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def any_server(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[Booking]:
+@pytest.fixture
+async def any_server(tmp_path: Path, database_url: str) -> AsyncIterator[Booking]:
     """A running Balie on SQLite, then on PostgreSQL."""
-    if request.param == "sqlite":
-        async with booking_server(tmp_path) as live:
-            yield live
-        return
-    url = await create_postgres_database()
-    try:
-        async with booking_server(tmp_path, database_url=url) as live:
-            yield live
-    finally:
-        await drop_postgres_database(url)
+    async with booking_server(tmp_path, database_url=database_url) as live:
+        yield live
 
 
 @pytest.fixture

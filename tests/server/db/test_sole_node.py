@@ -71,13 +71,13 @@ def _balie(data_dir: Path, *args: str, **env: str) -> subprocess.CompletedProces
     )
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 async def test_a_second_balie_serve_says_so_in_one_line_before_printing_anything(
-    tmp_path: Path, postgres_url: str, backend: str
+    tmp_path: Path, database_url: str
 ) -> None:
-    env = {"BALIE_DATABASE_URL": postgres_url} if backend == "postgresql" else {}
+    env = {"BALIE_DATABASE_URL": database_url} if database_url else {}
     async with balie_serve(tmp_path / "first", env=env):
-        data_dir = tmp_path / "first" if backend == "sqlite" else tmp_path / "second"
+        # SQLite: the same data directory is the same database; PostgreSQL: the same URL
+        data_dir = tmp_path / ("second" if database_url else "first")
         refused = await asyncio.to_thread(
             _balie, data_dir, "serve", "--port", str(free_port()), **env
         )
