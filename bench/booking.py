@@ -63,6 +63,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, insert, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from bench._stats import percentile
 from server.booking.errors import SlotTaken, SlotUnavailable
 from server.booking.service import BookingService
 from server.core.clock import AMSTERDAM
@@ -119,8 +120,7 @@ class Arm:
         return self.bookings / self.seconds
 
     def percentile(self, q: float) -> float:
-        ordered = sorted(self.latencies_ms)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+        return percentile(self.latencies_ms, q)
 
 
 async def seed(engine: AsyncEngine) -> str:

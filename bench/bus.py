@@ -30,16 +30,12 @@ from typing import Final
 
 from redis.asyncio import Redis
 
+from bench._stats import percentile
 from server.call.redis_bus import RedisBus
 from signaling.bus import Envelope, session_channel
 
 PAYLOAD: Final = b'{"type":"chat","text":"' + b"x" * 180 + b'"}'
 TARGET_RATIO: Final = 1.5
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
 async def timed(count: int, one: Callable[[], Awaitable[None]]) -> list[float]:

@@ -18,26 +18,11 @@ from aiortc import (
     RTCConfiguration,
     RTCPeerConnection,
     RTCSessionDescription,
-    VideoStreamTrack,
 )
 from aiortc.mediastreams import MediaStreamError
 
+from bench.setup import GreyVideo
 from tests.support import SignalClient
-
-WIDTH, HEIGHT = 160, 120
-
-
-class SyntheticVideo(VideoStreamTrack):
-    """Small grey frames at the track's own pace: cheap to encode on 2 cores."""
-
-    async def recv(self) -> av.VideoFrame:
-        pts, time_base = await self.next_timestamp()
-        frame = av.VideoFrame(width=WIDTH, height=HEIGHT, format="yuv420p")
-        for plane in frame.planes:
-            plane.update(bytes([128]) * plane.buffer_size)
-        frame.pts = pts
-        frame.time_base = time_base
-        return frame
 
 
 class TestPeer:
@@ -45,7 +30,7 @@ class TestPeer:
 
     def __init__(self) -> None:
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        self.pc.addTrack(SyntheticVideo())
+        self.pc.addTrack(GreyVideo())
         self.frames = 0
         self.last_pts: int | None = None
         self.sizes: set[tuple[int, int]] = set()

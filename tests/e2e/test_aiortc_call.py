@@ -8,8 +8,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from bench.setup import HEIGHT, WIDTH
 from signaling.roles import Role
-from tests.e2e.peers import HEIGHT, WIDTH, TestPeer, negotiate
+from tests.e2e.peers import TestPeer, negotiate
 from tests.proxy import CuttableProxy
 from tests.support import LiveServer, SignalClient, live_server
 
