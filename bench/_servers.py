@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 import zlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -183,12 +184,24 @@ def _spawn(
     return server
 
 
-def start_echo(pin: list[str], compress: bool, workdir: Path) -> Server:
+def start_echo(
+    pin: list[str],
+    compress: bool,
+    workdir: Path,
+    *,
+    heartbeat: float | None = None,
+    extra_env: Mapping[str, str] | None = None,
+    python: Sequence[str] = (sys.executable,),
+) -> Server:
+    """The echo server; ``extra_env`` adds variables, ``python`` is the interpreter's command
+    (bench/_probe.py wraps it)."""
     port = free_port()
-    cmd = [sys.executable, "-m", "bench.echo_server", "--host", HOST, "--port", str(port)]
+    cmd = [*python, "-m", "bench.echo_server", "--host", HOST, "--port", str(port)]
     if compress:
         cmd.append("--compress")
-    return _spawn("echo", pin + cmd, port, dict(os.environ), workdir)
+    if heartbeat is not None:
+        cmd += ["--heartbeat", str(heartbeat)]
+    return _spawn("echo", pin + cmd, port, {**os.environ, **(extra_env or {})}, workdir)
 
 
 def ensure_peerjs() -> None:
@@ -213,7 +226,16 @@ def balie_available() -> bool:
     return (ROOT / "server" / "cli.py").exists()
 
 
-def start_balie(pin: list[str], compress: bool, workdir: Path) -> Server:
+def start_balie(
+    pin: list[str],
+    compress: bool,
+    workdir: Path,
+    *,
+    extra_env: Mapping[str, str] | None = None,
+    python: Sequence[str] = (sys.executable,),
+) -> Server:
+    """``balie serve`` on a free port with a fresh data directory; ``extra_env`` adds or
+    overrides variables, ``python`` is the interpreter's command (bench/_probe.py wraps it)."""
     if not balie_available():
         raise RuntimeError("Balie's server/cli.py does not exist yet; pass --servers echo,peerjs")
     port = free_port()
@@ -226,7 +248,8 @@ def start_balie(pin: list[str], compress: bool, workdir: Path) -> Server:
         BALIE_WS_BURST=_NO_RATE_LIMIT,
         BALIE_WS_COMPRESS="1" if compress else "0",
     )
-    cmd = [sys.executable, "-m", "server.cli", "serve", "--host", HOST, "--port", str(port)]
+    env.update(extra_env or {})
+    cmd = [*python, "-m", "server.cli", "serve", "--host", HOST, "--port", str(port)]
     return _spawn("balie", pin + cmd, port, env, workdir)
 
 

@@ -32,7 +32,7 @@ from redis.asyncio import Redis
 
 from bench._stats import percentile
 from server.call.redis_bus import RedisBus
-from signaling.bus import Envelope, session_channel
+from signaling.bus import Envelope, socket_channel
 
 PAYLOAD: Final = b'{"type":"chat","text":"' + b"x" * 180 + b'"}'
 TARGET_RATIO: Final = 1.5
@@ -87,7 +87,7 @@ async def bus_arm(url: str, count: int) -> list[float]:
     async def deliver(envelope: Envelope) -> None:
         arrived.put_nowait(envelope)
 
-    channel = session_channel(os.urandom(16).hex())
+    channel = socket_channel(os.urandom(16).hex())
     await b.subscribe(channel, deliver)
     envelope = Envelope(frame=PAYLOAD)
 

@@ -1,10 +1,11 @@
 """The ceiling for bench/relay.py: a bare aiohttp WebSocket echo server.
 
-``python -m bench.echo_server --host 127.0.0.1 --port P [--compress]``
+``python -m bench.echo_server --host 127.0.0.1 --port P [--compress] [--heartbeat S]``
 
 It returns every text frame unparsed on the socket it came from, so it costs one receive and
 one send per message: what any relay must at least pay on the same stack (aiohttp, and uvloop
-when installed, as Balie uses it).
+when installed, as Balie uses it). bench/connections.py uses it as the ceiling for memory per
+held socket, with ``--heartbeat`` set like Balie's pings.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ import asyncio
 from aiohttp import WSMsgType, web
 
 
-def make_app(compress: bool) -> web.Application:
+def make_app(compress: bool, heartbeat: float | None = None) -> web.Application:
     async def echo(request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(compress=compress, max_msg_size=1 << 20)
+        ws = web.WebSocketResponse(compress=compress, max_msg_size=1 << 20, heartbeat=heartbeat)
         await ws.prepare(request)
         async for msg in ws:
             if msg.type is WSMsgType.TEXT:
@@ -34,6 +35,9 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--compress", action="store_true", help="accept permessage-deflate")
+    parser.add_argument(
+        "--heartbeat", type=float, default=None, help="seconds between pings (default: none)"
+    )
     args = parser.parse_args()
     try:
         import uvloop
@@ -42,7 +46,7 @@ def main() -> None:
     else:
         loop_factory = uvloop.new_event_loop
     web.run_app(
-        make_app(args.compress),
+        make_app(args.compress, args.heartbeat),
         host=args.host,
         port=args.port,
         print=None,

@@ -68,23 +68,7 @@ class KeyRing:
     @classmethod
     def from_config(cls, text: str) -> KeyRing:
         """Parse ``kid:base64key,kid:base64key``; the first key is active."""
-        keys: dict[str, bytes] = {}
-        for raw in text.split(","):
-            entry = raw.strip()
-            if not entry:
-                continue
-            kid, sep, encoded = entry.partition(":")
-            kid = kid.strip()
-            if not sep or not KID_PATTERN.fullmatch(kid):
-                raise ConfigurationError(
-                    "vault keys must be 'kid:base64key' entries, comma-separated "
-                    "(key ids: 1-32 letters, digits, - or _)"
-                )
-            if kid in keys:
-                raise ConfigurationError(f"vault key id {kid!r} appears twice")
-            keys[kid] = _b64decode_key(kid, encoded.strip())
-        if not keys:
-            raise ConfigurationError("no vault keys configured")
+        keys = parse_key_ring(text)
         return cls(keys, next(iter(keys)))
 
     def seal(self, plaintext: bytes, *, room: str, verification_id: str) -> str:
@@ -260,7 +244,30 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def _b64decode_key(kid: str, encoded: str) -> bytes:
+def parse_key_ring(text: str, *, what: str = "vault") -> dict[str, bytes]:
+    """``kid:base64key,kid:base64key`` as a dict in that order (the first is the active
+    key); ``what`` names the ring in errors (the vault's, the bus's)."""
+    keys: dict[str, bytes] = {}
+    for raw in text.split(","):
+        entry = raw.strip()
+        if not entry:
+            continue
+        kid, sep, encoded = entry.partition(":")
+        kid = kid.strip()
+        if not sep or not KID_PATTERN.fullmatch(kid):
+            raise ConfigurationError(
+                f"{what} keys must be 'kid:base64key' entries, comma-separated "
+                "(key ids: 1-32 letters, digits, - or _)"
+            )
+        if kid in keys:
+            raise ConfigurationError(f"{what} key id {kid!r} appears twice")
+        keys[kid] = _b64decode_key(kid, encoded.strip(), what)
+    if not keys:
+        raise ConfigurationError(f"no {what} keys configured")
+    return keys
+
+
+def _b64decode_key(kid: str, encoded: str, what: str) -> bytes:
     try:
         padded = encoded + "=" * (-len(encoded) % 4)
         if "-" in encoded or "_" in encoded:
@@ -268,7 +275,7 @@ def _b64decode_key(kid: str, encoded: str) -> bytes:
         else:
             key = base64.b64decode(padded, validate=True)
     except (binascii.Error, ValueError):
-        raise ConfigurationError(f"vault key {kid!r} is not base64") from None
+        raise ConfigurationError(f"{what} key {kid!r} is not base64") from None
     if len(key) != KEY_BYTES:
-        raise ConfigurationError(f"vault key {kid!r} must decode to {KEY_BYTES} bytes")
+        raise ConfigurationError(f"{what} key {kid!r} must decode to {KEY_BYTES} bytes")
     return key

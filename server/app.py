@@ -35,10 +35,11 @@ def create_app(
     bus: MessageBus | None = None,
     clock: Clock = utc_now,
 ) -> web.Application:
-    """Build the application; ``keys`` and ``bus`` default to the configured ones, ``clock``
-    to the real time (tests pass one they move)."""
+    """Build the application; ``keys`` and ``bus`` default to the configured ones (the bus:
+    Redis with ``BALIE_REDIS_URL``, else in-process), ``clock`` to the real time (tests pass
+    one they move)."""
     app = web.Application(client_max_size=MAX_BODY)
-    setup_core(app, config, keys=keys, bus=bus, clock=clock)
+    setup_core(app, config, keys=keys, clock=clock)
     setup_db(app)
     setup_call(
         app,
@@ -47,6 +48,7 @@ def create_app(
             on_seated=checkin.on_seated(app),
             on_room_closed=verification.on_room_closed(app),
         ),
+        bus=bus,
     )
     setup_booking(app)
     verification.setup(app)

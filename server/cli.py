@@ -12,6 +12,7 @@ import socket
 import sys
 import time
 from collections.abc import Sequence
+from contextlib import nullcontext
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -26,7 +27,7 @@ from server.core.secrets import load_keys, rotate_keys, vault_keys
 from server.core.serving import serve_until_stopped
 from server.db import create_engine, migrate
 from server.db.demo import DEMO_TENANT
-from server.db.sole_node import sole_node
+from server.db.sole_node import migration_turn, sole_node
 from server.staff.demo import print_demo_accounts
 from server.verification.vault_store import SqlVault
 
@@ -103,7 +104,7 @@ def _serve(config: Config) -> int:
     loop = _new_loop()
     asyncio.set_event_loop(loop)
     try:
-        loop.run_until_complete(check_database(config.database.url))
+        loop.run_until_complete(check_database(config.database.url, clustered=config.clustered))
         app = create_app(config)
     except BaseException:
         sock.close()
@@ -163,9 +164,9 @@ def _listen(config: Config) -> socket.socket:
     return sock
 
 
-async def check_database(url: str) -> None:
-    """Reach the database, see that no other node serves it, and bring its schema to head;
-    or say in one line why not."""
+async def check_database(url: str, *, clustered: bool = False) -> None:
+    """Reach the database, see that no other node serves it (unless nodes share it through
+    Redis), and bring its schema to head; or say in one line why not."""
     shown = make_url(url).render_as_string(hide_password=True)
     if url.startswith("postgresql"):
         try:
@@ -178,8 +179,10 @@ async def check_database(url: str) -> None:
     engine = create_engine(url)
     try:
         async with asyncio.timeout(DATABASE_CHECK_SECONDS):
-            async with sole_node(engine):  # a second node stops here, before it migrates
-                await migrate(engine)
+            # a second node stops here, before it migrates
+            async with nullcontext() if clustered else sole_node(engine):
+                async with migration_turn(engine):
+                    await migrate(engine)
     except TimeoutError:
         raise ConfigError(
             f"BALIE_DATABASE_URL {shown}: no answer within {DATABASE_CHECK_SECONDS} s"

@@ -29,6 +29,7 @@ DEFAULT_DATA_DIR: Final = "var"
 # npm installs the browser packages Balie serves beside pyproject.toml
 DEFAULT_NODE_MODULES: Final = Path(__file__).resolve().parent.parent / "node_modules"
 _UID_DOMAIN: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]{0,99}")
+_PREFIX: Final = re.compile(r"[A-Za-z0-9_.:-]{1,32}")
 
 
 class ConfigError(ValueError):
@@ -120,6 +121,18 @@ class DatabaseSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ClusterSettings:
+    """Several nodes on one Redis (server/call/homes.py); empty ``redis_url``: one node."""
+
+    #: ``redis://`` or ``rediss://`` (TLS), with ``user:password@`` for an ACL user
+    redis_url: str = ""
+    #: put before every Redis key and channel, so deployments can share a Redis
+    prefix: str = "balie:"
+    #: ``kid:base64key,...``, the first seals: every node must have the same ring
+    bus_keys: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class IrmaSettings:
     """How Balie reaches a Yivi (IRMA) server as a requestor.
 
@@ -205,6 +218,7 @@ class Config:
     tokens: TokenSettings = field(default_factory=TokenSettings)
     ice: IceSettings = field(default_factory=IceSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    cluster: ClusterSettings = field(default_factory=ClusterSettings)
     identity: IdentitySettings = field(default_factory=IdentitySettings)
     booking: BookingSettings = field(default_factory=BookingSettings)
     staff: StaffSettings = field(default_factory=StaffSettings)
@@ -304,6 +318,11 @@ class Config:
                 demo_data=read.flag("BALIE_DEMO_DATA", not production),
                 timeout=read.number("BALIE_DATABASE_TIMEOUT", 5.0),
             ),
+            cluster=ClusterSettings(
+                redis_url=read.text("BALIE_REDIS_URL", ""),
+                prefix=read.text("BALIE_REDIS_PREFIX", "balie:"),
+                bus_keys=read.text("BALIE_BUS_KEYS", ""),
+            ),
             identity=IdentitySettings(
                 demo_mode=read.flag("BALIE_DEMO_MODE", not production),
                 irma=IrmaSettings(
@@ -364,6 +383,7 @@ class Config:
             )
         self._validate_booking()
         self._validate_staff()
+        self._validate_cluster()
         if self.production:
             self._validate_production_identity()
         if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
@@ -401,6 +421,30 @@ class Config:
             raise ConfigError("BALIE_CALDAV_UID_DOMAIN must be a host-like name")
         if "@" not in booking.invite_from or any(c in booking.invite_from for c in ":\r\n "):
             raise ConfigError("BALIE_INVITE_FROM must be a plain e-mail address")
+
+    def _validate_cluster(self) -> None:
+        cluster = self.cluster
+        if not cluster.redis_url:
+            return
+        if not cluster.redis_url.startswith(("redis://", "rediss://")):
+            raise ConfigError("BALIE_REDIS_URL must start with redis:// or rediss:// (TLS)")
+        if not self.database.url.startswith("postgresql+asyncpg://"):
+            raise ConfigError(
+                "BALIE_REDIS_URL runs several nodes, and they need one PostgreSQL database "
+                "(BALIE_DATABASE_URL=postgresql+asyncpg://...): an SQLite file belongs to one "
+                "node"
+            )
+        if not cluster.bus_keys:
+            raise ConfigError(
+                "BALIE_BUS_KEYS must be set with BALIE_REDIS_URL: every node seals what it "
+                "puts in Redis with it and opens what the others put there"
+            )
+        if not _PREFIX.fullmatch(cluster.prefix):
+            raise ConfigError("BALIE_REDIS_PREFIX must be 1-32 of A-Z a-z 0-9 _ - : .")
+
+    @property
+    def clustered(self) -> bool:
+        return bool(self.cluster.redis_url)
 
     def _validate_staff(self) -> None:
         staff = self.staff

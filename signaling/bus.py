@@ -1,14 +1,14 @@
 """The message bus that carries frames to the node holding a participant's socket.
 
-One channel per socket session (``session_channel``). The in-process bus delivers
-synchronously to a callback; a Redis bus (scale-out) publishes the same
-envelopes. Delivery is at most once: seats number their messages and
-``resume`` replays gaps, so a lost envelope is recoverable.
+One channel per socket (``socket_channel``) and one per room, to its home
+(``server/call/homes.py``). The in-process bus delivers synchronously to a callback; the
+Redis bus (``server/call/redis_bus.py``) carries the same envelopes between nodes.
+Delivery is at most once: seats number their messages and ``resume`` replays gaps, so a
+lost envelope is recoverable.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -27,13 +27,10 @@ class Envelope:
 Deliver = Callable[[Envelope], Awaitable[None]]
 
 
-def session_channel(session_id: str) -> str:
-    """The channel of one socket session.
-
-    Session ids are resume secrets, so the channel name is a digest of one:
-    whoever can list bus channels learns nothing that lets them resume.
-    """
-    return "s." + hashlib.blake2b(session_id.encode(), digest_size=16).hexdigest()
+def socket_channel(socket_id: str) -> str:
+    """The channel of one socket: a random id of its own, not its session id, which is a
+    resume secret (and which a newer socket may take over)."""
+    return "c." + socket_id
 
 
 class Subscription(Protocol):

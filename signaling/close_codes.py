@@ -22,6 +22,9 @@ class CloseCode(IntEnum):
     INVALID_TEXT = 1007
     #: a frame was larger than the limit (sent by aiohttp)
     MESSAGE_TOO_BIG = 1009
+    #: the bus between nodes cannot be reached now: try again in a moment (RFC 6455 "Try
+    #: Again Later"); nothing changed
+    UNAVAILABLE = 1013
     #: the first frame was not a valid ``join`` or ``resume``
     BAD_FIRST_FRAME = 4400
     #: the room token was refused

@@ -21,8 +21,10 @@ contains message contents, tokens or personal data.
     ├── TokenError               a room token was refused (close 4401)  token-invalid
     │   ├── TokenExpired         its time is over                   token-expired
     │   └── TokenNotYetValid     its time has not come yet          token-not-yet-valid
-    └── BusWireError             a sealed bus envelope that does not open (between nodes;
-                                 never sent to a client)            bus-envelope
+    ├── BusWireError             a sealed bus envelope that does not open (between nodes;
+    │                            never sent to a client)            bus-envelope
+    └── BusUnavailable           the bus between nodes cannot be reached now (close 1013
+                                 for a join; the client tries again)  unavailable
 """
 
 from __future__ import annotations
@@ -133,3 +135,9 @@ class BusWireError(SignalingError):
     replayed on another channel, or not ours (signaling/bus_wire.py)."""
 
     code = "bus-envelope"
+
+
+class BusUnavailable(SignalingError):
+    """The bus between nodes (Redis) cannot be reached now; nothing was changed."""
+
+    code = "unavailable"

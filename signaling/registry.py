@@ -1,14 +1,30 @@
-"""The rooms one node holds, found by room id or by session id."""
+"""The rooms one node holds (those it is the home of), and the session ids that name them."""
 
 from __future__ import annotations
 
+import secrets
 from typing import Final
 
 from signaling.errors import NotAllowed
+from signaling.messages import ID_PATTERN
 from signaling.room import Effect, Room
 
 #: how long an ended room is remembered, so a late join learns it has ended
 ENDED_MEMORY_SECONDS: Final = 24 * 3600
+
+
+def new_session_id(room_id: str) -> str:
+    """A socket session's id: the resume secret, prefixed by its room, so any node can send
+    a ``resume`` to the room's home without asking anyone where the session lives."""
+    return f"{room_id}.{secrets.token_urlsafe(24)}"
+
+
+def room_of_session(session_id: str) -> str | None:
+    """The room a session id names, or None for one Balie did not make."""
+    room_id, dot, secret = session_id.partition(".")
+    if not dot or not secret or not ID_PATTERN.fullmatch(room_id):
+        return None
+    return room_id
 
 
 class Registry:
@@ -16,7 +32,6 @@ class Registry:
         self.max_in_call = max_in_call
         self.rooms: dict[str, Room] = {}
         self._ended: dict[str, float] = {}
-        self._sessions: dict[str, str] = {}
 
     def room_for_join(self, room_id: str) -> Room:
         """The open room to join, created on first use."""
@@ -27,16 +42,12 @@ class Registry:
             room = self.rooms[room_id] = Room(room_id, max_in_call=self.max_in_call)
         return room
 
-    def bind_session(self, session_id: str, room: Room) -> None:
-        self._sessions[session_id] = room.id
-
-    def room_of_session(self, session_id: str) -> Room | None:
-        room_id = self._sessions.get(session_id)
-        room = self.rooms.get(room_id) if room_id is not None else None
-        if room is None or not any(s.session_id == session_id for s in room.seats.values()):
-            self._sessions.pop(session_id, None)
-            return None
-        return room
+    def restore(self, room: Room, now: float) -> None:
+        """Hold a room read back from another home (server/call/homes.py)."""
+        if room.state is Room.State.ENDED:
+            self._ended[room.id] = now
+        elif not room.empty:
+            self.rooms[room.id] = room
 
     def settle(self, room: Room, now: float) -> None:
         """Forget a room that ended or emptied after a change."""
@@ -56,7 +67,4 @@ class Registry:
         for room_id, ended_at in list(self._ended.items()):
             if now - ended_at > ENDED_MEMORY_SECONDS:
                 del self._ended[room_id]
-        live = {s.session_id for r in self.rooms.values() for s in r.seats.values()}
-        for session_id in [s for s in self._sessions if s not in live]:
-            del self._sessions[session_id]
         return changed

@@ -209,7 +209,7 @@ class Room:
     ) -> Resumed:
         """Give a seat back to a new socket and replay what it missed; a seat bound to a
         browser goes back to that browser only (a leaked session id moves nothing)."""
-        seat = self._seat_by_session(session_id)
+        seat = self.seat_of(session_id)
         if seat is None or (seat.owner is not None and owner != seat.owner):
             raise UnknownPeer("there is no seat for this session; join again")
         # A socket that still looks alive (half-open TCP) is closed by the
@@ -395,7 +395,8 @@ class Room:
         if seat.in_lobby:
             raise NotAllowed(what, seat.describe())
 
-    def _seat_by_session(self, session_id: str) -> Seat | None:
+    def seat_of(self, session_id: str) -> Seat | None:
+        """The seat a socket session holds, if it still holds one."""
         for seat in self.seats.values():
             if seat.session_id == session_id:
                 return seat

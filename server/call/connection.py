@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import struct
 from typing import Final
 
@@ -18,7 +19,6 @@ from signaling.bus import Envelope, Subscription
 from signaling.close_codes import CloseCode
 from signaling.errors import SignalingError
 from signaling.messages import JsonObject, encode_server_message
-from signaling.room import Room
 
 log = logging.getLogger("balie.ws")
 
@@ -54,7 +54,10 @@ class Connection:
         self._batch: list[bytes] = []
         self._batch_size = 0
         self._writing = False
-        self.room: Room | None = None
+        #: this socket's own id (its bus channel); not a secret, not the session id
+        self.id = secrets.token_urlsafe(12)
+        #: the room of the seat this socket holds or asked for; None before join
+        self.room_id: str | None = None
         #: the browser-session id from the upgrade request's cookie, if any
         self.browser: str | None = None
         self.participant_id = ""

@@ -54,8 +54,8 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
         if await _first_frame(hub, conn, config):
             await _read_loop(hub, conn, config)
     finally:
-        hub.sockets.discard(conn)
         await hub.dropped(conn)
+        hub.forget_socket(conn)
         await conn.stop()
         if not ws.closed:
             await ws.close(code=CloseCode.GOING_AWAY)
@@ -85,7 +85,7 @@ async def _first_frame(hub: Hub, conn: Connection, config: Config) -> bool:
     else:
         await _refuse_first(conn, NotAllowed(type(message).__name__.lower(), "not joined"))
         return False
-    return conn.room is not None
+    return conn.room_id is not None
 
 
 async def _refuse_first(conn: Connection, error: SignalingError) -> None:
@@ -120,6 +120,6 @@ async def _read_loop(hub: Hub, conn: Connection, config: Config) -> None:
         except ProtocolError as exc:
             conn.refuse(exc, exc.ref)
             continue
-        remote = hub.handle(conn, message)
-        if remote:
-            await hub.publish(remote)
+        elsewhere = hub.handle(conn, message, msg.data)
+        if elsewhere is not None:
+            await elsewhere

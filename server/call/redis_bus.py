@@ -13,7 +13,9 @@ calls ``on_missed`` for the channels concerned, so their sockets resync. While R
 down, publishing drops with one warning and subscribing waits for the reconnect; nothing
 raises into the caller.
 
-Not yet wired into the application: rooms still live in one node's memory (issue 11).
+Beside pub/sub the bus keeps the few values a cluster shares (a room's state, written by its
+home: ``server/call/homes.py``), sealed the same way and written through the same pipeline, so
+a value and the envelopes published after it reach Redis in that order.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from signaling.bus import Deliver, Envelope
 from signaling.bus_wire import GapCheck, Numbering, Sealer
-from signaling.errors import BusWireError
+from signaling.errors import BusUnavailable, BusWireError
 
 log = logging.getLogger("balie.bus")
 
@@ -73,8 +75,12 @@ class RedisBus:
         self._numbering = Numbering()
         self._gaps = GapCheck()
         self._delivers: dict[str, list[Deliver]] = {}
-        self._outbox: list[tuple[str, bytes]] = []
+        #: (command, key or channel, sealed value, expiry in ms) in the order they were asked
+        self._outbox: list[tuple[str, str, bytes, int]] = []
         self._batch: asyncio.Future[None] | None = None
+        self._flushing = asyncio.Lock()
+        #: channels published to with :meth:`publish_counted` right now
+        self._counted: dict[str, _Turn] = {}
         self._pubsub: PubSub | None = None
         self._connected = asyncio.Event()
         self._reader: asyncio.Task[None] | None = None
@@ -103,12 +109,73 @@ class RedisBus:
     async def publish(self, channel: str, envelope: Envelope) -> None:
         name = self._prefix + channel
         sealed = self._sealer.seal(name, self.node, self._numbering.next(name), envelope)
-        self._outbox.append((name, sealed))
+        await asyncio.shield(self._queue("publish", name, sealed, 0))
+
+    def _queue(self, command: str, name: str, data: bytes, expiry_ms: int) -> asyncio.Future[None]:
+        self._outbox.append((command, name, data, expiry_ms))
         if self._batch is None:
             loop = asyncio.get_running_loop()
             self._batch = loop.create_future()
             loop.call_soon(self._flush_soon)
-        await asyncio.shield(self._batch)
+        return self._batch
+
+    async def publish_counted(self, channel: str, envelope: Envelope) -> int:
+        """Publish at once, outside the pipeline, and say how many subscribers got it (0: no
+        node listens there). Raises :class:`BusUnavailable` while Redis is down.
+
+        A channel is published to either this way or through :meth:`publish`, never both:
+        the numbering per channel must reach Redis in order."""
+        name = self._prefix + channel
+        # one at a time per channel: on two pooled connections a later number could arrive
+        # first, and the receiver would drop the earlier one as a duplicate
+        turn = self._counted.setdefault(name, _Turn())
+        turn.users += 1
+        try:
+            async with turn.lock:
+                sealed = self._sealer.seal(name, self.node, self._numbering.next(name), envelope)
+                return int(await self._redis.publish(name, sealed))
+        except (*_DOWN, RedisError) as error:
+            raise BusUnavailable(type(error).__name__) from None
+        finally:
+            turn.users -= 1
+            if not turn.users:
+                # the numbering stays: a receiver still remembers the last number it saw
+                del self._counted[name]
+
+    # --- shared values ---------------------------------------------------------------------
+
+    def put(self, key: str, value: bytes | None, expiry_ms: int) -> asyncio.Future[None]:
+        """Keep ``value`` (sealed) under ``key`` for ``expiry_ms``, or delete it (None), in the
+        pipeline's order; the future is done once Redis has it (or the write was dropped)."""
+        name = self._prefix + key
+        if value is None:
+            return self._queue("delete", name, b"", 0)
+        sealed = self._sealer.seal(name, self.node, 0, Envelope(frame=value))
+        return self._queue("set", name, sealed, expiry_ms)
+
+    async def get(self, key: str) -> bytes | None:
+        """The value under ``key``; raises :class:`BusUnavailable` while Redis is down and
+        :class:`BusWireError` for a value that does not open."""
+        name = self._prefix + key
+        try:
+            data = await self._redis.get(name)
+        except (*_DOWN, RedisError) as error:
+            raise BusUnavailable(type(error).__name__) from None
+        if not isinstance(data, bytes):
+            return None
+        return self._sealer.open(name, data).envelope.frame or b""
+
+    async def barrier(self) -> None:
+        """Return once everything queued before has gone to Redis (or was dropped)."""
+        await asyncio.shield(self._queue("barrier", "", b"", 0))
+
+    @property
+    def redis(self) -> Redis:
+        return self._redis
+
+    @property
+    def prefix(self) -> str:
+        return self._prefix
 
     async def subscribe(self, channel: str, deliver: Deliver) -> _RedisSubscription:
         name = self._prefix + channel
@@ -142,12 +209,27 @@ class RedisBus:
         task = asyncio.ensure_future(self._flush(outbox))
         task.add_done_callback(lambda _: batch.set_result(None))
 
-    async def _flush(self, outbox: list[tuple[str, bytes]]) -> None:
+    async def _flush(self, outbox: list[tuple[str, str, bytes, int]]) -> None:
+        # one batch at a time, in the order they were made: two pipelines on two pooled
+        # connections could overtake each other, and a receiver would drop the earlier
+        # numbers as duplicates
+        async with self._flushing:
+            await self._flush_in_order(outbox)
+
+    async def _flush_in_order(self, outbox: list[tuple[str, str, bytes, int]]) -> None:
+        outbox = [item for item in outbox if item[0] != "barrier"]
+        if not outbox:
+            return
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
-                for name, sealed in outbox:
-                    # queued, not sent: a pipeline's commands return the pipeline
-                    pipe.publish(name, sealed)  # type: ignore[unused-awaitable]
+                # queued, not sent: a pipeline's commands return the pipeline
+                for command, name, data, expiry_ms in outbox:
+                    if command == "publish":
+                        pipe.publish(name, data)  # type: ignore[unused-awaitable]
+                    elif command == "set":
+                        pipe.set(name, data, px=expiry_ms)  # type: ignore[unused-awaitable]
+                    else:
+                        pipe.delete(name)  # type: ignore[unused-awaitable]
                 await pipe.execute()
         except (*_DOWN, RedisError) as error:
             self.dropped += len(outbox)
@@ -228,6 +310,14 @@ class RedisBus:
                         await deliver(delivery.envelope)
                     except Exception:  # one socket's trouble must not stop the reader
                         log.exception("bus: a delivery failed")
+
+
+class _Turn:
+    """Whose turn it is to publish on a channel, and how many wait for theirs."""
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.users = 0
 
 
 class _RedisSubscription:

@@ -10,25 +10,48 @@ Routes::
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from typing import Final
 
 from aiohttp import web
 
-from server.call.appkeys import HUB
+from server.call.appkeys import BUS, HUB
 from server.call.connection import FLUSH_BEFORE_CLOSE
 from server.call.endpoint import websocket_handler
+from server.call.homes import RedisHomes
 from server.call.hub import Hub, HubHooks
 from server.call.pages import call_page, ice_servers
-from server.core.appkeys import BUS, CONFIG, KEYS
+from server.call.redis_bus import RedisBus
+from server.config import ConfigError
+from server.core.appkeys import CONFIG, KEYS
+from server.core.secrets import bus_keys
 from server.core.tasks import periodic
+from signaling.bus import InProcessBus, MessageBus
 from signaling.close_codes import CloseCode
 
 #: how often seats whose socket dropped are checked against the grace period
 REAP_INTERVAL: Final = 1.0
+#: how long a node waits for Redis at start before it says it cannot reach it
+REDIS_START_SECONDS: Final = 10
 
 
-def setup(app: web.Application, hooks: HubHooks) -> None:
-    app[HUB] = Hub(app[CONFIG], app[KEYS], app[BUS], hooks)
+def setup(app: web.Application, hooks: HubHooks, *, bus: MessageBus | None = None) -> None:
+    """The hub and its routes; with ``BALIE_REDIS_URL`` (and no ``bus`` given) rooms are
+    shared with the other nodes through Redis."""
+    config = app[CONFIG]
+    homes = None
+    if bus is None and config.clustered:
+        redis_bus = RedisBus.from_url(
+            config.cluster.redis_url,
+            bus_keys(config),
+            prefix=config.cluster.prefix,
+            on_missed=lambda channel: app[HUB].resync(channel),
+        )
+        homes, bus = RedisHomes(redis_bus), redis_bus
+        app.cleanup_ctx.append(_connected(redis_bus))
+    app[BUS] = bus if bus is not None else InProcessBus()
+    app[HUB] = Hub(config, app[KEYS], app[BUS], hooks, homes=homes)
     app.router.add_get("/ws", websocket_handler)
     app.router.add_get("/call", call_page)
     app.router.add_get("/call/{room_id}", call_page)
@@ -53,9 +76,32 @@ async def _close_sockets(app: web.Application) -> None:
         )
         for conn in list(hub.sockets)  # seated or not: none may hold the exit back
     ]
+    hub.stopping = True
     if closing:
         await asyncio.wait(closing, timeout=FLUSH_BEFORE_CLOSE)
+    # each socket's handler tells the room's home its seat is away before the rooms go
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(FLUSH_BEFORE_CLOSE):
+            await hub.no_sockets()
     await hub.drain()
+    await hub.give_up_rooms()
+
+
+def _connected(bus: RedisBus) -> Callable[[web.Application], AsyncIterator[None]]:
+    """cleanup_ctx: serve only once the bus is connected; say so in one line if it cannot."""
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        try:
+            async with asyncio.timeout(REDIS_START_SECONDS):
+                await bus.start()
+        except TimeoutError:
+            await bus.close()
+            raise ConfigError(
+                f"BALIE_REDIS_URL: no answer from Redis within {REDIS_START_SECONDS} s"
+            ) from None
+        yield
+
+    return context
 
 
 async def _close_bus(app: web.Application) -> None:

@@ -2,7 +2,7 @@
 
 Each feature keeps its own keys in its own ``appkeys`` module; these are the ones core sets
 up before any feature: the configuration, the clock, the room-token keys, the vault key
-ring, the message bus and the per-request CSP nonce.
+ring and the per-request CSP nonce.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from aiohttp import web
 from identity.vault import KeyRing
 from server.config import Config
 from server.core.clock import Clock
-from signaling.bus import MessageBus
 from signaling.tokens import KeySet
 
 CONFIG = web.AppKey("config", Config)
@@ -21,6 +20,5 @@ CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 KEYS = web.AppKey("keys", KeySet)
 #: the vault's key ring: seals verified attributes and staff TOTP secrets
 VAULT_KEYS = web.AppKey("vault_keys", KeyRing)
-BUS = web.AppKey("bus", MessageBus)
 #: the per-request Content-Security-Policy nonce
 NONCE = web.RequestKey("csp_nonce", str)

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 from identity.errors import ConfigurationError
-from identity.vault import KeyRing, new_key_config_entry
+from identity.vault import KeyRing, new_key_config_entry, parse_key_ring
 from server.config import Config, ConfigError
 from signaling.tokens import KeySet
 
@@ -72,3 +72,14 @@ def vault_keys(config: Config) -> KeyRing:
         return KeyRing.from_config(text)
     except (ValueError, ConfigurationError) as error:
         raise ConfigError(f"BALIE_VAULT_KEYS: {error}") from None
+
+
+# --- the bus between nodes ---------------------------------------------------------------------
+
+
+def bus_keys(config: Config) -> dict[str, bytes]:
+    """The cluster's key ring for what crosses Redis (``BALIE_BUS_KEYS``, the first seals)."""
+    try:
+        return parse_key_ring(config.cluster.bus_keys, what="bus")
+    except ConfigurationError as error:
+        raise ConfigError(f"BALIE_BUS_KEYS: {error}") from None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from server.config import Config
-from server.core.appkeys import BUS, CLOCK, CONFIG, KEYS, VAULT_KEYS
+from server.core.appkeys import CLOCK, CONFIG, KEYS, VAULT_KEYS
 from server.core.clock import Clock
 from server.core.forms import refuse_control_characters
 from server.core.language import LANGUAGES, Languages
@@ -19,7 +19,6 @@ from server.core.pages import (
 )
 from server.core.secrets import load_keys, vault_keys
 from server.core.security import security_headers
-from signaling.bus import InProcessBus, MessageBus
 from signaling.tokens import KeySet
 
 
@@ -28,18 +27,16 @@ def setup(
     config: Config,
     *,
     keys: KeySet | None,
-    bus: MessageBus | None,
     clock: Clock,
 ) -> None:
-    """Configuration, clock, keys (read now, so a bad key file fails start-up), the bus,
-    the languages, security headers, static files and health."""
+    """Configuration, clock, keys (read now, so a bad key file fails start-up), the
+    languages, security headers, static files and health."""
     app.middlewares.append(security_headers)
     app.middlewares.append(refuse_control_characters)
     app[CONFIG] = config
     app[CLOCK] = clock
     app[KEYS] = keys if keys is not None else load_keys(config)
     app[VAULT_KEYS] = vault_keys(config)
-    app[BUS] = bus if bus is not None else InProcessBus()
     app[LANGUAGES] = Languages(WEB_DIR)
     app.router.add_get("/healthz", health)
     app.router.add_get("/favicon.ico", favicon)

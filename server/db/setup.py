@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from contextlib import nullcontext
 
 from aiohttp import web
 
@@ -12,7 +13,7 @@ from server.db.appkeys import ENGINE
 from server.db.demo import seed_demo
 from server.db.engine import create_engine
 from server.db.migrate import migrate
-from server.db.sole_node import sole_node
+from server.db.sole_node import migration_turn, sole_node
 
 log = logging.getLogger("balie.db")
 
@@ -30,10 +31,11 @@ async def database_context(app: web.Application) -> AsyncIterator[None]:
         config.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_engine(config.database.url, timeout=config.database.timeout)
     try:
-        async with sole_node(engine):
-            await migrate(engine)
-            if config.database.demo_data:
-                await seed_demo(engine)
+        async with nullcontext() if config.clustered else sole_node(engine):
+            async with migration_turn(engine):
+                await migrate(engine)
+                if config.database.demo_data:
+                    await seed_demo(engine)
             app[ENGINE] = engine
             yield
     finally:

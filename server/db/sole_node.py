@@ -1,10 +1,12 @@
-"""One serving node per database, until a bus carries rooms between nodes.
+"""One serving node per database, unless a bus (Redis) carries rooms between nodes.
 
-A call's live state (rooms, waiting room, seats held for resume) lives in the memory of the
-node that holds its sockets. Two nodes on one database split a room without a word: the
-resident waits on one node, the specialist's "admit" on the other answers ``unknown-peer``.
-So a serving node claims its database for as long as it runs, and a second one refuses to
-start, naming why (docs/deployment.md).
+Without Redis a call's live state (rooms, waiting room, seats held for resume) lives in the
+memory of the node that holds its sockets. Two such nodes on one database would split a room
+without a word: the resident waits on one node, the specialist's "admit" on the other
+answers ``unknown-peer``. So a serving node claims its database for as long as it runs, and
+a second one refuses to start, naming why (docs/deployment.md). With Redis
+(``BALIE_REDIS_URL``) nodes share the database by design and take turns only to migrate it
+(:func:`migration_turn`).
 
 PostgreSQL: a session-level advisory lock on a connection of its own; the server drops it
 when that connection ends, also when the node is killed. SQLite: an exclusive ``flock`` on a
@@ -31,6 +33,10 @@ from server.config import ConfigError
 LOCK_KEY: Final = int.from_bytes(
     hashlib.blake2b(b"balie:sole-node", digest_size=8).digest(), "big", signed=True
 )
+#: the lock nodes of a cluster take in turn to bring the schema to head
+MIGRATION_KEY: Final = int.from_bytes(
+    hashlib.blake2b(b"balie:migration", digest_size=8).digest(), "big", signed=True
+)
 #: beside ``balie.db``: ``balie.db.node-lock``
 LOCK_SUFFIX: Final = ".node-lock"
 
@@ -53,6 +59,25 @@ async def sole_node(engine: AsyncEngine) -> AsyncIterator[None]:
         return
     with _file_lock(Path(database + LOCK_SUFFIX)):
         yield
+
+
+@contextlib.asynccontextmanager
+async def migration_turn(engine: AsyncEngine) -> AsyncIterator[None]:
+    """Wait for this node's turn to migrate the shared PostgreSQL database (no-op elsewhere:
+    SQLite is one node's by :func:`sole_node`)."""
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    async with engine.connect() as connection:
+        connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        await connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_KEY})
+        try:
+            yield
+        finally:
+            with contextlib.suppress(Exception):  # a lost connection has dropped it already
+                await connection.execute(
+                    text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_KEY}
+                )
 
 
 @contextlib.asynccontextmanager

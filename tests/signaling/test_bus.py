@@ -1,8 +1,8 @@
-"""The in-process message bus and session channels."""
+"""The in-process message bus and socket channels."""
 
 from __future__ import annotations
 
-from signaling.bus import Deliver, Envelope, InProcessBus, session_channel
+from signaling.bus import Deliver, Envelope, InProcessBus, socket_channel
 
 
 def collect(into: list[Envelope]) -> Deliver:
@@ -12,14 +12,9 @@ def collect(into: list[Envelope]) -> Deliver:
     return deliver
 
 
-def test_session_channel_is_a_stable_digest() -> None:
-    session = "U2Vzc2lvbi1zZWNyZXQtdmFsdWU"
-    channel = session_channel(session)
-    assert channel == session_channel(session)
-    assert channel.startswith("s.") and len(channel) == 2 + 32
-    assert session not in channel and session[:8] not in channel
-    assert session_channel(session + "x") != channel
-    assert len({session_channel(f"s{i}") for i in range(1000)}) == 1000
+def test_each_socket_has_a_channel_of_its_own() -> None:
+    assert socket_channel("a1") == socket_channel("a1") == "c.a1"
+    assert len({socket_channel(f"s{i}") for i in range(1000)}) == 1000
 
 
 async def test_publish_reaches_every_subscriber_in_order() -> None:

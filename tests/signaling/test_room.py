@@ -30,7 +30,7 @@ from signaling.messages import (
     Ping,
     Resume,
 )
-from signaling.registry import Registry
+from signaling.registry import Registry, new_session_id, room_of_session
 from signaling.roles import Role, is_polite
 from signaling.room import (
     DENIED_FOR,
@@ -749,13 +749,9 @@ def test_registry_forgets_ended_and_empty_rooms() -> None:
     room = registry.room_for_join("r_1")
     assert registry.room_for_join("r_1") is room
     join(room, "s_1", Role.SPECIALIST, session="sess-s")
-    registry.bind_session("sess-s", room)
-    assert registry.room_of_session("sess-s") is room
-    assert registry.room_of_session("sess-unknown") is None
     room.handle("s_1", End(), T0)
     registry.settle(room, T0)
     assert "r_1" not in registry.rooms
-    assert registry.room_of_session("sess-s") is None
     with pytest.raises(NotAllowed):
         registry.room_for_join("r_1")
 
@@ -764,13 +760,34 @@ def test_registry_expire_releases_away_seats() -> None:
     registry = Registry(max_in_call=3)
     room = registry.room_for_join("r_1")
     join(room, "s_1", Role.SPECIALIST, session="sess-s")
-    registry.bind_session("sess-s", room)
     room.disconnect("s_1", "sess-s", T0)
     assert registry.expire(T0 + 5, grace=30) == []
     changed = registry.expire(T0 + 31, grace=30)
     assert [r.id for r, _ in changed] == ["r_1"]
     assert "r_1" not in registry.rooms
-    assert registry.room_of_session("sess-s") is None
+
+
+def test_a_session_id_names_its_room_and_nothing_else_does() -> None:
+    session = new_session_id("r_1")
+    assert room_of_session(session) == "r_1"
+    assert new_session_id("r_1") != session
+    for made_up in ("", "r_1", "r_1.", ".secret", "r 1.secret", "../x.secret"):
+        assert room_of_session(made_up) is None
+
+
+def test_a_restored_room_is_held_unless_it_ended_or_emptied() -> None:
+    registry = Registry(max_in_call=3)
+    room = Room("r_1")
+    join(room, "s_1", Role.SPECIALIST, session="sess-s")
+    registry.restore(room, T0)
+    assert registry.rooms["r_1"] is room
+    ended = Room("r_2")
+    ended.state = Room.State.ENDED
+    registry.restore(ended, T0)
+    registry.restore(Room("r_3"), T0)
+    assert set(registry.rooms) == {"r_1"}
+    with pytest.raises(NotAllowed):
+        registry.room_for_join("r_2")
 
 
 # -- properties ----------------------------------------------------------------------

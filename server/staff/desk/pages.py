@@ -301,7 +301,8 @@ async def _appointment_for(request: web.Request, principal: StaffPrincipal) -> A
 
 
 async def _presence(request: web.Request, appointment: Appointment) -> Presence:
-    presence = room_presence(request.app[HUB].registry, appointment.room_id)
+    room_id = appointment.room_id
+    presence = room_presence(await request.app[HUB].live_room(room_id) if room_id else None)
     if appointment.state not in OPEN or appointment.room_id is None:
         return presence
     # only while the join link works can anyone be verified for it: no query otherwise

@@ -25,7 +25,6 @@ from typing import Final
 
 from server.booking.appointment import Appointment, AppointmentState
 from server.core.language import N_
-from signaling.registry import Registry
 from signaling.roles import Role
 from signaling.room import Room
 
@@ -81,9 +80,8 @@ class Presence:
         return self.resident_waiting or self.resident_in_call or self.verified
 
 
-def room_presence(registry: Registry, room_id: str | None) -> Presence:
-    """The seats of ``room_id`` on this node (``verified`` left False: the vault says that)."""
-    room = registry.rooms.get(room_id) if room_id is not None else None
+def room_presence(room: Room | None) -> Presence:
+    """Who sits in a live room (``verified`` left False: the vault says that)."""
     if room is None or room.state is Room.State.ENDED or room.empty:
         return Presence()
     residents = [seat for seat in room.seats.values() if seat.role is Role.RESIDENT]
