@@ -64,7 +64,7 @@ from signaling.messages import (
 )
 from signaling.registry import Registry, new_session_id, room_of_session
 from signaling.roles import Role
-from signaling.room import Close, Effect, Room, Send
+from signaling.room import Close, Effect, Room, Seat, Send
 from signaling.room_state import RoomState, Route, dump_state, load_state
 from signaling.tokens import KeySet, RoomClaims, verify_room_token
 from signaling.turn import ice_servers_for
@@ -363,39 +363,38 @@ class Hub:
             case ResumeCommand():
                 self._resume(room_id, command, now, out)
             case MessageCommand():
-                room = self.registry.rooms.get(room_id)
-                seat = room.seat_of(command.session_id) if room is not None else None
-                if (
-                    room is None
-                    or seat is None
-                    or self.routes.get(seat.session_id) != command.route
-                ):
+                held = self._held_by(room_id, command.session_id, command.route)
+                if held is None:
                     return  # from a socket that lost its seat meanwhile; nothing to do
+                room, seat = held
                 try:
                     message = decode_client_message(command.frame)
                 except ProtocolError:
                     return  # the socket's node decoded it already
                 out = self._apply_message(room, seat.id, message, command.route)
             case DisconnectCommand():
-                room = self.registry.rooms.get(room_id)
-                seat = room.seat_of(command.session_id) if room is not None else None
-                if (
-                    room is None
-                    or seat is None
-                    or self.routes.get(seat.session_id) != command.route
-                ):
+                held = self._held_by(room_id, command.session_id, command.route)
+                if held is None:
                     return
+                room, seat = held
                 del self.routes[seat.session_id]
                 out += room.disconnect(seat.id, seat.session_id, now)
                 self._changed(room, now)
             case NotifyCommand():
-                room = self.registry.rooms.get(room_id)
-                if room is not None:
-                    out += room.notify(command.role, command.message)
-                    self._changed(room, now)
+                if (notified := self.registry.rooms.get(room_id)) is not None:
+                    out += notified.notify(command.role, command.message)
+                    self._changed(notified, now)
         await self.dispatch(out)
         if self.homes is not None and room_id not in self.registry.rooms:
             await self.homes.release(room_id)
+
+    def _held_by(self, room_id: str, session_id: str, route: Route) -> tuple[Room, Seat] | None:
+        """The room and seat a session holds here, if the socket at ``route`` still holds it."""
+        room = self.registry.rooms.get(room_id)
+        seat = room.seat_of(session_id) if room is not None else None
+        if room is None or seat is None or self.routes.get(session_id) != route:
+            return None
+        return room, seat
 
     def _join(self, room_id: str, command: JoinCommand, now: float, out: list[Outgoing]) -> None:
         route = command.route
