@@ -1,12 +1,15 @@
-"""The three servers bench/relay.py compares, each a separate process it starts and measures.
+"""The servers bench/relay.py compares, each a separate process it starts and measures, and
+the client processes the benchmarks drive.
 
 Each server knows how to start itself, how to hand out the endpoints of N fresh pairs, and how
-much CPU it has used (user + system, read with psutil).
+much CPU it has used (user + system, read with psutil). :class:`Cluster` is Balie on two nodes
+sharing one private Redis and one fresh PostgreSQL database (the relay's cross-node arm).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import platform
@@ -16,17 +19,22 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Self
 
 import orjson
 
 # psutil ships no type stubs; the test extra has no types-psutil either.
 import psutil  # type: ignore[import-untyped, unused-ignore]
+from redis import Redis as SyncRedis
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench._workload import ProtocolName
 
@@ -36,6 +44,11 @@ PEERJS_BIN: Final = ROOT / "node_modules" / "peer" / "dist" / "bin" / "peerjs.js
 _START_TIMEOUT_S: Final = 30.0
 # Balie's per-connection rate limit would drop the benchmark's frames; it is not what is measured.
 _NO_RATE_LIMIT: Final = "1000000"
+_CHILD_EXIT_TIMEOUT_S: Final = 30.0
+#: the PostgreSQL server the benchmarks create their throw-away databases on (trust auth)
+POSTGRES: Final = os.environ.get(
+    "BALIE_BENCH_POSTGRES", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
 
 
 def free_port() -> int:
@@ -81,11 +94,16 @@ def _wait_for_port(port: int, proc: subprocess.Popen[bytes], name: str) -> None:
 class Server:
     """A running server under test."""
 
-    name: ProtocolName
+    name: str  # a ProtocolName, or "redis"
     port: int
     proc: subprocess.Popen[bytes]
     log: Path
     env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def protocol(self) -> ProtocolName:
+        """The protocol its clients speak."""
+        return "peerjs" if self.name == "peerjs" else "echo" if self.name == "echo" else "balie"
 
     @property
     def ps(self) -> psutil.Process:
@@ -130,7 +148,8 @@ class Server:
             specs.append({"a": ends[0], "b": ends[1]})
         return specs
 
-    async def _balie_specs(self, count: int) -> list[dict[str, Any]]:
+    async def _balie_specs(self, count: int, far: Server | None = None) -> list[dict[str, Any]]:
+        """Fresh rooms; the resident (side B) joins on ``far`` if given, else here."""
         cmd = [sys.executable, "-m", "server.cli", "room", "create", "--json", "--count"]
         proc = await asyncio.create_subprocess_exec(
             *cmd,
@@ -144,8 +163,7 @@ class Server:
         if proc.returncode != 0:
             raise RuntimeError(f"balie room create failed ({proc.returncode}): {err.decode()}")
         rooms = orjson.loads(out)
-        origin = f"http://{HOST}:{self.port}"
-        url = f"ws://{HOST}:{self.port}/ws"
+        ports = {"specialist": self.port, "resident": (far or self).port}
         specs = []
         for i, room in enumerate(rooms):
             ends = []
@@ -153,8 +171,8 @@ class Server:
                 seat = room[side]
                 ends.append(
                     {
-                        "url": url,
-                        "origin": origin,
+                        "url": f"ws://{HOST}:{ports[side]}/ws",
+                        "origin": f"http://{HOST}:{ports[side]}",
                         "token": seat["token"],
                         "id": seat["participant_id"],
                         "seed": _seed(room["room"], i, side),
@@ -170,9 +188,9 @@ def _seed(tag: str, i: int, side: str) -> int:
 
 
 def _spawn(
-    name: ProtocolName, cmd: list[str], port: int, env: dict[str, str], workdir: Path
+    name: str, cmd: list[str], port: int, env: dict[str, str], workdir: Path, log_name: str = ""
 ) -> Server:
-    log = workdir / f"{name}.log"
+    log = workdir / f"{log_name or name}.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     server = Server(name, port, proc, log, env)
@@ -233,13 +251,17 @@ def start_balie(
     *,
     extra_env: Mapping[str, str] | None = None,
     python: Sequence[str] = (sys.executable,),
+    data: Path | None = None,
+    log_name: str = "",
 ) -> Server:
-    """``balie serve`` on a free port with a fresh data directory; ``extra_env`` adds or
-    overrides variables, ``python`` is the interpreter's command (bench/_probe.py wraps it)."""
+    """``balie serve`` on a free port with a fresh data directory (or ``data``, which nodes of
+    one cluster share for their key files), its log in ``LOG_NAME.log`` (default balie.log);
+    ``extra_env`` adds or overrides variables, ``python`` is the interpreter's command
+    (bench/_probe.py wraps it)."""
     if not balie_available():
         raise RuntimeError("Balie's server/cli.py does not exist yet; pass --servers echo,peerjs")
     port = free_port()
-    data = Path(tempfile.mkdtemp(prefix="balie-data-", dir=workdir))
+    data = data or Path(tempfile.mkdtemp(prefix="balie-data-", dir=workdir))
     env = dict(os.environ)
     env.update(
         BALIE_DATA_DIR=str(data),
@@ -250,7 +272,187 @@ def start_balie(
     )
     env.update(extra_env or {})
     cmd = [*python, "-m", "server.cli", "serve", "--host", HOST, "--port", str(port)]
-    return _spawn("balie", pin + cmd, port, env, workdir)
+    return _spawn("balie", pin + cmd, port, env, workdir, log_name)
+
+
+class Child:
+    """A client process of a benchmark (``python -m MODULE``), driven line by line over its
+    stdin and stdout: bench/_loadgen.py for the relay, bench/_holder.py for held sockets."""
+
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+        self.ps = psutil.Process(proc.pid)
+
+    @classmethod
+    async def start(cls, module: str, pin: list[str], *, limit: int = 1 << 16) -> Self:
+        """``module`` on the cores of ``pin``; ``limit``: the longest line it may answer."""
+        proc = await asyncio.create_subprocess_exec(
+            *pin,
+            sys.executable,
+            "-m",
+            module,
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            limit=limit,
+        )
+        return cls(proc)
+
+    async def say(self, line: str) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(line.encode() + b"\n")
+        await self.proc.stdin.drain()
+
+    async def hear(self, within_s: float) -> str:
+        assert self.proc.stdout is not None
+        line = await asyncio.wait_for(self.proc.stdout.readline(), within_s)
+        if not line:
+            raise RuntimeError(f"{self.__class__.__name__} exited (code {await self.proc.wait()})")
+        return line.decode().strip()
+
+    def cpu_seconds(self) -> float:
+        return cpu_seconds(self.ps)
+
+    async def finish(self) -> None:
+        """Ask it to QUIT; kill it if it does not within 30 s."""
+        try:
+            await self.say("QUIT")
+            await asyncio.wait_for(self.proc.wait(), _CHILD_EXIT_TIMEOUT_S)
+        except (TimeoutError, ConnectionError):
+            if self.proc.returncode is None:
+                self.proc.kill()
+            await self.proc.wait()
+
+
+# --- Balie on two nodes -------------------------------------------------------------------
+
+
+async def postgres_database() -> tuple[str, Callable[[], Coroutine[Any, Any, None]]]:
+    """A new, empty database on :data:`POSTGRES`: its URL, and how to drop it."""
+    name = f"balie_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_async_engine(POSTGRES, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    await admin.dispose()
+
+    async def drop() -> None:
+        again = create_async_engine(POSTGRES, isolation_level="AUTOCOMMIT")
+        async with again.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await again.dispose()
+
+    return make_url(POSTGRES).set(database=name).render_as_string(hide_password=False), drop
+
+
+def start_redis(pin: list[str], workdir: Path) -> Server:
+    """A private ``redis-server`` on a free loopback port, nothing written to disk."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise RuntimeError("the cross-node arm needs redis-server (apt-get install redis-server)")
+    port = free_port()
+    cmd = [binary, "--port", str(port), "--bind", HOST, "--save", "", "--appendonly", "no"]
+    return _spawn("redis", [*pin, *cmd, "--dir", str(workdir)], port, dict(os.environ), workdir)
+
+
+@dataclass
+class Cluster:
+    """Balie on two nodes, one private Redis, one fresh PostgreSQL database: the relay's
+    cross-node arm. Each pair's specialist joins on the first node (which becomes the room's
+    home), its resident on the second, so every message crosses Redis once."""
+
+    nodes: list[Server]
+    redis: Server
+    drop_database: Callable[[], Coroutine[Any, Any, None]]
+    name: str = "cross"
+
+    @property
+    def protocol(self) -> ProtocolName:
+        return "balie"
+
+    @property
+    def redis_url(self) -> str:
+        return f"redis://{HOST}:{self.redis.port}/0"
+
+    def cpu_seconds(self) -> float:
+        """Both nodes and Redis: the whole server side."""
+        return sum(p.cpu_seconds() for p in (*self.nodes, self.redis))
+
+    def check_alive(self) -> None:
+        for process in (*self.nodes, self.redis):
+            process.check_alive()
+
+    def redis_counters(self) -> tuple[int, int, int]:
+        """Bytes Redis has read from its clients, PUBLISH and SET calls, since it started."""
+        client = SyncRedis(host=HOST, port=self.redis.port)
+        try:
+            stats, commands = client.info("stats"), client.info("commandstats")
+        finally:
+            client.close()
+        calls = {
+            name: int(commands.get(f"cmdstat_{name}", {}).get("calls", 0))
+            for name in ("publish", "set")
+        }
+        return int(stats["total_net_input_bytes"]), calls["publish"], calls["set"]
+
+    async def pair_specs(self, count: int, tag: str) -> list[dict[str, Any]]:
+        return await self.nodes[0]._balie_specs(count, far=self.nodes[1])
+
+    def stop(self) -> None:
+        """Stop the nodes, then Redis, and drop the database."""
+        for process in (*self.nodes, self.redis):
+            process.stop()
+        asyncio.run(self.drop_database())
+
+
+def start_cluster(pin: list[str], compress: bool, workdir: Path) -> Cluster:
+    """Redis, a fresh PostgreSQL database and two Balie nodes sharing them (and one data
+    directory, so one set of key files), the nodes started one after the other."""
+    url, drop = asyncio.run(postgres_database())
+    started: list[Server] = []
+    try:
+        redis = start_redis(pin, workdir)
+        started.append(redis)
+        env = {
+            "BALIE_REDIS_URL": f"redis://{HOST}:{redis.port}/0",
+            "BALIE_BUS_KEYS": "k1:" + base64.b64encode(os.urandom(32)).decode(),
+            "BALIE_DATABASE_URL": url,
+            "BALIE_DEMO_DATA": "0",
+        }
+        data = Path(tempfile.mkdtemp(prefix="balie-cluster-", dir=workdir))
+        for node in ("node1", "node2"):
+            started.append(
+                start_balie(pin, compress, workdir, extra_env=env, data=data, log_name=node)
+            )
+    except BaseException:
+        for process in reversed(started):
+            process.stop()
+        asyncio.run(drop())
+        raise
+    return Cluster(nodes=started[1:], redis=redis, drop_database=drop)
+
+
+# --- what every benchmark prints first ----------------------------------------------------
+
+
+def preamble(title: str) -> None:
+    """The title, the date, the machine and the versions under test."""
+    print(title)
+    print(f"date: {time.strftime('%Y-%m-%d %H:%M %Z')}")
+    print(f"machine: {machine()}")
+    print("versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()))
+
+
+def pinning(pin: bool, server_core: str | None, client_cores: str | None, clients: str) -> str:
+    """How processes are placed: ``servers on core 0, CLIENTS on cores 1``, or not pinned."""
+    if pin and server_core is not None and shutil.which("taskset"):
+        return f"servers on core {server_core}, {clients} on cores {client_cores}"
+    return "not pinned"
+
+
+def command(script: str) -> None:
+    """The command line that reproduces this run, then a blank line."""
+    print(f"command: .venv/bin/python bench/{script} {' '.join(sys.argv[1:])}".rstrip())
+    print()
 
 
 def versions() -> dict[str, str]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import statistics
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 
 def percentile(values: Iterable[float], share: float) -> float:
@@ -10,3 +12,8 @@ def percentile(values: Iterable[float], share: float) -> float:
     nearest rank, no interpolation."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def medians_of(group: Sequence[object], names: Iterable[str]) -> dict[str, Any]:
+    """The median of each named attribute over ``group``: keyword arguments for a summary."""
+    return {name: statistics.median(getattr(item, name) for item in group) for name in names}

@@ -61,8 +61,9 @@ if not __package__:
 import asyncpg
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bench._servers import postgres_database
 from bench._stats import percentile
 from server.booking.errors import SlotTaken, SlotUnavailable
 from server.booking.service import BookingService
@@ -70,9 +71,6 @@ from server.core.clock import AMSTERDAM
 from server.db import create_engine, migrate, writer
 from server.db.schema import availability_rules, purposes, staff, tenants
 
-POSTGRES: Final = os.environ.get(
-    "BALIE_BENCH_POSTGRES", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-)
 #: Monday 2 March 2026, 07:00 Amsterdam; the slot space is that week
 NOW: Final = datetime(2026, 3, 2, 7, 0, tzinfo=AMSTERDAM).astimezone(UTC)
 STAFF: Final = ("b1", "b2", "b3", "b4")
@@ -342,22 +340,6 @@ async def measure(backend: str, url: str, ks: list[int], attempts: int, runs: in
     finally:
         await engine.dispose()
     return rows
-
-
-async def postgres_database() -> tuple[str, Callable[[], Awaitable[None]]]:
-    name = f"balie_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_async_engine(POSTGRES, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as conn:
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    await admin.dispose()
-
-    async def drop() -> None:
-        again = create_async_engine(POSTGRES, isolation_level="AUTOCOMMIT")
-        async with again.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await again.dispose()
-
-    return make_url(POSTGRES).set(database=name).render_as_string(hide_password=False), drop
 
 
 def report(rows: list[Row], attempts: int, runs: int) -> str:

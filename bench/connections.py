@@ -53,7 +53,6 @@ import resource
 import shutil
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -68,7 +67,6 @@ if not __package__:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import orjson
-import psutil  # type: ignore[import-untyped, unused-ignore]
 
 from bench import _servers
 from bench._servers import ROOT, Server
@@ -164,50 +162,17 @@ class Sample:
         return self.failed + self.opened - self.held
 
 
-class Holder:
+class Holder(_servers.Child):
     """One client process (bench/_holder.py), driven line by line."""
-
-    def __init__(self, proc: asyncio.subprocess.Process) -> None:
-        self.proc = proc
-        self.ps = psutil.Process(proc.pid)
 
     @classmethod
     async def spawn(cls, pin: list[str]) -> Holder:
-        proc = await asyncio.create_subprocess_exec(
-            *pin,
-            sys.executable,
-            "-m",
-            "bench._holder",
-            cwd=ROOT,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            limit=1 << 20,
-        )
-        return cls(proc)
+        return await cls.start("bench._holder", pin, limit=1 << 20)
 
     async def ask(self, line: str) -> dict[str, Any]:
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.write(line.encode() + b"\n")
-        await self.proc.stdin.drain()
-        answer = await asyncio.wait_for(self.proc.stdout.readline(), _ANSWER_TIMEOUT_S)
-        if not answer:
-            raise RuntimeError(f"socket holder exited (code {await self.proc.wait()})")
-        result: dict[str, Any] = orjson.loads(answer)
+        await self.say(line)
+        result: dict[str, Any] = orjson.loads(await self.hear(_ANSWER_TIMEOUT_S))
         return result
-
-    def cpu_seconds(self) -> float:
-        return _servers.cpu_seconds(self.ps)
-
-    async def finish(self) -> None:
-        try:
-            assert self.proc.stdin is not None
-            self.proc.stdin.write(b"QUIT\n")
-            await self.proc.stdin.drain()
-            await asyncio.wait_for(self.proc.wait(), 30)
-        except (TimeoutError, ConnectionError):
-            if self.proc.returncode is None:
-                self.proc.kill()
-            await self.proc.wait()
 
 
 class Probe:
@@ -636,13 +601,10 @@ def _subset(parser: argparse.ArgumentParser, what: str, given: str, known: tuple
 
 
 def _header(cfg: Config) -> None:
-    print("Balie held WebSockets benchmark, one node: memory per socket and accept rate")
-    print(f"date: {time.strftime('%Y-%m-%d %H:%M %Z')}")
-    print(f"machine: {_servers.machine()}")
-    print("versions: " + ", ".join(f"{k} {v}" for k, v in _servers.versions().items()))
-    pins = "not pinned"
-    if cfg.pin and _server_core() is not None and shutil.which("taskset"):
-        pins = f"server on core {_server_core()}, clients on cores {_loadgen_cores()}"
+    _servers.preamble(
+        "Balie held WebSockets benchmark, one node: memory per socket and accept rate"
+    )
+    pins = _servers.pinning(cfg.pin, _server_core(), _loadgen_cores(), "clients")
     print(
         f"workload: N={cfg.connections:,} sockets per kind ({', '.join(cfg.kinds)}), warm-up "
         f"{cfg.warmup} sockets, {cfg.in_flight} opened at once by {cfg.clients} client "
@@ -656,8 +618,7 @@ def _header(cfg: Config) -> None:
     print(limit)
     if cfg.trace:
         print("tracemalloc on in the servers: RSS figures include its tables, compare the traces")
-    print(f"command: .venv/bin/python bench/connections.py {' '.join(sys.argv[1:])}".rstrip())
-    print()
+    _servers.command("connections.py")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

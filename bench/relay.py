@@ -1,8 +1,9 @@
-"""Signalling relay benchmark, one node: Balie next to its ceiling and its peer.
+"""Signalling relay benchmark: Balie next to its ceiling and its peer, on one node and on two.
 
     .venv/bin/python bench/relay.py              # N = 1, 10, 100 pairs, 3 runs each
     .venv/bin/python bench/relay.py --quick      # smoke run, a few seconds per server
     .venv/bin/python bench/relay.py --compress   # the permessage-deflate arm
+    .venv/bin/python bench/relay.py --no-cross   # one node only: no Redis, no PostgreSQL
     (or .venv/bin/python -m bench.relay ...)
 
 N pairs exchange offer/answer/candidate messages of browser size (SDP ~2.9 KB, candidates
@@ -15,8 +16,24 @@ N pairs exchange offer/answer/candidate messages of browser size (SDP ~2.9 KB, c
 - echo:   a bare aiohttp WebSocket echo server (bench/echo_server.py), the ceiling: a message
           is "relayed" when it comes back to the sender.
 
+The cross-node arm (``cross``; left out with ``--no-cross``) is Balie on two nodes sharing a
+private ``redis-server`` and a fresh PostgreSQL database (``BALIE_BENCH_POSTGRES``, default
+postgres@127.0.0.1:5432, trust auth), the Balie messages again: each pair's specialist joins
+on the first node (the room's home), its resident on the second, so every message crosses
+Redis once (server/call/hub.py, server/call/redis_bus.py). Its server CPU is both nodes' and
+Redis's together, on the one server core. Beside it, in the same run and on the same Redis:
+
+- the Redis ceiling: ``redis-benchmark`` PUBLISH of a message of the workload's mean size, one
+  client per socket (2 per pair), to a channel a ``redis-cli`` subscriber listens on;
+- one Redis round trip: PING p50 from redis-py (what a node pays, as bench/bus.py measures
+  it) and from ``redis-benchmark``.
+
+The added latency per message is the cross-node p50 minus the one-node p50; its ratio to one
+redis-py round trip has a target of at most 1.5x (issue 11), read at the smallest N, where
+a message waits least behind others.
+
 Each server runs alone on core 0 (taskset), the load generators (bench/_loadgen.py, the same
-code for all three) on the other cores. The headline is messages relayed per server
+code for all arms) on the other cores. The headline is messages relayed per server
 CPU-second (psutil user+system over the measurement window), which does not depend on how
 hard the load generator could push; latency is send to receipt at the peer, p50/p99.
 Each configuration runs ``--runs`` times, servers in rotating order, and the tables show
@@ -27,6 +44,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import csv
+import io
 import os
 import shutil
 import statistics
@@ -36,9 +55,9 @@ import tempfile
 import time
 from array import array
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 if not __package__:
     # Run as a script (`python bench/relay.py`): make the repository root importable.
@@ -46,13 +65,19 @@ if not __package__:
 
 import orjson
 import psutil  # type: ignore[import-untyped, unused-ignore]
+from redis.asyncio import Redis
 
 from bench import _servers
-from bench._servers import ROOT, Server
-from bench._workload import ProtocolName
+from bench._servers import Cluster
+from bench._stats import medians_of, percentile
+from bench._workload import ProtocolName, build_templates
 
 SERVERS: Final[tuple[ProtocolName, ...]] = ("balie", "peerjs", "echo")
+CROSS: Final = "cross"
 TARGET_RATIO: Final = 0.8  # the issue: Balie >= 0.8x PeerJS msgs per CPU-second at 100 pairs
+TARGET_ADDED_VS_RTT: Final = 1.5  # issue 11: a hop between nodes adds <= 1.5 Redis round trips
+_PING_COUNT: Final = 2000
+_CEILING_CHANNEL: Final = "bench:ceiling"
 _READY_TIMEOUT_S: Final = 120.0
 _REPORT_TIMEOUT_S: Final = 30.0
 _SATURATED: Final = 0.9  # a process above 90 % of its cores is the bottleneck
@@ -74,13 +99,34 @@ class Config:
     compress: bool
     pin: bool
     keep: bool
+    #: the cross-node arm, with the Redis ceiling and round trip beside it
+    cross: bool = True
+    #: requests per redis-benchmark PUBLISH run, per client (capped at 100,000 in all)
+    redis_requests: int = 5000
+
+
+class Arm(Protocol):
+    """What is measured: one server (bench/_servers.Server) or a cluster of them."""
+
+    name: str
+
+    @property
+    def protocol(self) -> ProtocolName: ...
+
+    def cpu_seconds(self) -> float: ...
+
+    def check_alive(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    async def pair_specs(self, count: int, tag: str) -> list[dict[str, Any]]: ...
 
 
 @dataclass
 class Sample:
-    """One measurement window of one server at one N."""
+    """One measurement window of one arm at one N."""
 
-    server: ProtocolName
+    server: str
     pairs: int
     delivered: int
     window_s: float
@@ -120,49 +166,12 @@ class Sample:
         return self.other_cpu_s / self.window_s
 
 
-class Loadgen:
+class Loadgen(_servers.Child):
     """One load-generator process, driven line by line (see bench/_loadgen.py)."""
-
-    def __init__(self, proc: asyncio.subprocess.Process) -> None:
-        self.proc = proc
-        self.ps = psutil.Process(proc.pid)
 
     @classmethod
     async def spawn(cls, pin: list[str]) -> Loadgen:
-        proc = await asyncio.create_subprocess_exec(
-            *pin,
-            sys.executable,
-            "-m",
-            "bench._loadgen",
-            cwd=ROOT,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-        )
-        return cls(proc)
-
-    async def say(self, line: str) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(line.encode() + b"\n")
-        await self.proc.stdin.drain()
-
-    async def hear(self, within_s: float) -> str:
-        assert self.proc.stdout is not None
-        line = await asyncio.wait_for(self.proc.stdout.readline(), within_s)
-        if not line:
-            raise RuntimeError(f"load generator exited (code {await self.proc.wait()})")
-        return line.decode().strip()
-
-    def cpu_seconds(self) -> float:
-        return _servers.cpu_seconds(self.ps)
-
-    async def finish(self) -> None:
-        try:
-            await self.say("QUIT")
-            await asyncio.wait_for(self.proc.wait(), _REPORT_TIMEOUT_S)
-        except (TimeoutError, ConnectionError):
-            if self.proc.returncode is None:
-                self.proc.kill()
-            await self.proc.wait()
+        return await cls.start("bench._loadgen", pin)
 
 
 def _percentile(sorted_ns: Sequence[int], q: float) -> float:
@@ -209,7 +218,7 @@ async def _start_loadgens(
     return gens
 
 
-async def _window(server: Server, gens: list[Loadgen], cfg: Config) -> Readings:
+async def _window(server: Arm, gens: list[Loadgen], cfg: Config) -> Readings:
     """Warm up, then count over one window bracketed by CPU readings.
 
     MARK and STOP reach the generators within a fraction of a millisecond of the readings.
@@ -245,14 +254,14 @@ def _latencies(files: list[Path]) -> list[int]:
     return sorted(latencies)
 
 
-async def measure(server: Server, pairs: int, cfg: Config, tag: str, workdir: Path) -> Sample:
+async def measure(server: Arm, pairs: int, cfg: Config, tag: str, workdir: Path) -> Sample:
     """Set up ``pairs`` fresh pairs, load the server, and measure one window."""
     specs = await server.pair_specs(pairs, tag)
     parts = min(cfg.loadgens, pairs)
     files = [workdir / f"lat-{tag}-{i}.bin" for i in range(parts)]
     gens: list[Loadgen] = []
     try:
-        gens = await _start_loadgens(server.name, specs, cfg, files)
+        gens = await _start_loadgens(server.protocol, specs, cfg, files)
         readings = await _window(server, gens, cfg)
         reports = [orjson.loads(await gen.hear(_REPORT_TIMEOUT_S)) for gen in gens]
     finally:
@@ -309,9 +318,9 @@ def _server_core() -> str | None:
     return str(cores[0]) if len(cores) >= 2 else None
 
 
-def start_servers(cfg: Config, workdir: Path) -> dict[ProtocolName, Server]:
+def start_servers(cfg: Config, workdir: Path) -> dict[str, Arm]:
     pin = _servers.pin_prefix(_server_core() if cfg.pin else None)
-    started: dict[ProtocolName, Server] = {}
+    started: dict[str, Arm] = {}
     try:
         for name in cfg.servers:
             if name == "balie":
@@ -320,6 +329,8 @@ def start_servers(cfg: Config, workdir: Path) -> dict[ProtocolName, Server]:
                 started[name] = _servers.start_peerjs(pin, workdir)
             else:
                 started[name] = _servers.start_echo(pin, cfg.compress, workdir)
+        if cfg.cross:
+            started[CROSS] = _servers.start_cluster(pin, cfg.compress, workdir)
     except BaseException:
         for server in started.values():
             server.stop()
@@ -367,7 +378,7 @@ async def wait_for_quiet(budget_s: float) -> None:
 
 
 async def quiet_sample(
-    server: Server, pairs: int, cfg: Config, tag: str, workdir: Path, run: int
+    server: Arm, pairs: int, cfg: Config, tag: str, workdir: Path, run: int
 ) -> Sample:
     """One sample; repeated (up to ``--retries``) while other tenants load the machine.
 
@@ -392,17 +403,149 @@ async def quiet_sample(
     return best
 
 
-async def run_all(cfg: Config, servers: dict[ProtocolName, Server], workdir: Path) -> list[Sample]:
+@dataclass(frozen=True)
+class RedisSample:
+    """Redis alone, next to the cross-node arm at one N: the PUBLISH ceiling, one round trip."""
+
+    pairs: int
+    publish_per_s: float
+    publish_p50_ms: float
+    publish_p99_ms: float
+    rtt_ms: float  # redis-py PING p50
+    rtt_c_ms: float  # redis-benchmark PING p50
+    #: what the cross-node arm sent Redis per relayed message (one PUBLISH each): bytes, SETs
+    in_bytes_per_publish: float = 0.0
+    sets_per_publish: float = 0.0
+
+
+def mean_message_bytes() -> int:
+    """The mean size of the workload's messages (offer, answer, 5 + 5 candidates)."""
+    peer = "p_" + "x" * 22  # as long as Balie's participant ids
+    offer, candidates_a = build_templates("balie", peer, 1, "offer")
+    answer, candidates_b = build_templates("balie", peer, 2, "answer")
+    now = time.perf_counter_ns()
+    templates = (offer, answer, *candidates_a, *candidates_b)
+    return round(statistics.mean(len(t.render(now)) for t in templates))
+
+
+async def _redis_benchmark(
+    pin: list[str], port: int, clients: int, requests: int, *args: str
+) -> dict[str, str]:
+    """One ``redis-benchmark`` run (pinned like the load generators): its CSV row."""
+    binary = shutil.which("redis-benchmark")
+    if binary is None:
+        raise RuntimeError("the cross-node arm needs redis-benchmark (apt-get install redis-tools)")
+    cmd = [binary, "-h", _servers.HOST, "-p", str(port), "-c", str(clients), "-n", str(requests)]
+    proc = await asyncio.create_subprocess_exec(
+        *pin,
+        *cmd,
+        "--csv",
+        "--precision",
+        "3",
+        *args,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    out, err = await proc.communicate()
+    rows = list(csv.DictReader(io.StringIO(out.decode())))
+    if proc.returncode != 0 or not rows:
+        raise RuntimeError(f"redis-benchmark failed ({proc.returncode}): {err.decode()[-500:]}")
+    return rows[0]
+
+
+async def _python_rtt_ms(url: str) -> float:
+    """p50 of one PING from redis-py, after a warm-up."""
+    client = Redis.from_url(url)
+    try:
+        samples = []
+        for i in range(_PING_COUNT + 100):
+            started = time.perf_counter_ns()
+            await client.ping()
+            if i >= 100:
+                samples.append((time.perf_counter_ns() - started) / 1e6)
+        return percentile(samples, 0.5)
+    finally:
+        await client.aclose()
+
+
+async def redis_sample(
+    cluster: Cluster, pairs: int, cfg: Config, counted: tuple[int, int, int]
+) -> RedisSample:
+    """PUBLISH at the workload's mean message size, one client per socket, to a channel with a
+    subscriber (redis-cli, as each node subscribes once); then one round trip, both ways.
+    ``counted``: Redis's input bytes, PUBLISH and SET calls during the cross-node sample."""
+    port = cluster.redis.port
+    pin = _servers.pin_prefix(_loadgen_cores() if cfg.pin else None)
+    listener = await asyncio.create_subprocess_exec(
+        *pin,
+        "redis-cli",
+        "-h",
+        _servers.HOST,
+        "-p",
+        str(port),
+        "subscribe",
+        _CEILING_CHANNEL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        await asyncio.sleep(0.2)  # subscribed before the first PUBLISH
+        clients = 2 * pairs
+        requests = min(100_000, cfg.redis_requests * clients)
+        payload = "x" * mean_message_bytes()
+        row = await _redis_benchmark(
+            pin, port, clients, requests, "PUBLISH", _CEILING_CHANNEL, payload
+        )
+    finally:
+        listener.terminate()
+        await listener.wait()
+    ping = await _redis_benchmark(pin, port, 1, max(2000, cfg.redis_requests * 2), "-t", "ping")
+    return RedisSample(
+        pairs=pairs,
+        publish_per_s=float(row["rps"]),
+        publish_p50_ms=float(row["p50_latency_ms"]),
+        publish_p99_ms=float(row["p99_latency_ms"]),
+        rtt_ms=await _python_rtt_ms(cluster.redis_url),
+        rtt_c_ms=float(ping["p50_latency_ms"]),
+        in_bytes_per_publish=counted[0] / max(1, counted[1]),
+        sets_per_publish=counted[2] / max(1, counted[1]),
+    )
+
+
+async def run_all(
+    cfg: Config, servers: dict[str, Arm], workdir: Path
+) -> tuple[list[Sample], list[RedisSample]]:
     samples: list[Sample] = []
-    order = [name for name in cfg.servers if name in servers]
+    redis: list[RedisSample] = []
+    order = [name for name in (*cfg.servers, CROSS) if name in servers]
+    cluster = servers.get(CROSS)
+    assert cluster is None or isinstance(cluster, Cluster)
     for pairs in cfg.pairs:
         for run in range(cfg.runs):
             # Rotate the order so slow drift of a shared machine does not favour one server.
             rotated = order[run % len(order) :] + order[: run % len(order)]
+            counted = (0, 0, 0)
             for name in rotated:
                 tag = f"r{run}n{pairs}{name[0]}"
+                before = cluster.redis_counters() if cluster and name == CROSS else None
                 samples.append(await quiet_sample(servers[name], pairs, cfg, tag, workdir, run))
-    return samples
+                if cluster is not None and before is not None:
+                    after = cluster.redis_counters()
+                    counted = (after[0] - before[0], after[1] - before[1], after[2] - before[2])
+            if cluster is not None:
+                await wait_for_quiet(cfg.quiet_wait_s)
+                r = await redis_sample(cluster, pairs, cfg, counted)
+                redis.append(r)
+                print(
+                    f"  N={pairs:<3} run {run + 1}/{cfg.runs} redis  PUBLISH "
+                    f"{r.publish_per_s:9,.0f} msg/s ({2 * pairs} clients)  p50 "
+                    f"{r.publish_p50_ms:6.3f} ms  p99 {r.publish_p99_ms:6.3f} ms  PING p50 "
+                    f"redis-py {r.rtt_ms:.3f} ms, redis-benchmark {r.rtt_c_ms:.3f} ms; the "
+                    f"cross-node arm sent Redis {r.in_bytes_per_publish:,.0f} B and "
+                    f"{r.sets_per_publish:.2f} SET per relayed message",
+                    flush=True,
+                )
+    return samples, redis
 
 
 @dataclass(frozen=True)
@@ -418,22 +561,13 @@ class Median:
     errors: int
 
 
-def medians(samples: list[Sample]) -> dict[tuple[int, ProtocolName], Median]:
-    groups: dict[tuple[int, ProtocolName], list[Sample]] = {}
+def medians(samples: list[Sample]) -> dict[tuple[int, str], Median]:
+    groups: dict[tuple[int, str], list[Sample]] = {}
     for s in samples:
         groups.setdefault((s.pairs, s.server), []).append(s)
+    names = [f.name for f in fields(Median) if f.name != "errors"]
     return {
-        key: Median(
-            msgs_per_s=statistics.median(s.msgs_per_s for s in group),
-            server_cpu_s=statistics.median(s.server_cpu_s for s in group),
-            server_util=statistics.median(s.server_util for s in group),
-            msgs_per_cpu_s=statistics.median(s.msgs_per_cpu_s for s in group),
-            p50_ms=statistics.median(s.p50_ms for s in group),
-            p99_ms=statistics.median(s.p99_ms for s in group),
-            loadgen_util=statistics.median(s.loadgen_util for s in group),
-            other_util=statistics.median(s.other_util for s in group),
-            errors=sum(s.errors for s in group),
-        )
+        key: Median(**medians_of(group, names), errors=sum(s.errors for s in group))
         for key, group in groups.items()
     }
 
@@ -444,7 +578,17 @@ def _ratio(num: Median | None, den: Median | None) -> float | None:
     return num.msgs_per_cpu_s / den.msgs_per_cpu_s
 
 
-def report(cfg: Config, table: dict[tuple[int, ProtocolName], Median]) -> str:
+def redis_medians(samples: list[RedisSample]) -> dict[int, RedisSample]:
+    groups: dict[int, list[RedisSample]] = {}
+    for s in samples:
+        groups.setdefault(s.pairs, []).append(s)
+    names = [f.name for f in fields(RedisSample) if f.name != "pairs"]
+    return {
+        pairs: RedisSample(pairs, **medians_of(group, names)) for pairs, group in groups.items()
+    }
+
+
+def report(cfg: Config, table: dict[tuple[int, str], Median], redis: dict[int, RedisSample]) -> str:
     """Print the tables (markdown, ready for docs/performance.md); return the RESULT line."""
     result: list[str] = []
     for pairs in cfg.pairs:
@@ -454,7 +598,7 @@ def report(cfg: Config, table: dict[tuple[int, ProtocolName], Median]) -> str:
             "| p50 ms | p99 ms | loadgen CPU | other CPU |"
         )
         print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-        for name in cfg.servers:
+        for name in (*cfg.servers, CROSS):
             m = table.get((pairs, name))
             if m is None:
                 continue
@@ -480,6 +624,7 @@ def report(cfg: Config, table: dict[tuple[int, ProtocolName], Median]) -> str:
                 result.append(f"ratio_balie_{label}_{pairs}={r:.3f}")
         if ratios:
             print(f"\nmsg per server CPU-second: {', '.join(ratios)}")
+        result += _cross_report(pairs, balie, table.get((pairs, CROSS)), redis.get(pairs))
     top = max(cfg.pairs)
     target = _ratio(table.get((top, "balie")), table.get((top, "peerjs")))
     if target is not None and top == 100:
@@ -488,8 +633,84 @@ def report(cfg: Config, table: dict[tuple[int, ProtocolName], Median]) -> str:
             f"\ntarget Balie >= {TARGET_RATIO}x PeerJS at 100 pairs: {'met' if met else 'MISSED'}"
         )
         result.append(f"target_met={'yes' if met else 'no'}")
+    result += _cross_headline(cfg, table, redis)
     result.append(f"compress={int(cfg.compress)}")
     return "RESULT " + " ".join(result)
+
+
+def _cross_report(
+    pairs: int, single: Median | None, cross: Median | None, redis: RedisSample | None
+) -> list[str]:
+    """The cross-node arm at one N next to one node and to Redis alone; its RESULT items."""
+    if cross is None:
+        return []
+    result = [f"cross_msgs_per_s_{pairs}={cross.msgs_per_s:.0f}"]
+    print("\ncross-node (2 nodes + Redis on the server core):", end="")
+    if single is not None and single.msgs_per_s > 0:
+        added = cross.p50_ms - single.p50_ms
+        ratio = cross.msgs_per_s / single.msgs_per_s
+        print(
+            f" msg/s {ratio:.2f}x one node, p50 {cross.p50_ms:.2f} ms = one node's "
+            f"{single.p50_ms:.2f} ms {added:+.2f} ms",
+            end="",
+        )
+        result += [f"added_p50_ms_{pairs}={added:.3f}", f"cross_vs_single_{pairs}={ratio:.3f}"]
+    print()
+    if redis is not None:
+        print(
+            f"Redis alone (redis-benchmark PUBLISH, {mean_message_bytes()} B, {2 * pairs} "
+            f"clients, one subscriber): {redis.publish_per_s:,.0f} msg/s, p50 "
+            f"{redis.publish_p50_ms:.3f} ms, p99 {redis.publish_p99_ms:.3f} ms; cross-node "
+            f"Balie relays {cross.msgs_per_s / redis.publish_per_s:.1%} of it"
+        )
+        print(
+            f"per relayed message the nodes sent Redis {redis.in_bytes_per_publish:,.0f} B "
+            f"({redis.in_bytes_per_publish / mean_message_bytes():,.0f}x the mean message) "
+            f"in 1 PUBLISH and {redis.sets_per_publish:.2f} SET (the home writing the room down)"
+        )
+        result += [
+            f"redis_publish_per_s_{pairs}={redis.publish_per_s:.0f}",
+            f"redis_publish_p50_ms_{pairs}={redis.publish_p50_ms:.3f}",
+            f"redis_in_bytes_per_msg_{pairs}={redis.in_bytes_per_publish:.0f}",
+            f"redis_sets_per_msg_{pairs}={redis.sets_per_publish:.2f}",
+        ]
+    return result
+
+
+def _cross_headline(
+    cfg: Config, table: dict[tuple[int, str], Median], redis: dict[int, RedisSample]
+) -> list[str]:
+    """Added latency per message at the smallest N against one Redis round trip."""
+    pairs = min(cfg.pairs)
+    cross, single, trip = table.get((pairs, CROSS)), table.get((pairs, "balie")), redis.get(pairs)
+    if cross is None:
+        return []
+    result = [
+        f"cross_pairs={pairs}",
+        f"cross_p50_ms={cross.p50_ms:.3f}",
+        f"cross_p99_ms={cross.p99_ms:.3f}",
+    ]
+    if trip is not None:
+        result += [f"redis_rtt_ms={trip.rtt_ms:.3f}", f"redis_rtt_c_ms={trip.rtt_c_ms:.3f}"]
+    if single is None or trip is None or single.msgs_per_s <= 0:
+        return result
+    added = cross.p50_ms - single.p50_ms
+    vs_rtt = added / trip.rtt_ms
+    met = vs_rtt <= TARGET_ADDED_VS_RTT
+    print(
+        f"\nadded latency per message between nodes at {pairs} pair(s): {added:+.3f} ms p50 "
+        f"= {vs_rtt:.2f}x one Redis round trip (redis-py PING p50 {trip.rtt_ms:.3f} ms; "
+        f"{added / trip.rtt_c_ms:.1f}x redis-benchmark's {trip.rtt_c_ms:.3f} ms); target "
+        f"<= {TARGET_ADDED_VS_RTT}x: {'met' if met else 'MISSED'}"
+    )
+    return [
+        *result,
+        f"single_p50_ms={single.p50_ms:.3f}",
+        f"added_p50_ms={added:.3f}",
+        f"added_vs_rtt={vs_rtt:.3f}",
+        f"cross_vs_single={cross.msgs_per_s / single.msgs_per_s:.3f}",
+        f"target_cross_met={'yes' if met else 'no'}",
+    ]
 
 
 def parse_args(argv: Sequence[str] | None = None) -> Config:
@@ -517,6 +738,11 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
     )
     parser.add_argument("--servers", default=",".join(SERVERS), help="subset of balie,peerjs,echo")
     parser.add_argument("--compress", action="store_true", help="offer permessage-deflate")
+    parser.add_argument(
+        "--no-cross",
+        action="store_true",
+        help="leave out the cross-node arm (two Balie nodes on Redis and PostgreSQL)",
+    )
     parser.add_argument("--no-pin", action="store_true", help="do not pin processes to cores")
     parser.add_argument("--keep", action="store_true", help="keep server logs and Balie's data")
     parser.add_argument(
@@ -551,17 +777,15 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
         compress=args.compress,
         pin=not args.no_pin,
         keep=args.keep,
+        cross=not args.no_cross,
+        redis_requests=200 if args.quick else 5000,
     )
 
 
 def _header(cfg: Config) -> None:
-    print("Balie signalling relay benchmark, one node")
-    print(f"date: {time.strftime('%Y-%m-%d %H:%M %Z')}")
-    print(f"machine: {_servers.machine()}")
-    print("versions: " + ", ".join(f"{k} {v}" for k, v in _servers.versions().items()))
-    pins = "not pinned"
-    if cfg.pin and _server_core() is not None and shutil.which("taskset"):
-        pins = f"servers on core {_server_core()}, load generators on cores {_loadgen_cores()}"
+    nodes = "one node and two (cross-node arm)" if cfg.cross else "one node"
+    _servers.preamble(f"Balie signalling relay benchmark, {nodes}")
+    pins = _servers.pinning(cfg.pin, _server_core(), _loadgen_cores(), "load generators")
     print(
         f"workload: N={','.join(map(str, cfg.pairs))} pairs, {cfg.window} in flight per pair, "
         f"offer+answer+5+5 candidates per negotiation, warm-up {cfg.warmup_s:g} s, "
@@ -569,8 +793,7 @@ def _header(cfg: Config) -> None:
         f"{cfg.retries}x, {cfg.loadgens} load generator(s), "
         f"permessage-deflate {'offered' if cfg.compress else 'off'}; {pins}"
     )
-    print(f"command: .venv/bin/python bench/relay.py {' '.join(sys.argv[1:])}".rstrip())
-    print()
+    _servers.command("relay.py")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -580,11 +803,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         servers = start_servers(cfg, workdir)
         try:
-            samples = asyncio.run(run_all(cfg, servers, workdir))
+            samples, redis = asyncio.run(run_all(cfg, servers, workdir))
         finally:
             for server in servers.values():
                 server.stop()
-        line = report(cfg, medians(samples))
+        line = report(cfg, medians(samples), redis_medians(redis))
     finally:
         if cfg.keep:
             print(f"\nlogs and data kept in {workdir}")

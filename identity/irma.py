@@ -278,6 +278,10 @@ class IrmaVerifier:
             raise VerifierUnavailable("not a handle of the Yivi verifier")
         return handle.reference
 
+    async def check_health(self) -> None:
+        """Raise :class:`VerifierUnavailable` unless the irma server answers ``/health``."""
+        await self._call("GET", "/health")
+
     async def _call(
         self,
         method: str,

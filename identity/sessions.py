@@ -192,6 +192,15 @@ class VerificationRegistry(Protocol):
         """Forget verifications past their expiry; returns how many."""
         ...
 
+    async def pending(self, binding: Binding) -> str | None:
+        """The id of ``binding``'s newest verification still waiting for its result: the
+        one its browser finishes, on whichever node it asks."""
+        ...
+
+    async def forget_room(self, room: str) -> int:
+        """Forget every verification of ``room`` (its call is over); returns how many."""
+        ...
+
 
 class MemoryVerifications:
     """The in-process :class:`VerificationRegistry` (one node, tests).
@@ -248,6 +257,21 @@ class MemoryVerifications:
         for key in expired:
             del self._by_id[key]
         return len(expired)
+
+    async def pending(self, binding: Binding) -> str | None:
+        now = self._clock()
+        waiting = [
+            v
+            for v in self._by_id.values()
+            if v.binding == binding and v.state is VerificationState.PENDING and now < v.expires_at
+        ]
+        return max(waiting, key=lambda v: v.created_at).id if waiting else None
+
+    async def forget_room(self, room: str) -> int:
+        gone = [key for key, v in self._by_id.items() if v.binding.room == room]
+        for key in gone:
+            del self._by_id[key]
+        return len(gone)
 
     def _find(self, verification_id: str) -> Verification:
         verification = self._by_id.get(verification_id)

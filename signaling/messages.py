@@ -119,6 +119,10 @@ class Ping:
     seq: int | None = None
 
 
+#: what a room passes on without changing who is where: its numbering and replay buffers move,
+#: nothing else (the scale-out hub writes such changes down lazily)
+RELAYED: Final = (Description, Candidate, Media, Chat)
+
 ClientMessage: TypeAlias = (
     Join
     | Resume
@@ -159,7 +163,10 @@ def decode_client_message(text: str | bytes) -> ClientMessage:
 
 def encode_server_message(message: JsonObject) -> bytes:
     """Serialise one server message to the UTF-8 payload of a text frame."""
-    return orjson.dumps(message)
+    # orjson hands back its whole 4 KiB write buffer however short the JSON is; a seat keeps
+    # up to REPLAY_LIMIT frames for resume, so keep a right-sized copy (a memcpy of the
+    # frame) rather than 4 KiB per frame
+    return bytes(memoryview(orjson.dumps(message)))
 
 
 # -- field readers ---------------------------------------------------------

@@ -13,7 +13,6 @@ new socket gets what they missed.
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Final, TypeAlias
@@ -85,6 +84,21 @@ class Seat:
         #: in the call
         IN_CALL = "in-call"
 
+    # one per socket in a call: no instance dict for each of thousands
+    __slots__ = (
+        "arrived",
+        "away_since",
+        "hold_message",
+        "id",
+        "last_client_seq",
+        "owner",
+        "role",
+        "sent",
+        "seq",
+        "session_id",
+        "state",
+    )
+
     def __init__(
         self,
         participant_id: str,
@@ -107,9 +121,11 @@ class Seat:
         #: the last client ``seq`` processed, for resume and duplicate suppression
         self.last_client_seq = 0
         self.seq = 0
-        #: (seq, encoded frame) of the last messages, for replay on resume; kept
-        #: encoded because a seat holds hundreds and dicts cost the collector
-        self.sent: deque[tuple[int, bytes]] = deque(maxlen=REPLAY_LIMIT)
+        #: (seq, encoded frame) of the last REPLAY_LIMIT messages, for replay on resume;
+        #: kept encoded because a seat holds hundreds and dicts cost the collector. A list,
+        #: not a deque: an empty deque already holds a 64-slot block, and most seats keep
+        #: a handful of frames
+        self.sent: list[tuple[int, bytes]] = []
 
     @property
     def in_lobby(self) -> bool:
@@ -219,6 +235,12 @@ class Room:
         seat.away_since = None
         missed = [(seq, frame) for seq, frame in seat.sent if seq > last_seq]
         gap = last_seq < seat.seq and (not missed or missed[0][0] != last_seq + 1)
+        if last_seq > seat.seq:
+            # the client saw frames this room does not know of: its home wrote it down
+            # before them and died. Number on from what the client has (lower numbers would
+            # be dropped as repeats), and have it resync what it may have missed
+            seat.seq = last_seq
+            gap = True
         reply: JsonObject = {
             "type": "resumed",
             "participant_id": seat.id,
@@ -472,4 +494,6 @@ class Room:
         message["seq"] = seat.seq
         frame = encode_server_message(message)
         seat.sent.append((seat.seq, frame))
+        if len(seat.sent) > REPLAY_LIMIT:
+            del seat.sent[0]
         return Send(seat.id, seat.session_id, message, frame)

@@ -1,9 +1,10 @@
 """A room written down and read back, free of I/O: what a room's home node keeps in Redis.
 
 With several nodes each room lives on one of them, its *home* (``server/call/homes.py``).
-The home writes the room down after every change, so that when it stops or dies another
-node reads it back and carries on: seats, lobby, admission, the numbering and the replay
-buffers that let a client resume with what it missed, and where each seat's socket is.
+The home writes the room down after every change (relayed messages at most a second
+later), so that when it stops or dies another node reads it back and carries on: seats,
+lobby, admission, the numbering and the last WRITTEN_REPLAY frames of each seat's replay
+buffer that let a client resume with what it missed, and where each seat's socket is.
 
 The form is JSON. It carries chat text and notes to held residents, so it is only ever
 stored sealed (``signaling/bus_wire.py``); nothing here decides where it goes.
@@ -12,7 +13,6 @@ stored sealed (``signaling/bus_wire.py``); nothing here decides where it goes.
 from __future__ import annotations
 
 import json
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -21,6 +21,10 @@ from signaling.roles import Role
 from signaling.room import REPLAY_LIMIT, Room, Seat
 
 FORMAT: Final = 1
+#: the replay a written room keeps per seat: what a seat resuming on another node may have
+#: missed in the moments before (older than that, it resyncs); written at every change, the
+#: whole REPLAY_LIMIT would be most of what a busy room writes
+WRITTEN_REPLAY: Final = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +97,7 @@ def _dump_seat(seat: Seat) -> dict[str, Any]:
         "client_seq": seat.last_client_seq,
         "seq": seat.seq,
         # frames are UTF-8 JSON (encode_server_message), so they are kept as text
-        "sent": [[seq, frame.decode()] for seq, frame in seat.sent],
+        "sent": [[seq, frame.decode()] for seq, frame in seat.sent[-WRITTEN_REPLAY:]],
     }
 
 
@@ -110,7 +114,5 @@ def _load_seat(item: dict[str, Any]) -> Seat:
     seat.away_since = None if item["away"] is None else float(item["away"])
     seat.last_client_seq = int(item["client_seq"])
     seat.seq = int(item["seq"])
-    seat.sent = deque(
-        ((int(seq), str(frame).encode()) for seq, frame in item["sent"]), maxlen=REPLAY_LIMIT
-    )
+    seat.sent = [(int(seq), str(frame).encode()) for seq, frame in item["sent"]][-REPLAY_LIMIT:]
     return seat

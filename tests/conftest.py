@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Generator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
+from pathlib import Path
 
 import pytest
 
 from tests.coturn import Coturn, running_coturn
+from tests.redis_server import RedisServer, redis_server
+from tests.server.db.support import create_postgres_database, drop_postgres_database
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -30,3 +33,22 @@ def coturn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Coturn]:
     """A real coturn for the module's tests (TURN credentials, the device check)."""
     with running_coturn(tmp_path_factory.mktemp("coturn")) as server:
         yield server
+
+
+@pytest.fixture
+def redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server of the test's own, which it may stop and start (tests/redis_server.py)."""
+    directory = tmp_path / "redis"
+    directory.mkdir()
+    with redis_server(directory) as server:
+        yield server
+
+
+@pytest.fixture
+async def postgres_url() -> AsyncIterator[str]:
+    """A fresh, empty PostgreSQL database of the test's own, dropped afterwards."""
+    url = await create_postgres_database()
+    try:
+        yield url
+    finally:
+        await drop_postgres_database(url)

@@ -314,13 +314,18 @@ class BalieProcess:
 
 @asynccontextmanager
 async def balie_serve(
-    data_dir: Path, *, stop: signal.Signals = signal.SIGTERM, env: Mapping[str, str] = {}
+    data_dir: Path,
+    *,
+    stop: signal.Signals = signal.SIGTERM,
+    env: Mapping[str, str] = {},
+    port: int | None = None,
 ) -> AsyncIterator[BalieProcess]:
-    """Start ``balie serve`` on a free port, with only ``BALIE_DATA_DIR`` (and ``env``) of
-    Balie's settings, and wait until it answers ``/healthz``. What it prints is read all the
-    time (a full pipe would stall it). Stopped with ``stop``: SIGTERM as an operator's
-    service manager does, SIGINT as Ctrl+C."""
-    port = free_port()
+    """Start ``balie serve`` on a free port (or ``port``: a node restarted in place), with
+    only ``BALIE_DATA_DIR`` (and ``env``) of Balie's settings, and wait until it answers
+    ``/healthz``. What it prints is read all the time (a full pipe would stall it). Stopped
+    with ``stop``: SIGTERM as an operator's service manager does, SIGINT as Ctrl+C; a test
+    may end it sooner itself through ``process`` (SIGKILL, say)."""
+    port = free_port() if port is None else port
     environment = {k: v for k, v in os.environ.items() if not k.startswith("BALIE_")}
     environment |= {"BALIE_DATA_DIR": str(data_dir), **env}
     process = await asyncio.create_subprocess_exec(

@@ -2,6 +2,10 @@
 
 A socket that stops reading overflows its own queue and is closed (4503), so nobody else
 waits for it. Frames for an idle socket are batched into one write per event-loop pass.
+
+Ten thousand quiet sockets must fit in little memory (bench/connections.py), so a socket
+has no writer task and no queue while it has nothing queued: the first frame that has to
+wait makes a deque and starts a task, which ends (and drops the deque) once it is empty.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import contextlib
 import logging
 import secrets
 import struct
+from collections import deque
 from typing import Final
 
 from aiohttp import WSMsgType, web
@@ -42,6 +47,31 @@ class Connection:
     only ever fills its own queue.
     """
 
+    # slots: an instance dict would cost every one of ten thousand sockets its own table
+    __slots__ = (
+        "_batch",
+        "_batch_size",
+        "_batchable",
+        "_closer",
+        "_finished",
+        "_handshaking",
+        "_loop",
+        "_overflowed",
+        "_queue",
+        "_queue_size",
+        "_transport",
+        "_writer",
+        "_writing",
+        "browser",
+        "closed_by_room",
+        "id",
+        "participant_id",
+        "room_id",
+        "session_id",
+        "subscription",
+        "ws",
+    )
+
     def __init__(
         self, ws: web.WebSocketResponse, queue_size: int, transport: asyncio.Transport | None
     ) -> None:
@@ -69,8 +99,13 @@ class Connection:
         #: our close frame is out and the writer waits for the client's (see :meth:`stop`)
         self._handshaking = False
         self._closer: asyncio.Task[bool] | None = None
-        self._queue: asyncio.Queue[Envelope] = asyncio.Queue(queue_size)
-        self._writer = self._loop.create_task(self._write_loop())
+        #: what waits for the writer; made by the first such frame, dropped once written
+        self._queue: deque[Envelope] | None = None
+        self._queue_size = queue_size
+        #: writes what is queued; runs only while something is
+        self._writer: asyncio.Task[None] | None = None
+        #: the writer wrote a close frame or found the socket gone: nothing more goes out
+        self._finished = False
 
     async def deliver(self, envelope: Envelope) -> None:
         """Take an envelope from the bus; never waits for this socket's reader."""
@@ -98,7 +133,7 @@ class Connection:
             self._batchable
             and self._batch_size + size < DIRECT_WRITE_LIMIT - _MAX_HEADER
             and not self._writing
-            and self._queue.empty()
+            and not self._queue
             and transport is not None
             and not transport.is_closing()
             and transport.get_write_buffer_size() == 0
@@ -126,14 +161,19 @@ class Connection:
         transport.write(b"".join(batch))
 
     def _enqueue(self, envelope: Envelope) -> None:
-        if self._overflowed:
+        if self._overflowed or self._finished:
             return
-        try:
-            self._queue.put_nowait(envelope)
-        except asyncio.QueueFull:
+        if self._queue is None:
+            self._queue = deque()
+        if len(self._queue) < self._queue_size:
+            self._queue.append(envelope)
+            if self._writer is None:
+                self._writer = self._loop.create_task(self._write_loop())
+        else:
             self._overflowed = True
             log.warning("closing a socket that stopped reading (send queue full)")
-            self._writer.cancel()
+            if self._writer is not None:
+                self._writer.cancel()
             # drain=False: waiting to flush the close frame to a client that does
             # not read would hang this socket's handler for good
             self._closer = self._loop.create_task(
@@ -159,25 +199,32 @@ class Connection:
     async def close(self, code: int, reason: str) -> None:
         """Close after everything queued so far has been written (the seat stays)."""
         self._enqueue(Envelope(close_code=code, close_reason=reason))
-        # bounded: a half-open socket must not hold up whoever closes it
-        await asyncio.wait({self._writer}, timeout=FLUSH_BEFORE_CLOSE)
+        if self._writer is not None:
+            # bounded: a half-open socket must not hold up whoever closes it
+            await asyncio.wait({self._writer}, timeout=FLUSH_BEFORE_CLOSE)
 
     async def stop(self) -> None:
+        writer = self._writer
+        self._finished = True
+        if writer is None:
+            return
         if self._handshaking:
             # Let the close handshake finish. Closing the transport while the client's frames
             # still sit unread makes the kernel answer with a reset, and the client loses the
             # close frame before it reads it: 1006 instead of, say, 4409 (a replaced tab).
-            await asyncio.wait({self._writer}, timeout=FLUSH_BEFORE_CLOSE)
-        self._writer.cancel()
+            await asyncio.wait({writer}, timeout=FLUSH_BEFORE_CLOSE)
+        writer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
-            await self._writer
+            await writer
 
     async def _write_loop(self) -> None:
         ws = self.ws
-        while True:
-            envelope = await self._queue.get()
+        queue = self._queue
+        assert queue is not None  # the writer starts for a queued envelope
+        while queue:
+            envelope = queue.popleft()
             if ws.closed:
-                return
+                break
             self._writing = True
             try:
                 if envelope.frame is not None:
@@ -185,11 +232,17 @@ class Connection:
                 if envelope.close_code is not None:
                     self._handshaking = True
                     await ws.close(code=envelope.close_code, message=envelope.close_reason.encode())
-                    return
+                    break
             except (ConnectionError, RuntimeError):
-                return  # the socket went away under us; the reader notices too
+                break  # the socket went away under us; the reader notices too
             finally:
                 self._writing = False
+        else:
+            # all written: the next frame that must wait makes a queue and starts a writer
+            self._writer = None
+            self._queue = None
+            return
+        self._finished = True
 
 
 def _text_header(size: int) -> bytes:

@@ -13,7 +13,9 @@ when it stops or dies:
   whose command reached no listener sees that the holder is no longer on the bus
   (``PUBSUB NUMSUB`` of the holder's own channel) and takes the lease over;
 - after a Redis restart (everything in it lost), each home claims its rooms again and
-  writes them down anew at the next renewal.
+  writes them down anew at the next renewal once it listens again; meanwhile no node claims
+  a room without a home (``RECOVERING`` in ``server/call/redis_bus.py``), or a node back on
+  Redis before the room's home would start the room afresh and the home would then let go.
 
 Redis keys and channels carry a digest of the room id, never the id itself.
 """
@@ -26,7 +28,7 @@ from typing import Final, Protocol
 
 from redis.exceptions import RedisError
 
-from server.call.redis_bus import _DOWN, RedisBus
+from server.call.redis_bus import _DOWN, RECOVERING, RedisBus
 from signaling.bus import Deliver, Envelope, Subscription
 from signaling.errors import BusUnavailable
 
@@ -46,6 +48,10 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
 return redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) and 2 or 0
+"""
+_CLAIM: Final = """
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+return redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) and 1 or 0
 """
 _RELEASE: Final = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -78,6 +84,8 @@ class Homes(Protocol):
 
     async def load(self, room_id: str) -> bytes | None: ...
 
+    async def quiet(self, room_id: str) -> None: ...
+
     async def release(self, room_id: str) -> None: ...
 
     async def renew(self) -> tuple[list[str], list[str]]: ...
@@ -96,6 +104,7 @@ class RedisHomes:
         self._bus = bus
         self._redis = bus.redis
         self._here: dict[str, Subscription] = {}
+        self._claim = self._redis.register_script(_CLAIM)
         self._renew = self._redis.register_script(_RENEW)
         self._release = self._redis.register_script(_RELEASE)
         self._take_over = self._redis.register_script(_TAKE_OVER)
@@ -121,10 +130,14 @@ class RedisHomes:
 
     async def claim(self, room_id: str, on_command: Deliver) -> bool:
         """Become the room's home if it has none; listening first, so no command that
-        follows the claim can miss us."""
+        follows the claim can miss us. Not while Redis recovers from losing its data: the
+        room's home may be alive and about to claim it again."""
         subscription = await self._bus.subscribe("room." + _digest(room_id), on_command)
         try:
-            claimed = await self._redis.set(self._lease(room_id), self.node, nx=True, px=LEASE_MS)
+            claimed = await self._claim(
+                keys=[self._lease(room_id), self._bus.prefix + RECOVERING],
+                args=[self.node, LEASE_MS],
+            )
         except (*_DOWN, RedisError) as error:
             await subscription.cancel()
             raise BusUnavailable(type(error).__name__) from None
@@ -165,6 +178,13 @@ class RedisHomes:
     async def load(self, room_id: str) -> bytes | None:
         return await self._bus.get("state." + _digest(room_id))
 
+    async def quiet(self, room_id: str) -> None:
+        """Stop hearing the room's commands, once every command sent before has been heard
+        (and applied): what a home that gives the room up writes down then has them all, and
+        a command sent after finds no listener and waits for the next home."""
+        if room_id in self._here:
+            await self._bus.quiesce("room." + _digest(room_id))
+
     async def release(self, room_id: str) -> None:
         """Stop being the room's home once what it wrote is in Redis."""
         subscription = self._here.pop(room_id, None)
@@ -182,7 +202,9 @@ class RedisHomes:
         gone, e.g. after a Redis restart, so they must be written down again; rooms another
         node holds now, which this node must give up)."""
         rooms = list(self._here)
-        if not rooms:
+        if not rooms or not self._bus.connected:
+            # a home that does not listen must not (re)claim: the other nodes would see it
+            # off the bus, holding a lease, and take its rooms over while it carries on
             return [], []
         try:
             async with self._redis.pipeline(transaction=False) as pipe:

@@ -52,6 +52,7 @@ from signaling.home_wire import (
     encode_command,
 )
 from signaling.messages import (
+    RELAYED,
     Admit,
     ClientMessage,
     Deny,
@@ -138,6 +139,8 @@ class Hub:
         self._no_sockets = asyncio.Event()
         #: the node is stopping: it neither claims nor takes over homes any more
         self.stopping = False
+        #: rooms homed here with relayed messages not yet written down (the next reap does)
+        self._unsaved: set[str] = set()
 
     # -- the socket's side: any node -----------------------------------------------------
 
@@ -362,24 +365,25 @@ class Hub:
                 self._join(room_id, command, now, out)
             case ResumeCommand():
                 self._resume(room_id, command, now, out)
+            # from a socket that lost its seat meanwhile (held is None): nothing to do, but
+            # a home claimed just for this command must still let the room go below
             case MessageCommand():
                 held = self._held_by(room_id, command.session_id, command.route)
-                if held is None:
-                    return  # from a socket that lost its seat meanwhile; nothing to do
-                room, seat = held
-                try:
-                    message = decode_client_message(command.frame)
-                except ProtocolError:
-                    return  # the socket's node decoded it already
-                out = self._apply_message(room, seat.id, message, command.route)
+                if held is not None:
+                    room, seat = held
+                    try:
+                        message = decode_client_message(command.frame)
+                    except ProtocolError:
+                        pass  # the socket's node decoded it already
+                    else:
+                        out = self._apply_message(room, seat.id, message, command.route)
             case DisconnectCommand():
                 held = self._held_by(room_id, command.session_id, command.route)
-                if held is None:
-                    return
-                room, seat = held
-                del self.routes[seat.session_id]
-                out += room.disconnect(seat.id, seat.session_id, now)
-                self._changed(room, now)
+                if held is not None:
+                    room, seat = held
+                    del self.routes[seat.session_id]
+                    out += room.disconnect(seat.id, seat.session_id, now)
+                    self._changed(room, now)
             case NotifyCommand():
                 if (notified := self.registry.rooms.get(room_id)) is not None:
                     out += notified.notify(command.role, command.message)
@@ -493,14 +497,24 @@ class Hub:
             return [Direct(route, Envelope(frame=_error_frame(exc, message.seq)))]
         if isinstance(message, Admit | Deny | End):
             _log_decision(room.id, participant_id, message)
-        self._changed(room, now)
+        self._changed(room, now, relayed=isinstance(message, RELAYED))
         return effects
 
-    def _changed(self, room: Room, now: float) -> None:
-        """After a change: forget the room if it closed, and write it down for other nodes."""
+    def _changed(self, room: Room, now: float, *, relayed: bool = False) -> None:
+        """After a change: forget the room if it closed, and write it down for other nodes.
+
+        A change of who is where (join, admit, leave, end, a seat away) is written at once. A
+        relayed message only moves the numbering and the replay buffers: writing the whole
+        room for each one cost more than relaying it (bench/relay.py, cross-node arm), so
+        those rooms are written at the next reap, within REAP_INTERVAL. A home killed in
+        between loses at most that second of replay; its seats resume with a resync."""
         self._settle(room, now)
         if self.homes is None:
             return
+        if relayed and room.id in self.registry.rooms:
+            self._unsaved.add(room.id)
+            return
+        self._unsaved.discard(room.id)
         ended = room.state is Room.State.ENDED
         if room.empty and not ended:
             self.homes.save(room.id, None, ended=False)
@@ -569,6 +583,10 @@ class Hub:
                     await self.homes.release(room.id)
         if self.homes is None:
             return
+        for room_id in list(self._unsaved):
+            if (unsaved := self.registry.rooms.get(room_id)) is not None:
+                self._changed(unsaved, now)
+        self._unsaved.clear()
         again, lost = await self.homes.renew()
         for room_id in lost:
             log.warning("another node holds a room this node was the home of; letting go")
@@ -592,6 +610,9 @@ class Hub:
         """Stopping: write every room homed here down and let another node take it."""
         if self.homes is None:
             return
+        # first stop hearing commands, applying those already on their way: a command that
+        # came after the room was written down would be lost (its sender was told it arrived)
+        await asyncio.gather(*(self.homes.quiet(room_id) for room_id in list(self.registry.rooms)))
         for room_id in list(self.registry.rooms):
             room = self.registry.rooms.pop(room_id)
             self._changed(room, self.clock())

@@ -49,6 +49,17 @@ BACKOFF_CAP: Final = 5.0
 BACKOFF_JITTER: Final = 0.5
 #: how long one read waits for a message before it looks at the subscriptions again
 READ_WAIT: Final = 1.0
+#: a key that lives as long as Redis keeps its data: a node that connects again and finds it
+#: gone knows Redis restarted empty, and with it every room's home and written state
+KEPT: Final = "kept"
+#: while this key lives, no node claims a room without a home (``server/call/homes.py``):
+#: the homes still holding their rooms in memory may not be back on Redis yet
+RECOVERING: Final = "recovering"
+#: long enough for every node to reconnect (it waits at most BACKOFF_CAP between attempts)
+#: and renew its leases (once a second) after the first one noticed the loss
+RECOVERY_MS: Final = int(BACKOFF_CAP * 1000) + 5_000
+#: how long :meth:`RedisBus.quiesce` waits for Redis to confirm it stopped sending a channel
+QUIESCE_WAIT: Final = 2.0
 
 
 async def _nothing_missed(channel: str) -> None:
@@ -86,6 +97,8 @@ class RedisBus:
         self._reader: asyncio.Task[None] | None = None
         #: envelopes dropped because Redis was unreachable or they did not open
         self.dropped = 0
+        #: this bus was connected once: a connection now is a reconnect
+        self._was_connected = False
 
     @classmethod
     def from_url(
@@ -177,6 +190,11 @@ class RedisBus:
     def prefix(self) -> str:
         return self._prefix
 
+    @property
+    def connected(self) -> bool:
+        """Subscribed on Redis now: what is published to this node's channels reaches it."""
+        return self._connected.is_set()
+
     async def subscribe(self, channel: str, deliver: Deliver) -> _RedisSubscription:
         name = self._prefix + channel
         delivers = self._delivers.setdefault(name, [])
@@ -187,6 +205,33 @@ class RedisBus:
             except _DOWN:
                 pass  # the reader reconnects and subscribes every channel again
         return _RedisSubscription(self, name, deliver)
+
+    async def quiesce(self, channel: str) -> None:
+        """Stop listening on ``channel`` at Redis while still delivering what was published
+        there before; return once Redis confirmed it (all that came before the confirmation
+        has been delivered by then), or at once while Redis is unreachable. The
+        subscription's ``cancel`` still ends it here.
+
+        Without this, envelopes published between the local cancel and Redis taking the
+        unsubscribe in would be counted as heard (:meth:`publish_counted`) and dropped."""
+        name = self._prefix + channel
+        pubsub = self._pubsub
+        if pubsub is None or not self._connected.is_set() or name not in self._delivers:
+            return
+        try:
+            await pubsub.unsubscribe(name)
+        except _DOWN:
+            return  # gone with the connection anyway
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + QUIESCE_WAIT
+        # the reader removes the name when it reads Redis's confirmation
+        while name.encode() in pubsub.pending_unsubscribe_channels:
+            if pubsub is not self._pubsub or not self._connected.is_set():
+                return  # reconnected meanwhile: nothing more comes from the old connection
+            if loop.time() > deadline:
+                log.warning("bus: Redis did not confirm an unsubscribe in time")
+                return
+            await asyncio.sleep(0.005)
 
     async def close(self) -> None:
         if self._reader is not None:
@@ -246,7 +291,10 @@ class RedisBus:
             return
         del self._delivers[name]
         self._gaps.forget(name)
-        self._numbering.forget(name)
+        # the numbering of what this node publishes there stays, as in publish_counted: a node
+        # that stops listening on a room's channel (a claim that failed, a home given up) may
+        # publish there again, and the listeners still remember the last number it used;
+        # starting again from 1 would have every envelope dropped as a duplicate
         if self._pubsub is not None and self._connected.is_set():
             try:
                 await self._pubsub.unsubscribe(name)
@@ -259,6 +307,7 @@ class RedisBus:
         while True:
             try:
                 await self._connect()
+                await self._notice_lost_data()
                 if not first:
                     log.warning(
                         "bus: connected to Redis again; %d channels resync", len(self._delivers)
@@ -283,6 +332,23 @@ class RedisBus:
         # a channel to hold the connection open even with nothing else subscribed
         await self._pubsub.subscribe(self._prefix + "node." + self.node, *self._delivers)
         self._connected.set()
+
+    async def _notice_lost_data(self) -> None:
+        """On a reconnect, see whether Redis kept its data; if it restarted empty, hold off
+        claims of homeless rooms (:data:`RECOVERING`) so each home that is still alive can
+        claim its rooms again first, instead of another node starting them afresh."""
+        reconnected, self._was_connected = self._was_connected, True
+        try:
+            fresh = await self._redis.set(self._prefix + KEPT, b"1", nx=True)
+            if fresh and reconnected:
+                log.warning("bus: Redis lost its data; homes claim their rooms again first")
+                await self._redis.set(
+                    self._prefix + RECOVERING, self.node.encode(), nx=True, px=RECOVERY_MS
+                )
+        except _DOWN:
+            raise  # the reader connects again, and looks again
+        except RedisError as error:  # a refusal (an ACL, say): claims go on as before
+            log.warning("bus: could not see whether Redis kept its data: %s", type(error).__name__)
 
     async def _read(self) -> None:
         assert self._pubsub is not None

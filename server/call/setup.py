@@ -25,6 +25,7 @@ from server.call.pages import call_page, ice_servers
 from server.call.redis_bus import RedisBus
 from server.config import ConfigError
 from server.core.appkeys import CONFIG, KEYS
+from server.core.health import Check, add_readiness_check
 from server.core.secrets import bus_keys
 from server.core.tasks import periodic
 from signaling.bus import InProcessBus, MessageBus
@@ -50,8 +51,10 @@ def setup(app: web.Application, hooks: HubHooks, *, bus: MessageBus | None = Non
         )
         homes, bus = RedisHomes(redis_bus), redis_bus
         app.cleanup_ctx.append(_connected(redis_bus))
+        add_readiness_check(app, "redis", _answers(redis_bus))
     app[BUS] = bus if bus is not None else InProcessBus()
     app[HUB] = Hub(config, app[KEYS], app[BUS], hooks, homes=homes)
+    add_readiness_check(app, "signalling", _serving(app[HUB]))
     app.router.add_get("/ws", websocket_handler)
     app.router.add_get("/call", call_page)
     app.router.add_get("/call/{room_id}", call_page)
@@ -59,6 +62,22 @@ def setup(app: web.Application, hooks: HubHooks, *, bus: MessageBus | None = Non
     app.cleanup_ctx.append(periodic(REAP_INTERVAL, _reap, what="releasing lapsed seats"))
     app.on_shutdown.append(_close_sockets)
     app.on_cleanup.append(_close_bus)
+
+
+def _serving(hub: Hub) -> Check:
+    async def check() -> str | None:
+        # a stopping node takes no one new: its sockets are moving to the other nodes
+        return "draining" if hub.stopping else None
+
+    return check
+
+
+def _answers(bus: RedisBus) -> Check:
+    async def check() -> str | None:
+        await bus.redis.ping()
+        return None
+
+    return check
 
 
 async def _reap(app: web.Application) -> None:

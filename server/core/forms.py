@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import Final
 
 from aiohttp import web
@@ -19,8 +19,6 @@ from aiohttp import web
 #: refused by PostgreSQL itself, the others break e-mail headers, CSV cells and calendars.
 CONTROL_CHARACTERS: Final = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _FORM_TYPES: Final = ("application/x-www-form-urlencoded", "multipart/form-data")
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 #: what a key drawn by :func:`new_form_key` looks like (and nothing else is accepted)
 FORM_KEY: Final = re.compile(r"[A-Za-z0-9_-]{16,64}")
@@ -35,10 +33,10 @@ def see_other(location: str, *, headers: Mapping[str, str] | None = None) -> web
     return web.Response(status=303, headers={**(headers or {}), "Location": location})
 
 
-@web.middleware
-async def refuse_control_characters(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def refuse_control_characters(request: web.Request) -> None:
     """A posted form with a control character in any field is refused (400) before any
-    handler reads it, so it changes nothing; the resident or staff member sees a page."""
+    handler reads it, so it changes nothing; the resident or staff member sees a page.
+    The security middleware asks this before every handler (server/core/security.py)."""
     if request.method == "POST" and request.content_type in _FORM_TYPES:
         try:
             form = await request.post()  # cached: the handler reads the same form
@@ -49,4 +47,3 @@ async def refuse_control_characters(request: web.Request, handler: Handler) -> w
                 CONTROL_CHARACTERS.search(value) or CONTROL_CHARACTERS.search(name)
             ):
                 raise web.HTTPBadRequest(reason="a form field holds a control character")
-    return await handler(request)

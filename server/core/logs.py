@@ -39,11 +39,13 @@ def loggable_path(path: str) -> str:
 
 
 #: what pages ask again and again while someone waits (the wallet's status, the desk's states,
-#: the session's time left): answered fine, they are DEBUG lines, not two INFO lines a second
+#: the session's time left), and what load balancers ask every few seconds: answered fine,
+#: they are DEBUG lines, not two INFO lines a second
 _POLLS: Final = re.compile(
     r"^/(irma-emulator/)?(irma/)?session/[^/]+/(frontend/)?status(events)?$"
     r"|^/api/rooms/[^/]+/verification$"
     r"|^/staff/(session|desk/state)$"
+    r"|^/(healthz|readyz)$"
 )
 
 

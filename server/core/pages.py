@@ -1,4 +1,4 @@
-"""Server-rendered pages, static files, the browser packages from npm, and health.
+"""Server-rendered pages, static files and the browser packages from npm.
 
 :func:`render` draws every page, resident or staff, in the request's language.
 """
@@ -66,10 +66,6 @@ async def vendor_file(request: web.Request) -> web.FileResponse:
     response = web.FileResponse(path)
     response.headers["Cache-Control"] = "public, max-age=3600"
     return response
-
-
-async def health(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
 
 
 async def favicon(request: web.Request) -> web.FileResponse:

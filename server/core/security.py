@@ -4,7 +4,8 @@ Every response (pages, static files, the API, 404s and 500s) carries a
 nonce-based Content-Security-Policy without ``unsafe-inline``/``unsafe-eval``,
 HSTS, ``frame-ancestors 'none'``, ``nosniff`` and a strict referrer policy.
 Errors become problem JSON for programs and a readable Dutch page for people;
-an unexpected exception is logged by type only and never shown.
+an unexpected exception is logged by type only and never shown. A posted form with a
+control character is refused here too, before any handler reads it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Final
 from aiohttp import web
 
 from server.core.appkeys import CONFIG, NONCE
+from server.core.forms import refuse_control_characters
 from server.core.language import N_, gettext_for
 from server.core.pages import render
 from server.core.problems import Problem, Unavailable
@@ -90,6 +92,9 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
     nonce = secrets.token_urlsafe(18)
     request[NONCE] = nonce
     try:
+        # in this middleware, not one of its own: a middleware's frame stays alive as long
+        # as its request, and a WebSocket's request lives for the whole call
+        await refuse_control_characters(request)
         response = await handler(request)
     except Problem as problem:
         # detail is for people: in the language the browser chose (Dutch without a choice)

@@ -7,8 +7,10 @@ from collections.abc import AsyncIterator
 from contextlib import nullcontext
 
 from aiohttp import web
+from sqlalchemy import text
 
 from server.core.appkeys import CONFIG
+from server.core.health import add_readiness_check
 from server.db.appkeys import ENGINE
 from server.db.demo import seed_demo
 from server.db.engine import create_engine
@@ -21,6 +23,16 @@ log = logging.getLogger("balie.db")
 def setup(app: web.Application) -> None:
     """Open the database with the application; features add their contexts after this."""
     app.cleanup_ctx.append(database_context)
+    add_readiness_check(app, "database", lambda: _answers(app))
+
+
+async def _answers(app: web.Application) -> str | None:
+    """Ready when the database answers a query (``/readyz``)."""
+    if ENGINE not in app:
+        return "not open yet"
+    async with app[ENGINE].connect() as conn:
+        await conn.execute(text("SELECT 1"))
+    return None
 
 
 async def database_context(app: web.Application) -> AsyncIterator[None]:

@@ -29,13 +29,13 @@ from server.core.appkeys import CONFIG
 from server.core.clock import Clock, utc_now
 from server.core.forms import see_other
 from server.core.language import N_, gettext_for
+from server.core.limits import Limiter, LocalLimiter
 from server.core.pages import render
 from server.core.problems import Problem
 from server.core.security import from_our_site
 from server.staff.accounts import AccountStore, PasswordTotpAuthenticator
 from server.staff.model import AccountRef, Role, StaffPrincipal, parse_roles
 from server.staff.sessions import Session, SessionStore, Stage
-from signaling.ratelimit import TokenBucket
 
 log = logging.getLogger("balie.staff")
 
@@ -48,12 +48,11 @@ SESSION: Final = "/staff/session"
 #: a page warns this long before the session ends (WCAG 2.2.1 asks for >= 20 s)
 WARN_SECONDS: Final = 120
 
-#: sign-in POSTs per client address: a burst, then this many per minute (ASVS 2.4.1)
+#: sign-in POSTs per client address, across every node: a burst, then this many per minute
+#: (ASVS 2.4.1)
 SIGN_IN_BURST: Final = 20
 
 SIGN_IN_PER_MINUTE: Final = 20
-
-_LIMITER_MAX_CLIENTS: Final = 10_000
 
 _DEV_COOKIE: Final = "balie_staff"
 
@@ -65,23 +64,6 @@ _TOKEN: Final = re.compile(r"[A-Za-z0-9_-]{43}")
 SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-class SignInLimiter:
-    """A token bucket per client address for the sign-in POSTs (per node)."""
-
-    def __init__(self, burst: int = SIGN_IN_BURST, per_minute: float = SIGN_IN_PER_MINUTE) -> None:
-        self.burst = burst
-        self.rate = per_minute / 60
-        self._buckets: dict[str, TokenBucket] = {}
-
-    def allow(self, client: str, now: float) -> bool:
-        bucket = self._buckets.get(client)
-        if bucket is None:
-            if len(self._buckets) >= _LIMITER_MAX_CLIENTS:
-                self._buckets.clear()  # bounded memory beats perfect accounting in a flood
-            bucket = self._buckets[client] = TokenBucket(self.rate, self.burst, now)
-        return bucket.allow(now)
-
-
 class StaffAuth:
     """The accounts, sessions and authenticators of one application."""
 
@@ -91,6 +73,7 @@ class StaffAuth:
         keys: KeyRing,
         config: Config,
         clock: Clock = utc_now,
+        limiter: Limiter | None = None,
     ) -> None:
         self.config = config
         #: tests move this clock to expire sessions without sleeping
@@ -99,7 +82,9 @@ class StaffAuth:
         self.sessions = SessionStore(engine)
         self.keys = keys
         self.password_totp = PasswordTotpAuthenticator(self.accounts, keys, lambda: self.clock())
-        self.limiter = SignInLimiter()
+        self.limiter = (
+            limiter if limiter is not None else LocalLimiter(SIGN_IN_BURST, SIGN_IN_PER_MINUTE)
+        )
         self.idle = timedelta(minutes=config.staff.idle_minutes)
         self.absolute = timedelta(hours=config.staff.absolute_hours)
 

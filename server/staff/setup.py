@@ -12,10 +12,20 @@ from typing import Final
 from aiohttp import web
 
 from server.core.appkeys import CLOCK, CONFIG, VAULT_KEYS
+from server.core.limits import limiter
 from server.core.tasks import periodic
 from server.db.appkeys import ENGINE
 from server.staff import sign_in
-from server.staff.auth import LANDING, SESSION, SIGN_IN, STAFF, StaffAuth, staff_access
+from server.staff.auth import (
+    LANDING,
+    SESSION,
+    SIGN_IN,
+    SIGN_IN_BURST,
+    SIGN_IN_PER_MINUTE,
+    STAFF,
+    StaffAuth,
+    staff_access,
+)
 from server.staff.demo import seed_staff_demo
 from server.staff.desk.setup import setup as setup_desk
 from server.staff.planner.setup import setup as setup_planner
@@ -48,7 +58,13 @@ async def staff_context(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
     if config.database.demo_data:
         await seed_staff_demo(app[ENGINE], config, app[VAULT_KEYS], app[CLOCK]())
-    app[STAFF] = StaffAuth(app[ENGINE], app[VAULT_KEYS], config, clock=app[CLOCK])
+    app[STAFF] = StaffAuth(
+        app[ENGINE],
+        app[VAULT_KEYS],
+        config,
+        clock=app[CLOCK],
+        limiter=limiter(app, "sign-in", burst=SIGN_IN_BURST, per_minute=SIGN_IN_PER_MINUTE),
+    )
     yield
 
 

@@ -15,7 +15,6 @@ Routes (pages in Dutch, or English when chosen; docs/security.md "Staff sign-in"
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Final
 
@@ -23,6 +22,7 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from server.core.appkeys import CONFIG
+from server.core.clients import client_key
 from server.core.clock import AMSTERDAM
 from server.core.forms import see_other
 from server.core.language import N_, gettext_for
@@ -75,9 +75,10 @@ def _field(
     return value[:limit] if isinstance(value, str) else ""
 
 
-def _rate_limited(request: web.Request) -> bool:
-    auth = request.app[STAFF]
-    return not auth.limiter.allow(request.remote or "?", asyncio.get_running_loop().time())
+async def _rate_limited(request: web.Request) -> bool:
+    # per client behind our trusted proxies: the proxy's own address would put every
+    # member of staff in one budget
+    return not await request.app[STAFF].limiter.allow(client_key(request))
 
 
 def _too_many(request: web.Request) -> web.Response:
@@ -162,7 +163,7 @@ async def sign_in_form(request: web.Request) -> web.Response:
 
 @public
 async def sign_in_submit(request: web.Request) -> web.Response:
-    if _rate_limited(request):
+    if await _rate_limited(request):
         return _too_many(request)
     session, _ = await load_session(request)
     if session is None or session.stage not in (Stage.ANONYMOUS, Stage.PASSWORD):
@@ -218,7 +219,7 @@ async def code_form(request: web.Request) -> web.Response:
 
 @public
 async def code_submit(request: web.Request) -> web.Response:
-    if _rate_limited(request):
+    if await _rate_limited(request):
         return _too_many(request)
     session, _ = await load_session(request)
     if session is None or session.stage is not Stage.PASSWORD or session.account is None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
 
@@ -86,8 +86,6 @@ class IdentityGate:
     #: the demo wallet page, offered to residents in demo mode only
     demo_wallet_url: str | None = None
     clock: Callable[[], float] = time.time
-    #: (room, browser) -> the verification the page started last; the page never sees it
-    _pending: dict[tuple[str, str], str] = field(default_factory=dict)
 
     # -- the policy ----------------------------------------------------------------
 
@@ -147,8 +145,9 @@ class IdentityGate:
             started = await self.verifier.start(gated.policy)
         except VerifierUnavailable:
             raise GateError(503, "verifier-unavailable", _TRY_LATER) from None
-        verification = await self.verifications.open(started.handle, self._binding(claims, browser))
-        self._pending[(claims.room, browser)] = verification.id
+        # the page never sees the verification's id: the store finds it by the binding, on
+        # whichever node the page asks next
+        await self.verifications.open(started.handle, self._binding(claims, browser))
         return started.browser_payload
 
     async def finish(
@@ -158,7 +157,7 @@ class IdentityGate:
         await self._resident_policy(claims)
         browser = _require_browser(browser)
         binding = self._binding(claims, browser)
-        verification_id = self._pending.get((claims.room, browser))
+        verification_id = await self.verifications.pending(binding)
         if verification_id is None:
             raise GateError(
                 409, "no-verification", N_("Start eerst het controleren met de Yivi-app.")
@@ -177,7 +176,6 @@ class IdentityGate:
             raise GateError(503, "verifier-unavailable", _TRY_LATER) from None
         except VerificationRefused as refused:
             await self.verifications.refuse(verification_id, refused.reason)
-            self._pending.pop((claims.room, browser), None)
             await self._audit_refusal(claims, refused.reason)
             raise _refusal(refused.reason) from None
         try:
@@ -185,7 +183,6 @@ class IdentityGate:
         except VerificationRefused as refused:
             await self._audit_refusal(claims, refused.reason)
             raise _refusal(refused.reason) from None
-        self._pending.pop((claims.room, browser), None)
         await self._keep(claims, browser, verification_id, identity)
         return {
             "verified": True,
@@ -275,8 +272,7 @@ class IdentityGate:
             await self.vault.keep_until(room, self.clock() + retention * _DAY)
         else:
             await self.vault.delete_for_room(room)
-        for key in [k for k in self._pending if k[0] == room]:
-            del self._pending[key]
+        await self.verifications.forget_room(room)
 
     async def _retention_days(self, room: str) -> int | None:
         async with self.engine.connect() as conn:

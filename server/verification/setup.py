@@ -7,22 +7,28 @@ as it would to a real server: the requestor code path is the same in both shapes
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import logging
-import secrets
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any, Final
 
 import aiohttp
 from aiohttp import web
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from identity.emulator import EmulatorSettings, create_emulator_app
 from identity.emulator.settings import TokenAuth as EmulatorTokenAuth
+from identity.errors import VerifierUnavailable
 from identity.irma import IrmaSettings, IrmaVerifier, TokenAuth
 from identity.irma_result import load_result_key
 from server.call.hub import Admission
 from server.config import Config, ConfigError
 from server.core.appkeys import CONFIG, VAULT_KEYS
+from server.core.health import add_readiness_check
+from server.core.secrets import write_secret
 from server.core.tasks import periodic
 from server.db.appkeys import ENGINE
 from server.verification import api
@@ -35,11 +41,14 @@ from signaling.tokens import RoomClaims
 log = logging.getLogger("balie.identity")
 
 EMULATOR_PREFIX: Final = "/irma-emulator"
+#: the emulator's key in the data directory (development only)
+EMULATOR_KEY_FILE: Final = "irma-emulator-key.pem"
 #: how often expired vault entries and abandoned verifications are deleted
 SWEEP_INTERVAL: Final = 60.0
 
 _EMULATOR_KEY = web.AppKey("emulator_key", rsa.RSAPrivateKey)
 _EMULATOR_TOKEN = web.AppKey("emulator_token", str)
+IRMA = web.AppKey("irma_verifier", IrmaVerifier)
 
 
 def setup(app: web.Application) -> None:
@@ -49,6 +58,7 @@ def setup(app: web.Application) -> None:
         mount_emulator(app, config)
     api.add_routes(app)
     app.cleanup_ctx.append(identity_context)
+    add_readiness_check(app, "verifier", lambda: _verifier_answers(app))
     app.cleanup_ctx.append(periodic(SWEEP_INTERVAL, _sweep, what="sweeping the vault"))
 
 
@@ -76,8 +86,8 @@ def on_room_closed(app: web.Application) -> Callable[[str], Coroutine[Any, Any, 
 
 def mount_emulator(app: web.Application, config: Config) -> None:
     """Serve the IRMA emulator and its demo wallet page (development only)."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    token = secrets.token_urlsafe(24)
+    key = emulator_key(config)
+    token = emulator_token(key)
     emulator = create_emulator_app(
         EmulatorSettings(
             public_url=config.public_url + EMULATOR_PREFIX,
@@ -89,6 +99,35 @@ def mount_emulator(app: web.Application, config: Config) -> None:
     app.add_subapp(EMULATOR_PREFIX, emulator)
     app[_EMULATOR_KEY] = key
     app[_EMULATOR_TOKEN] = token
+
+
+def emulator_key(config: Config) -> rsa.RSAPrivateKey:
+    """The emulator's result-signing key, kept in the data directory: development nodes that
+    share it (two nodes behind one proxy that sends ``/irma-emulator`` to one of them) then
+    trust the same emulator, whichever node asks."""
+    path = config.data_dir / EMULATOR_KEY_FILE
+    if not path.exists():
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        write_secret(path, pem.decode())
+    loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(loaded, rsa.RSAPrivateKey):
+        raise ConfigError(f"{path}: not an RSA private key; delete it to make a new one")
+    return loaded
+
+
+def emulator_token(key: rsa.RSAPrivateKey) -> str:
+    """The requestor token, derived from the key: one file, and nothing that can disagree."""
+    der = key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return base64.urlsafe_b64encode(
+        hmac.new(der, b"balie/irma-emulator/token", hashlib.sha256).digest()
+    ).decode()
 
 
 def _irma_settings(app: web.Application, config: Config) -> IrmaSettings:
@@ -115,8 +154,9 @@ async def identity_context(app: web.Application) -> AsyncIterator[None]:
     """cleanup_ctx: the verifier's HTTP client and the gate."""
     config = app[CONFIG]
     async with aiohttp.ClientSession() as http:
+        app[IRMA] = IrmaVerifier(http, _irma_settings(app, config))
         app[GATE] = IdentityGate(
-            verifier=IrmaVerifier(http, _irma_settings(app, config)),
+            verifier=app[IRMA],
             # in the database: consumed once across nodes, and kept through a restart
             verifications=SqlVerifications(app[ENGINE], app[VAULT_KEYS]),
             vault=SqlVault(app[ENGINE]),
@@ -125,6 +165,17 @@ async def identity_context(app: web.Application) -> AsyncIterator[None]:
             demo_wallet_url=EMULATOR_PREFIX + "/wallet" if config.emulate_irma else None,
         )
         yield
+
+
+async def _verifier_answers(app: web.Application) -> str | None:
+    """Ready when the irma server answers (``/readyz``)."""
+    if IRMA not in app:
+        return "not started yet"
+    try:
+        await app[IRMA].check_health()
+    except VerifierUnavailable as error:
+        return str(error)
+    return None
 
 
 async def _sweep(app: web.Application) -> None:

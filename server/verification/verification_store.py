@@ -7,10 +7,11 @@ again, so two nodes claiming one result at once get one VERIFIED and one ALREADY
 memory. Rows outlive a restart: a resident who started on one node, or before a restart,
 finishes anywhere.
 
-What a copy of the table gives away: nothing to use. The verification id is a bearer secret
-in the resident's browser, so the row is keyed by its SHA-256; the browser-session cookie is
-stored as a SHA-256 as well (the same digest the vault uses); the verifier's session token is
-sealed with the vault key ring. Tags are names of what was proven, never values.
+What a copy of the table gives away: nothing to use. The verification id is a secret, so the
+row is keyed by its SHA-256, and the id itself is sealed with the vault key ring beside the
+verifier's session token: the node a browser asks next finds the row by its binding (room,
+browser, purpose) and opens the id from it. The browser-session cookie is stored as a SHA-256
+as well (the same digest the vault uses). Tags are names of what was proven, never values.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, Final
 
+import orjson
 from sqlalchemy import Row, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -85,7 +87,9 @@ class SqlVerifications:
                     purpose_key=binding.purpose,
                     verifier=handle.verifier,
                     reference=self._keys.seal(
-                        handle.reference.encode(), room=binding.room, verification_id=digest
+                        orjson.dumps({"id": verification.id, "reference": handle.reference}),
+                        room=binding.room,
+                        verification_id=digest,
                     ),
                     policy=policy_to_data(handle.policy),
                     demo=handle.demo,
@@ -134,6 +138,36 @@ class SqlVerifications:
             result = await conn.execute(delete(verifications).where(t.expires_at <= self._clock()))
         return int(result.rowcount or 0)
 
+    async def pending(self, binding: Binding) -> str | None:
+        hashed = _hashed(binding)
+        async with self._engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(verifications)
+                    .where(
+                        t.room_id == hashed.room,
+                        t.browser == hashed.browser_session,
+                        t.purpose_key == hashed.purpose,
+                        t.state == VerificationState.PENDING.value,
+                        t.expires_at > self._clock(),
+                    )
+                    .order_by(t.created_at.desc())
+                    .limit(1)
+                )
+            ).first()
+        if row is None:
+            return None
+        verification_id, _ = self._sealed(row)
+        # a row written before ids were sealed with it cannot be found by its binding
+        if verification_id is None or id_digest(verification_id) != row.id_digest:
+            return None
+        return verification_id
+
+    async def forget_room(self, room: str) -> int:
+        async with writer(self._engine).begin() as conn:
+            result = await conn.execute(delete(verifications).where(t.room_id == room))
+        return int(result.rowcount or 0)
+
     # --- rows ------------------------------------------------------------------------------
 
     async def _read(self, verification_id: str) -> Verification:
@@ -174,9 +208,7 @@ class SqlVerifications:
             id=verification_id,
             handle=VerifierHandle(
                 verifier=str(row.verifier),
-                reference=self._keys.open(
-                    str(row.reference), room=str(row.room_id), verification_id=str(row.id_digest)
-                ).decode(),
+                reference=self._sealed(row)[1],
                 policy=policy_from_data(str(row.purpose_key), row.policy),
                 demo=bool(row.demo),
             ),
@@ -188,6 +220,16 @@ class SqlVerifications:
             reason=_REASONS[row.reason] if row.reason is not None else None,
             tags=frozenset(Tag(tag) for tag in str(row.tags).split(",") if tag),
         )
+
+    def _sealed(self, row: Row[Any]) -> tuple[str | None, str]:
+        """The verification's id and the verifier's session reference, opened."""
+        opened = self._keys.open(
+            str(row.reference), room=str(row.room_id), verification_id=str(row.id_digest)
+        )
+        if not opened.startswith(b"{"):  # written before the id was sealed beside it
+            return None, opened.decode()
+        sealed = orjson.loads(opened)
+        return str(sealed["id"]), str(sealed["reference"])
 
 
 def _hashed(binding: Binding) -> Binding:

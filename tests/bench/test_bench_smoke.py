@@ -22,11 +22,28 @@ pytestmark = pytest.mark.e2e
 
 
 def test_relay_bench_measures_balie_peerjs_and_the_echo_ceiling() -> None:
-    result = run_bench("-m", "bench.relay", "--quick", "--quiet-wait", "0")
+    result = run_bench("-m", "bench.relay", "--quick", "--quiet-wait", "0", "--no-cross")
     for server in ("balie", "peerjs", "echo"):
         assert float(result[f"{server}_msgs_per_cpu_s_10"]) > 0
     assert float(result["ratio_balie_peer_10"]) > 0
     assert float(result["ratio_balie_ceiling_10"]) > 0
+    assert "cross_p50_ms" not in result
+
+
+def test_relay_bench_cross_node_arm_reports_added_latency_next_to_redis() -> None:
+    result = run_bench(
+        "-m", "bench.relay", "--quick", "--quiet-wait", "0", "--pairs", "2", "--servers", "balie"
+    )
+    assert result["cross_pairs"] == "2"
+    for key in ("cross_msgs_per_s_2", "cross_p50_ms", "cross_p99_ms", "single_p50_ms"):
+        assert float(result[key]) > 0
+    for key in ("redis_rtt_ms", "redis_rtt_c_ms", "redis_publish_per_s_2"):
+        assert float(result[key]) > 0
+    assert float(result["redis_in_bytes_per_msg_2"]) > 0  # at least the PUBLISH itself
+    for key in ("added_p50_ms", "added_vs_rtt", "cross_vs_single"):
+        assert math.isfinite(float(result[key]))  # the added latency may be < 0 on a noisy run
+    assert result["target_cross_met"] in ("yes", "no")
+    assert "cross_errors_2" not in result
 
 
 def test_slots_bench_reports_both_sizes_and_the_ceiling() -> None:

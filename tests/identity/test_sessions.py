@@ -195,3 +195,49 @@ async def test_reprs_hide_secrets(registry: VerificationRegistry) -> None:
     opened = await registry.open(HANDLE, BINDING)
     shown = repr(opened)
     assert opened.id not in shown and TOKEN not in shown and "browser-session-1" not in shown
+
+
+async def test_the_pending_verification_is_found_by_its_binding(
+    registry: VerificationRegistry, clock: Clock
+) -> None:
+    assert await registry.pending(BINDING) is None
+    first = await registry.open(HANDLE, BINDING)
+    clock.now += 1
+    second = await registry.open(HANDLE, BINDING)  # the page started again: the newest counts
+    assert await registry.pending(BINDING) == second.id
+    # another browser, room or purpose finds nothing of this one
+    for other in (
+        Binding(BINDING.room, "browser-session-2", BINDING.purpose),
+        Binding("room-b", BINDING.browser_session, BINDING.purpose),
+        Binding(BINDING.room, BINDING.browser_session, "belastingen"),
+    ):
+        assert await registry.pending(other) is None
+    # claimed (being fetched) or done: no longer waiting; released: waiting again
+    await registry.claim(second.id, BINDING)
+    assert await registry.pending(BINDING) == first.id
+    await registry.release(second.id)
+    assert await registry.pending(BINDING) == second.id
+    await registry.refuse(second.id, RefusalReason.PROOF_INVALID)
+    await registry.cancel(first.id, BINDING)
+    assert await registry.pending(BINDING) is None
+
+
+async def test_an_expired_verification_is_not_pending(
+    registry: VerificationRegistry, clock: Clock
+) -> None:
+    await registry.open(HANDLE, BINDING)
+    clock.now += 900
+    assert await registry.pending(BINDING) is None
+
+
+async def test_forgetting_a_room_forgets_its_verifications_only(
+    registry: VerificationRegistry,
+) -> None:
+    mine = await registry.open(HANDLE, BINDING)
+    other = Binding("room-b", BINDING.browser_session, BINDING.purpose)
+    theirs = await registry.open(HANDLE, other)
+    assert await registry.forget_room(BINDING.room) == 1
+    assert await registry.pending(BINDING) is None
+    with pytest.raises(UnknownVerification):
+        await registry.get(mine.id, BINDING)
+    assert await registry.pending(other) == theirs.id

@@ -346,7 +346,7 @@ def test_every_operation_keeps_to_the_spec(
 
 def test_every_api_route_is_in_the_spec_and_nothing_else() -> None:
     """The spec names exactly the JSON API's routes (``routes.txt`` is the router's list,
-    kept by ``tests/server/test_routes.py``), plus health and the icon."""
+    kept by ``tests/server/test_routes.py``), plus health, readiness and the icon."""
     documented = {
         (method.upper(), path)
         for path, operations in SCHEMA.raw_schema["paths"].items()
@@ -357,7 +357,7 @@ def test_every_api_route_is_in_the_spec_and_nothing_else() -> None:
         (method, path)
         for method, path, *_ in (line.split() for line in ROUTES.read_text().splitlines())
         if method in ("GET", "POST", "PUT", "PATCH", "DELETE")
-        and (path.startswith("/api/") or path in ("/healthz", "/favicon.ico"))
+        and (path.startswith("/api/") or path in ("/healthz", "/readyz", "/favicon.ico"))
     }
     assert sorted(routed - documented) == [], "routes missing from docs/openapi.yaml"
     assert sorted(documented - routed) == [], "documented operations no route answers"

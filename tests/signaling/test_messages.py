@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tracemalloc
 from typing import Any
 
 import orjson
@@ -513,3 +514,18 @@ def test_decoded_messages_re_encode(data: dict[str, Any]) -> None:
         encode_server_message({"type": "candidate", "candidate": decoded.candidate})
     elif isinstance(decoded, Chat):
         encode_server_message({"type": "chat", "text": decoded.text})
+
+
+def test_a_kept_frame_costs_about_its_own_size() -> None:
+    """A seat keeps up to REPLAY_LIMIT frames for resume: a short frame must not hold a
+    serialiser's whole write buffer (orjson's is 4 KiB), or a full replay costs 1 MiB."""
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        kept = [
+            encode_server_message({"type": "chat", "text": "hoi", "seq": n}) for n in range(500)
+        ]
+        per_frame = (tracemalloc.get_traced_memory()[0] - before) / len(kept)
+    finally:
+        tracemalloc.stop()
+    assert per_frame < 256, per_frame

@@ -894,3 +894,16 @@ def test_any_sequence_keeps_the_invariants(ops: list[tuple[Any, ...]]) -> None:
         for seat in room.seats.values():
             assert seat.seq == last_seq.get(seat.session_id, 0)
             assert seat.state is Seat.State.IN_CALL or seat.role is not Role.SPECIALIST
+
+
+def test_a_client_ahead_of_the_room_resyncs_and_later_frames_number_on_from_it() -> None:
+    """A room read back from Redis can be behind its client (its home died before writing
+    the last frames down): the client resyncs, and what follows is numbered after what it
+    has, not dropped by it as repeats."""
+    call = Call()
+    session = call.session("r_1")
+    ahead = call.seq("r_1") + 5
+    resumed = call.room.resume(session, ahead, T0)
+    assert resumed.reply["resync"] is True and resumed.replay == []
+    effects = call.room.handle("s_1", Chat("na de overstap"), T0)
+    assert [m["seq"] for m in to(effects, "r_1")] == [ahead + 1]

@@ -15,10 +15,12 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
 from server.call.redis_bus import RedisBus
 from signaling.bus import Envelope, socket_channel
+from signaling.bus_wire import Sealer
 from tests.redis_server import RedisServer, redis_server
 
 KEYS = {"k1": os.urandom(32)}
@@ -164,3 +166,45 @@ async def test_a_redis_restart_is_survived_and_noticed(
         break
     else:
         pytest.fail("nothing arrived after Redis came back")
+
+
+async def test_a_node_that_stopped_listening_is_still_heard_when_it_publishes_again(
+    nodes: tuple[RedisBus, RedisBus, Inbox],
+) -> None:
+    """A node that listened on a room's channel and stopped (a claim that failed, a home
+    given up) keeps numbering what it publishes there: the listeners remember its last
+    number, and starting again from 1 would have everything dropped as a duplicate."""
+    a, b, inbox = nodes
+    await b.subscribe("room.7", inbox.deliver)
+    own = await a.subscribe("room.7", Inbox().deliver)
+    for n in range(3):
+        await a.publish("room.7", Envelope(frame=b'{"n":%d}' % n))
+    assert [(await inbox.next()).frame for _ in range(3)] == [b'{"n":0}', b'{"n":1}', b'{"n":2}']
+    await own.cancel()
+    await a.publish("room.7", Envelope(frame=b'{"n":3}'))
+    assert (await inbox.next()).frame == b'{"n":3}'
+    assert inbox.missed.empty()
+
+
+async def test_quiescing_delivers_everything_sent_before_and_nothing_after(
+    redis: RedisServer, nodes: tuple[RedisBus, RedisBus, Inbox]
+) -> None:
+    """A home giving its room up stops listening at Redis first and applies what was already
+    on its way: a command is either heard and applied, or finds no listener (and waits for
+    the next home), never counted as heard and dropped."""
+    a, b, inbox = nodes
+    await b.subscribe("room.8", inbox.deliver)
+    sent = [Envelope(frame=b'{"n":%d}' % n) for n in range(200)]
+    # Another node publishes while this node's loop is busy (a blocking client here), so all
+    # of it waits in b's socket, unread, when b stops listening
+    sealer = Sealer(KEYS)
+    with SyncRedis.from_url(redis.url) as other:
+        for number, envelope in enumerate(sent, 1):
+            other.publish("balie:room.8", sealer.seal("balie:room.8", "node-c", number, envelope))
+    await b.quiesce("room.8")
+    heard = []
+    while not inbox.envelopes.empty():
+        heard.append(inbox.envelopes.get_nowait())
+    assert heard == sent  # all of it delivered by the time quiesce returns, in order
+    counted = await a.publish_counted("room.8", Envelope(frame=b'{"n":200}'))
+    assert counted == 0  # and after it nobody listens, which the sender can tell

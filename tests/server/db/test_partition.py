@@ -84,3 +84,31 @@ async def test_a_partition_is_503_within_the_timeout_and_heals_by_itself(
                 break
         assert healed == [200] * len(PAGES)
     print(f"a burst of {len(answers)} requests answered 503 in {took:.1f} s")  # noqa: T201
+
+
+async def test_readiness_turns_unready_while_the_database_is_away_and_back_after(
+    partitioned: tuple[LiveServer, CuttableProxy],
+) -> None:
+    """A load balancer asking /readyz stops sending people to a node whose database does not
+    answer, and sends them again once it does; /healthz (the process) stays up throughout."""
+    server, proxy = partitioned
+    async with aiohttp.ClientSession() as http:
+        async with http.get(server.url + "/readyz") as response:
+            assert response.status == 200
+            assert (await response.json())["checks"]["database"] == "ok"
+        proxy.blackhole()
+        async with http.get(server.url + "/readyz") as response:
+            assert response.status == 503
+            body = await response.json()
+        assert body["status"] == "unready" and body["checks"]["database"] != "ok", body
+        assert body["checks"]["signalling"] == "ok"
+        async with http.get(server.url + "/healthz") as response:
+            assert response.status == 200
+        proxy.heal()
+        statuses = []
+        for _ in range(5):  # the first asks may meet a pooled connection that died
+            async with http.get(server.url + "/readyz") as response:
+                statuses.append(response.status)
+            if statuses[-1] == 200:
+                break
+        assert statuses[-1] == 200, statuses

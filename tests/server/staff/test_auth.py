@@ -17,12 +17,12 @@ from aiohttp import web
 from sqlalchemy import insert, select
 
 from server.config import Config
+from server.core.limits import LocalLimiter
 from server.db import create_engine, writer
 from server.db.appkeys import ENGINE
 from server.db.schema import staff_accounts, tenants
 from server.staff import AccountRef, AccountStore, Role, require_staff
 from server.staff.accounts import MAX_FAILURES, PASSWORD_HASHER, PasswordTotpAuthenticator
-from server.staff.auth import SignInLimiter
 from server.staff.demo import DEMO_HASHER
 from server.staff.sign_in import REFUSED
 from tests.server.db.support import Database, module_database
@@ -385,7 +385,7 @@ async def test_lockout_after_repeated_failures_with_backoff(
 async def test_sign_in_posts_are_rate_limited(
     server: Staffed, client: aiohttp.ClientSession
 ) -> None:
-    server.auth.limiter = SignInLimiter(burst=2, per_minute=1)
+    server.auth.limiter = LocalLimiter(burst=2, per_minute=1)
     statuses = [(await password_step(client, server, "nobody", "wrong")).status for _ in range(3)]
     assert statuses == [200, 200, 429]
 

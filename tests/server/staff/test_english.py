@@ -17,8 +17,9 @@ import aiohttp
 
 import web
 from server.core.language import Language, Languages
+from server.core.limits import LocalLimiter
 from server.staff.accounts import MAX_FAILURES
-from server.staff.auth import SIGN_IN, SignInLimiter
+from server.staff.auth import SIGN_IN
 from server.staff.model import ROLE_LABELS, Role
 from server.staff.sign_in import SIGN_IN_CODE
 from tests.english import assert_english, choose_english
@@ -141,7 +142,7 @@ async def test_a_locked_account_is_told_in_english(server: Staffed) -> None:
 
 
 async def test_too_many_attempts_in_english(server: Staffed) -> None:
-    server.auth.limiter = SignInLimiter(burst=1, per_minute=1)
+    server.auth.limiter = LocalLimiter(burst=1, per_minute=1)
     async with staff_client(server) as client:
         choose_english(client, server.url)
         await _post_sign_in(client, server, "nobody", "wrong")

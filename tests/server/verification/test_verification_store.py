@@ -89,3 +89,16 @@ async def test_another_key_ring_cannot_read_the_verifiers_token(
     stranger = SqlVerifications(engine, KeyRing({"k9": os.urandom(32)}, "k9"), clock=clock)
     with pytest.raises(Exception, match="unknown key"):
         await stranger.get(opened.id, BINDING)
+
+
+async def test_another_node_finds_the_verification_by_its_binding(
+    database: Database, registry: SqlVerifications, clock: Clock
+) -> None:
+    """The node a page asks next finishes what another node started: it finds the id by
+    the binding, from the row alone."""
+    opened = await registry.open(HANDLE, BINDING)
+    engine = database.engine()
+    try:
+        assert await SqlVerifications(engine, KEYS, clock=clock).pending(BINDING) == opened.id
+    finally:
+        await engine.dispose()

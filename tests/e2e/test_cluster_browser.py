@@ -1,0 +1,151 @@
+"""Two ``balie serve`` processes behind one load balancer, on one Redis and one PostgreSQL,
+and two people in Chromium taking the README's path: the resident's identity step starts on
+node A and finishes on node B, the resident waits and talks on node B, the specialist joins
+and admits on node A, and video is decoded on both sides.
+
+The balancer (tests/balancer.py) is steered by the test, as a round-robin one would send
+requests by chance; ``/irma-emulator`` is routed to node A, as an operator routes the IRMA
+server's path to the one IRMA server. Both nodes run the same configuration on one data
+directory, so they trust the same emulator key (server/verification/setup.py).
+
+Deadlines only stop a broken test from hanging; nothing asserts speed.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, expect
+
+from signaling.roles import Role
+from tests.balancer import Balancer
+from tests.e2e import browser as e2e_browser
+from tests.e2e.browser import (
+    DEADLINE_MS,
+    admit_first_waiting,
+    click_join,
+    open_participant,
+    wait_for_phase,
+    wait_for_remote_video,
+    wait_for_video_flowing,
+)
+from tests.redis_server import redis_server
+from tests.server.db.support import create_postgres_database, drop_postgres_database
+from tests.support import BalieProcess, balie_serve
+
+browser = e2e_browser.browser
+
+pytestmark = pytest.mark.e2e
+
+VERIFICATION = "/verification"
+
+log = logging.getLogger(__name__)
+
+
+class TwoNodes:
+    def __init__(self, resident_door: Balancer, staff_door: Balancer) -> None:
+        self.resident_door = resident_door
+        self.staff_door = staff_door
+        self.a: BalieProcess
+        self.b: BalieProcess
+
+
+@pytest.fixture
+async def nodes(tmp_path: Path) -> AsyncIterator[TwoNodes]:
+    """Node A and node B; residents come in through one balancer, staff through another
+    (pointed at node A), both allowed origins of the deployment."""
+    resident_door, staff_door = Balancer(), Balancer()
+    database = await create_postgres_database()
+    async with AsyncExitStack() as stack:
+        stack.push_async_callback(drop_postgres_database, database)
+        redis = stack.enter_context(redis_server(tmp_path))
+        env = {
+            "BALIE_DATABASE_URL": database,
+            "BALIE_REDIS_URL": redis.url,
+            "BALIE_BUS_KEYS": "k1:" + base64.b64encode(os.urandom(32)).decode(),
+            "BALIE_PUBLIC_URL": resident_door.url,
+            "BALIE_ALLOWED_ORIGINS": f"{resident_door.url},{staff_door.url}",
+        }
+        two = TwoNodes(resident_door, staff_door)
+        # one after the other: the second finds the schema and the demo data in place
+        two.a = await stack.enter_async_context(balie_serve(tmp_path / "data", env=env))
+        two.b = await stack.enter_async_context(balie_serve(tmp_path / "data", env=env))
+        for door in (resident_door, staff_door):
+            await door.start()
+            stack.push_async_callback(door.stop)
+            door.add(two.a.url)
+            door.add(two.b.url)
+            door.pins["/irma-emulator"] = two.a.url
+        yield two
+
+
+async def test_a_call_across_two_nodes_with_the_identity_step_on_both(
+    browser: Browser, nodes: TwoNodes
+) -> None:
+    a, b = nodes.a, nodes.b
+    door = nodes.resident_door
+    resident = await open_participant(browser, a.demo_link(Role.RESIDENT), name="inwoner")
+    specialist = None
+    try:
+        page = resident.page
+        await page.wait_for_function(
+            "() => document.getElementById('self-video').videoWidth > 0", timeout=DEADLINE_MS
+        )
+        await click_join(resident)
+
+        # the identity step starts on node A: the demo wallet opens in a new tab
+        await expect(page.locator("#verify")).to_be_visible(timeout=DEADLINE_MS)
+        demo = page.get_by_role("button", name="Open de demo-wallet in een nieuw tabblad")
+        async with resident.context.expect_page() as opened:
+            await demo.click()
+        wallet = await opened.value
+        await expect(wallet.get_by_role("heading", name="Gegevens delen")).to_be_visible(
+            timeout=DEADLINE_MS
+        )
+        started = [
+            node for _, path, node in door.served if path.endswith(VERIFICATION + "/session")
+        ]
+        assert started == [a.url], door.served
+
+        # from here the balancer sends the resident's requests to node B
+        door.send_to(b.url)
+        switched = len(door.served)
+        await wallet.get_by_role("button", name="Delen").click()
+        await expect(wallet.get_by_text("U heeft de gegevens gedeeld")).to_be_visible(
+            timeout=DEADLINE_MS
+        )
+        await page.bring_to_front()
+        await wait_for_phase(resident, "lobby")
+        after = door.served[switched:]
+        finished = [node for _, path, node in after if path.endswith(VERIFICATION + "/result")]
+        assert finished == [b.url], after
+        assert ("GET", "/ws", b.url) in after, after
+
+        # the specialist, through the staff door to node A
+        specialist_url = a.demo_link(Role.SPECIALIST).replace(door.url, nodes.staff_door.url)
+        specialist = await open_participant(browser, specialist_url, name="medewerker")
+        await click_join(specialist)
+        await wait_for_phase(specialist, "call")
+        assert ("GET", "/ws", a.url) in nodes.staff_door.served
+        await admit_first_waiting(specialist)
+        await wait_for_phase(resident, "call")
+
+        for participant in (resident, specialist):
+            await wait_for_remote_video(participant, count=1)
+            first, second = await wait_for_video_flowing(participant, peers=1)
+            assert all(second[peer] > first[peer] > 0 for peer in second), (first, second)
+            participant.assert_no_page_errors()
+    except BaseException:
+        for name, node in (("A", a), ("B", b)):
+            log.error("node %s printed:\n%s", name, node.printed)
+        raise
+    finally:
+        if specialist is not None:
+            await specialist.close()
+        await resident.close()
