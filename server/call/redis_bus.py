@@ -58,6 +58,8 @@ RECOVERING: Final = "recovering"
 #: long enough for every node to reconnect (it waits at most BACKOFF_CAP between attempts)
 #: and renew its leases (once a second) after the first one noticed the loss
 RECOVERY_MS: Final = int(BACKOFF_CAP * 1000) + 5_000
+#: how long closing the bus waits for its Redis connections to close
+CLOSE_WAIT: Final = 5.0
 #: how long :meth:`RedisBus.quiesce` waits for Redis to confirm it stopped sending a channel
 QUIESCE_WAIT: Final = 2.0
 
@@ -234,12 +236,21 @@ class RedisBus:
             await asyncio.sleep(0.005)
 
     async def close(self) -> None:
-        if self._reader is not None:
-            self._reader.cancel()
-            await asyncio.gather(self._reader, return_exceptions=True)
-        if self._pubsub is not None:
-            await self._pubsub.aclose()
-        await self._redis.aclose()
+        # bounded: redis-py finishes a connection's teardown even when cancelled, and a
+        # teardown stuck behind a connection that Redis dropped must not keep the node from
+        # exiting
+        try:
+            async with asyncio.timeout(CLOSE_WAIT):
+                if self._reader is not None:
+                    self._reader.cancel()
+                    await asyncio.gather(self._reader, return_exceptions=True)
+                if self._pubsub is not None:
+                    await self._pubsub.aclose()
+                await self._redis.aclose()
+        except TimeoutError:
+            log.warning(
+                "bus: Redis connections did not close within %g s; leaving them", CLOSE_WAIT
+            )
 
     @property
     def channel_count(self) -> int:

@@ -1,7 +1,9 @@
 """Two ``balie serve`` processes behind one load balancer, on one Redis and one PostgreSQL,
 and two people in Chromium taking the README's path: the resident's identity step starts on
 node A and finishes on node B, the resident waits and talks on node B, the specialist joins
-and admits on node A, and video is decoded on both sides.
+and admits on node A, and video is decoded on both sides. Then Redis stops and the
+specialist's connection drops: the page says the video counter cannot be reached for a
+moment, the video goes on, and once Redis is back the page is in the call again.
 
 The balancer (tests/balancer.py) is steered by the test, as a round-robin one would send
 requests by chance; ``/irma-emulator`` is routed to node A, as an operator routes the IRMA
@@ -28,6 +30,7 @@ from tests.balancer import Balancer
 from tests.e2e import browser as e2e_browser
 from tests.e2e.browser import (
     DEADLINE_MS,
+    SocketCutter,
     admit_first_waiting,
     click_join,
     open_participant,
@@ -35,7 +38,7 @@ from tests.e2e.browser import (
     wait_for_remote_video,
     wait_for_video_flowing,
 )
-from tests.redis_server import redis_server
+from tests.redis_server import RedisServer, redis_server
 from tests.server.db.support import create_postgres_database, drop_postgres_database
 from tests.support import BalieProcess, balie_serve
 
@@ -54,6 +57,7 @@ class TwoNodes:
         self.staff_door = staff_door
         self.a: BalieProcess
         self.b: BalieProcess
+        self.redis: RedisServer
 
 
 @pytest.fixture
@@ -73,6 +77,7 @@ async def nodes(tmp_path: Path) -> AsyncIterator[TwoNodes]:
             "BALIE_ALLOWED_ORIGINS": f"{resident_door.url},{staff_door.url}",
         }
         two = TwoNodes(resident_door, staff_door)
+        two.redis = redis
         # one after the other: the second finds the schema and the demo data in place
         two.a = await stack.enter_async_context(balie_serve(tmp_path / "data", env=env))
         two.b = await stack.enter_async_context(balie_serve(tmp_path / "data", env=env))
@@ -130,6 +135,8 @@ async def test_a_call_across_two_nodes_with_the_identity_step_on_both(
         # the specialist, through the staff door to node A
         specialist_url = a.demo_link(Role.SPECIALIST).replace(door.url, nodes.staff_door.url)
         specialist = await open_participant(browser, specialist_url, name="medewerker")
+        cutter = SocketCutter()
+        await cutter.install(specialist.page)
         await click_join(specialist)
         await wait_for_phase(specialist, "call")
         assert ("GET", "/ws", a.url) in nodes.staff_door.served
@@ -140,6 +147,24 @@ async def test_a_call_across_two_nodes_with_the_identity_step_on_both(
             await wait_for_remote_video(participant, count=1)
             first, second = await wait_for_video_flowing(participant, peers=1)
             assert all(second[peer] > first[peer] > 0 for peer in second), (first, second)
+
+        # Redis goes away and the specialist's connection drops: node A cannot reach the
+        # room's home (node B), so the page hears 1013 and says so, while the video goes on
+        nodes.redis.stop()
+        await cutter.cut()
+        await expect(specialist.page.locator("#status")).to_contain_text(
+            "De videobalie is even niet bereikbaar", timeout=DEADLINE_MS
+        )
+        for participant in (resident, specialist):
+            first, second = await wait_for_video_flowing(participant, peers=1)
+            assert all(second[peer] > first[peer] > 0 for peer in second), (first, second)
+        # Redis is back: the page resumes its seat by itself, in the call
+        nodes.redis.start()
+        await specialist.page.wait_for_function(
+            "() => window.balie.state.connected", timeout=DEADLINE_MS
+        )
+        await wait_for_phase(specialist, "call")
+        for participant in (resident, specialist):
             participant.assert_no_page_errors()
     except BaseException:
         for name, node in (("A", a), ("B", b)):

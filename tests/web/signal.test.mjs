@@ -240,6 +240,16 @@ describe('backoff', () => {
     }
   });
 
+  test('a service that is temporarily unavailable is retried slowly, and the page is told why', () => {
+    const h = harness();
+    joinedSession(h);
+    h.socket.drop(CLOSE.UNAVAILABLE);
+    const [first] = h.eventsOf('reconnecting');
+    assert.equal(first.delay, BACKOFF_MS[3]);
+    assert.equal(first.code, CLOSE.UNAVAILABLE);
+    assert.equal(first.resuming, true);
+  });
+
   test('a rate-limited client starts further down the schedule', () => {
     assert.equal(reconnectDelay(0, { slow: true }), BACKOFF_MS[3]);
     assert.equal(reconnectDelay(4, { slow: true }), BACKOFF_MS[4]);
@@ -292,6 +302,7 @@ describe('close codes', () => {
     assert.equal(closeAction(1006), 'retry'); // abnormal closure: the network dropped
     assert.equal(closeAction(NO_ANSWER), 'retry');
     assert.equal(closeAction(CLOSE.RATE_LIMITED), 'retry-slow');
+    assert.equal(closeAction(CLOSE.UNAVAILABLE), 'retry-slow'); // the service asked for a moment
     assert.equal(closeAction(CLOSE.NO_SEAT), 'rejoin');
     assert.equal(closeAction(CLOSE.VERIFY), 'verify');
     for (const code of [CLOSE.NORMAL, CLOSE.INVALID_TEXT, CLOSE.MESSAGE_TOO_BIG, CLOSE.BAD_FIRST_FRAME,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import io
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
@@ -38,6 +39,8 @@ from tests.support import LiveServer, SignalClient, config_for, live_server
 
 BUS_KEYS = "k1:" + base64.b64encode(os.urandom(32)).decode()
 CANARIES = ("Test Persoon", "999999990", "test@example.invalid")
+#: a node stops in well under a second; far longer means it hangs
+STOP_PATIENCE = 60.0
 CHAT = "Mijn naam is Test Persoon, BSN 999999990, mail test@example.invalid"
 
 
@@ -83,9 +86,19 @@ class Cluster:
         await self._stacks.pop(id(node)).aclose()
 
     async def stop_all(self) -> None:
-        for stack in list(self._stacks.values()):
-            await stack.aclose()
-        self._stacks.clear()
+        try:
+            async with asyncio.timeout(STOP_PATIENCE):
+                for stack in list(self._stacks.values()):
+                    await stack.aclose()
+        except TimeoutError:
+            # say where it hangs instead of waiting for the suite's timeout
+            stacks = io.StringIO()
+            for task in asyncio.all_tasks():
+                task.print_stack(file=stacks)
+            where = stacks.getvalue()
+            raise AssertionError(f"nodes did not stop in {STOP_PATIENCE} s:\n{where}") from None
+        finally:
+            self._stacks.clear()
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@
 import { t } from '../texts.js';
 import { ApiProblem } from './api.js';
 import { fetchSchedule } from './appointment.js';
+import { CLOSE } from './close-codes.js';
 import { checkConnection } from './devicecheck.js';
 import { exposeTestHooks } from './hooks.js';
 import { fetchVerification, problemText, requestRenewal, reveal } from './identity.js';
@@ -347,11 +348,18 @@ signal.on('verify-required', () => {
 });
 signal.on('final', (detail) => session.onFinal(detail));
 
-signal.on('reconnecting', ({ attempt, resuming }) => {
-  if (attempt === 0) {
+// said once per outage: the slow retries that follow would repeat it every few seconds
+let unavailableSaid = false;
+signal.on('reconnecting', ({ attempt, resuming, code }) => {
+  if (code === CLOSE.UNAVAILABLE) {
+    if (!unavailableSaid) announce(t('De videobalie is even niet bereikbaar. We proberen het vanzelf opnieuw.'));
+    unavailableSaid = true;
+  } else if (attempt === 0) {
     announce(resuming ? t('De verbinding is even weg. We proberen het opnieuw.') : t('Verbinding maken…'));
   }
 });
+signal.on('joined', () => { unavailableSaid = false; });
+signal.on('resumed', () => { unavailableSaid = false; });
 
 signal.on('gave-up', () => {
   announce(t('Er is geen verbinding.'));

@@ -55,7 +55,8 @@ export const FINAL_CLOSE_CODES = Object.freeze(new Set([
  * - `final`: stop for good (the page says why);
  * - `verify`: the identity step first, then join again;
  * - `rejoin`: the seat is gone, join again with the token;
- * - `retry-slow`: reconnect and resume, further down the backoff schedule (rate limited);
+ * - `retry-slow`: reconnect and resume, further down the backoff schedule (rate limited,
+ *   or the service temporarily unavailable);
  * - `retry`: reconnect and resume (GOING_AWAY, SLOW_CONSUMER, JOIN_TIMEOUT, a dropped
  *   network: anything that is not known to be final).
  * @typedef {'final' | 'verify' | 'rejoin' | 'retry' | 'retry-slow'} CloseAction
@@ -66,7 +67,8 @@ export function closeAction(code) {
   if (code === CLOSE.VERIFY) return 'verify';
   if (code === CLOSE.NO_SEAT) return 'rejoin';
   if (FINAL_CLOSE_CODES.has(code)) return 'final';
-  if (code === CLOSE.RATE_LIMITED) return 'retry-slow';
+  // too many messages, or the service asked for a moment (the bus between nodes is down)
+  if (code === CLOSE.RATE_LIMITED || code === CLOSE.UNAVAILABLE) return 'retry-slow';
   return 'retry';
 }
 
@@ -111,7 +113,7 @@ export function reconnectDelay(attempt, { slow = false, random = Math.random } =
  * @property {ServerMessage} joined a fresh seat (`joined`); counters and outbox start over
  * @property {ServerMessage} resumed the seat is back (`resumed`); the outbox was sent again
  * @property {ServerMessage} message any other server message, in order, without duplicates
- * @property {{attempt: number, delay: number, resuming: boolean}} reconnecting a reconnect
+ * @property {{attempt: number, delay: number, resuming: boolean, code: number | null}} reconnecting a reconnect
  *   is scheduled; `attempt` counts from 0 since the last success
  * @property {{attempts: number}} gave-up MAX_RECONNECT_ATTEMPTS failed; `retryNow()` starts over
  * @property {{code: number}} seat-lost the seat expired (NO_SEAT): joining again now
@@ -404,11 +406,11 @@ export class SignalSession extends EventTarget {
       this.#emit('final', { code });
       return;
     }
-    this.#scheduleReconnect({ slow: action === 'retry-slow' });
+    this.#scheduleReconnect({ slow: action === 'retry-slow', code });
   }
 
-  /** @param {{slow?: boolean}} [options] */
-  #scheduleReconnect({ slow = false } = {}) {
+  /** @param {{slow?: boolean, code?: number | null}} [options] */
+  #scheduleReconnect({ slow = false, code = null } = {}) {
     if (this.#reconnectAttempt >= MAX_RECONNECT_ATTEMPTS) {
       this.#emit('gave-up', { attempts: this.#reconnectAttempt });
       return;
@@ -417,7 +419,7 @@ export class SignalSession extends EventTarget {
     const delay = reconnectDelay(attempt, { slow, random: this.#random });
     this.#reconnectAttempt += 1;
     this.#reconnectTimer = setTimeout(() => this.#connect(), delay);
-    this.#emit('reconnecting', { attempt, delay, resuming: this.#sessionId !== null });
+    this.#emit('reconnecting', { attempt, delay, resuming: this.#sessionId !== null, code });
   }
 
   // ---------------------------------------------------------------- incoming frames
