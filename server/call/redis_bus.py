@@ -59,7 +59,7 @@ RECOVERING: Final = "recovering"
 #: and renew its leases (once a second) after the first one noticed the loss
 RECOVERY_MS: Final = int(BACKOFF_CAP * 1000) + 5_000
 #: how long closing the bus waits for its Redis connections to close
-CLOSE_WAIT: Final = 5.0
+SHUTDOWN_WAIT: Final = 5.0
 #: how long :meth:`RedisBus.quiesce` waits for Redis to confirm it stopped sending a channel
 QUIESCE_WAIT: Final = 2.0
 
@@ -240,7 +240,7 @@ class RedisBus:
         # teardown stuck behind a connection that Redis dropped must not keep the node from
         # exiting
         try:
-            async with asyncio.timeout(CLOSE_WAIT):
+            async with asyncio.timeout(SHUTDOWN_WAIT):
                 if self._reader is not None:
                     self._reader.cancel()
                     await asyncio.gather(self._reader, return_exceptions=True)
@@ -249,7 +249,7 @@ class RedisBus:
                 await self._redis.aclose()
         except TimeoutError:
             log.warning(
-                "bus: Redis connections did not close within %g s; leaving them", CLOSE_WAIT
+                "bus: Redis connections did not close within %g s; leaving them", SHUTDOWN_WAIT
             )
 
     @property

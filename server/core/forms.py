@@ -36,7 +36,7 @@ def see_other(location: str, *, headers: Mapping[str, str] | None = None) -> web
 async def refuse_control_characters(request: web.Request) -> None:
     """A posted form with a control character in any field is refused (400) before any
     handler reads it, so it changes nothing; the resident or staff member sees a page.
-    The security middleware asks this before every handler (server/core/security.py)."""
+    A request guard: the security middleware runs it before every handler."""
     if request.method == "POST" and request.content_type in _FORM_TYPES:
         try:
             form = await request.post()  # cached: the handler reads the same form

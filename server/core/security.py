@@ -4,8 +4,9 @@ Every response (pages, static files, the API, 404s and 500s) carries a
 nonce-based Content-Security-Policy without ``unsafe-inline``/``unsafe-eval``,
 HSTS, ``frame-ancestors 'none'``, ``nosniff`` and a strict referrer policy.
 Errors become problem JSON for programs and a readable Dutch page for people;
-an unexpected exception is logged by type only and never shown. A posted form with a
-control character is refused here too, before any handler reads it.
+an unexpected exception is logged by type only and never shown. The request guards
+(a form with a control character, a staff route without its person) run here too, before
+any handler reads the request.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from typing import Final
 from aiohttp import web
 
 from server.core.appkeys import CONFIG, NONCE
-from server.core.forms import refuse_control_characters
 from server.core.language import N_, gettext_for
 from server.core.pages import render
 from server.core.problems import Problem, Unavailable
@@ -27,6 +27,16 @@ from server.core.tasks import DATABASE_LOST
 log = logging.getLogger("balie.http")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+#: a check before every handler, in the order features add them; it refuses by raising
+Guard = Callable[[web.Request], Awaitable[None]]
+GUARDS: web.AppKey[list[Guard]] = web.AppKey("request_guards")
+
+
+def add_guard(app: web.Application, guard: Guard) -> None:
+    """Run ``guard`` before every handler, inside the security middleware (so what it raises
+    becomes a page or problem JSON like any error)."""
+    app[GUARDS].append(guard)
+
 
 _STATIC_HEADERS: Final = {
     "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
@@ -92,9 +102,10 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
     nonce = secrets.token_urlsafe(18)
     request[NONCE] = nonce
     try:
-        # in this middleware, not one of its own: a middleware's frame stays alive as long
-        # as its request, and a WebSocket's request lives for the whole call
-        await refuse_control_characters(request)
+        # guards run here, not as middlewares of their own: a middleware's frame stays alive
+        # as long as its request, and a WebSocket's request lives for the whole call
+        for guard in request.app.get(GUARDS, ()):
+            await guard(request)
         response = await handler(request)
     except Problem as problem:
         # detail is for people: in the language the browser chose (Dutch without a choice)

@@ -7,6 +7,7 @@ from aiohttp import web
 from server.config import Config
 from server.core.appkeys import CLOCK, CONFIG, KEYS, VAULT_KEYS
 from server.core.clock import Clock
+from server.core.forms import refuse_control_characters
 from server.core.health import READINESS, health, ready
 from server.core.language import LANGUAGES, Languages
 from server.core.limits import shared_limits
@@ -18,7 +19,7 @@ from server.core.pages import (
     vendor_file,
 )
 from server.core.secrets import load_keys, vault_keys
-from server.core.security import security_headers
+from server.core.security import GUARDS, Guard, security_headers
 from signaling.tokens import KeySet
 
 
@@ -33,6 +34,9 @@ def setup(
     languages, the shared rate limits' connection, security headers, static files, health
     and readiness."""
     app.middlewares.append(security_headers)
+    # features add theirs after these (server/core/security.py)
+    guards: list[Guard] = [refuse_control_characters]
+    app[GUARDS] = guards
     app[CONFIG] = config
     app[CLOCK] = clock
     app[KEYS] = keys if keys is not None else load_keys(config)

@@ -1,6 +1,6 @@
 """Who is signed in: the staff session cookie, CSRF, and the access every staff route declares.
 
-Staff routes are authenticated by default. :func:`staff_access` (a middleware) stands in
+Staff routes are authenticated by default. :func:`staff_access` (a request guard) stands in
 front of every route under ``/staff``: it looks up the access the route's handler declared
 with :func:`requires`, :func:`signed_in` or :func:`public`, refuses a route that declared
 none, and otherwise resolves the signed-in person once (:func:`require_staff`: session,
@@ -403,12 +403,12 @@ def staff_principal(request: web.Request) -> StaffPrincipal:
     return request[PRINCIPAL]
 
 
-@web.middleware
-async def staff_access(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Resolve the signed-in person once for every staff route, as the route declared."""
+async def staff_access(request: web.Request) -> None:
+    """Resolve the signed-in person once for every staff route, as the route declared (a
+    guard the security middleware runs before every handler)."""
     match = request.match_info
     if not is_staff_path(request.path) or match.http_exception is not None:
-        return await handler(request)  # not a staff route, or a 404/405 with nothing to guard
+        return  # not a staff route, or a 404/405 with nothing to guard
     access = access_of(match.handler)
     if access is None:
         # a route added without a declaration is refused, never left open
@@ -418,4 +418,3 @@ async def staff_access(request: web.Request, handler: Handler) -> web.StreamResp
         request[PRINCIPAL] = await require_staff(
             request, access.role, tenant=request.query.get("tenant") or None, touch=access.touch
         )
-    return await handler(request)

@@ -1,7 +1,7 @@
 """Staff: sign-in and sessions, the specialist's desk and the planner console.
 
 Every route under ``/staff`` declares the access it needs (server/staff/auth.py); the
-:func:`~server.staff.auth.staff_access` middleware added here enforces it.
+:func:`~server.staff.auth.staff_access` guard added here enforces it.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from aiohttp import web
 
 from server.core.appkeys import CLOCK, CONFIG, VAULT_KEYS
 from server.core.limits import limiter
+from server.core.security import add_guard
 from server.core.tasks import periodic
 from server.db.appkeys import ENGINE
 from server.staff import sign_in
@@ -37,7 +38,7 @@ SWEEP_INTERVAL: Final = 300.0
 
 def setup(app: web.Application) -> None:
     """Routes, the access middleware, the staff service (after the database) and its sweeper."""
-    app.middlewares.append(staff_access)
+    add_guard(app, staff_access)
     app.router.add_get(SIGN_IN, sign_in.sign_in_form)
     app.router.add_post(SIGN_IN, sign_in.sign_in_submit)
     app.router.add_get(SIGN_IN_CODE, sign_in.code_form)
