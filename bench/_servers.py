@@ -21,7 +21,8 @@ import tempfile
 import time
 import uuid
 import zlib
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -49,6 +50,20 @@ _CHILD_EXIT_TIMEOUT_S: Final = 30.0
 POSTGRES: Final = os.environ.get(
     "BALIE_BENCH_POSTGRES", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
+
+
+@contextmanager
+def bench_workdir(name: str, keep: bool) -> Iterator[Path]:
+    """A fresh directory for a benchmark's logs and data; removed afterwards unless
+    ``keep`` (then its path is printed)."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"balie-{name}-bench-"))
+    try:
+        yield workdir
+    finally:
+        if keep:
+            print(f"\nlogs and data kept in {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def free_port() -> int:

@@ -50,11 +50,9 @@ import asyncio
 import math
 import os
 import resource
-import shutil
 import signal
 import statistics
 import sys
-import tempfile
 import time
 import tracemalloc
 from collections.abc import Sequence
@@ -624,15 +622,9 @@ def _header(cfg: Config) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     cfg = parse_args(argv)
     _header(cfg)
-    workdir = Path(tempfile.mkdtemp(prefix="balie-connections-bench-"))
-    try:
+    with _servers.bench_workdir("connections", cfg.keep) as workdir:
         samples = asyncio.run(run_all(cfg, workdir))
         line = report(cfg, medians(samples))
-    finally:
-        if cfg.keep:
-            print(f"\nlogs and data kept in {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
     print()
     print(line)
     return 0

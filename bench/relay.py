@@ -51,7 +51,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from array import array
 from collections.abc import Sequence
@@ -68,7 +67,7 @@ import psutil  # type: ignore[import-untyped, unused-ignore]
 from redis.asyncio import Redis
 
 from bench import _servers
-from bench._servers import Cluster
+from bench._servers import Cluster, bench_workdir
 from bench._stats import medians_of, percentile
 from bench._workload import ProtocolName, build_templates
 
@@ -799,8 +798,7 @@ def _header(cfg: Config) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     cfg = parse_args(argv)
     _header(cfg)
-    workdir = Path(tempfile.mkdtemp(prefix="balie-relay-bench-"))
-    try:
+    with bench_workdir("relay", cfg.keep) as workdir:
         servers = start_servers(cfg, workdir)
         try:
             samples, redis = asyncio.run(run_all(cfg, servers, workdir))
@@ -808,11 +806,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             for server in servers.values():
                 server.stop()
         line = report(cfg, medians(samples), redis_medians(redis))
-    finally:
-        if cfg.keep:
-            print(f"\nlogs and data kept in {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
     print()
     print(line)
     return 0

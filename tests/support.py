@@ -267,13 +267,14 @@ class SignalClient:
 
 
 async def seat_lobby(
-    session: aiohttp.ClientSession, server: LiveServer
+    session: aiohttp.ClientSession, server: LiveServer, *, resident_on: LiveServer | None = None
 ) -> tuple[SignalClient, SignalClient, IssuedRoom]:
-    """A specialist in the call and a resident waiting in the lobby of a fresh room."""
+    """A specialist in the call and a resident waiting in the lobby of a fresh room (the
+    resident's socket on ``resident_on``, another node, if given)."""
     room = server.issue_room()
     specialist = await SignalClient.connect(session, server)
     await specialist.join(room.seat(Role.SPECIALIST).token)
-    resident = await SignalClient.connect(session, server)
+    resident = await SignalClient.connect(session, resident_on or server)
     joined = await resident.join(room.seat(Role.RESIDENT).token)
     assert joined["state"] == "lobby"
     return specialist, resident, room

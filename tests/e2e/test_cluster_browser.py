@@ -38,8 +38,7 @@ from tests.e2e.browser import (
     wait_for_remote_video,
     wait_for_video_flowing,
 )
-from tests.redis_server import RedisServer, redis_server
-from tests.server.db.support import create_postgres_database, drop_postgres_database
+from tests.redis_server import RedisServer
 from tests.support import BalieProcess, balie_serve
 
 browser = e2e_browser.browser
@@ -61,16 +60,13 @@ class TwoNodes:
 
 
 @pytest.fixture
-async def nodes(tmp_path: Path) -> AsyncIterator[TwoNodes]:
+async def nodes(tmp_path: Path, redis: RedisServer, postgres_url: str) -> AsyncIterator[TwoNodes]:
     """Node A and node B; residents come in through one balancer, staff through another
     (pointed at node A), both allowed origins of the deployment."""
     resident_door, staff_door = Balancer(), Balancer()
-    database = await create_postgres_database()
     async with AsyncExitStack() as stack:
-        stack.push_async_callback(drop_postgres_database, database)
-        redis = stack.enter_context(redis_server(tmp_path))
         env = {
-            "BALIE_DATABASE_URL": database,
+            "BALIE_DATABASE_URL": postgres_url,
             "BALIE_REDIS_URL": redis.url,
             "BALIE_BUS_KEYS": "k1:" + base64.b64encode(os.urandom(32)).decode(),
             "BALIE_PUBLIC_URL": resident_door.url,

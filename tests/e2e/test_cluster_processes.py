@@ -21,7 +21,7 @@ import os
 import signal
 import statistics
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,8 +38,7 @@ from server.core.secrets import load_keys
 from signaling.close_codes import CloseCode
 from signaling.roles import Role
 from tests.e2e.peers import TestPeer, negotiate
-from tests.redis_server import RedisServer, redis_server
-from tests.server.db.support import create_postgres_database, drop_postgres_database
+from tests.redis_server import RedisServer
 from tests.support import DEADLINE, BalieProcess, Closed, SignalClient, balie_serve
 
 pytestmark = pytest.mark.e2e
@@ -69,23 +68,6 @@ def bounded(test: Callable[P, Awaitable[None]]) -> Callable[P, Awaitable[None]]:
             await test(*args, **kwargs)
 
     return run
-
-
-@pytest.fixture
-def redis(tmp_path: Path) -> Iterator[RedisServer]:
-    directory = tmp_path / "redis"
-    directory.mkdir()
-    with redis_server(directory) as server:
-        yield server
-
-
-@pytest.fixture
-async def postgres() -> AsyncIterator[str]:
-    url = await create_postgres_database()
-    try:
-        yield url
-    finally:
-        await drop_postgres_database(url)
 
 
 class Cluster:
@@ -137,8 +119,8 @@ class Cluster:
 
 
 @pytest.fixture
-async def cluster(tmp_path: Path, redis: RedisServer, postgres: str) -> AsyncIterator[Cluster]:
-    cluster = Cluster(tmp_path / "data", redis.url, postgres)
+async def cluster(tmp_path: Path, redis: RedisServer, postgres_url: str) -> AsyncIterator[Cluster]:
+    cluster = Cluster(tmp_path / "data", redis.url, postgres_url)
     try:
         yield cluster
     finally:

@@ -16,7 +16,7 @@ import base64
 import io
 import os
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
@@ -34,29 +34,13 @@ from signaling.close_codes import CloseCode
 from signaling.roles import Role
 from signaling.room_state import load_state
 from tests.redis_server import RedisServer, SelfSigned, redis_server
-from tests.server.db.support import create_postgres_database, drop_postgres_database
-from tests.support import LiveServer, SignalClient, config_for, live_server
+from tests.support import LiveServer, SignalClient, config_for, live_server, seat_lobby
 
 BUS_KEYS = "k1:" + base64.b64encode(os.urandom(32)).decode()
 CANARIES = ("Test Persoon", "999999990", "test@example.invalid")
 #: a node stops in well under a second; far longer means it hangs
 STOP_PATIENCE = 60.0
 CHAT = "Mijn naam is Test Persoon, BSN 999999990, mail test@example.invalid"
-
-
-@pytest.fixture
-def redis(tmp_path: Path) -> Iterator[RedisServer]:
-    with redis_server(tmp_path) as server:
-        yield server
-
-
-@pytest.fixture
-async def postgres() -> AsyncIterator[str]:
-    url = await create_postgres_database()
-    try:
-        yield url
-    finally:
-        await drop_postgres_database(url)
 
 
 class Cluster:
@@ -102,8 +86,8 @@ class Cluster:
 
 
 @pytest.fixture
-async def cluster(tmp_path: Path, redis: RedisServer, postgres: str) -> AsyncIterator[Cluster]:
-    cluster = Cluster(tmp_path / "data", redis.url, postgres)
+async def cluster(tmp_path: Path, redis: RedisServer, postgres_url: str) -> AsyncIterator[Cluster]:
+    cluster = Cluster(tmp_path / "data", redis.url, postgres_url)
     await cluster.start()
     await cluster.start()
     try:
@@ -122,12 +106,7 @@ async def call_across(
     session: aiohttp.ClientSession, a: LiveServer, b: LiveServer
 ) -> tuple[SignalClient, SignalClient, IssuedRoom]:
     """A specialist on node ``a``, an admitted resident on node ``b``, one room."""
-    room = a.issue_room()
-    specialist = await SignalClient.connect(session, a)
-    await specialist.join(room.seat(Role.SPECIALIST).token)
-    resident = await SignalClient.connect(session, b)
-    joined = await resident.join(room.seat(Role.RESIDENT).token)
-    assert joined["state"] == "lobby"
+    specialist, resident, room = await seat_lobby(session, a, resident_on=b)
     update = await specialist.expect("lobby-update")
     while [w["id"] for w in update["waiting"]] != [resident.participant_id]:
         update = await specialist.expect("lobby-update")
@@ -293,7 +272,7 @@ async def test_sign_in_attempts_count_for_the_cluster_not_per_node(cluster: Clus
 
 
 async def test_redis_over_tls_with_the_acl_user_of_the_deployment_guide(
-    tmp_path: Path, postgres: str, session: aiohttp.ClientSession
+    tmp_path: Path, postgres_url: str, session: aiohttp.ClientSession
 ) -> None:
     """``rediss://`` with docs/deployment.md's ACL line, as written there, on a Redis that
     speaks TLS only and whose default user is off: a call across the nodes, a node stopping
@@ -305,7 +284,7 @@ async def test_redis_over_tls_with_the_acl_user_of_the_deployment_guide(
     rule = rule.removeprefix("user ").replace(">password", ">" + password)
     with redis_server(tmp_path, users=[rule], tls=SelfSigned.make(tmp_path)) as server:
         url = server.url.replace("rediss://", f"rediss://balie:{password}@")
-        cluster = Cluster(tmp_path / "data", url, postgres)
+        cluster = Cluster(tmp_path / "data", url, postgres_url)
         try:
             a, b = await cluster.start(), await cluster.start()
             specialist, resident, _ = await call_across(session, a, b)

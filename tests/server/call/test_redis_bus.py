@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import pytest
 from redis import Redis as SyncRedis
@@ -21,18 +20,12 @@ from redis.asyncio import Redis
 from server.call.redis_bus import RedisBus
 from signaling.bus import Envelope, socket_channel
 from signaling.bus_wire import Sealer
-from tests.redis_server import RedisServer, redis_server
+from tests.redis_server import RedisServer
 
 KEYS = {"k1": os.urandom(32)}
 CANARIES = (b"Test Persoon", b"999999990", b"test@example.invalid")
 FRAME = b'{"type":"chat","text":"Test Persoon 999999990 test@example.invalid"}'
 PATIENCE = 10.0
-
-
-@pytest.fixture
-def redis(tmp_path: Path) -> Iterator[RedisServer]:
-    with redis_server(tmp_path) as server:
-        yield server
 
 
 class Inbox:

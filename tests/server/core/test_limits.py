@@ -6,23 +6,16 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
 
 from server.core.limits import LocalLimiter, SharedLimiter
-from tests.redis_server import RedisServer, redis_server
+from tests.redis_server import RedisServer
 
 CLIENT = "203.0.113.7"  # documentation address (RFC 5737)
 KEY = os.urandom(32)
-
-
-@pytest.fixture
-def redis(tmp_path: Path) -> Iterator[RedisServer]:
-    with redis_server(tmp_path) as server:
-        yield server
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -18,19 +17,9 @@ import pytest
 
 from server.config import DatabaseSettings
 from server.db.sole_node import AnotherNodeRunning
-from tests.server.db.support import create_postgres_database, drop_postgres_database
 from tests.support import balie_serve, config_for, free_port, live_server
 
 BALIE = str(Path(sys.executable).with_name("balie"))
-
-
-@pytest.fixture
-async def postgres_url() -> AsyncIterator[str]:
-    url = await create_postgres_database()
-    try:
-        yield url
-    finally:
-        await drop_postgres_database(url)
 
 
 async def test_a_second_node_on_the_same_sqlite_database_refuses_to_start(
