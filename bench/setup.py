@@ -22,85 +22,33 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import statistics
 import tempfile
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 import aiohttp
-import av
-from aiortc import (
-    MediaStreamTrack,
-    RTCConfiguration,
-    RTCPeerConnection,
-    RTCSessionDescription,
-    VideoStreamTrack,
-)
-from aiortc.mediastreams import MediaStreamError
 
 from bench._servers import HOST, Server, start_balie
 from bench._stats import percentile
+from server.probe.media import HEIGHT as HEIGHT
+from server.probe.media import WIDTH as WIDTH
+from server.probe.media import GreyVideo as GreyVideo
+from server.probe.peer import VideoPeer, negotiate
+from server.probe.signalling import Signal
 
-#: the synthetic picture's size (tests/e2e/peers.py sends the same track)
-WIDTH, HEIGHT = 160, 120
 DEADLINE: Final = 60.0
 
 
-class GreyVideo(VideoStreamTrack):
-    """Small grey frames at the track's own pace: cheap to encode on 2 cores."""
-
-    async def recv(self) -> av.VideoFrame:
-        pts, time_base = await self.next_timestamp()
-        frame = av.VideoFrame(width=WIDTH, height=HEIGHT, format="yuv420p")
-        for plane in frame.planes:
-            plane.update(bytes([128]) * plane.buffer_size)
-        frame.pts, frame.time_base = pts, time_base
-        return frame
-
-
-class Peer:
-    def __init__(self) -> None:
-        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        self.pc.addTrack(GreyVideo())
-        self.first_frame: asyncio.Future[float] = asyncio.get_running_loop().create_future()
-        self._readers: list[asyncio.Task[None]] = []
-        self.pc.on("track", self._on_track)
-
-    def _on_track(self, track: MediaStreamTrack) -> None:
-        self._readers.append(asyncio.create_task(self._read(track)))
-
-    async def _read(self, track: MediaStreamTrack) -> None:
-        with contextlib.suppress(MediaStreamError):
-            await track.recv()
-            if not self.first_frame.done():
-                self.first_frame.set_result(time.perf_counter())
-
-    async def local(self, kind: str) -> dict[str, str]:
-        made = await (self.pc.createOffer() if kind == "offer" else self.pc.createAnswer())
-        await self.pc.setLocalDescription(made)
-        return {"type": self.pc.localDescription.type, "sdp": self.pc.localDescription.sdp}
-
-    async def remote(self, description: dict[str, str]) -> None:
-        await self.pc.setRemoteDescription(RTCSessionDescription(**description))
-
-    async def close(self) -> None:
-        await self.pc.close()
-        for reader in self._readers:
-            reader.cancel()
-        await asyncio.gather(*self._readers, return_exceptions=True)
-
-
-async def both_see_video(a: Peer, b: Peer) -> float:
+async def both_see_video(a: VideoPeer, b: VideoPeer) -> float:
     done = await asyncio.wait_for(asyncio.gather(a.first_frame, b.first_frame), DEADLINE)
     return max(done)
 
 
 async def direct_run() -> float:
-    a, b = Peer(), Peer()
+    a, b = VideoPeer(), VideoPeer()
     try:
         started = time.perf_counter()
         await b.remote(await a.local("offer"))
@@ -111,53 +59,25 @@ async def direct_run() -> float:
         await b.close()
 
 
-class Signal:
-    """Just enough of Balie's signalling protocol (docs/signaling.md) for one call."""
-
-    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        self.ws, self.seq = ws, 0
-
-    @classmethod
-    @contextlib.asynccontextmanager
-    async def open(cls, http: aiohttp.ClientSession, end: dict[str, Any]) -> AsyncIterator[Signal]:
-        async with http.ws_connect(end["url"], origin=end["origin"]) as ws:
-            yield cls(ws)
-
-    async def send(self, **frame: Any) -> None:
-        self.seq += 1
-        await self.ws.send_json({**frame, "seq": self.seq})
-
-    async def expect(self, kind: str) -> dict[str, Any]:
-        while True:
-            frame: dict[str, Any] = await self.ws.receive_json(timeout=DEADLINE)
-            if frame.get("type") == kind:
-                return frame
-            if frame.get("type") == "error":
-                raise RuntimeError(f"Balie refused a frame: {frame}")
-
-
 async def balie_run(server: Server, http: aiohttp.ClientSession) -> float:
     (spec,) = await server.pair_specs(1, "setup")
     specialist_end, resident_end = spec["a"], spec["b"]
-    a, b = Peer(), Peer()
+    a, b = VideoPeer(), VideoPeer()
     try:
-        async with Signal.open(http, specialist_end) as specialist:
-            await specialist.send(type="join", token=specialist_end["token"])
-            await specialist.expect("joined")
+        async with Signal.open(
+            http, specialist_end["url"], origin=specialist_end["origin"], deadline=DEADLINE
+        ) as specialist:
+            await specialist.join(specialist_end["token"])
             started = time.perf_counter()
-            async with Signal.open(http, resident_end) as resident:
-                await resident.send(type="join", token=resident_end["token"])
-                me = (await resident.expect("joined"))["participant_id"]
+            async with Signal.open(
+                http, resident_end["url"], origin=resident_end["origin"], deadline=DEADLINE
+            ) as resident:
+                await resident.join(resident_end["token"])
                 await specialist.expect("lobby-update")
-                await specialist.send(type="admit", participant_id=me)
+                await specialist.send(type="admit", participant_id=resident.participant_id)
                 await resident.expect("admitted")
                 await specialist.expect("peer-joined")
-                await specialist.send(type="description", to=me, description=await a.local("offer"))
-                offer = await resident.expect("description")
-                await b.remote(offer["description"])
-                answer = await b.local("answer")
-                await resident.send(type="description", to=offer["from"], description=answer)
-                await a.remote((await specialist.expect("description"))["description"])
+                await negotiate(a, specialist, b, resident)
                 return await both_see_video(a, b) - started
     finally:
         await a.close()

@@ -18,6 +18,7 @@ from server.config import Config
 from server.core.clock import Clock, utc_now
 from server.core.setup import setup as setup_core
 from server.db.setup import setup as setup_db
+from server.probe.setup import setup as setup_probe
 from server.resident.setup import setup as setup_resident
 from server.staff.setup import setup as setup_staff
 from server.verification import setup as verification
@@ -54,4 +55,5 @@ def create_app(
     verification.setup(app)
     setup_resident(app)
     setup_staff(app)
+    setup_probe(app)
     return app

@@ -18,16 +18,19 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from identity.vault import new_key_config_entry, reseal_all
+from server import check
 from server.app import create_app
-from server.call.rooms import IssuedRoom, issue_room
+from server.call.rooms import IssuedRoom, issue_room, room_json
 from server.config import Config, ConfigError
 from server.core import logs
 from server.core.appkeys import KEYS
 from server.core.secrets import load_keys, rotate_keys, vault_keys
 from server.core.serving import serve_until_stopped
+from server.core.tasks import innermost
 from server.db import create_engine, migrate
 from server.db.demo import DEMO_TENANT
 from server.db.sole_node import migration_turn, sole_node
+from server.probe import command as probe
 from server.staff.demo import print_demo_accounts
 from server.verification.vault_store import SqlVault
 
@@ -71,6 +74,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "reseal", help="re-encrypt every vault entry under the first (active) key"
     )
 
+    check.add_parser(commands)
+    probe.add_parser(commands)
+
     args = parser.parse_args(argv)
     env = dict(os.environ)
     if getattr(args, "host", None):
@@ -79,6 +85,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         env["BALIE_PORT"] = str(args.port)
     if getattr(args, "url", None):
         env["BALIE_PUBLIC_URL"] = args.url
+    if args.command == "check":
+        return check.run(env, as_json=args.json)
+    if args.command == "probe":
+        return probe.run(args, env)
     try:
         config = Config.from_env(env)
         if args.command == "serve":
@@ -99,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _serve(config: Config) -> int:
     """Check what can be checked before printing anything (the port, the database), so a
     mistake is one line naming its cause, exit status 2; then start."""
-    logs.configure(config.log_level)
+    logs.configure(config.log_level, config.log_format, config.log_key)
     sock = _listen(config)
     loop = _new_loop()
     asyncio.set_event_loop(loop)
@@ -196,12 +206,7 @@ async def check_database(url: str, *, clustered: bool = False) -> None:
 def _cause(error: BaseException) -> str:
     """The driver's own first line, which says what is wrong (refused, no such database,
     authentication failed), without SQLAlchemy's wrapping and links."""
-    seen: BaseException = error
-    while True:
-        inner = getattr(seen, "orig", None) or seen.__cause__
-        if inner is None or inner is seen:
-            break
-        seen = inner
+    seen = innermost(error)
     text = str(seen).strip().splitlines()[0] if str(seen).strip() else type(seen).__name__
     return text if len(text) <= 200 else text[:197] + "..."
 
@@ -253,21 +258,7 @@ def _room_create(
         print(f"balie: {exc}", file=sys.stderr)
         return 2
     if as_json:
-        out = [
-            {
-                "room": room.room,
-                **{
-                    seat.role.value: {
-                        "participant_id": seat.participant_id,
-                        "token": seat.token,
-                        "url": seat.url,
-                    }
-                    for seat in room.seats
-                },
-            }
-            for room in rooms
-        ]
-        print(json.dumps(out, indent=2))
+        print(json.dumps([room_json(room) for room in rooms], indent=2))
         return 0
     _print_rooms(rooms)
     return 0

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Final, TypeVar
 from urllib.parse import urlsplit
 
+from server.core.checks import refusals
 from signaling.turn import IceSettings
 
 DEFAULT_HOST: Final = "127.0.0.1"
@@ -202,6 +203,30 @@ class StaffSettings:
     absolute_hours: int = 8
 
 
+class LogFormat(StrEnum):
+    #: readable lines, for a person at a terminal (the default)
+    TEXT = "text"
+    #: one JSON object a line, for a log collector (docs/operations.md)
+    JSON = "json"
+
+
+#: BALIE_LOG_KEY, when set, must decode to at least this many bytes
+MIN_LOG_KEY_BYTES: Final = 16
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsSettings:
+    """Prometheus metrics on a listener of their own, never on the public one
+    (docs/operations.md, "Logs and metrics")."""
+
+    #: the port ``/metrics`` is served on; 0: no metrics listener at all
+    port: int = 0
+    #: the address it listens on; loopback unless the operator opens it further
+    host: str = DEFAULT_HOST
+    #: when set, a scrape must send ``Authorization: Bearer <token>``
+    token: str = field(default="", repr=False)
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     environment: Environment = Environment.DEVELOPMENT
@@ -224,10 +249,18 @@ class Config:
     staff: StaffSettings = field(default_factory=StaffSettings)
     #: log level name for the ``balie`` loggers
     log_level: str = "INFO"
+    #: readable text lines or one JSON object a line
+    log_format: LogFormat = LogFormat.TEXT
+    #: the key of the room references in logs (a keyed digest, never the room's id); empty:
+    #: a random key per process, so references match within one process's life only
+    log_key: bytes = field(default=b"", repr=False)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
     #: proxies (addresses or networks) whose X-Forwarded-For names the real client
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     #: seconds a client has to send a request's headers (a slow sender is cut off)
     header_timeout: float = 10.0
+    #: the bearer secret ``balie probe`` shows to get a probe room; empty: no probes
+    probe_secret: str = field(default="", repr=False)
 
     def __post_init__(self) -> None:
         if not self.public_url:
@@ -273,6 +306,14 @@ class Config:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Config:
+        config = cls.read_env(env)
+        config.validate()
+        return config
+
+    @classmethod
+    def read_env(cls, env: Mapping[str, str]) -> Config:
+        """Every variable parsed (a value that does not parse is refused here), the settings
+        not yet checked together: ``balie check`` lists all that is wrong with them."""
         read = _Reader(env)
         data_dir = Path(read.text("BALIE_DATA_DIR", DEFAULT_DATA_DIR))
         keys_file = read.text("BALIE_ROOM_KEYS_FILE", "")
@@ -342,13 +383,28 @@ class Config:
                 absolute_hours=read.integer("BALIE_STAFF_ABSOLUTE_HOURS", 8),
             ),
             log_level=read.text("BALIE_LOG_LEVEL", "INFO").upper(),
+            log_format=read.choice("BALIE_LOG_FORMAT", LogFormat, LogFormat.TEXT),
+            log_key=read.base64("BALIE_LOG_KEY"),
+            metrics=MetricsSettings(
+                port=read.integer("BALIE_METRICS_PORT", 0),
+                host=read.text("BALIE_METRICS_HOST", DEFAULT_HOST),
+                token=read.text("BALIE_METRICS_TOKEN", ""),
+            ),
             trusted_proxies=read.networks("BALIE_TRUSTED_PROXIES"),
             header_timeout=read.number("BALIE_HEADER_TIMEOUT", 10.0),
+            probe_secret=read.text("BALIE_PROBE_SECRET", ""),
         )
-        config.validate()
         return config
 
     def validate(self) -> None:
+        """Refuse the first thing wrong: a value out of its range, then the rules of
+        server/core/checks.py that stop a start."""
+        self.validate_values()
+        for finding in refusals(self):
+            raise ConfigError(finding.message)
+
+    def validate_values(self) -> None:
+        """Each value within its range (the rules between settings: server/core/checks.py)."""
         if not 0 < self.port < 65536:
             raise ConfigError("BALIE_PORT must be between 1 and 65535")
         for origin in self.allowed_origins:
@@ -373,8 +429,6 @@ class Config:
         for name, value in positive.items():
             if not value > 0:
                 raise ConfigError(f"{name} must be positive, not {value!r}")
-        if self.production and not self.public_url.startswith("https://"):
-            raise ConfigError("BALIE_PUBLIC_URL must be an https:// URL in production")
         if self.booking.holds_per_client < 0:
             raise ConfigError("BALIE_HOLDS_PER_CLIENT must be 0 (no cap) or more")
         if not self.database.url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
@@ -384,26 +438,21 @@ class Config:
         self._validate_booking()
         self._validate_staff()
         self._validate_cluster()
-        if self.production:
-            self._validate_production_identity()
         if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise ConfigError("BALIE_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
+        if self.log_key and len(self.log_key) < MIN_LOG_KEY_BYTES:
+            raise ConfigError(f"BALIE_LOG_KEY must decode to at least {MIN_LOG_KEY_BYTES} bytes")
+        self._validate_metrics()
 
-    def _validate_production_identity(self) -> None:
-        # Each of these would silently weaken verification in production.
-        if self.identity.demo_mode:
-            raise ConfigError("BALIE_DEMO_MODE must be off in production (irma-demo is forgeable)")
-        if self.database.demo_data:
-            raise ConfigError("BALIE_DEMO_DATA must be off in production")
-        irma = self.identity.irma
-        if not irma.url.startswith("https://"):
-            raise ConfigError("BALIE_IRMA_URL must be the https:// URL of a real irma server")
-        if not irma.token:
-            raise ConfigError("BALIE_IRMA_TOKEN must be set in production")
-        if irma.result_key_file is None:
-            raise ConfigError("BALIE_IRMA_RESULT_KEY_FILE must name the pinned result-JWT key")
-        if not self.identity.vault_keys:
-            raise ConfigError("BALIE_VAULT_KEYS must be set in production")
+    def _validate_metrics(self) -> None:
+        metrics = self.metrics
+        if not 0 <= metrics.port < 65536:
+            raise ConfigError("BALIE_METRICS_PORT must be 0 (no metrics) or a port up to 65535")
+        if metrics.port and metrics.port == self.port:
+            # the public listener never serves /metrics
+            raise ConfigError("BALIE_METRICS_PORT must differ from BALIE_PORT")
+        if metrics.token and any(c.isspace() for c in metrics.token):
+            raise ConfigError("BALIE_METRICS_TOKEN must not contain spaces")
 
     def _validate_booking(self) -> None:
         booking = self.booking
@@ -428,17 +477,6 @@ class Config:
             return
         if not cluster.redis_url.startswith(("redis://", "rediss://")):
             raise ConfigError("BALIE_REDIS_URL must start with redis:// or rediss:// (TLS)")
-        if not self.database.url.startswith("postgresql+asyncpg://"):
-            raise ConfigError(
-                "BALIE_REDIS_URL runs several nodes, and they need one PostgreSQL database "
-                "(BALIE_DATABASE_URL=postgresql+asyncpg://...): an SQLite file belongs to one "
-                "node"
-            )
-        if not cluster.bus_keys:
-            raise ConfigError(
-                "BALIE_BUS_KEYS must be set with BALIE_REDIS_URL: every node seals what it "
-                "puts in Redis with it and opens what the others put there"
-            )
         if not _PREFIX.fullmatch(cluster.prefix):
             raise ConfigError("BALIE_REDIS_PREFIX must be 1-32 of A-Z a-z 0-9 _ - : .")
 
@@ -533,6 +571,13 @@ class _Reader:
             raise ConfigError(
                 f"{name}: {error} (give addresses or networks, comma-separated)"
             ) from None
+
+    def base64(self, name: str) -> bytes:
+        raw = self.text(name, "")
+        try:
+            return base64.b64decode(raw, validate=True) if raw else b""
+        except binascii.Error:
+            raise ConfigError(f"{name} must be base64 (openssl rand -base64 32)") from None
 
     def flag(self, name: str, default: bool) -> bool:
         raw = self._env.get(name)

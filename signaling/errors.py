@@ -137,7 +137,11 @@ class BusWireError(SignalingError):
     code = "bus-envelope"
 
 
-class BusUnavailable(SignalingError):
-    """The bus between nodes (Redis) cannot be reached now; nothing was changed."""
+class Unavailable(SignalingError):
+    """Something the server needs for this cannot be reached now; nothing was changed."""
 
     code = "unavailable"
+
+
+class BusUnavailable(Unavailable):
+    """The bus between nodes (Redis) cannot be reached now; nothing was changed."""

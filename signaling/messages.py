@@ -33,6 +33,12 @@ MAX_SEQ: Final = 2**53 - 1  # what a JavaScript number holds exactly
 
 ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 DESCRIPTION_TYPES: Final = frozenset({"offer", "answer", "pranswer", "rollback"})
+#: what a ``report`` tells the server (docs/signaling.md, "Reports")
+REPORT_EVENTS: Final = frozenset({"connected", "ice-failed"})
+#: the path a connected peer connection took: straight (host, srflx) or through TURN
+REPORT_ROUTES: Final = frozenset({"direct", "relay"})
+#: the longest setup a report may name, in milliseconds (ten minutes)
+MAX_SETUP_MS: Final = 600_000
 
 JsonObject: TypeAlias = dict[str, Any]
 
@@ -119,9 +125,23 @@ class Ping:
     seq: int | None = None
 
 
-#: what a room passes on without changing who is where: its numbering and replay buffers move,
-#: nothing else (the scale-out hub writes such changes down lazily)
-RELAYED: Final = (Description, Candidate, Media, Chat)
+@dataclass(slots=True)
+class Report:
+    """What a client measured of its own peer connection, for the server's metrics."""
+
+    #: ``connected`` (the first time a peer connection connected) or ``ice-failed``
+    event: str
+    #: with ``connected``: milliseconds from both sides being in the call to connected
+    setup_ms: int | None = None
+    #: with ``connected``: ``direct`` or ``relay`` (TURN); None when the client could not tell
+    route: str | None = None
+    seq: int | None = None
+
+
+#: what a room passes on without changing who is where (its numbering and replay buffers move,
+#: nothing else) and what the peers send again after a resync: the scale-out hub writes such
+#: changes down lazily. Not chat: a person typed it, and no resync brings it back.
+RENEGOTIATED: Final = (Description, Candidate, Media)
 
 ClientMessage: TypeAlias = (
     Join
@@ -136,6 +156,7 @@ ClientMessage: TypeAlias = (
     | Leave
     | End
     | Ping
+    | Report
 )
 
 
@@ -312,6 +333,19 @@ def _ping(data: JsonObject, seq: int | None) -> Ping:
     return Ping(float(ts), seq)
 
 
+def _report(data: JsonObject, seq: int | None) -> Report:
+    kind = data.get("event")
+    if not isinstance(kind, str) or kind not in REPORT_EVENTS:
+        raise BadMessage("field 'event' must be connected or ice-failed")
+    if kind != "connected":
+        return Report(kind, seq=seq)
+    setup_ms = _int(data, "setup_ms", 0, MAX_SETUP_MS)
+    route = data.get("route")
+    if route is not None and (not isinstance(route, str) or route not in REPORT_ROUTES):
+        raise BadMessage("field 'route' must be direct or relay")
+    return Report(kind, setup_ms, route, seq)
+
+
 _PARSERS: Final[dict[str, Callable[[JsonObject, int | None], ClientMessage]]] = {
     "join": _join,
     "resume": _resume,
@@ -325,4 +359,5 @@ _PARSERS: Final[dict[str, Callable[[JsonObject, int | None], ClientMessage]]] = 
     "leave": _leave,
     "end": _end,
     "ping": _ping,
+    "report": _report,
 }

@@ -1,3 +1,4 @@
+# Longer than 500 lines: the room is one state machine, every transition beside the others.
 """The room state machine, free of I/O.
 
 A :class:`Room` takes parsed client messages and the current time and returns
@@ -33,6 +34,7 @@ from signaling.messages import (
     Leave,
     Media,
     Ping,
+    Report,
     Resume,
     encode_server_message,
 )
@@ -297,6 +299,10 @@ class Room:
             case Ping(ts=ts):
                 pong: JsonObject = {"type": "pong", "ts": ts}
                 return [Send(seat.id, seat.session_id, pong, encode_server_message(pong))]
+            case Report():
+                # only a seat in the call has peer connections to report on; the hub counts it
+                self._require_call(seat, "report")
+                return []
             case Leave():
                 effects = self._remove(seat, reason="left")
                 effects.append(Close(seat.id, CloseCode.NORMAL, "left", seat.session_id))

@@ -1,5 +1,6 @@
-"""A loopback TCP proxy a test controls: it can cut every connection (a network drop) or
-swallow everything (a partition where connections stay up and nothing answers)."""
+"""A loopback TCP proxy a test controls: it can cut every connection (a network drop), swallow
+everything (a partition where connections stay up and nothing answers), or go away and come
+back on the same port (the server behind it stopped and started again)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ class CuttableProxy:
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
+        """Listen on :attr:`port` (again, after :meth:`refuse`)."""
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port)
 
     def cut(self) -> None:
@@ -38,11 +40,18 @@ class CuttableProxy:
         self.blackholed = False
         self.cut()
 
-    async def stop(self) -> None:
+    async def refuse(self) -> None:
+        """The server behind goes away: every connection is cut and new ones are refused
+        (nothing listens on :attr:`port`) until :meth:`start` is called again."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
         self.cut()
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
+        if server is not None:
+            await server.wait_closed()
+
+    async def stop(self) -> None:
+        await self.refuse()
         for task in list(self._tasks):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -52,8 +61,15 @@ class CuttableProxy:
         self._transports.append(writer.transport)
         if self.blackholed:
             return  # accepted, and never answered
-        up_reader, up_writer = await asyncio.open_connection(self.target_host, self.target_port)
+        try:
+            up_reader, up_writer = await asyncio.open_connection(self.target_host, self.target_port)
+        except OSError:
+            writer.transport.abort()  # the target refused: so does the proxy
+            return
         self._transports.append(up_writer.transport)
+        if self._server is None:  # refused while this connection was being made
+            self.cut()
+            return
         for source, sink in ((reader, up_writer), (up_reader, writer)):
             task = asyncio.get_running_loop().create_task(self._pipe(source, sink))
             self._tasks.add(task)

@@ -3,7 +3,8 @@
 - ``signaling/`` and ``identity/`` never import ``server/`` or ``web/`` (and ``signaling``
   is I/O-free: no web framework, no templates);
 - ``server/core`` and ``server/db`` import no feature (``server.call``, ``server.booking``,
-  ``server.calendars``, ``server.verification``, ``server.resident``, ``server.staff``);
+  ``server.calendars``, ``server.verification``, ``server.resident``, ``server.staff``,
+  ``server.probe``);
 - no feature imports another feature's HTTP handlers (the modules the router's handlers
   live in, and each feature's ``setup``);
 - the booking engine imports neither aiohttp nor SQLAlchemy.
@@ -29,7 +30,7 @@ PURE = ("signaling", "identity")
 FORBIDDEN = ("server", "web")
 #: signaling is also I/O-free (docs/signaling.md): no web framework or templates
 FORBIDDEN_IN = {"signaling": (*FORBIDDEN, "aiohttp", "jinja2"), "identity": FORBIDDEN}
-FEATURES = ("call", "booking", "calendars", "verification", "resident", "staff")
+FEATURES = ("call", "booking", "calendars", "verification", "resident", "staff", "probe")
 INFRASTRUCTURE = ("server.core", "server.db")
 #: the pure slot engine and its values (docs/booking.md): no web framework, no SQL
 ENGINE = tuple(

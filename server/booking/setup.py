@@ -25,13 +25,14 @@ from server.booking.appkeys import BOOKING, CALENDAR_WRITER, CATALOG, FEED_TOKEN
 from server.booking.calendar_writer import CalendarWriter
 from server.booking.catalog import Catalog
 from server.booking.links import LinkKeys
-from server.booking.service import BookingService
+from server.booking.metrics import CountedBookings
 from server.calendars.caldav import CalDAVSource
 from server.calendars.errors import InvalidCalendarInput
 from server.calendars.feed import FeedTokens
 from server.calendars.staff_source import StaffCalendarsBusy
 from server.config import MIN_FEED_SECRET_BYTES, Config, ConfigError
 from server.core.appkeys import CLOCK, CONFIG
+from server.core.metrics import METRICS
 from server.core.secrets import write_secret
 from server.core.tasks import periodic
 from server.db.appkeys import ENGINE
@@ -104,8 +105,9 @@ async def booking_context(app: web.Application) -> AsyncIterator[None]:
     async with aiohttp.ClientSession() as session:
         source = CalDAVSource(session, timeout=timeout, uid_domain=settings.caldav_uid_domain)
         catalog = Catalog(app[ENGINE])
-        app[BOOKING] = BookingService(
+        app[BOOKING] = CountedBookings(
             app[ENGINE],
+            metrics=app[METRICS],
             clock=app[CLOCK],
             busy_source=StaffCalendarsBusy(source, settings.caldav_credentials),
             link_keys=app[LINK_KEYS],

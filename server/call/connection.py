@@ -63,6 +63,7 @@ class Connection:
         "_writer",
         "_writing",
         "browser",
+        "close_sent",
         "closed_by_room",
         "id",
         "participant_id",
@@ -95,6 +96,8 @@ class Connection:
         self.subscription: Subscription | None = None
         #: set once the room closed this socket on purpose (leave, deny, end)
         self.closed_by_room = False
+        #: the close code this side sent, for the metrics (None: the client closed first)
+        self.close_sent: int | None = None
         self._overflowed = False
         #: our close frame is out and the writer waits for the client's (see :meth:`stop`)
         self._handshaking = False
@@ -171,6 +174,7 @@ class Connection:
                 self._writer = self._loop.create_task(self._write_loop())
         else:
             self._overflowed = True
+            self.close_sent = CloseCode.SLOW_CONSUMER
             log.warning("closing a socket that stopped reading (send queue full)")
             if self._writer is not None:
                 self._writer.cancel()
@@ -199,6 +203,10 @@ class Connection:
     async def close(self, code: int, reason: str) -> None:
         """Close after everything queued so far has been written (the seat stays)."""
         self._enqueue(Envelope(close_code=code, close_reason=reason))
+        await self.written()
+
+    async def written(self) -> None:
+        """Return once what is queued has been written, a close included."""
         if self._writer is not None:
             # bounded: a half-open socket must not hold up whoever closes it
             await asyncio.wait({self._writer}, timeout=FLUSH_BEFORE_CLOSE)
@@ -231,6 +239,7 @@ class Connection:
                     await ws.send_frame(envelope.frame, WSMsgType.TEXT)
                 if envelope.close_code is not None:
                     self._handshaking = True
+                    self.close_sent = envelope.close_code
                     await ws.close(code=envelope.close_code, message=envelope.close_reason.encode())
                     break
             except (ConnectionError, RuntimeError):

@@ -7,6 +7,7 @@ This module reads the sockets: it checks the Origin, reads the first frame (``jo
 
 from __future__ import annotations
 
+import logging
 import time
 
 from aiohttp import WSMsgType, web
@@ -17,6 +18,7 @@ from server.call.hub import Hub
 from server.config import Config
 from server.core.appkeys import CONFIG
 from server.core.browser import browser_id
+from server.core.logs import Event, event
 from signaling.close_codes import CloseCode
 from signaling.errors import (
     BinaryNotSupported,
@@ -29,6 +31,8 @@ from signaling.messages import Join, Resume, decode_client_message
 from signaling.ratelimit import TokenBucket
 from signaling.room import REPLAY_LIMIT
 
+log = logging.getLogger("balie.ws")
+
 
 def origin_allowed(config: Config, request: web.Request) -> bool:
     origin = request.headers.get("Origin")
@@ -36,9 +40,15 @@ def origin_allowed(config: Config, request: web.Request) -> bool:
 
 
 async def websocket_handler(request: web.Request) -> web.StreamResponse:
+    """One socket, from the upgrade to its end.
+
+    The read loop is written out here rather than in a function of its own: this coroutine
+    lives as long as the call, and a second coroutine beside it would cost every held socket
+    its frame, about 0.4 kB (bench/connections.py)."""
     config = request.app[CONFIG]
     hub = request.app[HUB]
     if not origin_allowed(config, request):
+        log.warning("WebSocket refused: origin not allowed", extra=event(Event.WS_ORIGIN_REFUSED))
         raise web.HTTPForbidden(reason="origin not allowed")
     ws = web.WebSocketResponse(
         heartbeat=config.ws.heartbeat,
@@ -51,15 +61,53 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
     conn.browser = browser_id(request)
     hub.sockets.add(conn)
     try:
-        if await _first_frame(hub, conn, config):
-            await _read_loop(hub, conn, config)
+        if not await _first_frame(hub, conn, config):
+            return ws
+        clock = time.monotonic
+        bucket = TokenBucket(config.ws.rate, config.ws.burst, clock())
+        strikes = 0
+        # receive() rather than ``async for``: one coroutine layer less per frame
+        while True:
+            msg = await ws.receive()
+            if msg.type is not WSMsgType.TEXT and msg.type is not WSMsgType.BINARY:
+                return ws  # closing, closed, or a protocol error aiohttp answered
+            # every frame counts against the rate, the ones we cannot use included
+            if not bucket.allow(clock()):
+                strikes += 1
+                if strikes >= config.ws.rate_strikes:
+                    log.warning(
+                        "closing a socket over its rate", extra=event(Event.WS_RATE_LIMITED)
+                    )
+                    await conn.close(CloseCode.RATE_LIMITED, "too many messages")
+                    return ws
+                conn.refuse(RateLimited("too many messages; this one was dropped"))
+                continue
+            strikes = 0
+            if msg.type is WSMsgType.BINARY:
+                conn.refuse(BinaryNotSupported("binary frames are not supported"))
+                continue
+            try:
+                message = decode_client_message(msg.data)
+            except ProtocolError as exc:
+                conn.refuse(exc, exc.ref)
+                continue
+            elsewhere = hub.handle(conn, message, msg.data)
+            if elsewhere is not None:
+                await elsewhere
+            if conn.closed_by_room:
+                # The room closed this socket (end, leave): the writer does the close
+                # handshake alone. aiohttp's close() beside a pending receive() drops the
+                # connection without waiting for the client's close frame: the client sees
+                # 1006.
+                await conn.written()
+                return ws
     finally:
         await hub.dropped(conn)
         hub.forget_socket(conn)
         await conn.stop()
         if not ws.closed:
             await ws.close(code=CloseCode.GOING_AWAY)
-    return ws
+        hub.stats.closed(conn.close_sent or ws.close_code)  # ours, else the client's
 
 
 async def _first_frame(hub: Hub, conn: Connection, config: Config) -> bool:
@@ -91,35 +139,3 @@ async def _first_frame(hub: Hub, conn: Connection, config: Config) -> bool:
 async def _refuse_first(conn: Connection, error: SignalingError) -> None:
     conn.refuse(error)
     await conn.close(CloseCode.BAD_FIRST_FRAME, "first frame must be join or resume")
-
-
-async def _read_loop(hub: Hub, conn: Connection, config: Config) -> None:
-    clock = time.monotonic
-    bucket = TokenBucket(config.ws.rate, config.ws.burst, clock())
-    strikes = 0
-    ws = conn.ws
-    # receive() rather than ``async for``: one coroutine layer less per frame
-    while True:
-        msg = await ws.receive()
-        if msg.type is not WSMsgType.TEXT and msg.type is not WSMsgType.BINARY:
-            return  # closing, closed, or a protocol error aiohttp answered
-        # every frame counts against the rate, the ones we cannot use included
-        if not bucket.allow(clock()):
-            strikes += 1
-            if strikes >= config.ws.rate_strikes:
-                await conn.close(CloseCode.RATE_LIMITED, "too many messages")
-                return
-            conn.refuse(RateLimited("too many messages; this one was dropped"))
-            continue
-        strikes = 0
-        if msg.type is WSMsgType.BINARY:
-            conn.refuse(BinaryNotSupported("binary frames are not supported"))
-            continue
-        try:
-            message = decode_client_message(msg.data)
-        except ProtocolError as exc:
-            conn.refuse(exc, exc.ref)
-            continue
-        elsewhere = hub.handle(conn, message, msg.data)
-        if elsewhere is not None:
-            await elsewhere

@@ -26,7 +26,10 @@ from typing import Any, Final
 
 from server.call.connection import Connection
 from server.call.homes import Homes
+from server.call.metrics import CallStats
 from server.config import Config
+from server.core.logs import Event, bind_room, event, room_ref
+from server.core.tasks import failure
 from signaling.bus import Envelope, MessageBus, socket_channel
 from signaling.close_codes import CloseCode
 from signaling.errors import (
@@ -38,6 +41,7 @@ from signaling.errors import (
     RefusedError,
     SignalingError,
     TokenError,
+    Unavailable,
     UnknownPeer,
     VerificationRequired,
 )
@@ -52,7 +56,7 @@ from signaling.home_wire import (
     encode_command,
 )
 from signaling.messages import (
-    RELAYED,
+    RENEGOTIATED,
     Admit,
     ClientMessage,
     Deny,
@@ -141,6 +145,8 @@ class Hub:
         self.stopping = False
         #: rooms homed here with relayed messages not yet written down (the next reap does)
         self._unsaved: set[str] = set()
+        #: what the metrics count (server/call/metrics.py)
+        self.stats = CallStats()
 
     # -- the socket's side: any node -----------------------------------------------------
 
@@ -150,11 +156,17 @@ class Hub:
             if message.room is not None and message.room != claims.room:
                 raise TokenError("token is for another room")
         except TokenError as exc:
-            log.info("room token refused: %s", exc.message)
+            log.info("room token refused: %s", exc.message, extra=event(Event.ROOM_TOKEN_REFUSED))
             conn.refuse(exc)
             await conn.close(CloseCode.TOKEN_REFUSED, "token refused")
             return
-        if not await self._admits(claims, conn.browser):
+        try:
+            admitted = await self._admits(claims, conn.browser)
+        except Unavailable as exc:
+            conn.refuse(exc)
+            await conn.close(CloseCode.UNAVAILABLE, "try again later")
+            return
+        if not admitted:
             conn.refuse(VerificationRequired("show who you are before joining this call"))
             await conn.close(CloseCode.VERIFY, "verification required")
             return
@@ -182,6 +194,7 @@ class Hub:
         self, conn: Connection, room_id: str, session_id: str, command: Command
     ) -> None:
         conn.room_id, conn.session_id = room_id, session_id
+        bind_room(room_id)  # this socket's log lines name its room (by reference)
         self.connections[conn.id] = conn
         if self.homes is not None:
             conn.subscription = await self.bus.subscribe(socket_channel(conn.id), conn.deliver)
@@ -341,16 +354,30 @@ class Hub:
         if state.gated:
             self._gated.add(room_id)
         if gone_node is not None:
-            await self._disconnect_node(state.room, {gone_node}, now)
+            await self._disconnect_node(state.room, {gone_node}, now, taken_over=True)
 
-    async def _disconnect_node(self, room: Room, nodes: set[str], now: float) -> None:
-        """The sockets of these nodes are gone with them: their seats are away."""
-        effects: list[Effect] = []
+    async def _disconnect_node(
+        self, room: Room, nodes: set[str], now: float, *, taken_over: bool = False
+    ) -> None:
+        """The sockets of these nodes are gone with them: their seats are away.
+
+        ``taken_over``: the room's home died and this node read the room back. What it wrote
+        last may miss up to a second of negotiation (see :meth:`_changed`), so the sockets
+        still open elsewhere may have seen numbers the room no longer knows (they would drop
+        what comes next as duplicates) and sent messages it never applied. Those sockets
+        are told to resume too (1001, their seats away meanwhile): a resume settles both
+        directions, with a resync where needed and the client's unacknowledged messages
+        sent again."""
+        effects: list[Outgoing] = []
         for seat in list(room.seats.values()):
             route = self.routes.get(seat.session_id)
-            if route is not None and route.node in nodes:
-                del self.routes[seat.session_id]
-                effects += room.disconnect(seat.id, seat.session_id, now)
+            if route is None or (route.node not in nodes and not taken_over):
+                continue
+            del self.routes[seat.session_id]
+            effects += room.disconnect(seat.id, seat.session_id, now)
+            if route.node not in nodes:
+                resume = Envelope(close_code=CloseCode.GOING_AWAY, close_reason="resume")
+                effects.append(Direct(route, resume))
         self._changed(room, now)
         await self.dispatch(effects)
 
@@ -358,6 +385,7 @@ class Hub:
 
     async def _execute(self, room_id: str, command: Command) -> None:
         """Apply a command to a room homed here and send what follows from it."""
+        bind_room(room_id)
         now = self.clock()
         out: list[Outgoing] = []
         match command:
@@ -427,7 +455,9 @@ class Hub:
         except RefusedError as exc:
             if isinstance(exc, Denied):
                 log.info(
-                    "join refused room=%s participant=%s: denied", room.id, claims.participant_id
+                    "join refused room=%s participant=%s: denied",
+                    room_ref(room.id),
+                    claims.participant_id,
                 )
                 out.append(_refusal(route, exc, CloseCode.DENIED, exc.code))
             else:
@@ -442,7 +472,7 @@ class Hub:
             self._background(self.hooks.on_seated(claims))
         log.info(
             "joined room=%s participant=%s role=%s",
-            room.id,
+            room_ref(room.id),
             claims.participant_id,
             claims.role.value,
         )
@@ -458,7 +488,10 @@ class Hub:
                 raise UnknownPeer("there is no seat for this session; join again")
             resumed = room.resume(command.session_id, command.last_seq, now, owner=command.owner)
         except UnknownPeer:
-            log.info("resume refused room=%s: no seat for this session in this browser", room_id)
+            log.info(
+                "resume refused room=%s: no seat for this session in this browser",
+                room_ref(room_id),
+            )
             out.append(
                 Direct(
                     command.route,
@@ -480,7 +513,7 @@ class Hub:
         out += resumed.effects
         log.info(
             "resumed room=%s participant=%s replayed=%d resync=%s",
-            room.id,
+            room_ref(room.id),
             participant_id,
             len(resumed.replay),
             "resync" in resumed.reply,
@@ -491,23 +524,28 @@ class Hub:
         self, room: Room, participant_id: str, message: ClientMessage, route: Route
     ) -> list[Outgoing]:
         now = self.clock()
+        seat = room.seats.get(participant_id)
+        seen = seat.last_client_seq if seat is not None else 0
         try:
             effects: list[Outgoing] = list(room.handle(participant_id, message, now))
         except RefusedError as exc:
             return [Direct(route, Envelope(frame=_error_frame(exc, message.seq)))]
         if isinstance(message, Admit | Deny | End):
             _log_decision(room.id, participant_id, message)
-        self._changed(room, now, relayed=isinstance(message, RELAYED))
+        if message.seq is None or message.seq > seen:  # not a duplicate sent after a resume
+            self.stats.applied(message)
+        self._changed(room, now, relayed=isinstance(message, RENEGOTIATED))
         return effects
 
     def _changed(self, room: Room, now: float, *, relayed: bool = False) -> None:
         """After a change: forget the room if it closed, and write it down for other nodes.
 
-        A change of who is where (join, admit, leave, end, a seat away) is written at once. A
-        relayed message only moves the numbering and the replay buffers: writing the whole
-        room for each one cost more than relaying it (bench/relay.py, cross-node arm), so
-        those rooms are written at the next reap, within REAP_INTERVAL. A home killed in
-        between loses at most that second of replay; its seats resume with a resync."""
+        A change of who is where (join, admit, leave, end, a seat away) is written at once,
+        and so is chat. Negotiation (descriptions, candidates, media state) only moves the
+        numbering and the replay buffers: writing the whole room for each one cost more than
+        relaying it (bench/relay.py, cross-node arm), so those rooms are written at the next
+        reap, within REAP_INTERVAL. A home killed in between loses at most that second of
+        negotiation, which its seats' resync makes the peers send again."""
         self._settle(room, now)
         if self.homes is None:
             return
@@ -632,9 +670,10 @@ class Hub:
         try:
             return await self.hooks.admission(claims, browser)
         except Exception as exc:
-            # refusing is the safe answer when the gate cannot decide
-            log.warning("identity gate could not decide: %s", type(exc).__name__)
-            return False
+            # not admitted, but not "show who you are" either: the resident did nothing wrong
+            # (the database is away, say), so the page tries again by itself (1013)
+            log.warning("identity gate could not decide: %s", failure(exc))
+            raise Unavailable("the identity check cannot be made now; try again") from None
 
     def _settle(self, room: Room, now: float) -> None:
         self.registry.settle(room, now)
@@ -682,7 +721,9 @@ def _log_decision(room: str, by: str, message: Admit | Deny | End) -> None:
     """What an operator follows a call by: who was let in or turned away, and when it ended
     (ids only: a note to a held or denied resident is never logged)."""
     if isinstance(message, End):
-        log.info("call ended room=%s by=%s", room, by)
+        log.info("call ended room=%s by=%s", room_ref(room), by)
     else:
         action = "admitted" if isinstance(message, Admit) else "denied"
-        log.info("%s room=%s participant=%s by=%s", action, room, message.participant_id, by)
+        log.info(
+            "%s room=%s participant=%s by=%s", action, room_ref(room), message.participant_id, by
+        )

@@ -5,11 +5,16 @@ so several deployments can share a Redis; no pattern subscriptions, which Redis 
 against every publish. Envelopes are sealed before they leave the node
 (signaling/bus_wire.py): Redis, and whoever can read it, sees channel digests and ciphertext.
 
-Publishing is pipelined: the envelopes published in one turn of the event loop go to Redis
-in one round trip. Delivery is at most once, as the bus contract says; what can be lost is
-noticed instead: each node numbers its envelopes per channel, and a receiver that sees a
-number skip, or that lost its Redis connection (and so everything published meanwhile),
-calls ``on_missed`` for the channels concerned, so their sockets resync. While Redis is
+Publishing is pipelined: what is published in one turn of the event loop goes to Redis in one
+round trip, and the pipelines go one after the other, so everything a node publishes reaches
+Redis in the order it was asked. A publish does not wait for Redis (a relayed message is on
+its way while the next one is read) unless the node has :data:`HIGH_WATER` envelopes not yet
+sent: then the publisher waits for Redis to catch up.
+
+Delivery is at most once, as the bus contract says; what can be lost is noticed instead:
+each node numbers its envelopes per channel, and a receiver that sees a number skip, or that
+lost its Redis connection (and so everything published meanwhile), calls ``on_missed`` for
+the channels concerned, so their sockets resync. While Redis is
 down, publishing drops with one warning and subscribing waits for the reconnect; nothing
 raises into the caller.
 
@@ -29,8 +34,9 @@ from typing import Final
 
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
+from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from signaling.bus import Deliver, Envelope
@@ -47,8 +53,6 @@ _DOWN: Final = (RedisConnectionError, RedisTimeoutError, OSError)
 BACKOFF_FIRST: Final = 0.1
 BACKOFF_CAP: Final = 5.0
 BACKOFF_JITTER: Final = 0.5
-#: how long one read waits for a message before it looks at the subscriptions again
-READ_WAIT: Final = 1.0
 #: a key that lives as long as Redis keeps its data: a node that connects again and finds it
 #: gone knows Redis restarted empty, and with it every room's home and written state
 KEPT: Final = "kept"
@@ -62,6 +66,11 @@ RECOVERY_MS: Final = int(BACKOFF_CAP * 1000) + 5_000
 SHUTDOWN_WAIT: Final = 5.0
 #: how long :meth:`RedisBus.quiesce` waits for Redis to confirm it stopped sending a channel
 QUIESCE_WAIT: Final = 2.0
+#: envelopes waiting for Redis above which a publisher waits for them to be sent
+HIGH_WATER: Final = 1_000
+
+#: one command waiting for the pipeline: (command, key or channel, sealed value, expiry in ms)
+_Item = tuple[str, str, bytes, int]
 
 
 async def _nothing_missed(channel: str) -> None:
@@ -88,12 +97,16 @@ class RedisBus:
         self._numbering = Numbering()
         self._gaps = GapCheck()
         self._delivers: dict[str, list[Deliver]] = {}
-        #: (command, key or channel, sealed value, expiry in ms) in the order they were asked
-        self._outbox: list[tuple[str, str, bytes, int]] = []
-        self._batch: asyncio.Future[None] | None = None
+        #: commands for the next pipeline, in the order they were asked
+        self._outbox: list[_Item] = []
+        #: Redis's replies to the next pipeline, one per command in the outbox (None if the
+        #: pipeline failed)
+        self._batch: asyncio.Future[list[object] | None] | None = None
         self._flushing = asyncio.Lock()
-        #: channels published to with :meth:`publish_counted` right now
-        self._counted: dict[str, _Turn] = {}
+        #: commands handed to a pipeline and not yet answered by Redis
+        self._unsent = 0
+        #: the connection the pipelines go over (made at the first)
+        self._publisher: AbstractConnection | None = None
         self._pubsub: PubSub | None = None
         self._connected = asyncio.Event()
         self._reader: asyncio.Task[None] | None = None
@@ -124,49 +137,47 @@ class RedisBus:
     async def publish(self, channel: str, envelope: Envelope) -> None:
         name = self._prefix + channel
         sealed = self._sealer.seal(name, self.node, self._numbering.next(name), envelope)
-        await asyncio.shield(self._queue("publish", name, sealed, 0))
+        batch, _ = self._queue("publish", name, sealed, 0)
+        if self._unsent + len(self._outbox) > HIGH_WATER:
+            await asyncio.shield(batch)
 
-    def _queue(self, command: str, name: str, data: bytes, expiry_ms: int) -> asyncio.Future[None]:
+    def _queue(
+        self, command: str, name: str, data: bytes, expiry_ms: int
+    ) -> tuple[asyncio.Future[list[object] | None], int]:
+        """Add a command to the next pipeline: the future of that pipeline's replies, and
+        where this command's reply is among them."""
         self._outbox.append((command, name, data, expiry_ms))
         if self._batch is None:
             loop = asyncio.get_running_loop()
             self._batch = loop.create_future()
             loop.call_soon(self._flush_soon)
-        return self._batch
+        return self._batch, len(self._outbox) - 1
 
     async def publish_counted(self, channel: str, envelope: Envelope) -> int:
-        """Publish at once, outside the pipeline, and say how many subscribers got it (0: no
-        node listens there). Raises :class:`BusUnavailable` while Redis is down.
-
-        A channel is published to either this way or through :meth:`publish`, never both:
-        the numbering per channel must reach Redis in order."""
+        """Publish, in order with everything else this node publishes, and say how many
+        subscribers got it (0: no node listens there). Raises :class:`BusUnavailable` while
+        Redis is down."""
         name = self._prefix + channel
-        # one at a time per channel: on two pooled connections a later number could arrive
-        # first, and the receiver would drop the earlier one as a duplicate
-        turn = self._counted.setdefault(name, _Turn())
-        turn.users += 1
-        try:
-            async with turn.lock:
-                sealed = self._sealer.seal(name, self.node, self._numbering.next(name), envelope)
-                return int(await self._redis.publish(name, sealed))
-        except (*_DOWN, RedisError) as error:
-            raise BusUnavailable(type(error).__name__) from None
-        finally:
-            turn.users -= 1
-            if not turn.users:
-                # the numbering stays: a receiver still remembers the last number it saw
-                del self._counted[name]
+        sealed = self._sealer.seal(name, self.node, self._numbering.next(name), envelope)
+        batch, index = self._queue("publish", name, sealed, 0)
+        replies = await asyncio.shield(batch)
+        if replies is None:
+            raise BusUnavailable("the message did not reach Redis")
+        reply = replies[index]
+        if not isinstance(reply, int):  # an error Redis answered for this command alone
+            raise BusUnavailable(type(reply).__name__)
+        return reply
 
     # --- shared values ---------------------------------------------------------------------
 
-    def put(self, key: str, value: bytes | None, expiry_ms: int) -> asyncio.Future[None]:
+    def put(self, key: str, value: bytes | None, expiry_ms: int) -> Awaitable[object]:
         """Keep ``value`` (sealed) under ``key`` for ``expiry_ms``, or delete it (None), in the
         pipeline's order; the future is done once Redis has it (or the write was dropped)."""
         name = self._prefix + key
         if value is None:
-            return self._queue("delete", name, b"", 0)
+            return self._queue("delete", name, b"", 0)[0]
         sealed = self._sealer.seal(name, self.node, 0, Envelope(frame=value))
-        return self._queue("set", name, sealed, expiry_ms)
+        return self._queue("set", name, sealed, expiry_ms)[0]
 
     async def get(self, key: str) -> bytes | None:
         """The value under ``key``; raises :class:`BusUnavailable` while Redis is down and
@@ -182,7 +193,7 @@ class RedisBus:
 
     async def barrier(self) -> None:
         """Return once everything queued before has gone to Redis (or was dropped)."""
-        await asyncio.shield(self._queue("barrier", "", b"", 0))
+        await asyncio.shield(self._queue("barrier", "", b"", 0)[0])
 
     @property
     def redis(self) -> Redis:
@@ -246,6 +257,8 @@ class RedisBus:
                     await asyncio.gather(self._reader, return_exceptions=True)
                 if self._pubsub is not None:
                     await self._pubsub.aclose()
+                if self._publisher is not None:
+                    await self._publisher.disconnect()
                 await self._redis.aclose()
         except TimeoutError:
             log.warning(
@@ -262,34 +275,62 @@ class RedisBus:
         batch, self._batch = self._batch, None
         outbox, self._outbox = self._outbox, []
         assert batch is not None
+        self._unsent += len(outbox)
         task = asyncio.ensure_future(self._flush(outbox))
-        task.add_done_callback(lambda _: batch.set_result(None))
 
-    async def _flush(self, outbox: list[tuple[str, str, bytes, int]]) -> None:
-        # one batch at a time, in the order they were made: two pipelines on two pooled
+        def done(task: asyncio.Task[list[object] | None]) -> None:
+            self._unsent -= len(outbox)
+            failed = task.cancelled() or task.exception() is not None
+            if failed and not task.cancelled():
+                log.error("bus: a pipeline failed", exc_info=task.exception())
+            batch.set_result(None if failed else task.result())
+
+        task.add_done_callback(done)
+
+    async def _flush(self, outbox: list[_Item]) -> list[object] | None:
+        # one pipeline at a time, in the order they were made: two pipelines on two pooled
         # connections could overtake each other, and a receiver would drop the earlier
         # numbers as duplicates
         async with self._flushing:
-            await self._flush_in_order(outbox)
+            return await self._flush_in_order(outbox)
 
-    async def _flush_in_order(self, outbox: list[tuple[str, str, bytes, int]]) -> None:
-        outbox = [item for item in outbox if item[0] != "barrier"]
-        if not outbox:
-            return
+    async def _flush_in_order(self, outbox: list[_Item]) -> list[object] | None:
+        """Send the outbox in one pipeline; Redis's replies, one per item (None for a
+        barrier), or None if Redis could not be reached."""
+        commands: list[tuple[str | bytes | int, ...]] = []
+        for command, name, data, expiry_ms in outbox:
+            if command == "publish":
+                commands.append(("PUBLISH", name, data))
+            elif command == "set":
+                commands.append(("SET", name, data, "PX", expiry_ms))
+            elif command == "delete":
+                commands.append(("DEL", name))
+        if not commands:
+            return [None] * len(outbox)
+        # A connection of its own rather than a pipeline from the pool: a relayed message
+        # is often alone in its pipeline, and the pool's borrowing and returning cost more
+        # CPU than sending it (bench/relay.py, cross-node arm).
+        if self._publisher is None:
+            self._publisher = self._redis.connection_pool.make_connection()  # type: ignore[no-untyped-call]
+        connection = self._publisher
         try:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                # queued, not sent: a pipeline's commands return the pipeline
-                for command, name, data, expiry_ms in outbox:
-                    if command == "publish":
-                        pipe.publish(name, data)  # type: ignore[unused-awaitable]
-                    elif command == "set":
-                        pipe.set(name, data, px=expiry_ms)  # type: ignore[unused-awaitable]
-                    else:
-                        pipe.delete(name)  # type: ignore[unused-awaitable]
-                await pipe.execute()
+            # connects again first if the connection was lost
+            await connection.send_packed_command(
+                connection.pack_commands(commands), check_health=False
+            )
+            replies: list[object] = []
+            for _ in commands:
+                try:
+                    replies.append(await connection.read_response())
+                except ResponseError as refused:  # this command alone; the rest go on
+                    replies.append(refused)
         except (*_DOWN, RedisError) as error:
-            self.dropped += len(outbox)
-            log.warning("bus: %d envelopes not published: %s", len(outbox), type(error).__name__)
+            await connection.disconnect()
+            self.dropped += len(commands)
+            log.warning("bus: %d envelopes not published: %s", len(commands), type(error).__name__)
+            return None
+        answers = iter(replies)
+        return [None if item[0] == "barrier" else next(answers) for item in outbox]
 
     # --- receiving -------------------------------------------------------------------------
 
@@ -302,7 +343,7 @@ class RedisBus:
             return
         del self._delivers[name]
         self._gaps.forget(name)
-        # the numbering of what this node publishes there stays, as in publish_counted: a node
+        # the numbering of what this node publishes there stays: a node
         # that stops listening on a room's channel (a claim that failed, a home given up) may
         # publish there again, and the listeners still remember the last number it used;
         # starting again from 1 would have every envelope dropped as a duplicate
@@ -364,7 +405,9 @@ class RedisBus:
     async def _read(self) -> None:
         assert self._pubsub is not None
         while True:
-            message = await self._pubsub.get_message(timeout=READ_WAIT)
+            # blocking, without a timeout: a read with one costs a timer per message, and a
+            # lost connection ends the read anyway
+            message = await self._pubsub.get_message(timeout=None)
             if message is None or message.get("type") != "message":
                 continue
             name = message["channel"].decode()
@@ -387,14 +430,6 @@ class RedisBus:
                         await deliver(delivery.envelope)
                     except Exception:  # one socket's trouble must not stop the reader
                         log.exception("bus: a delivery failed")
-
-
-class _Turn:
-    """Whose turn it is to publish on a channel, and how many wait for theirs."""
-
-    def __init__(self) -> None:
-        self.lock = asyncio.Lock()
-        self.users = 0
 
 
 class _RedisSubscription:

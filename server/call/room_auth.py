@@ -3,13 +3,18 @@ feedback form after a call, a form field)."""
 
 from __future__ import annotations
 
+import logging
+
 from aiohttp import web
 
 from server.core.appkeys import CONFIG, KEYS
 from server.core.language import N_
+from server.core.logs import Event, event
 from server.core.problems import Problem
 from signaling.errors import TokenError
 from signaling.tokens import RoomClaims, verify_room_token
+
+log = logging.getLogger("balie.rooms")
 
 
 def room_claims(request: web.Request, *, early: bool = False) -> RoomClaims:
@@ -31,7 +36,8 @@ def checked_room_token(
         claims = verify_room_token(
             request.app[KEYS], token, issuer=config.tokens.issuer, early=early
         )
-    except TokenError:
+    except TokenError as error:
+        log.info("room token refused: %s", error.message, extra=event(Event.ROOM_TOKEN_REFUSED))
         raise Problem(
             401, "token-invalid", "The room token was refused", N_("Deze link werkt niet meer.")
         ) from None

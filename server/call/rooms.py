@@ -41,8 +41,10 @@ def issue_room(
     roles: tuple[Role, ...] = (Role.RESIDENT, Role.SPECIALIST),
     purpose: str | None = None,
     tenant: str | None = None,
+    ttl: int | None = None,
 ) -> IssuedRoom:
-    """New seats in a new room; with a purpose, a resident must pass its identity gate."""
+    """New seats in a new room; with a purpose, a resident must pass its identity gate. The
+    tokens live ``ttl`` seconds (default ``BALIE_ROOM_TOKEN_TTL``)."""
     room = new_id("r")
     seats = []
     for role in roles:
@@ -54,10 +56,26 @@ def issue_room(
             participant_id=participant_id,
             role=role,
             now=now,
-            ttl=config.tokens.room_token_ttl,
+            ttl=config.tokens.room_token_ttl if ttl is None else ttl,
             purpose=purpose,
             tenant=tenant,
         )
         url = f"{config.public_url}/call/{room}#token={token}"
         seats.append(IssuedSeat(participant_id, role, token, url))
     return IssuedRoom(room, tuple(seats))
+
+
+def room_json(room: IssuedRoom) -> dict[str, object]:
+    """A room as ``balie room create --json`` prints it (and the probe endpoint answers):
+    its id and, per role, the seat's participant id, token and join link."""
+    return {
+        "room": room.room,
+        **{
+            seat.role.value: {
+                "participant_id": seat.participant_id,
+                "token": seat.token,
+                "url": seat.url,
+            }
+            for seat in room.seats
+        },
+    }

@@ -21,11 +21,13 @@ from server.call.connection import FLUSH_BEFORE_CLOSE
 from server.call.endpoint import websocket_handler
 from server.call.homes import RedisHomes
 from server.call.hub import Hub, HubHooks
+from server.call.metrics import register_metrics
 from server.call.pages import call_page, ice_servers
 from server.call.redis_bus import RedisBus
 from server.config import ConfigError
 from server.core.appkeys import CONFIG, KEYS
 from server.core.health import Check, add_readiness_check
+from server.core.metrics import METRICS
 from server.core.secrets import bus_keys
 from server.core.tasks import periodic
 from signaling.bus import InProcessBus, MessageBus
@@ -53,7 +55,8 @@ def setup(app: web.Application, hooks: HubHooks, *, bus: MessageBus | None = Non
         app.cleanup_ctx.append(_connected(redis_bus))
         add_readiness_check(app, "redis", _answers(redis_bus))
     app[BUS] = bus if bus is not None else InProcessBus()
-    app[HUB] = Hub(config, app[KEYS], app[BUS], hooks, homes=homes)
+    app[HUB] = hub = Hub(config, app[KEYS], app[BUS], hooks, homes=homes)
+    register_metrics(app[METRICS], hub)
     add_readiness_check(app, "signalling", _serving(app[HUB]))
     app.router.add_get("/ws", websocket_handler)
     app.router.add_get("/call", call_page)

@@ -15,6 +15,8 @@ from typing import Final
 
 from aiohttp import web
 
+from server.core.tasks import failure
+
 #: a check answers within this or counts as down: a hanging dependency is a down one
 CHECK_TIMEOUT: Final = 2.0
 
@@ -52,4 +54,4 @@ async def _run(check: Check) -> str | None:
     except TimeoutError:
         return f"no answer within {CHECK_TIMEOUT:g} s"
     except Exception as error:  # a check that fails is a part that is down
-        return f"unreachable: {type(error).__name__}"
+        return f"unreachable: {failure(error)}"

@@ -125,3 +125,10 @@ class Unavailable(Exception):
     #: the problem's stable code
     code = "unavailable"
     title = "A service Balie needs is unavailable; retry later"
+
+
+class DatabaseUnavailable(Unavailable):
+    """The database cannot be reached, or no pooled connection came free in time."""
+
+    code = "storage-unavailable"
+    title = "The database is unavailable; retry later"

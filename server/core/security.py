@@ -3,10 +3,10 @@
 Every response (pages, static files, the API, 404s and 500s) carries a
 nonce-based Content-Security-Policy without ``unsafe-inline``/``unsafe-eval``,
 HSTS, ``frame-ancestors 'none'``, ``nosniff`` and a strict referrer policy.
-Errors become problem JSON for programs and a readable Dutch page for people;
-an unexpected exception is logged by type only and never shown. The request guards
-(a form with a control character, a staff route without its person) run here too, before
-any handler reads the request.
+Errors become problem JSON for programs and a readable Dutch page for people, and every
+503 says when to ask again (``Retry-After``); an unexpected exception is logged by type only
+and never shown. The request guards (a form with a control character, a staff route without
+its person) run here too, before any handler reads the request.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from aiohttp import web
 from server.core.appkeys import CONFIG, NONCE
 from server.core.language import N_, gettext_for
 from server.core.pages import render
-from server.core.problems import Problem, Unavailable
-from server.core.tasks import DATABASE_LOST
+from server.core.problems import DatabaseUnavailable, Problem, Unavailable
+from server.core.tasks import DATABASE_LOST, failure
 
 log = logging.getLogger("balie.http")
 
@@ -116,8 +116,8 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
         response = _unavailable_response(request, error)
     except DATABASE_LOST as error:
         # a store that reached the database itself (not through db/tx.py) and lost it
-        log.warning("%s %s: unavailable (%s)", request.method, request.path, type(error).__name__)
-        response = _unavailable_response(request, Unavailable())
+        log.warning("%s %s: unavailable (%s)", request.method, request.path, failure(error))
+        response = _unavailable_response(request, DatabaseUnavailable())
     except web.HTTPException as exc:
         if exc.status < 400:
             # a redirect (or another answer that is not an error) goes out as it was raised
@@ -147,6 +147,10 @@ def _apply_headers(response: web.StreamResponse, nonce: str, connect: tuple[str,
     response.headers["Content-Security-Policy"] = content_security_policy(nonce, connect=connect)
     if "Cache-Control" not in response.headers:
         response.headers["Cache-Control"] = "no-store"
+    if response.status == 503 and "Retry-After" not in response.headers:
+        # whoever answered "not now" (a page of a feature, a handler's own 503) says when
+        # to ask again, as the problem JSON of an unavailable service does
+        response.headers["Retry-After"] = RETRY_AFTER
 
 
 def from_our_site(request: web.Request) -> bool:

@@ -11,6 +11,7 @@ from server.core.forms import refuse_control_characters
 from server.core.health import READINESS, health, ready
 from server.core.language import LANGUAGES, Languages
 from server.core.limits import shared_limits
+from server.core.metrics import METRICS, Metrics, correlate, metrics_listener, observe_response
 from server.core.pages import (
     STATIC_PREFIX,
     VENDOR_PREFIX,
@@ -32,16 +33,19 @@ def setup(
 ) -> None:
     """Configuration, clock, keys (read now, so a bad key file fails start-up), the
     languages, the shared rate limits' connection, security headers, static files, health
-    and readiness."""
+    and readiness, and the metrics with their own listener."""
     app.middlewares.append(security_headers)
     # features add theirs after these (server/core/security.py)
-    guards: list[Guard] = [refuse_control_characters]
+    guards: list[Guard] = [correlate, refuse_control_characters]
     app[GUARDS] = guards
+    app[METRICS] = Metrics()
+    app.on_response_prepare.append(observe_response)
     app[CONFIG] = config
     app[CLOCK] = clock
     app[KEYS] = keys if keys is not None else load_keys(config)
     app[VAULT_KEYS] = vault_keys(config)
     app[LANGUAGES] = Languages(WEB_DIR)
+    app.cleanup_ctx.append(metrics_listener)
     app.cleanup_ctx.append(shared_limits)
     app[READINESS] = []  # each feature adds the checks of what it depends on
     app.router.add_get("/healthz", health)

@@ -35,6 +35,24 @@ DATABASE_LOST: Final = (
 TRANSIENT: Final = (OSError, *DATABASE_LOST)
 
 
+def innermost(error: BaseException) -> BaseException:
+    """The first cause of a wrapped error (the socket's ``ConnectionRefusedError`` inside the
+    driver's error inside SQLAlchemy's): what a log line names, by its type."""
+    seen = error
+    for _ in range(16):  # a chain that loops back on itself ends somewhere too
+        inner = getattr(seen, "orig", None) or seen.__cause__
+        if not isinstance(inner, BaseException) or inner is seen:
+            break
+        seen = inner
+    return seen
+
+
+def failure(error: BaseException) -> str:
+    """The type of what failed at the bottom of ``error``; never a message, which can quote
+    a statement's parameters."""
+    return type(innermost(error)).__name__
+
+
 def is_transient(error: BaseException) -> bool:
     """A transient failure, or one raised because of it (a service's own error type)."""
     seen: BaseException | None = error
@@ -78,8 +96,6 @@ async def _repeat(
             await work(app)
         except Exception as error:
             if is_transient(error):
-                log.warning(
-                    "%s failed (%s); retrying in %g s", what, type(error).__name__, interval
-                )
+                log.warning("%s failed (%s); retrying in %g s", what, failure(error), interval)
             else:
                 log.exception("%s failed; retrying in %g s", what, interval)

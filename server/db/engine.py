@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from sqlalchemy import event
-from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.engine import URL, Connection, Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
@@ -49,7 +49,7 @@ def create_engine(
     if backend == "postgresql":
         if parsed.get_driver_name() != "asyncpg":
             raise ValueError(f"PostgreSQL needs the asyncpg driver: {parsed.drivername!r}")
-        return create_async_engine(
+        engine = create_async_engine(
             parsed,
             hide_parameters=True,
             # A node may outlive a database fail-over; check pooled connections first.
@@ -63,7 +63,31 @@ def create_engine(
                 "server_settings": {"statement_timeout": str(int(timeout * 1000))},
             },
         )
+        event.listen(engine.sync_engine, "do_connect", _connect_or_operational_error)
+        return engine
     raise ValueError(f"unsupported database {parsed.drivername!r}: use sqlite or postgresql")
+
+
+def _connect_or_operational_error(
+    dialect: Dialect, _record: Any, cargs: tuple[Any, ...], cparams: dict[str, Any]
+) -> Any:
+    """Open a driver connection; a server that cannot be reached is an ``OperationalError``.
+
+    asyncpg's connect raises the socket's own errors: a refused port is a
+    ``ConnectionError``, but a name that does not resolve (a container's name while it
+    restarts) or a host without a route is a bare ``OSError``, which SQLAlchemy passes on
+    unwrapped. As the driver's ``OperationalError`` every store, whether it connects through
+    db/tx.py or on the engine itself, meets the one error that means "the database is away"
+    (``sqlalchemy.exc.OperationalError``, a 503), never a 500 with a traceback.
+    """
+    dbapi = dialect.loaded_dbapi
+    try:
+        return dbapi.connect(*cargs, **cparams)
+    except OSError as error:  # TimeoutError, refused, unresolvable, unreachable
+        # the type only, as every "unavailable" line says it; the cause keeps the message
+        raise dbapi.OperationalError(
+            f"the database cannot be reached ({type(error).__name__})", error
+        ) from error
 
 
 def writer(engine: AsyncEngine) -> AsyncEngine:

@@ -1,8 +1,9 @@
 """Transactions: a connection to read, a transaction to write, and one error for both.
 
-Every store in Balie opens its connections here, so an unreachable or exhausted database
-becomes :class:`DatabaseUnavailable` (a 503 for whoever asked) in one place, and never a
-driver error that could quote a statement's parameters.
+Stores open their connections here, so an unreachable or exhausted database becomes
+:class:`DatabaseUnavailable` (a 503 for whoever asked) in one place, and never a driver error
+that could quote a statement's parameters. A store that connects on the engine itself gets
+the same 503 from the security middleware (server/core/security.py).
 """
 
 from __future__ import annotations
@@ -14,15 +15,11 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from server.core.problems import Unavailable
+from server.core.problems import DatabaseUnavailable
+from server.core.tasks import failure
 from server.db.engine import writer
 
-
-class DatabaseUnavailable(Unavailable):
-    """The database cannot be reached, or no pooled connection came free in time."""
-
-    code = "storage-unavailable"
-    title = "The database is unavailable; retry later"
+__all__ = ["DatabaseUnavailable", "reading", "writing"]
 
 
 @asynccontextmanager
@@ -33,7 +30,7 @@ async def reading(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
             yield conn
     except (DBAPIError, OSError, PoolTimeout) as error:
         # the class only: a driver message can quote the statement's parameters
-        raise DatabaseUnavailable(f"the database cannot be read ({type(error).__name__})") from None
+        raise DatabaseUnavailable(f"the database cannot be read ({failure(error)})") from None
 
 
 @asynccontextmanager
@@ -43,6 +40,4 @@ async def writing(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
         async with writer(engine).begin() as conn:
             yield conn
     except (DBAPIError, OSError, PoolTimeout) as error:
-        raise DatabaseUnavailable(
-            f"the database cannot be written ({type(error).__name__})"
-        ) from None
+        raise DatabaseUnavailable(f"the database cannot be written ({failure(error)})") from None

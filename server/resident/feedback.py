@@ -27,6 +27,7 @@ from server.call.room_auth import checked_room_token
 from server.core.appkeys import CLOCK
 from server.core.forms import see_other
 from server.core.language import N_, gettext_for
+from server.core.logs import room_ref
 from server.core.pages import render
 from server.core.problems import Problem
 from server.core.security import UNAVAILABLE
@@ -135,7 +136,7 @@ async def _store(request: web.Request, claims: RoomClaims, score: int, comment: 
                 )
             )
     except IntegrityError:
-        log.info("feedback for room %s was given already; not counted again", claims.room)
+        log.info("feedback for room %s was given already; not counted again", room_ref(claims.room))
         return
     except SQLAlchemyError as error:
         # the class only: a driver message can quote the comment

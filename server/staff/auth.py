@@ -30,6 +30,7 @@ from server.core.clock import Clock, utc_now
 from server.core.forms import see_other
 from server.core.language import N_, gettext_for
 from server.core.limits import Limiter, LocalLimiter
+from server.core.logs import Event, event
 from server.core.pages import render
 from server.core.problems import Problem
 from server.core.security import from_our_site
@@ -257,6 +258,7 @@ async def start_session(
         account.account_id,
         account.tenant_id,
         method,
+        extra=event(Event.STAFF_SIGNED_IN),
     )
     return session
 
@@ -266,7 +268,12 @@ async def check_csrf(request: web.Request, session: Session) -> None:
     another origin. The token comes from the form field ``csrf_token`` or the
     ``X-CSRF-Token`` header."""
     if not from_our_site(request):
-        log.warning("staff %s %s refused: foreign origin", request.method, request.path)
+        log.warning(
+            "staff %s %s refused: foreign origin",
+            request.method,
+            request.path,
+            extra=event(Event.STAFF_CSRF_REFUSED),
+        )
         raise csrf_refusal(request)
     sent = request.headers.get("X-CSRF-Token")
     if sent is None and request.content_type in (
@@ -277,7 +284,10 @@ async def check_csrf(request: web.Request, session: Session) -> None:
         sent = value if isinstance(value, str) else None
     if not sent or not hmac.compare_digest(sent.encode(), session.csrf_secret.encode()):
         log.warning(
-            "staff %s %s refused: missing or wrong CSRF token", request.method, request.path
+            "staff %s %s refused: missing or wrong CSRF token",
+            request.method,
+            request.path,
+            extra=event(Event.STAFF_CSRF_REFUSED),
         )
         raise csrf_refusal(request)
 
@@ -309,10 +319,21 @@ async def require_staff(
     if request.method not in SAFE_METHODS:
         await check_csrf(request, session)
     if tenant is not None and tenant != account.tenant_id:
-        log.warning("staff account %s refused: other tenant's page %s", account.id, request.path)
+        log.warning(
+            "staff account %s refused: other tenant's page %s",
+            account.id,
+            request.path,
+            extra=event(Event.STAFF_ACCESS_REFUSED),
+        )
         raise _forbidden(request, "staff-other-tenant")
     if role is not None and role not in roles:
-        log.warning("staff account %s refused: %s needs role %s", account.id, request.path, role)
+        log.warning(
+            "staff account %s refused: %s needs role %s",
+            account.id,
+            request.path,
+            role,
+            extra=event(Event.STAFF_ACCESS_REFUSED),
+        )
         raise _forbidden(request, "staff-role-required")
     now = auth.clock()
     last_seen = session.last_seen

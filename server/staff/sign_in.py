@@ -26,6 +26,7 @@ from server.core.clients import client_key
 from server.core.clock import AMSTERDAM
 from server.core.forms import see_other
 from server.core.language import N_, gettext_for
+from server.core.logs import Event, event
 from server.core.pages import render
 from server.staff.accounts import Outcome
 from server.staff.auth import (
@@ -82,6 +83,7 @@ async def _rate_limited(request: web.Request) -> bool:
 
 
 def _too_many(request: web.Request) -> web.Response:
+    log.warning("sign-in posts over the rate limit", extra=event(Event.STAFF_SIGN_IN_RATE_LIMITED))
     response = staff_error_page(
         request,
         429,
@@ -198,7 +200,12 @@ async def sign_in_submit(request: web.Request) -> web.Response:
         return response
     locked = result.outcome is Outcome.LOCKED
     who = result.account.account_id if result.account else "unknown"
-    log.info("staff sign-in refused at the password (%s, account %s)", result.outcome.value, who)
+    log.info(
+        "staff sign-in refused at the password (%s, account %s)",
+        result.outcome.value,
+        who,
+        extra=event(Event.STAFF_SIGN_IN_REFUSED),
+    )
     return await _sign_in_page(
         request,
         session,
@@ -239,6 +246,7 @@ async def code_submit(request: web.Request) -> web.Response:
         "staff sign-in refused at the code (%s, account %s)",
         result.outcome.value,
         session.account.account_id,
+        extra=event(Event.STAFF_SIGN_IN_REFUSED),
     )
     if result.outcome is Outcome.LOCKED:
         # back to the start: the pending session is no good any more

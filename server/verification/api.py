@@ -15,6 +15,7 @@ from server.core.language import language_of
 from server.core.problems import Problem, json_body
 from server.verification.appkeys import GATE
 from server.verification.gate import GateError, IdentityGate
+from server.verification.metrics import count_finish
 
 PREFIX = "/api/rooms/{room_id}/verification"
 
@@ -62,7 +63,9 @@ async def finish_session(request: web.Request) -> web.Response:
     try:
         verdict = await _gate(request).finish(claims, browser_id(request), _language(request))
     except GateError as error:
+        count_finish(request, error.code)
         raise _problem(error) from None
+    count_finish(request, None)
     await request.app[HUB].notify_verified(claims.room)
     return web.json_response(verdict)
 

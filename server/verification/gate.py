@@ -43,6 +43,7 @@ from identity.sessions import Binding, VerificationRegistry
 from identity.vault import KeyRing, VaultEntry, open_identity, seal_identity
 from identity.verifier import VerifiedIdentity, Verifier
 from server.core.language import N_
+from server.core.logs import Event, event, room_ref
 from server.db.audit import audit
 from server.db.engine import writer
 from server.db.schema import purposes, vault_entries
@@ -254,6 +255,7 @@ class IdentityGate:
         if identity is None or name not in identity.values:
             raise GateError(404, "not-verified", N_("Er zijn (nog) geen gecontroleerde gegevens."))
         await self._audit(claims, "identity.revealed", [name])
+        log.info("%s revealed to the specialist", name, extra=event(Event.IDENTITY_BSN_REVEALED))
         return identity.values[name]
 
     async def renew(self, claims: RoomClaims) -> None:
@@ -344,10 +346,15 @@ class IdentityGate:
             return open_identity(self.keys, entry, now=now)
         except IdentityError:
             # a key removed too early, or a tampered row: nothing to show, loudly
-            log.error("a vault entry of room %s does not open", claims.room)
+            log.error(
+                "a vault entry of room %s does not open",
+                room_ref(claims.room),
+                extra=event(Event.IDENTITY_VAULT_UNREADABLE),
+            )
             return None
 
     async def _audit_refusal(self, claims: RoomClaims, reason: RefusalReason) -> None:
+        log.warning("proof refused: %s", reason.code, extra=event(Event.IDENTITY_PROOF_REFUSED))
         await self._audit(claims, f"identity.refused.{reason.code}", [])
 
     async def _audit(self, claims: RoomClaims, action: str, attributes: list[str]) -> None:

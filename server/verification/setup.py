@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
+from pathlib import Path
 from typing import Any, Final
 
 import aiohttp
@@ -34,6 +35,7 @@ from server.db.appkeys import ENGINE
 from server.verification import api
 from server.verification.appkeys import GATE
 from server.verification.gate import IdentityGate
+from server.verification.metrics import setup_metrics
 from server.verification.vault_store import SqlVault
 from server.verification.verification_store import SqlVerifications
 from signaling.tokens import RoomClaims
@@ -57,6 +59,7 @@ def setup(app: web.Application) -> None:
     if config.emulate_irma:
         mount_emulator(app, config)
     api.add_routes(app)
+    setup_metrics(app)
     app.cleanup_ctx.append(identity_context)
     add_readiness_check(app, "verifier", lambda: _verifier_answers(app))
     app.cleanup_ctx.append(periodic(SWEEP_INTERVAL, _sweep, what="sweeping the vault"))
@@ -141,13 +144,19 @@ def _irma_settings(app: web.Application, config: Config) -> IrmaSettings:
         )
     irma = config.identity.irma
     assert irma.result_key_file is not None  # required in production; checked in Config
-    try:
-        key = load_result_key(irma.result_key_file.read_bytes())
-    except (OSError, ValueError) as error:
-        raise ConfigError(f"BALIE_IRMA_RESULT_KEY_FILE: {error}") from None
+    key = pinned_result_key(irma.result_key_file)
     return IrmaSettings(
         url=irma.url, auth=TokenAuth(irma.token), result_key=key, issuer=irma.issuer, demo=demo
     )
+
+
+def pinned_result_key(path: Path) -> rsa.RSAPublicKey:
+    """The irma server's result-JWT key from ``BALIE_IRMA_RESULT_KEY_FILE`` (also read by
+    ``balie check``)."""
+    try:
+        return load_result_key(path.read_bytes())
+    except (OSError, ValueError) as error:
+        raise ConfigError(f"BALIE_IRMA_RESULT_KEY_FILE: {error}") from None
 
 
 async def identity_context(app: web.Application) -> AsyncIterator[None]:

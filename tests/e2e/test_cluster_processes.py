@@ -3,9 +3,12 @@
 What must hold, with real processes and real aiortc media: a call whose sockets are on two
 nodes works as on one; when a node is killed (SIGKILL) or stopped (SIGTERM), or restarted in
 place, every client on it resumes its seat (on the other node, or on the restarted one) with
-what it missed replayed, while the media between the peers never stops; while Redis is down
-a new join is refused with 1013 ``unavailable`` and nothing crashes, and once it is back the
-ongoing call carries on and new calls start.
+what it missed replayed, while the media between the peers never stops; what people did on
+a killed or stopped node besides calling (an appointment booked, a confirmation under way,
+an identity step finished, one started) is neither lost nor done twice, and the started one
+is finished on the other node; while Redis is down a new join is refused with 1013
+``unavailable`` and nothing crashes, and once it is back the ongoing call carries on and new
+calls start. PostgreSQL briefly away: tests/e2e/test_cluster_database.py.
 
 The fail-over tests measure how long the clients take from the kill to ``resumed`` and
 print the distribution (run with ``-s``); the only assertion on it is a generous bound. With
@@ -15,107 +18,58 @@ print the distribution (run with ``-s``); the only assertion on it is a generous
 from __future__ import annotations
 
 import asyncio
-import base64
-import functools
-import os
 import signal
 import statistics
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, ParamSpec
+from typing import Any, Final
 
 import aiohttp
 import pytest
 from redis.asyncio import Redis
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.setup import HEIGHT, WIDTH
-from server.call.rooms import IssuedRoom, issue_room
-from server.config import Config
-from server.core.secrets import load_keys
+from server.call.rooms import IssuedRoom
+from server.db.schema import audit_events, vault_entries, verifications
 from signaling.close_codes import CloseCode
 from signaling.roles import Role
-from tests.e2e.peers import TestPeer, negotiate
+from tests.e2e import processes
+from tests.e2e.peers import TestPeer
+from tests.e2e.processes import (
+    Call,
+    Cluster,
+    bounded,
+    chat_both_ways,
+    connect,
+    database,
+    healthy,
+    resume_on,
+    start_call,
+)
 from tests.redis_server import RedisServer
-from tests.support import DEADLINE, BalieProcess, Closed, SignalClient, balie_serve
+from tests.server.booking.support import (
+    EMAIL,
+    BookingClient,
+    book,
+    count_appointments,
+    free_times,
+    hold,
+    key,
+    seed,
+)
+from tests.server.verification.support import DEMO_VALUES, FAKE_BSN, FAKE_NAME, Browser, verify
+from tests.support import DEADLINE, BalieProcess, SignalClient
 
 pytestmark = pytest.mark.e2e
 
-BUS_KEYS: Final = "k1:" + base64.b64encode(os.urandom(32)).decode()
-#: frames each peer must decode before, and again after, whatever the test does to the nodes
-FRAMES: Final = 30
 #: generous: a resume after a node's death or stop must not take anywhere near this long
 RESUME_BOUND: Final = 15.0
-#: the call page's reconnect back-off (docs/signaling.md), then every second
-BACKOFF: Final = (0.0, 0.3, 1.2, 2.7, 4.8)
-#: how long a client keeps reconnecting before the test gives up
-RECONNECT_DEADLINE: Final = 40.0
-#: a whole test, so a lost frame fails it with the place it waited at (the server's pings
-#: restart a reading client's own deadline)
-TEST_DEADLINE: Final = 150.0
 
-P = ParamSpec("P")
-
-
-def bounded(test: Callable[P, Awaitable[None]]) -> Callable[P, Awaitable[None]]:
-    """Fail the test after :data:`TEST_DEADLINE`, with the place it was waiting at."""
-
-    @functools.wraps(test)
-    async def run(*args: P.args, **kwargs: P.kwargs) -> None:
-        async with asyncio.timeout(TEST_DEADLINE):
-            await test(*args, **kwargs)
-
-    return run
-
-
-class Cluster:
-    """``balie serve`` processes sharing one data directory (so one set of key files), one
-    Redis and one database."""
-
-    def __init__(self, data_dir: Path, redis_url: str, database_url: str) -> None:
-        self.data_dir = data_dir
-        self.env = {
-            "BALIE_REDIS_URL": redis_url,
-            "BALIE_BUS_KEYS": BUS_KEYS,
-            "BALIE_DATABASE_URL": database_url,
-            "BALIE_DEMO_DATA": "false",
-        }
-        # the key files exist before any node starts, so every node reads the same ones
-        self.config = Config.from_env({"BALIE_DATA_DIR": str(data_dir)})
-        self.keys = load_keys(self.config)
-        self._stacks: dict[int, AsyncExitStack] = {}
-        #: every node started, in order (what they printed helps when a test fails)
-        self.started: list[BalieProcess] = []
-
-    async def start(self, port: int | None = None) -> BalieProcess:
-        """One more node (one at a time: nodes take turns to migrate the database anyway)."""
-        stack = AsyncExitStack()
-        node = await stack.enter_async_context(balie_serve(self.data_dir, env=self.env, port=port))
-        self._stacks[id(node)] = stack
-        self.started.append(node)
-        return node
-
-    def stop(self, node: BalieProcess, how: signal.Signals) -> None:
-        """Send ``how`` now; :meth:`gone` waits for the process to end."""
-        assert node.process.returncode is None, node.printed
-        node.process.send_signal(how)
-
-    async def gone(self, node: BalieProcess) -> int:
-        """Wait until the node's process has ended; its exit status."""
-        status = await asyncio.wait_for(node.process.wait(), 40)
-        await self._stacks.pop(id(node)).aclose()
-        return status
-
-    async def aclose(self) -> None:
-        for stack in list(self._stacks.values()):
-            await stack.aclose()
-        self._stacks.clear()
-
-    def issue_room(self) -> IssuedRoom:
-        """A room as ``balie room create`` issues one, with the cluster's key file."""
-        return issue_room(self.config, self.keys, now=int(time.time()))
+session = processes.session
+peers = processes.peers
 
 
 @pytest.fixture
@@ -125,135 +79,7 @@ async def cluster(tmp_path: Path, redis: RedisServer, postgres_url: str) -> Asyn
         yield cluster
     finally:
         await cluster.aclose()
-        if os.environ.get("BALIE_TEST_NODE_LOGS"):
-            for index, node in enumerate(cluster.started):
-                print(f"\n--- node {index} ({node.url}) ---\n{node.printed}")  # noqa: T201
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as client:
-        yield client
-
-
-async def connect(session: aiohttp.ClientSession, node: BalieProcess) -> SignalClient:
-    """A socket to ``node`` from its own page (its origin)."""
-    ws = await session.ws_connect(
-        node.url.replace("http", "ws", 1) + "/ws", origin=node.url, autoping=True, heartbeat=None
-    )
-    return SignalClient(ws)
-
-
-async def resume_on(
-    session: aiohttp.ClientSession, node: BalieProcess, earlier: SignalClient
-) -> tuple[SignalClient, dict[str, Any]]:
-    """Reconnect as the call page does (its back-off) and resume ``earlier``'s seat on
-    ``node``; a refused connection, 1001 or 1013 is tried again, anything else fails."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + RECONNECT_DEADLINE
-    refusals: list[str] = []
-    for attempt in range(1000):
-        await asyncio.sleep(BACKOFF[attempt] if attempt < len(BACKOFF) else 1.0)
-        if loop.time() > deadline:
-            break
-        try:
-            client = await connect(session, node)
-        except aiohttp.ClientError as error:
-            refusals.append(type(error).__name__)
-            continue
-        client.continue_from(earlier)
-        try:
-            # bounded here: the server's pings would keep a reading client waiting for ever
-            async with asyncio.timeout(DEADLINE):
-                return client, await client.resume()
-        except TimeoutError:
-            raise AssertionError(f"no answer to resume within {DEADLINE} s: {refusals}") from None
-        except Closed as closed:
-            refusals.append(f"close {closed.code} {[f['type'] for f in client.backlog]}")
-            if closed.code not in (CloseCode.GOING_AWAY, CloseCode.UNAVAILABLE):
-                raise
-    raise AssertionError(f"no resume within {RECONNECT_DEADLINE} s: {refusals}")
-
-
-@dataclass
-class Call:
-    room: IssuedRoom
-    specialist: SignalClient
-    resident: SignalClient
-    specialist_node: BalieProcess
-    resident_node: BalieProcess
-    specialist_peer: TestPeer
-    resident_peer: TestPeer
-
-    @property
-    def sides(self) -> tuple[tuple[SignalClient, BalieProcess], tuple[SignalClient, BalieProcess]]:
-        return (self.specialist, self.specialist_node), (self.resident, self.resident_node)
-
-    def replace(self, old: SignalClient, new: SignalClient, node: BalieProcess) -> None:
-        if old is self.specialist:
-            self.specialist, self.specialist_node = new, node
-        else:
-            assert old is self.resident
-            self.resident, self.resident_node = new, node
-
-    def frames(self) -> tuple[int, int]:
-        return self.specialist_peer.frames, self.resident_peer.frames
-
-    async def media_grows(self, since: tuple[int, int]) -> None:
-        """Both peers decode ``FRAMES`` more frames than they had at ``since``."""
-        await self.specialist_peer.wait_frames(since[0] + FRAMES)
-        await self.resident_peer.wait_frames(since[1] + FRAMES)
-
-
-async def start_call(
-    session: aiohttp.ClientSession,
-    cluster: Cluster,
-    specialist_node: BalieProcess,
-    resident_node: BalieProcess,
-    peers: list[TestPeer],
-) -> Call:
-    """A specialist on one node, a resident admitted from the lobby on the other (or the
-    same), negotiated through the nodes, media decoded both ways."""
-    room = cluster.issue_room()
-    specialist = await connect(session, specialist_node)
-    await specialist.join(room.seat(Role.SPECIALIST).token, room=room.room)
-    resident = await connect(session, resident_node)
-    joined = await resident.join(room.seat(Role.RESIDENT).token)
-    assert joined["state"] == "lobby"
-    update = await specialist.expect("lobby-update")
-    while [w["id"] for w in update["waiting"]] != [resident.participant_id]:
-        update = await specialist.expect("lobby-update")
-    await specialist.send(type="admit", participant_id=resident.participant_id)
-    admitted = await resident.expect("admitted")
-    assert [p["id"] for p in admitted["peers"]] == [specialist.participant_id]
-    assert admitted["peers"][0]["polite"] is True  # the aiortc specialist offers
-    assert (await specialist.expect("peer-joined"))["peer"]["id"] == resident.participant_id
-    specialist_peer, resident_peer = TestPeer(), TestPeer()
-    peers += [specialist_peer, resident_peer]
-    call = Call(
-        room, specialist, resident, specialist_node, resident_node, specialist_peer, resident_peer
-    )
-    await negotiate(specialist_peer, specialist, resident_peer, resident)
-    await call.media_grows((0, 0))
-    return call
-
-
-@pytest.fixture
-async def peers() -> AsyncIterator[list[TestPeer]]:
-    made: list[TestPeer] = []
-    yield made
-    for peer in made:
-        await peer.close()
-
-
-async def chat_both_ways(call: Call, words: str) -> None:
-    """Each side says something; both sides read both, in order, from the right sender."""
-    for sender in (call.specialist, call.resident):
-        text = f"{words} ({'specialist' if sender is call.specialist else 'resident'})"
-        await sender.send(type="chat", text=text)
-        for side in (call.specialist, call.resident):
-            chat = await side.expect("chat")
-            assert chat["text"] == text and chat["from"] == sender.participant_id
+        cluster.print_logs()
 
 
 async def _now() -> None:
@@ -297,6 +123,142 @@ async def off_the_bus(redis: RedisServer, nodes: int) -> None:
     raise AssertionError(f"Redis still counts other than {nodes} nodes on the bus")
 
 
+@dataclass
+class Errands:
+    """What people leave with a node besides their calls: an appointment booked through the
+    booking API, another whose confirmation is under way when the node goes, an identity
+    step finished and one started (the wallet has disclosed, the page has not yet asked for
+    the result), each in a room whose purpose asks for it."""
+
+    tenant: str
+    booked: dict[str, Any]
+    held: dict[str, Any]
+    #: the Idempotency-Key of the confirmation under way, which its client retries
+    confirmation: str
+    confirming: asyncio.Future[tuple[int, Any]]
+    verified: tuple[Browser, IssuedRoom]
+    started: tuple[Browser, IssuedRoom]
+
+    @property
+    def browsers(self) -> tuple[Browser, Browser]:
+        return self.verified[0], self.started[0]
+
+
+async def leave_errands(
+    cluster: Cluster, node: BalieProcess, session: aiohttp.ClientSession
+) -> Errands:
+    """Book, start a confirmation and verify on ``node``, just before it is stopped."""
+    async with database(cluster.env["BALIE_DATABASE_URL"]) as engine:
+        tenant = await seed(engine)
+    platform = BookingClient(node.url, session)
+    starts = await free_times(platform, tenant)
+    booked = await book(platform, tenant, starts[0], contact={"email": EMAIL})
+    held = await hold(platform, tenant, starts[1])
+    rooms = [cluster.issue_room(purpose="intake", tenant=tenant) for _ in range(2)]
+    browsers = [Browser(node.url) for _ in rooms]
+    for browser, room in zip(browsers, rooms, strict=True):
+        await browser.open(room.room)
+    status, verdict = await verify(browsers[0], rooms[0], DEMO_VALUES)
+    assert status == 200 and verdict["verified"] is True, verdict
+    await browsers[1].start(rooms[1], DEMO_VALUES)
+    confirmation = key()
+    confirming = asyncio.ensure_future(
+        platform.call(
+            "POST",
+            platform.api(tenant, "/appointments"),
+            json={"hold_id": held["id"], "version": held["version"]},
+            key=confirmation,
+        )
+    )
+    await asyncio.sleep(0)  # the request is on its way
+    return Errands(
+        tenant,
+        booked,
+        held,
+        confirmation,
+        confirming,
+        (browsers[0], rooms[0]),
+        (browsers[1], rooms[1]),
+    )
+
+
+async def errands_kept_once(
+    cluster: Cluster, node: BalieProcess, session: aiohttp.ClientSession, errands: Errands
+) -> None:
+    """Through ``node``, after the other one is gone: both appointments booked, each once;
+    the finished identity step kept once and not to be finished again; the started one
+    finished here, once; the specialists read the values, the residents enter the lobby."""
+    tenant = errands.tenant
+    platform = BookingClient(node.url, session)
+    try:
+        status, _ = await errands.confirming
+        # answered before the node went (or refused while it went): either way the client
+        # may ask again, since it cannot know whether its answer would have come
+        assert status in (201, 503), status
+    except aiohttp.ClientError:
+        pass  # the node went before it answered
+    status, confirmed = await platform.call(
+        "POST",
+        platform.api(tenant, "/appointments"),
+        json={"hold_id": errands.held["id"], "version": errands.held["version"]},
+        key=errands.confirmation,
+    )
+    assert status == 201 and confirmed["id"] == errands.held["id"], confirmed
+    for appointment in (errands.booked, confirmed):
+        status, details = await platform.call(
+            "GET",
+            platform.api(tenant, f"/appointments/{appointment['id']}"),
+            token=appointment["manage_token"],
+        )
+        assert status == 200 and details["state"] == "booked", details
+        assert details["id"] == appointment["id"]
+
+    (verified, first), (started, second) = errands.verified, errands.started
+    for browser in errands.browsers:
+        browser.url = node.url  # the load balancer sends the residents here now
+    status, state = await verified.call("GET", first.room, "", first.seat(Role.RESIDENT).token)
+    assert status == 200 and state["verified"] is True, state
+    status, again = await verified.finish(first)
+    assert status == 409 and again["code"] == "no-verification", again  # consumed once
+    status, verdict = await started.finish(second)
+    assert status == 200 and verdict["verified"] is True, verdict
+    status, again = await started.finish(second)
+    assert status == 409 and again["code"] == "no-verification", again
+
+    async with database(cluster.env["BALIE_DATABASE_URL"]) as engine:
+        assert await count_appointments(engine, tenant) == {"booked": 2}
+        for room in (first, second):
+            assert await verification_rows(engine, room) == (["verified"], 1, 1), room.room
+
+    for browser, room in (errands.verified, errands.started):
+        specialist = room.seat(Role.SPECIALIST).token
+        status, panel = await browser.call("GET", room.room, "", specialist)
+        assert status == 200 and panel["verified"] is True, panel
+        body = {"attribute": "bsn"}
+        status, shown = await browser.call("POST", room.room, "/reveal", specialist, body)
+        assert status == 200 and shown["value"] == FAKE_BSN, shown
+        resident = await connect(browser.http, node)  # with the browser's cookie
+        assert (await resident.join(room.seat(Role.RESIDENT).token))["state"] == "lobby"
+        await resident.close()
+
+
+async def verification_rows(engine: AsyncEngine, room: IssuedRoom) -> tuple[list[str], int, int]:
+    """For ``room``: the states of its verifications, its values kept in the vault, and how
+    often the audit trail says a resident was verified."""
+    async with engine.connect() as conn:
+        states = await conn.scalars(
+            select(verifications.c.state).where(verifications.c.room_id == room.room)
+        )
+        kept = await conn.scalar(select(func.count()).where(vault_entries.c.room_id == room.room))
+        audited = await conn.scalar(
+            select(func.count()).where(
+                audit_events.c.subject == f"room:{room.room}",
+                audit_events.c.action == "identity.verified",
+            )
+        )
+    return list(states), int(kept or 0), int(audited or 0)
+
+
 async def nodes_fail_over(
     cluster: Cluster,
     session: aiohttp.ClientSession,
@@ -306,20 +268,46 @@ async def nodes_fail_over(
 ) -> None:
     """Three calls, each with one socket on either node; node B, the home of two of the
     rooms (their specialist joined there first), is stopped with ``how`` and every client it
-    had resumes on node A."""
+    had resumes on node A. Node B had booked appointments and verified residents too
+    (:class:`Errands`): none of it is lost or done twice. Node A's IRMA emulator is the one
+    irma server of both nodes, so it outlives node B, as a real one would."""
     a = await cluster.start()
-    b = await cluster.start()
+    b = await cluster.start(env=cluster.irma_of(a))
     calls = [
         await start_call(session, cluster, (b, a)[i % 2], (a, b)[i % 2], peers) for i in range(3)
     ]
+    errands = await leave_errands(cluster, b, session)
+    try:
+        await calls_fail_over(cluster, session, calls, how, redis, a, b)
+        await errands_kept_once(cluster, a, session, errands)
+    finally:
+        for browser in errands.browsers:
+            await browser.close()
+    for node in (a, b):
+        for personal in (EMAIL, FAKE_BSN, FAKE_NAME):
+            assert personal not in node.printed, node.printed
+
+
+async def calls_fail_over(
+    cluster: Cluster,
+    session: aiohttp.ClientSession,
+    calls: list[Call],
+    how: signal.Signals,
+    redis: RedisServer,
+    a: BalieProcess,
+    b: BalieProcess,
+) -> None:
+    """Stop node B with ``how``; every client it had resumes on node A, signalling and
+    media go on."""
     before = [call.frames() for call in calls]
     loop = asyncio.get_running_loop()
     stopped_at = loop.time()
     cluster.stop(b, how)
-    # Known limit, not tested here: the bus delivers at most once, and a command published in
-    # the instant after a SIGKILL, before Redis has seen the dead node's connection close, is
-    # counted as heard by the dead home and lost (its sender gets no echo and no error). So
-    # after a kill the staying clients speak once Redis no longer counts the node.
+    # The bus delivers at most once: a command published in the instant after a SIGKILL,
+    # before Redis has seen the dead node's connection close, is counted as heard by the
+    # dead home and lost. The call page gets it back at its next resume (its unacknowledged
+    # messages go again); this scripted client does not keep them, so after a kill the
+    # staying clients speak once Redis no longer counts the node.
     bus_saw_it = asyncio.ensure_future(off_the_bus(redis, 1) if how is signal.SIGKILL else _now())
     times: list[float] = []
 
@@ -333,7 +321,18 @@ async def nodes_fail_over(
         await bus_saw_it
         # said while the moving client has no socket: it gets this on resume
         missed = f"Bent u er nog? ({index})"
-        await staying.send(type="chat", text=missed)
+        said = await staying.send(type="chat", text=missed)
+        if how is signal.SIGKILL and call.specialist_node is b:
+            # The room's home died; this chat made node A take the room over. What the dead
+            # home wrote last may be behind what the staying socket saw and sent, so it is
+            # told to resume too, and sends again what the room did not apply, as the page
+            # does (docs/signaling.md).
+            assert await staying.expect_close() == CloseCode.GOING_AWAY
+            again, settled = await resume_on(session, a, staying)
+            assert settled["last_client_seq"] < said, settled
+            await again.send(type="chat", text=missed, seq=said)
+            call.replace(staying, again, a)
+            staying = again
         assert (await staying.expect("chat"))["text"] == missed
         back, resumed = await resume_on(session, a, moving)
         times.append(loop.time() - stopped_at)
@@ -418,12 +417,6 @@ async def test_a_node_restarted_in_place_gives_its_clients_their_seats_back(
     assert max(times) < RESUME_BOUND + 30  # the restart itself: start-up and the database
     for call, counts in zip(calls, before, strict=True):
         await call.media_grows(counts)
-
-
-async def healthy(session: aiohttp.ClientSession, node: BalieProcess) -> None:
-    async with session.get(node.url + "/healthz") as response:
-        assert response.status == 200
-    assert node.process.returncode is None, node.printed
 
 
 @bounded

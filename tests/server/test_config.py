@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from server.booking.setup import feed_tokens, load_link_keys
-from server.config import Config, ConfigError, Environment
+from server.config import Config, ConfigError, Environment, LogFormat
 from tests.support import PRODUCTION_IDENTITY
 
 ANY_ADDRESS = "0.0.0.0"  # noqa: S104 - only parsed here, never bound
@@ -41,7 +41,9 @@ def test_defaults() -> None:
     assert c.ws.join_timeout == 10 and c.ws.resume_grace == 30 and c.ws.max_in_call == 3
     assert c.tokens.issuer == "balie"
     assert c.ice.stun_urls == () and c.ice.turn_urls == ()
-    assert c.log_level == "INFO"
+    assert c.log_level == "INFO" and c.log_format is LogFormat.TEXT and c.log_key == b""
+    # no metrics listener unless asked for, and then on loopback
+    assert c.metrics.port == 0 and c.metrics.host == "127.0.0.1" and c.metrics.token == ""
     assert c.database.timeout == 5 and c.header_timeout == 10
 
 
@@ -77,6 +79,11 @@ PARSED: list[tuple[str, str, str, Any]] = [
         ("stun:a:3478", "stun:b:3478"),
     ),
     ("BALIE_LOG_LEVEL", "debug", "log_level", "DEBUG"),
+    ("BALIE_LOG_FORMAT", " JSON ", "log_format", LogFormat.JSON),
+    ("BALIE_LOG_KEY", "A" * 22 + "==", "log_key", bytes(16)),
+    ("BALIE_METRICS_PORT", "9464", "metrics.port", 9464),
+    ("BALIE_METRICS_HOST", "10.0.0.5", "metrics.host", "10.0.0.5"),
+    ("BALIE_METRICS_TOKEN", " scrape ", "metrics.token", "scrape"),
 ]
 
 
@@ -159,6 +166,13 @@ BAD: list[tuple[str, str]] = [
     ("BALIE_STUN_URLS", "http://stun.example"),
     ("BALIE_TURN_URLS", "stun:t.example"),
     ("BALIE_LOG_LEVEL", "TRACE"),
+    ("BALIE_LOG_FORMAT", "xml"),
+    ("BALIE_LOG_KEY", "not base64!"),
+    ("BALIE_LOG_KEY", "c2hvcnQ="),
+    ("BALIE_METRICS_PORT", "8080"),
+    ("BALIE_METRICS_PORT", "70000"),
+    ("BALIE_METRICS_PORT", "metrics"),
+    ("BALIE_METRICS_TOKEN", "two words"),
 ]
 
 

@@ -6,11 +6,12 @@ room whose tokens name that tenant and purpose. Schemathesis gets past authentic
 real credentials (:class:`Credentials`): the room tokens of that room for ``/api/rooms/…``
 (the specialist's for reveal and renew, the resident's elsewhere, with a browser-session
 cookie), an appointment's manage token for the manage operations (the second appointment's
-for the reschedule, as a cancel may have come first), and the staff member's feed token in
-the feed's path. Four in five generated ids in paths, queries and bodies are replaced by
-real ones (tenant, purpose, appointment, room, staff member, a free start, the hold: the
-``flatmap_*`` hooks below), the rest stay as generated, so the fuzzer reaches both the
-handlers' answers and their refusals. Every POST that carries a well-formed
+for the reschedule, as a cancel may have come first), the staff member's feed token in the
+feed's path, and the probe secret (``BALIE_PROBE_SECRET`` is set) for the probe route.
+Four in five generated ids in paths, queries and bodies are replaced by real ones (tenant,
+purpose, appointment, room, staff member, a free start, the hold: the ``flatmap_*`` hooks
+below), the rest stay as generated, so the fuzzer reaches both the handlers' answers and
+their refusals. Every POST that carries a well-formed
 ``Idempotency-Key`` gets a fresh UUID v4 instead; missing and malformed keys stay.
 
 What must hold for every answer: no 5xx, a documented status code, the documented content
@@ -81,6 +82,8 @@ CHECKS: Final = [
 #: room operations only the specialist may call
 SPECIALIST_PATHS: Final = ("/verification/reveal", "/verification/renew")
 BROWSER_COOKIE: Final = "balie_browser"
+#: the running Balie's BALIE_PROBE_SECRET, so the probe route answers more than 404
+PROBE_SECRET: Final = secrets.token_urlsafe(32)
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,7 @@ async def _start(stack: AsyncExitStack, data_dir: Path) -> Credentials:
         data_dir,
         database=DatabaseSettings(url="", demo_data=False),
         booking=BookingSettings(caldav_timeout=5),
+        probe_secret=PROBE_SECRET,
     )
     live = await stack.enter_async_context(live_server(data_dir, config=config))
     engine = live.app[ENGINE]
@@ -282,7 +286,8 @@ def flatmap_body(context: schemathesis.HookContext, body: object) -> st.SearchSt
 @SCHEMA.auth(refresh_interval=None)
 class Tokens:
     """The credential each operation takes: room tokens (and the browser cookie) for the room
-    operations, the manage token for an appointment's operations.
+    operations, the manage token for an appointment's operations, the probe secret for the
+    probe route.
 
     Schemathesis builds some cases (its coverage phase) when it collects the tests, before
     the server runs, so this names the credential (``Bearer resident``) and
@@ -295,13 +300,15 @@ class Tokens:
             return "specialist" if path.endswith(SPECIALIST_PATHS) else "resident"
         if "/appointments/{appointment}" in path:
             return "manage"
+        if path == "/api/probe/rooms":
+            return "probe"
         return None
 
     def set(
         self, case: schemathesis.Case[Any], data: str, context: schemathesis.AuthContext
     ) -> None:
         case.headers["Authorization"] = f"Bearer {data}"
-        if data != "manage":
+        if data not in ("manage", "probe"):
             case.cookies[BROWSER_COOKIE] = "browser"
 
 
@@ -313,6 +320,7 @@ def with_credentials(case: schemathesis.Case[Any], live: Credentials) -> None:
         "Bearer manage": (
             live.moved_token if case.operation.path.endswith("/reschedule") else live.manage_token
         ),
+        "Bearer probe": PROBE_SECRET,
     }
     token = tokens.get(str(case.headers.get("Authorization")))
     if token is not None:

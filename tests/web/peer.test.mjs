@@ -292,3 +292,72 @@ describe('connection state and restarts', () => {
     assert.deepEqual(pc.callNames, ['close']);
   });
 });
+
+/**
+ * A fake connection whose statistics name a selected candidate pair of these types.
+ * @param {string} local
+ * @param {string} remote
+ */
+function connectionWithPair(local, remote) {
+  return class extends FakePeerConnection {
+    async getStats() {
+      return new Map([
+        ['T1', { id: 'T1', type: 'transport', selectedCandidatePairId: 'P1' }],
+        ['P1', { id: 'P1', type: 'candidate-pair', localCandidateId: 'L1', remoteCandidateId: 'R1' }],
+        ['L1', { id: 'L1', type: 'local-candidate', candidateType: local }],
+        ['R1', { id: 'R1', type: 'remote-candidate', candidateType: remote }],
+      ]);
+    }
+  };
+}
+
+describe('reports to the server (docs/signaling.md, "Reports")', () => {
+  /** @param {PeerMessage[]} sent */
+  const reports = (sent) => sent.filter((message) => message.type === 'report');
+
+  test('the first connect reports its setup time and a direct route, once', async () => {
+    const { pc, sent } = makePeer({ polite: false, Connection: connectionWithPair('host', 'srflx') });
+    pc.setState('connecting', 'checking');
+    pc.setState('connected', 'connected');
+    pc.setState('disconnected', 'disconnected');
+    pc.setState('connected', 'connected');
+    await settle();
+    const [report, ...more] = reports(sent);
+    assert.deepEqual(more, []);
+    assert.ok(report.type === 'report' && report.event === 'connected');
+    assert.equal(report.route, 'direct');
+    assert.ok(Number.isInteger(report.setup_ms) && report.setup_ms >= 0);
+  });
+
+  test('a pair through a TURN server is reported as relay', async () => {
+    const { pc, sent } = makePeer({ polite: true, Connection: connectionWithPair('relay', 'host') });
+    pc.setState('connected', 'connected');
+    await settle();
+    const [report] = reports(sent);
+    assert.ok(report.type === 'report' && report.event === 'connected');
+    assert.equal(report.route, 'relay');
+  });
+
+  test('without statistics the route is left out', async () => {
+    const { pc, sent } = makePeer({ polite: true });
+    pc.setState('connected', 'connected');
+    await settle();
+    const [report] = reports(sent);
+    assert.ok(report.type === 'report' && report.event === 'connected');
+    assert.equal('route' in report, false);
+  });
+
+  test('an ICE failure is reported once until the connection connects again', async () => {
+    const { pc, sent } = makePeer({ polite: false });
+    pc.setState('connecting', 'checking');
+    pc.setState('failed', 'failed');
+    pc.setState('failed', 'failed');
+    await settle();
+    assert.deepEqual(reports(sent), [{ type: 'report', event: 'ice-failed' }]);
+    pc.setState('connected', 'connected');
+    pc.setState('failed', 'failed');
+    await settle();
+    // the connected report waits for the statistics: count, do not order
+    assert.deepEqual(reports(sent).map((report) => report.event).sort(), ['connected', 'ice-failed', 'ice-failed']);
+  });
+});

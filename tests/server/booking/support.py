@@ -31,20 +31,12 @@ HOURS: Final = (clock(8), clock(20))
 
 
 @dataclasses.dataclass
-class Booking:
-    """A running Balie and an HTTP client for it."""
+class BookingClient:
+    """The booking API as a forms platform calls it, on the Balie at ``url`` (in this
+    process or another)."""
 
-    config: Config
-    app: web.Application
+    url: str
     http: aiohttp.ClientSession
-
-    @property
-    def url(self) -> str:
-        return self.config.public_url
-
-    @property
-    def engine(self) -> AsyncEngine:
-        return self.app[ENGINE]
 
     def api(self, tenant: str, path: str) -> str:
         return f"{self.url}/api/tenants/{tenant}{path}"
@@ -71,6 +63,18 @@ class Booking:
                 return response.status, await response.read()
             return response.status, await response.json(content_type=None)
 
+
+@dataclasses.dataclass
+class Booking(BookingClient):
+    """A running Balie in this process and an HTTP client for it."""
+
+    config: Config
+    app: web.Application
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self.app[ENGINE]
+
     async def drain_calendar(self) -> None:
         await self.app[CALENDAR_WRITER].drain()
 
@@ -90,7 +94,7 @@ async def booking_server(
     # the production access logger, so tests see what an operator's log would show
     async with live_server(data_dir, config=config, access_log=True) as running:
         async with aiohttp.ClientSession() as http:
-            yield Booking(config, running.app, http)
+            yield Booking(config.public_url, http, config, running.app)
 
 
 async def seed(engine: AsyncEngine, *, calendar_source: str | None = None) -> str:
@@ -147,7 +151,7 @@ async def seed(engine: AsyncEngine, *, calendar_source: str | None = None) -> st
     return tenant
 
 
-async def free_times(server: Booking, tenant: str) -> list[str]:
+async def free_times(server: BookingClient, tenant: str) -> list[str]:
     """Starts on a date a few days ahead (clear of today's passing hours)."""
     status, dates = await server.call("GET", server.api(tenant, "/purposes/intake/dates"))
     assert status == 200, dates
@@ -159,13 +163,20 @@ async def free_times(server: Booking, tenant: str) -> list[str]:
     return [t["start"] for t in times["times"]]
 
 
-async def book(
-    server: Booking, tenant: str, start: str, *, contact: dict[str, str] | None = None
-) -> dict[str, Any]:
+async def hold(server: BookingClient, tenant: str, start: str) -> dict[str, Any]:
+    """A hold on ``start`` (of the purpose ``intake``)."""
     status, held = await server.call(
         "POST", server.api(tenant, "/holds"), json={"purpose": "intake", "start": start}, key=key()
     )
     assert status == 201, held
+    assert isinstance(held, dict)
+    return held
+
+
+async def book(
+    server: BookingClient, tenant: str, start: str, *, contact: dict[str, str] | None = None
+) -> dict[str, Any]:
+    held = await hold(server, tenant, start)
     body: dict[str, Any] = {"hold_id": held["id"], "version": held["version"]}
     if contact is not None:
         body["contact"] = contact

@@ -24,6 +24,7 @@ from server.booking.appkeys import FEED_TOKENS, LINK_KEYS
 from server.booking.links import issue_manage_link
 from server.config import CalDAVCredentials
 from server.db.schema import appointments, staff
+from tests.leaks import logged, metrics_text
 from tests.server.booking.support import (
     EMAIL,
     PHONE,
@@ -559,10 +560,13 @@ async def test_no_personal_data_in_logs_or_urls(
         token=token,
     )
     urls = [booked[name] for name in ("join_url", "manage_url", "invite_url")]
-    for text in (caplog.text, *urls):
+    # the log lines, readable and as JSON, and the metrics (which did count the booking)
+    metrics = metrics_text(server.app)
+    assert 'balie_booking_operations_total{operation="confirm",outcome="ok"} 1.0' in metrics
+    for text in (logged(caplog), metrics, *urls):
         assert EMAIL not in text and "example.invalid" not in text
         assert PHONE not in text and "00000000" not in text
-    assert token not in caplog.text
+    assert token not in logged(caplog) and token not in metrics
     assert "POST /api/tenants/" in caplog.text  # the access log did run
 
 

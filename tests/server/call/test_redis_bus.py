@@ -17,7 +17,7 @@ import pytest
 from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
-from server.call.redis_bus import RedisBus
+from server.call.redis_bus import HIGH_WATER, RedisBus
 from signaling.bus import Envelope, socket_channel
 from signaling.bus_wire import Sealer
 from tests.redis_server import RedisServer
@@ -144,6 +144,7 @@ async def test_a_redis_restart_is_survived_and_noticed(
 
     redis.stop()
     await a.publish("room.9", Envelope(frame=b'{"n":2}'))  # dropped with a warning, no raise
+    await a.barrier()
     assert a.dropped >= 1
     redis.start()
 
@@ -201,3 +202,45 @@ async def test_quiescing_delivers_everything_sent_before_and_nothing_after(
     assert heard == sent  # all of it delivered by the time quiesce returns, in order
     counted = await a.publish_counted("room.8", Envelope(frame=b'{"n":200}'))
     assert counted == 0  # and after it nobody listens, which the sender can tell
+
+
+async def test_counted_and_plain_publishes_keep_their_order(
+    nodes: tuple[RedisBus, RedisBus, Inbox],
+) -> None:
+    """Both kinds go through one pipeline: a counted publish neither waits for nor
+    overtakes the plain ones around it, and each says how many nodes heard it."""
+    a, b, inbox = nodes
+    await b.subscribe("room.5", inbox.deliver)
+    # started in this order (tasks start first in, first out), as a hub's sockets would
+    counted, plain = [], []
+    for n in range(30):
+        envelope = Envelope(frame=b'{"n":%d}' % n)
+        if n % 3:
+            plain.append(asyncio.ensure_future(a.publish("room.5", envelope)))
+        else:
+            counted.append(asyncio.ensure_future(a.publish_counted("room.5", envelope)))
+    await asyncio.gather(*plain)
+    assert await asyncio.gather(*counted) == [1] * 10
+    assert await asyncio.gather(
+        *(a.publish_counted("room.nobody", Envelope()) for _ in range(2))
+    ) == [0, 0]
+    frames = [(await inbox.next()).frame for _ in range(30)]
+    assert frames == [b'{"n":%d}' % n for n in range(30)]
+    assert inbox.missed.empty()
+
+
+async def test_a_publisher_waits_only_when_redis_falls_behind(
+    nodes: tuple[RedisBus, RedisBus, Inbox],
+) -> None:
+    a, b, inbox = nodes
+    await b.subscribe("room.6", inbox.deliver)
+    publishing = asyncio.ensure_future(a.publish("room.6", Envelope(frame=b"{}")))
+    await asyncio.sleep(0)  # one step: sealed and queued, not sent
+    assert publishing.done()
+    flood = [a.publish("room.6", Envelope(frame=b"{}")) for _ in range(HIGH_WATER + 10)]
+    waiting = [asyncio.ensure_future(step) for step in flood]
+    await asyncio.sleep(0)
+    assert not all(step.done() for step in waiting)  # above the mark they wait for Redis
+    await asyncio.gather(*waiting)
+    for _ in range(HIGH_WATER + 11):
+        await inbox.next()

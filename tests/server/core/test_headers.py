@@ -106,3 +106,25 @@ async def test_a_405_says_which_methods_are_allowed(server: LiveServer) -> None:
             assert response.status == 405
             assert set(response.headers["Allow"].split(",")) == {"GET", "HEAD"}
             assert response.content_type == "application/problem+json"
+
+
+async def _busy_page(request: web.Request) -> web.Response:
+    return web.Response(status=503, text="<p>Het lukt nu even niet</p>", content_type="text/html")
+
+
+async def _busy(request: web.Request) -> web.Response:
+    raise web.HTTPServiceUnavailable()
+
+
+async def test_every_503_says_when_to_ask_again(tmp_path: Path) -> None:
+    """However a 503 comes about (a feature's own page, a raised one), it carries
+    ``Retry-After``, as the problem JSON of an unavailable database does."""
+    routes = [("GET", "/druk", _busy_page), ("GET", "/api/druk", _busy)]
+    async with (
+        live_server(tmp_path, routes=routes) as live,
+        aiohttp.ClientSession() as http,
+    ):
+        for path in ("/druk", "/api/druk"):
+            async with http.get(live.url + path, headers={"Accept": "text/html"}) as response:
+                assert response.status == 503
+                assert response.headers["Retry-After"].isdigit(), path

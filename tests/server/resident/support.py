@@ -16,13 +16,13 @@ from server.core.appkeys import CONFIG, KEYS
 from server.db.schema import appointments
 from signaling.roles import Role
 from signaling.tokens import issue_room_token
-from tests.server.booking.support import Booking
+from tests.server.booking.support import Booking, BookingClient
 
 
 class Resident:
     """A browser without JavaScript: a cookie jar, and what the last page said."""
 
-    def __init__(self, server: Booking, http: aiohttp.ClientSession) -> None:
+    def __init__(self, server: BookingClient, http: aiohttp.ClientSession) -> None:
         self.server = server
         self.http = http
         self.urls: list[str] = []

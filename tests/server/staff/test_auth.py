@@ -25,6 +25,7 @@ from server.staff import AccountRef, AccountStore, Role, require_staff
 from server.staff.accounts import MAX_FAILURES, PASSWORD_HASHER, PasswordTotpAuthenticator
 from server.staff.demo import DEMO_HASHER
 from server.staff.sign_in import REFUSED
+from tests.leaks import logged, metrics_text
 from tests.server.db.support import Database, module_database
 from tests.server.staff.support import (
     OTHER_PASSWORD,
@@ -403,10 +404,15 @@ async def test_no_credentials_in_logs(
         pass
     cookie = session_cookie(client)
     assert cookie is not None
-    text = caplog.text
-    assert "signed in" in text  # the events are logged ...
-    for secret_value in (password, secret, *codes, token, cookie):  # ... their secrets never
+    text = logged(caplog)  # the readable lines and the JSON lines
+    assert "signed in" in text  # the events are logged, under their names ...
+    assert '"event":"staff.sign_in_refused"' in text and '"event":"staff.signed_in"' in text
+    assert '"event":"staff.csrf_refused"' in text
+    # ... their secrets never, nor in the metrics, which count the events
+    for secret_value in (password, secret, *codes, token, cookie):
         assert secret_value not in text
+        assert secret_value not in metrics_text(server.app)
+    assert 'balie_security_events_total{event="staff.sign_in_refused"}' in metrics_text(server.app)
 
 
 # --- the account store on PostgreSQL -------------------------------------------------------

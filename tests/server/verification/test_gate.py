@@ -9,9 +9,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
-import aiohttp
 import pytest
 from sqlalchemy import select, update
 from yarl import URL
@@ -25,14 +23,14 @@ from server.db.engine import writer
 from server.db.schema import audit_events, purposes, vault_entries
 from server.verification.appkeys import GATE
 from signaling.roles import Role
+from tests.server.verification.support import (
+    DEMO_VALUES,
+    FAKE_BSN,
+    FAKE_NAME,
+    Browser,
+    verify,
+)
 from tests.support import LiveServer, SignalClient, live_server
-
-FAKE_BSN = "999999990"
-FAKE_NAME = "Test Persoon"
-DEMO_VALUES = {
-    "irma-demo.gemeente.personalData.bsn": FAKE_BSN,
-    "irma-demo.gemeente.personalData.fullname": FAKE_NAME,
-}
 
 
 @pytest.fixture
@@ -41,32 +39,9 @@ async def server(tmp_path: Path) -> AsyncIterator[LiveServer]:
         yield live
 
 
-class Browser:
-    """One browser: its own cookie jar, so its own browser-session id."""
-
-    def __init__(self, server: LiveServer) -> None:
-        self.server = server
-        self.http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
-
-    async def open(self, room: str) -> None:
-        async with self.http.get(f"{self.server.url}/call/{room}") as response:
-            assert response.status == 200
-
-    async def call(
-        self, method: str, room: str, path: str, token: str, body: Any = None
-    ) -> tuple[int, Any]:
-        url = f"{self.server.url}/api/rooms/{room}/verification{path}"
-        headers = {"Authorization": f"Bearer {token}"}
-        async with self.http.request(method, url, headers=headers, json=body) as response:
-            return response.status, await response.json()
-
-    async def close(self) -> None:
-        await self.http.close()
-
-
 @pytest.fixture
 async def browsers(server: LiveServer) -> AsyncIterator[list[Browser]]:
-    made = [Browser(server) for _ in range(3)]
+    made = [Browser(server.url) for _ in range(3)]
     yield made
     for browser in made:
         await browser.close()
@@ -76,15 +51,6 @@ def gated_room(server: LiveServer, purpose: str = "bijstand") -> IssuedRoom:
     return issue_room(
         server.config, server.app[KEYS], now=int(time.time()), purpose=purpose, tenant="demo"
     )
-
-
-async def verify(browser: Browser, room: IssuedRoom, values: dict[str, str]) -> tuple[int, Any]:
-    token = room.seat(Role.RESIDENT).token
-    status, started = await browser.call("POST", room.room, "/session", token, {})
-    assert status == 200, started
-    assert set(started) == {"sessionPtr", "frontendRequest"}  # no requestor token
-    await TestWallet(browser.http).disclose(started["sessionPtr"], values)
-    return await browser.call("POST", room.room, "/result", token, {})
 
 
 async def test_a_resident_verifies_and_the_specialist_sees_the_values(

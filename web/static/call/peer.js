@@ -19,9 +19,12 @@
  */
 
 /**
- * What a Peer sends to the other side through the signalling server.
+ * What a Peer sends to the other side through the signalling server, and what it reports
+ * to the server itself about its connection (`report`, docs/signaling.md "Reports").
  * @typedef {{type: 'description', to: string, description: {type: RTCSdpType, sdp: string}}
- *   | {type: 'candidate', to: string, candidate: WireCandidate | null}} PeerMessage
+ *   | {type: 'candidate', to: string, candidate: WireCandidate | null}
+ *   | {type: 'report', event: 'connected', setup_ms: number, route?: 'direct' | 'relay'}
+ *   | {type: 'report', event: 'ice-failed'}} PeerMessage
  */
 
 /**
@@ -58,6 +61,10 @@ export class Peer extends EventTarget {
   // whether our camera and microphone are attached to this connection yet
   #mediaAttached = false;
   #reportedConnected = false;
+  // when this connection was made: both sides were in the call from then on
+  #createdAt = performance.now();
+  // an ICE failure is reported once, until the connection connects again
+  #reportedFailure = false;
 
   /** @param {PeerOptions} options */
   constructor({ id, role = '', polite, iceServers = [], send, localStream = () => null, RTCPeerConnection: Connection }) {
@@ -106,13 +113,19 @@ export class Peer extends EventTarget {
     const onStateChange = () => {
       this.#trace(`connection=${pc.connectionState}`);
       if (pc.connectionState === 'failed' || pc.iceConnectionState === 'failed') {
+        if (!this.#reportedFailure) {
+          this.#reportedFailure = true;
+          this.#send({ type: 'report', event: 'ice-failed' });
+        }
         // Perfect negotiation turns the restart into a new offer from whichever side.
         pc.restartIce();
       }
+      if (pc.connectionState === 'connected') this.#reportedFailure = false;
       this.#emit('statechange', { connectionState: pc.connectionState, iceConnectionState: pc.iceConnectionState });
       if (pc.connectionState === 'connected' && !this.#reportedConnected) {
         this.#reportedConnected = true;
         this.#emit('connected', null);
+        this.#reportSetup(Math.round(performance.now() - this.#createdAt));
       }
     };
     pc.addEventListener('connectionstatechange', onStateChange);
@@ -231,6 +244,18 @@ export class Peer extends EventTarget {
     }
   }
 
+  /**
+   * Tell the server how long this connection took to connect and whether it goes through
+   * a TURN relay (numbers and a word only: never an address).
+   * @param {number} setupMs
+   */
+  async #reportSetup(setupMs) {
+    const route = await selectedRoute(this.pc);
+    this.#send({
+      type: 'report', event: 'connected', setup_ms: Math.min(setupMs, 600_000), ...(route ? { route } : {}),
+    });
+  }
+
   #sendLocalDescription() {
     const description = this.pc.localDescription;
     if (!description) return;
@@ -297,6 +322,36 @@ export class Peer extends EventTarget {
     const { pc } = this;
     console.debug(`[balie] ${this.id.slice(0, 6)} ${step} signaling=${pc.signalingState} `
       + `ice=${pc.iceConnectionState} gathering=${pc.iceGatheringState}`);
+  }
+}
+
+/**
+ * Whether the connection's selected candidate pair goes through a TURN relay, from its
+ * statistics; undefined when they do not say.
+ * @param {RTCPeerConnection} pc
+ * @returns {Promise<'direct' | 'relay' | undefined>}
+ */
+export async function selectedRoute(pc) {
+  if (typeof pc.getStats !== 'function') return undefined;
+  try {
+    /** @type {Map<string, any>} */
+    const stats = new Map();
+    (await pc.getStats()).forEach((/** @type {any} */ report) => stats.set(report.id, report));
+    let pair;
+    for (const report of stats.values()) {
+      if (report.type === 'transport' && report.selectedCandidatePairId) {
+        pair = stats.get(report.selectedCandidatePairId);
+      }
+    }
+    if (!pair) {
+      pair = [...stats.values()].find((report) => report.type === 'candidate-pair'
+        && report.nominated && report.state === 'succeeded');
+    }
+    if (!pair) return undefined;
+    const ends = [stats.get(pair.localCandidateId), stats.get(pair.remoteCandidateId)];
+    return ends.some((end) => end && end.candidateType === 'relay') ? 'relay' : 'direct';
+  } catch {
+    return undefined;
   }
 }
 

@@ -1,0 +1,28 @@
+"""What the leak checks read: every log line a test caught, both as the readable lines of
+the default format and as the JSON lines of ``BALIE_LOG_FORMAT=json``, and a node's
+``/metrics`` exposition. A personal detail, token or credential must be in none of them."""
+
+from __future__ import annotations
+
+import pytest
+from aiohttp import web
+
+from server.core.logs import JsonFormatter
+from server.core.metrics import METRICS
+
+
+def logged(caplog: pytest.LogCaptureFixture) -> str:
+    """The caught records as text lines, then the same records as JSON lines."""
+    formatter = JsonFormatter()
+    return "\n".join([caplog.text, *(formatter.format(record) for record in caplog.records)])
+
+
+def json_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    formatter = JsonFormatter()
+    return [formatter.format(record) for record in caplog.records]
+
+
+def metrics_text(app: web.Application) -> str:
+    """What a scrape of this node's metrics listener would read."""
+    body, _ = app[METRICS].render()
+    return body.decode()
