@@ -26,6 +26,8 @@ from server.booking.links import LinkKeys
 from signaling.tokens import KeySet
 
 BALIE_UID: Final = 10001
+#: the directory of the room and link key files, which the nodes mount at /run/balie-keys
+KEYS: Final = "keys"
 #: the commands Balie sends on its prefix (docs/deployment.md, "Several nodes")
 REDIS_COMMANDS: Final = (
     "+get +set +del +exists +pexpire +publish +subscribe +unsubscribe +pubsub|numsub +eval "
@@ -47,6 +49,12 @@ class Secrets:
     def read(self, name: str) -> str | None:
         path = self.directory / name
         return path.read_text().strip() if path.exists() else None
+
+    def directory_for_balie(self, name: str) -> None:
+        path = self.directory / name
+        path.mkdir(mode=0o700, exist_ok=True)
+        if os.getuid() == 0:
+            os.chown(path, BALIE_UID, BALIE_UID)
 
     def put(self, name: str, text: str, *, balie_only: bool) -> None:
         path = self.directory / name
@@ -78,9 +86,11 @@ def random_key() -> str:
 
 
 def make(store: Secrets, database: str, redis: str) -> None:
-    # Balie's keys (docs/deployment.md: the same files and values on every node)
-    store.put("room-keys.json", KeySet.generate().to_json(), balie_only=True)
-    store.put("link-keys.json", LinkKeys.generate().to_json(), balie_only=True)
+    # Balie's keys (docs/deployment.md: the same files and values on every node); the room and
+    # link key files in a directory of their own, which the nodes mount whole (compose.yaml)
+    store.directory_for_balie(KEYS)
+    store.put(f"{KEYS}/room-keys.json", KeySet.generate().to_json(), balie_only=True)
+    store.put(f"{KEYS}/link-keys.json", LinkKeys.generate().to_json(), balie_only=True)
     store.put("BALIE_VAULT_KEYS", new_key_config_entry("k1"), balie_only=True)
     store.put("BALIE_BUS_KEYS", f"k1:{random_key()}", balie_only=True)
     store.put("BALIE_FEED_SECRET", random_key(), balie_only=True)

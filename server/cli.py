@@ -13,26 +13,32 @@ import sys
 import time
 from collections.abc import Sequence
 from contextlib import nullcontext
+from datetime import UTC, datetime
 
+import pyotp
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from identity.vault import new_key_config_entry, reseal_all
 from server import check
 from server.app import create_app
+from server.booking.links import LinkKeys
 from server.call.rooms import IssuedRoom, issue_room, room_json
 from server.config import Config, ConfigError
 from server.core import logs
 from server.core.appkeys import KEYS
-from server.core.secrets import load_keys, rotate_keys, vault_keys
+from server.core.secrets import RotatingKeys, load_keys, rotate_key_file, vault_keys
 from server.core.serving import serve_until_stopped
 from server.core.tasks import innermost
 from server.db import create_engine, migrate
 from server.db.demo import DEMO_TENANT
+from server.db.migrate import current_revision
 from server.db.sole_node import migration_turn, sole_node
 from server.probe import command as probe
 from server.staff.demo import print_demo_accounts
+from server.staff.tenants import FirstAdministrator, create_tenant
 from server.verification.vault_store import SqlVault
+from signaling.tokens import KeySet
 
 #: how long ``balie serve`` waits for the database before saying it cannot be reached
 DATABASE_CHECK_SECONDS = 10
@@ -61,9 +67,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         "http://BALIE_HOST:BALIE_PORT)",
     )
 
-    keys = commands.add_parser("keys", help="room-token signing keys")
+    keys = commands.add_parser("keys", help="the signing keys of room tokens and manage links")
     key_commands = keys.add_subparsers(dest="keys_command", required=True)
-    key_commands.add_parser("rotate", help="add a new signing key; old keys keep verifying")
+    rotate = key_commands.add_parser(
+        "rotate",
+        help="add a new signing key to the file; old keys keep verifying, and running nodes "
+        "that read the same file take it up without a restart",
+    )
+    rotate.add_argument(
+        "which",
+        nargs="?",
+        choices=("rooms", "links"),
+        default="rooms",
+        help="room tokens (BALIE_ROOM_KEYS_FILE, the default) or manage links "
+        "(BALIE_LINK_KEYS_FILE)",
+    )
+
+    commands.add_parser(
+        "migrate", help="bring the database schema to this version's (serve does it too)"
+    )
+
+    tenant = commands.add_parser("tenant", help="municipalities (tenants)")
+    tenant_commands = tenant.add_subparsers(dest="tenant_command", required=True)
+    new_tenant = tenant_commands.add_parser(
+        "create", help="add a tenant and its first administrator; prints their credentials once"
+    )
+    new_tenant.add_argument("tenant_id", help="a short id, e.g. gemeente-utrecht")
+    new_tenant.add_argument("--name", required=True, help='e.g. "Gemeente Utrecht"')
+    new_tenant.add_argument("--admin-login", required=True, help="the user name they sign in with")
+    new_tenant.add_argument("--admin-name", required=True, help="the name shown to colleagues")
 
     vault = commands.add_parser("vault", help="the attribute vault's keys")
     vault_commands = vault.add_subparsers(dest="vault_command", required=True)
@@ -98,9 +130,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "room":
             purpose = (args.purpose, args.tenant) if args.purpose else None
             return _room_create(config, args.count, args.json, purpose)
-        rotated = rotate_keys(config)
-        print(f"signing key is now {rotated.active}; keys in the set: {', '.join(rotated.kids)}")
-        return 0
+        if args.command == "migrate":
+            return _migrate(config)
+        if args.command == "tenant":
+            return _tenant_create(config, args)
+        return _rotate(config, args.which)
     except ConfigError as exc:
         print(f"balie: configuration error: {exc}", file=sys.stderr)
         return 2
@@ -229,6 +263,79 @@ def _vault(config: Config, command: str) -> int:
 
     count = asyncio.run(reseal())
     print(f"{count} vault entries now sealed with key {keys.active}")
+    return 0
+
+
+def _rotate(config: Config, which: str) -> int:
+    if which == "links":
+        rotated: RotatingKeys = rotate_key_file(
+            config.link_keys_file, LinkKeys.from_json, LinkKeys.generate
+        )
+    else:
+        rotated = rotate_key_file(config.keys_file, KeySet.from_json, KeySet.generate)
+    kids = ", ".join(rotated.kids)
+    print(f"{which}: signing key is now {rotated.active}; keys in the set: {kids}")
+    return 0
+
+
+def _migrate(config: Config) -> int:
+    """Upgrade the schema, waiting its turn if a starting node migrates at the same moment.
+    Nodes migrate at start as well; this is for an upgrade done as its own step."""
+
+    async def run() -> tuple[str | None, str | None]:
+        engine = create_engine(config.database.url)
+        try:
+            before = await current_revision(engine)
+            async with migration_turn(engine):
+                await migrate(engine)
+            return before, await current_revision(engine)
+        finally:
+            await engine.dispose()
+
+    try:
+        before, after = asyncio.run(run())
+    except (OSError, SQLAlchemyError) as error:
+        shown = make_url(config.database.url).render_as_string(hide_password=True)
+        raise ConfigError(f"BALIE_DATABASE_URL {shown}: {_cause(error)}") from None
+    if before == after:
+        print(f"the database is at {after} already; nothing to do")
+    else:
+        print(f"the database went from {before or 'empty'} to {after}")
+    return 0
+
+
+def _tenant_create(config: Config, args: argparse.Namespace) -> int:
+    keys = vault_keys(config)
+
+    async def run() -> FirstAdministrator:
+        engine = create_engine(config.database.url)
+        try:
+            async with migration_turn(engine):
+                await migrate(engine)
+            return await create_tenant(
+                engine,
+                keys,
+                tenant_id=args.tenant_id,
+                name=args.name,
+                login=args.admin_login,
+                display_name=args.admin_name,
+                now=datetime.now(UTC),
+            )
+        finally:
+            await engine.dispose()
+
+    try:
+        admin = asyncio.run(run())
+    except ValueError as error:
+        print(f"balie: {error}", file=sys.stderr)
+        return 2
+    uri = pyotp.TOTP(admin.totp_secret).provisioning_uri(name=admin.login, issuer_name="Balie")
+    # printed once, to the operator's terminal only: hand them over in person
+    print(f"tenant {admin.tenant_id} created; first administrator:")
+    print(f"  sign in at   {config.public_url}/staff/sign-in?tenant={admin.tenant_id}")
+    print(f"  user name    {admin.login}")
+    print(f"  password     {admin.password}")
+    print(f"  TOTP secret  {admin.totp_secret}  ({uri})")
     return 0
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -47,7 +48,10 @@ class KeySet:
     """Signing and verification keys by ``kid``; the newest key signs.
 
     Rotation: add a key (it becomes the signer), keep the old ones until every
-    token they signed has expired, then remove them.
+    token they signed has expired, then remove them. A running node follows its key file
+    through :attr:`follow`, which the owner of the file sets: it is called before signing and
+    when a token names a key id the set does not hold, and calls :meth:`adopt` with what the
+    file holds now, so a key another node already signs with verifies here too.
     """
 
     def __init__(self, keys: dict[str, Ed25519PrivateKey | Ed25519PublicKey], active: str) -> None:
@@ -55,6 +59,11 @@ class KeySet:
             raise ValueError(f"active key {active!r} must be a private key in the set")
         self._keys = dict(keys)
         self.active = active
+        self.follow: Callable[[], None] | None = None
+
+    def adopt(self, other: KeySet) -> None:
+        """Take ``other``'s keys and signer (a rotation reaching a running node)."""
+        self._keys, self.active = dict(other._keys), other.active
 
     @classmethod
     def generate(cls) -> KeySet:
@@ -70,12 +79,18 @@ class KeySet:
     def kids(self) -> list[str]:
         return list(self._keys)
 
-    def signing_key(self) -> Ed25519PrivateKey:
-        key = self._keys[self.active]
+    def signer(self) -> tuple[str, Ed25519PrivateKey]:
+        """The active key id and its key, read together after catching up with the file."""
+        if self.follow is not None:
+            self.follow()
+        kid = self.active
+        key = self._keys[kid]
         assert isinstance(key, Ed25519PrivateKey)  # checked in __init__
-        return key
+        return kid, key
 
     def public_key(self, kid: str) -> Ed25519PublicKey | None:
+        if kid not in self._keys and self.follow is not None:
+            self.follow()
         key = self._keys.get(kid)
         if isinstance(key, Ed25519PrivateKey):
             return key.public_key()
@@ -159,7 +174,8 @@ def issue_room_token(
     if purpose is not None and tenant is not None:
         claims["purpose"] = purpose
         claims["tenant"] = tenant
-    return jwt.encode(claims, keys.signing_key(), algorithm=ALGORITHM, headers={"kid": keys.active})
+    kid, key = keys.signer()
+    return jwt.encode(claims, key, algorithm=ALGORITHM, headers={"kid": kid})
 
 
 def verify_room_token(keys: KeySet, token: str, *, issuer: str, early: bool = False) -> RoomClaims:

@@ -22,6 +22,7 @@ from typing import Any
 
 import aiohttp
 import orjson
+import pytest
 from aiohttp import web
 
 from server.app import create_app
@@ -43,6 +44,15 @@ PRODUCTION_IDENTITY = {
 }
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def operator_env(monkeypatch: pytest.MonkeyPatch, data_dir: Path) -> None:
+    """The environment of ``balie`` as an operator runs it on a node's data directory: no
+    other BALIE_ setting of the machine running the tests leaks in."""
+    for name in list(os.environ):
+        if name.startswith("BALIE_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("BALIE_DATA_DIR", str(data_dir))
 
 
 def free_port(*, udp: bool = False) -> int:

@@ -24,7 +24,7 @@ import hashlib
 import hmac
 import json
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
@@ -46,7 +46,9 @@ class ManageClaims:
 
 class LinkKeys:
     """HMAC keys by id; the active one signs, all verify. Rotate by adding a key and keeping
-    the old ones until the last appointment they signed a link for has started."""
+    the old ones until the last appointment they signed a link for has started. A running
+    node follows its key file through :attr:`follow` (as :class:`~signaling.tokens.KeySet`
+    does): called before signing and for an unknown key id, it adopts the file (:meth:`adopt`)."""
 
     def __init__(self, keys: Mapping[str, bytes], active: str) -> None:
         if active not in keys:
@@ -58,6 +60,11 @@ class LinkKeys:
                 raise ValueError(f"link key {kid!r} must be at least {_KEY_BYTES} bytes")
         self._keys = dict(keys)
         self.active = active
+        self.follow: Callable[[], None] | None = None
+
+    def adopt(self, other: LinkKeys) -> None:
+        """Take ``other``'s keys and signer (a rotation reaching a running node)."""
+        self._keys, self.active = dict(other._keys), other.active
 
     @classmethod
     def generate(cls) -> LinkKeys:
@@ -77,15 +84,27 @@ class LinkKeys:
         data = json.loads(text)
         return cls({kid: _decode(key) for kid, key in data["keys"].items()}, data["active"])
 
-    def _key(self, kid: str) -> bytes | None:
+    @property
+    def kids(self) -> list[str]:
+        return list(self._keys)
+
+    def signer(self) -> tuple[str, bytes]:
+        """The active key id and its key, read together after catching up with the file."""
+        if self.follow is not None:
+            self.follow()
+        kid = self.active
+        return kid, self._keys[kid]
+
+    def key(self, kid: str) -> bytes | None:
+        if kid not in self._keys and self.follow is not None:
+            self.follow()
         return self._keys.get(kid)
 
     def pseudonym(self, kind: str, value: str) -> str:
         """A keyed pseudonym of ``value`` (a client address, a browser id): equal values give
         equal pseudonyms on every node, and without the key nobody can tell whose it is,
         not even by trying every IPv4 address. Changes when the active key rotates."""
-        key = self._key(self.active)
-        assert key is not None  # checked in __init__
+        _, key = self.signer()
         message = f"balie/pseudonym/{kind}/{value}".encode()
         return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
 
@@ -97,9 +116,8 @@ def issue_manage_link(
     payload = json.dumps(
         [tenant_id, appointment_id, version, int(expires_at.timestamp())], separators=(",", ":")
     )
-    signed = f"{PREFIX}.{keys.active}.{_encode(payload.encode())}"
-    key = keys._key(keys.active)
-    assert key is not None  # checked in LinkKeys.__init__
+    kid, key = keys.signer()
+    signed = f"{PREFIX}.{kid}.{_encode(payload.encode())}"
     return f"{signed}.{_encode(_tag(key, signed))}"
 
 
@@ -113,7 +131,7 @@ def verify_manage_link(keys: LinkKeys, token: str, *, now: datetime) -> ManageCl
     if len(parts) != 4 or parts[0] != PREFIX:
         raise LinkInvalid("manage link is malformed")
     _, kid, payload_text, tag_text = parts
-    key = keys._key(kid)
+    key = keys.key(kid)
     if key is None:
         raise LinkInvalid("manage link is signed with an unknown key")
     try:

@@ -84,6 +84,7 @@ from server.booking.links import LinkKeys, ManageClaims, issue_manage_link, veri
 from server.booking.model import Busy, PurposeRules, SlotRequest, Staff
 from server.booking.slots import Slot, SlotSearch, pick_staff
 from server.core.clock import AMSTERDAM, Clock, utc_now
+from server.core.logs import Event, event
 from server.db.audit import audit
 from server.db.engine import writer
 from server.db.schema import idempotency_keys
@@ -460,7 +461,13 @@ class BookingService:
         or :class:`LinkExpired`."""
         if self._link_keys is None:
             raise RuntimeError("BookingService was built without link_keys")
-        claims = verify_manage_link(self._link_keys, token, now=self._clock())
+        try:
+            claims = verify_manage_link(self._link_keys, token, now=self._clock())
+        except LinkInvalid as error:
+            # one line an operator can count: after a restore with the wrong link keys
+            # (docs/operations.md) every link fails this way, and nothing else would show it
+            log.info("manage link refused: %s", error, extra=event(Event.MANAGE_LINK_REFUSED))
+            raise
         if claims.tenant_id != tenant_id:
             raise LinkInvalid("manage link belongs to another tenant")
         return claims

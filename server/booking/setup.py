@@ -33,7 +33,7 @@ from server.calendars.staff_source import StaffCalendarsBusy
 from server.config import MIN_FEED_SECRET_BYTES, Config, ConfigError
 from server.core.appkeys import CLOCK, CONFIG
 from server.core.metrics import METRICS
-from server.core.secrets import write_secret
+from server.core.secrets import key_file, write_secret
 from server.core.tasks import periodic
 from server.db.appkeys import ENGINE
 
@@ -57,21 +57,14 @@ def setup(app: web.Application) -> None:
 
 
 def load_link_keys(config: Config) -> LinkKeys:
-    """The manage-link keys; in development a file is made on first start."""
-    path = config.link_keys_file
-    if path.exists():
-        try:
-            return LinkKeys.from_json(path.read_text())
-        except (ValueError, KeyError, TypeError) as error:
-            raise ConfigError(
-                f"BALIE_LINK_KEYS_FILE {path}: {type(error).__name__}: {error}"
-            ) from None
-    if config.production:
-        # Every node must sign and check with the same keys: never invent them in production.
-        raise ConfigError(f"BALIE_LINK_KEYS_FILE {path} does not exist")
-    keys = LinkKeys.generate()
-    write_secret(path, keys.to_json())
-    return keys
+    """The manage-link keys."""
+    return key_file(
+        config.link_keys_file,
+        "BALIE_LINK_KEYS_FILE",
+        LinkKeys.from_json,
+        LinkKeys.generate,
+        production=config.production,
+    )
 
 
 def feed_tokens(config: Config) -> FeedTokens:

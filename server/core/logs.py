@@ -65,6 +65,14 @@ class Event(StrEnum):
     IDENTITY_BSN_REVEALED = "identity.bsn_revealed"
     #: sealed identity values did not open (a key removed too early, or a tampered row)
     IDENTITY_VAULT_UNREADABLE = "identity.vault_unreadable"
+    #: a manage link was refused as not genuine (malformed, wrong tag, unknown key)
+    MANAGE_LINK_REFUSED = "booking.link_refused"
+    #: a request for a probe room without the right probe secret (401)
+    PROBE_SECRET_REFUSED = "probe.secret_refused"  # noqa: S105 - an event name, not a secret
+    #: a node took up a changed key file (a rotation): the key ids it holds now
+    KEYS_RELOADED = "keys.reloaded"
+    #: a key file changed but could not be read; the node goes on with the keys it holds
+    KEYS_RELOAD_FAILED = "keys.reload_failed"
 
 
 #: how often each security event was logged by this process (balie_security_events_total)

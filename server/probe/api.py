@@ -24,7 +24,7 @@ from server.call.rooms import issue_room, room_json
 from server.core.appkeys import CONFIG, KEYS
 from server.core.clients import client_key
 from server.core.limits import Limiter
-from server.core.logs import bind_room
+from server.core.logs import Event, bind_room, event
 from server.core.problems import Problem
 
 log = logging.getLogger("balie.probe")
@@ -53,7 +53,7 @@ async def probe_room(request: web.Request) -> web.Response:
     if scheme.lower() != "bearer" or not hmac.compare_digest(
         given.strip().encode(), secret.encode()
     ):
-        log.warning("probe secret refused")
+        log.warning("probe secret refused", extra=event(Event.PROBE_SECRET_REFUSED))
         raise Problem(401, "probe-secret-invalid", "Send the probe secret as Authorization: Bearer")
     room = issue_room(config, request.app[KEYS], now=int(time.time()), ttl=PROBE_TOKEN_TTL)
     bind_room(room.room)

@@ -11,6 +11,7 @@ would let anyone lock a colleague out by typing their login (ASVS 2.4, "no locko
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,10 +28,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from identity.errors import VaultError
 from identity.vault import KeyRing
+from server.core.logs import Event, event
 from server.db.audit import audit
 from server.db.engine import writer
 from server.db.schema import staff_accounts, tenants
 from server.staff.model import AccountRef, Role
+
+log = logging.getLogger("balie.staff")
 
 #: argon2id, t=3 passes over m=64 MiB with p=4 lanes: RFC 9106's second recommended option
 #: (the first needs 2 GiB per hash). About 0.2 s per hash on one core of a small server.
@@ -94,7 +98,13 @@ def open_totp(keys: KeyRing, account: Account) -> str | None:
             account.totp_sealed, room=_TOTP_AAD, verification_id=f"{account.tenant_id}/{account.id}"
         )
     except VaultError:
-        return None  # a key dropped from the ring: the account cannot pass the second step
+        # a key dropped from the ring (or a restore with the wrong key): nobody can pass the
+        # second step until the key is back, which the operator must hear of
+        log.error(
+            "a staff member's TOTP secret does not open with BALIE_VAULT_KEYS",
+            extra=event(Event.IDENTITY_VAULT_UNREADABLE),
+        )
+        return None
     return opened.decode()
 
 
@@ -129,6 +139,40 @@ async def audit_account(
     """An audit event about a staff account, by that account: never a credential."""
     actor, subject = f"staff:{account_id}", f"staff_account:{account_id}"
     await audit(conn, tenant_id, now, actor, action, subject)
+
+
+async def insert_account(
+    conn: AsyncConnection,
+    *,
+    tenant_id: str,
+    account_id: str,
+    login: str,
+    display_name: str,
+    roles: Sequence[Role],
+    password_hash: str | None,
+    sealed: str | None,
+    staff_id: str | None,
+    now: datetime,
+) -> None:
+    """Add an account inside the caller's transaction (``sealed``: see :func:`seal_totp`)."""
+    await conn.execute(
+        insert(staff_accounts).values(
+            tenant_id=tenant_id,
+            id=account_id,
+            login=normalise_login(login),
+            display_name=display_name,
+            staff_id=staff_id,
+            roles=[role.value for role in roles],
+            password_hash=password_hash,
+            totp_sealed=sealed,
+            totp_last_step=None,
+            disabled=False,
+            failed_attempts=0,
+            locked_until=None,
+            created_at=now,
+            updated_at=now,
+        )
+    )
 
 
 class AccountStore:
@@ -176,25 +220,18 @@ class AccountStore:
         if password_hash is not None and totp_secret is None:
             raise ValueError("an account with a password needs a TOTP secret")
         account_id = account_id or str(uuid.uuid4())
-        sealed = seal_totp(keys, tenant_id, account_id, totp_secret) if totp_secret else None
         async with writer(self._engine).begin() as conn:
-            await conn.execute(
-                insert(staff_accounts).values(
-                    tenant_id=tenant_id,
-                    id=account_id,
-                    login=normalise_login(login),
-                    display_name=display_name,
-                    staff_id=staff_id,
-                    roles=[role.value for role in roles],
-                    password_hash=password_hash,
-                    totp_sealed=sealed,
-                    totp_last_step=None,
-                    disabled=False,
-                    failed_attempts=0,
-                    locked_until=None,
-                    created_at=now,
-                    updated_at=now,
-                )
+            await insert_account(
+                conn,
+                tenant_id=tenant_id,
+                account_id=account_id,
+                login=login,
+                display_name=display_name,
+                roles=roles,
+                password_hash=password_hash,
+                sealed=seal_totp(keys, tenant_id, account_id, totp_secret) if totp_secret else None,
+                staff_id=staff_id,
+                now=now,
             )
         return account_id
 
@@ -354,6 +391,8 @@ class PasswordTotpAuthenticator:
         if account.locked(now):
             return StepResult(Outcome.LOCKED, ref)
         secret = open_totp(self.keys, account)
+        if secret is None and account.totp_sealed is not None:
+            return StepResult(Outcome.REFUSED, ref)  # our key, not their code: no failure counted
         step = _matching_step(secret, code, now) if secret else None
         if step is not None and await self.store.claim_totp_step(ref, step, now):
             return StepResult(Outcome.OK, ref)

@@ -59,10 +59,10 @@ BALIE_SECRETS: Final = (
     "BALIE_TURN_SECRET",
     "BALIE_IRMA_TOKEN",
     "BALIE_PROBE_SECRET",
-    "room-keys.json",
-    "link-keys.json",
     "irma-jwt.pem",
 )
+#: where the nodes see the room and link key files (a directory: compose.yaml)
+KEYS_MOUNT: Final = "/run/balie-keys"
 HEALTHY_WITHIN: Final = 120.0
 
 
@@ -315,8 +315,8 @@ class Deployment:
             "BALIE_IRMA_URL": self.irma.url,
             "BALIE_IRMA_PUBLIC_URL": "",
             "BALIE_IRMA_RESULT_KEY_FILE": "/run/secrets/irma-jwt.pem",
-            "BALIE_ROOM_KEYS_FILE": "/run/secrets/room-keys.json",
-            "BALIE_LINK_KEYS_FILE": "/run/secrets/link-keys.json",
+            "BALIE_ROOM_KEYS_FILE": f"{KEYS_MOUNT}/room-keys.json",
+            "BALIE_LINK_KEYS_FILE": f"{KEYS_MOUNT}/link-keys.json",
         }
 
     def mounts(self, *names: str) -> list[str]:
@@ -418,6 +418,7 @@ class Deployment:
                 *[arg for key, value in environment.items() for arg in ("-e", f"{key}={value}")],
                 *("-v", f"{self.certificates.ca}:/etc/balie/ca.pem:ro"),
                 *self.mounts(*BALIE_SECRETS),
+                *("-v", f"{self.secrets / 'keys'}:{KEYS_MOUNT}:ro"),
                 IMAGES["balie"],
             ],
             [],

@@ -35,6 +35,7 @@ from tests.docker.deployment import (
     BALIE_SECRETS,
     DOCKER,
     IMAGES,
+    KEYS_MOUNT,
     TURN_HOST,
     Deployment,
     build_images,
@@ -135,6 +136,7 @@ def test_the_deployment_is_the_one_compose_describes(running: Deployment) -> Non
     assert balie == services["balie2"]
     assert set(balie["environment"]) == set(running.node_environment)
     assert tuple(balie["secrets"]) == BALIE_SECRETS
+    assert balie["volumes"] == [f"${{SECRETS_DIR:-./secrets}}/keys:{KEYS_MOUNT}:ro"]
     assert balie["read_only"] is True and balie["cap_drop"] == ["ALL"]
     # the official images by default; the local ones only by choice
     for name in ("postgres", "redis", "coturn", "haproxy"):
@@ -249,6 +251,31 @@ def test_a_relay_only_call_through_coturn_over_tls(
     # relay candidates only, on both sides, from the turns: URL alone; the pair is relayed
     assert details["ice"] == "both peer connections connected (relay; candidates relay)"
     assert details["frame"] == "both sides decoded a video frame"
+    assert_no_tracebacks(running)
+
+
+def test_a_key_rotation_reaches_the_running_nodes(running: Deployment) -> None:
+    """``balie keys rotate rooms`` as docs/deploy.md runs it, in a container of the image on
+    the key directory the nodes mount: the next call works with the new key, no restart."""
+    keys = running.secrets / "keys" / "room-keys.json"
+    before = json.loads(keys.read_text())
+    owner = keys.stat().st_uid
+    docker(
+        "run",
+        "--rm",
+        *("--network", "none", "--user", "0:0"),
+        *("-v", f"{keys.parent}:/keys", "-e", "BALIE_ROOM_KEYS_FILE=/keys/room-keys.json"),
+        *("--entrypoint", "balie", IMAGES["balie"], "keys", "rotate", "rooms"),
+    )
+    after = json.loads(keys.read_text())
+    kids = [key["kid"] for key in after["keys"]]
+    assert kids == [*(key["kid"] for key in before["keys"]), after["active"]]
+    assert keys.stat().st_uid == owner  # still the nodes' to read
+    a_whole_call(balie_probe(running), "balie probe after a room-key rotation")
+    logs = {name: running.containers[name].logs(lines=5000) for name in ("balie1", "balie2")}
+    taken_up = [name for name, text in logs.items() if "reloaded; keys: " in text]
+    assert taken_up, "no node took up the new key"
+    assert all(after["active"] in logs[name] for name in taken_up)
     assert_no_tracebacks(running)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -24,15 +25,12 @@ from server.staff.demo import print_demo_accounts
 from server.verification.vault_store import SqlVault
 from signaling.roles import Role
 from signaling.tokens import KeySet, verify_room_token
-from tests.support import PRODUCTION_IDENTITY, free_port
+from tests.support import PRODUCTION_IDENTITY, free_port, operator_env
 
 
 @pytest.fixture
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for name in list(os.environ):
-        if name.startswith("BALIE_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("BALIE_DATA_DIR", str(tmp_path))
+    operator_env(monkeypatch, tmp_path)
     return tmp_path
 
 
@@ -278,3 +276,35 @@ def test_the_demo_totp_label_is_the_user_name_the_sign_in_asks_for(
     printed = capsys.readouterr().out
     assert "otpauth://totp/Balie%20%28demo%29:specialist?" in printed
     assert "specialist@demo" not in printed
+
+
+def test_migrate_brings_an_empty_database_to_head_and_then_has_nothing_to_do(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert main(["migrate"]) == 0
+    assert re.search(r"went from empty to \w+", capsys.readouterr().out)
+    assert main(["migrate"]) == 0
+    assert "nothing to do" in capsys.readouterr().out
+    monkeypatch.setenv(
+        "BALIE_DATABASE_URL", f"postgresql+asyncpg://nobody@127.0.0.1:{free_port()}/x"
+    )
+    assert main(["migrate"]) == 2
+    err = capsys.readouterr().err
+    assert "BALIE_DATABASE_URL" in err and len(err.strip().splitlines()) == 1
+
+
+def test_keys_rotate_links_adds_a_link_key_and_keeps_the_old_one(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["keys", "rotate", "links"]) == 0
+    first = json.loads((data_dir / "link-keys.json").read_text())
+    # the file belongs to the user the nodes run as; the rotation keeps it theirs
+    owner = 10001 if os.getuid() == 0 else os.getuid()
+    os.chown(data_dir / "link-keys.json", owner, owner)
+    assert main(["keys", "rotate", "links"]) == 0
+    assert (data_dir / "link-keys.json").stat().st_uid == owner
+    second = json.loads((data_dir / "link-keys.json").read_text())
+    assert first["keys"].items() <= second["keys"].items() and second["active"] != first["active"]
+    assert f"links: signing key is now {second['active']}" in capsys.readouterr().out
+    assert (data_dir / "link-keys.json").stat().st_mode & 0o777 == 0o600
+    assert not (data_dir / "room-keys.json").exists()  # the other file is left alone

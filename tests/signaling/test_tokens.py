@@ -70,7 +70,7 @@ _DROP: Any = object()
 def sign(keys: KeySet, payload: dict[str, Any], **headers: Any) -> str:
     """A properly EdDSA-signed token with the set's active key and kid."""
     header = {"kid": keys.active, **headers}
-    return jwt.encode(payload, keys.signing_key(), algorithm="EdDSA", headers=header)
+    return jwt.encode(payload, keys.signer()[1], algorithm="EdDSA", headers=header)
 
 
 def hmac_token(secret: bytes, kid: str, payload: dict[str, Any]) -> str:
@@ -255,15 +255,15 @@ FORGERIES: dict[str, Forge] = {
         claims(), Ed25519PrivateKey.generate(), algorithm="EdDSA", headers={"kid": k.active}
     ),
     "unknown kid": lambda k: jwt.encode(
-        claims(), k.signing_key(), algorithm="EdDSA", headers={"kid": "k-unknown"}
+        claims(), k.signer()[1], algorithm="EdDSA", headers={"kid": "k-unknown"}
     ),
-    "missing kid": lambda k: jwt.encode(claims(), k.signing_key(), algorithm="EdDSA"),
+    "missing kid": lambda k: jwt.encode(claims(), k.signer()[1], algorithm="EdDSA"),
     "kid is a number": lambda k: _swap_header(sign(k, claims()), {"alg": "EdDSA", "kid": 1}),
     "kid path traversal": lambda k: jwt.encode(
-        claims(), k.signing_key(), algorithm="EdDSA", headers={"kid": "../../etc/passwd"}
+        claims(), k.signer()[1], algorithm="EdDSA", headers={"kid": "../../etc/passwd"}
     ),
     "kid SQL": lambda k: jwt.encode(
-        claims(), k.signing_key(), algorithm="EdDSA", headers={"kid": "x' OR '1'='1"}
+        claims(), k.signer()[1], algorithm="EdDSA", headers={"kid": "x' OR '1'='1"}
     ),
     "embedded jwk": lambda k: sign(
         k, claims(), jwk={"kty": "OKP", "crv": "Ed25519", "x": b64(public_raw(k))}

@@ -497,7 +497,7 @@ def first_frames(
     }
     expired = jwt.encode(
         {**claims, "exp": t - 600},
-        keys.signing_key(),
+        keys.signer()[1],
         algorithm="EdDSA",
         headers={"kid": keys.active},
     )

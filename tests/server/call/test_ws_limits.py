@@ -90,7 +90,7 @@ BAD_TOKENS: dict[str, tuple[TokenMaker, str | None, str]] = {
     "expired": (
         lambda k, r: jwt.encode(
             claims_for(r, Role.RESIDENT, exp=int(time.time()) - 120),
-            k.signing_key(),
+            k.signer()[1],
             algorithm="EdDSA",
             headers={"kid": k.active},
         ),
@@ -119,7 +119,7 @@ BAD_TOKENS: dict[str, tuple[TokenMaker, str | None, str]] = {
     "unknown kid": (
         lambda k, r: jwt.encode(
             claims_for(r, Role.SPECIALIST),
-            k.signing_key(),
+            k.signer()[1],
             algorithm="EdDSA",
             headers={"kid": "k-nope"},
         ),
@@ -129,7 +129,7 @@ BAD_TOKENS: dict[str, tuple[TokenMaker, str | None, str]] = {
     "embedded jwk": (
         lambda k, r: jwt.encode(
             claims_for(r, Role.SPECIALIST),
-            k.signing_key(),
+            k.signer()[1],
             algorithm="EdDSA",
             headers={"kid": k.active, "jwk": {"kty": "OKP", "crv": "Ed25519", "x": "AAAA"}},
         ),

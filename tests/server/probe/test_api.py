@@ -58,6 +58,7 @@ async def test_a_missing_or_wrong_secret_is_refused(
     status, body = await post(server, authorization)
     assert (status, body["code"]) == (401, "probe-secret-invalid")
     assert "probe secret refused" in caplog.text
+    assert [r.event for r in caplog.records if hasattr(r, "event")] == ["probe.secret_refused"]
     assert SECRET[:20] not in caplog.text
 
 

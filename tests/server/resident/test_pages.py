@@ -240,7 +240,9 @@ async def test_a_post_from_another_site_is_refused(server: Booking, resident: Re
 # --- manage: cancel, reschedule -----------------------------------------------------------
 
 
-async def test_cancel_through_the_manage_link(server: Booking, resident: Resident) -> None:
+async def test_cancel_through_the_manage_link(
+    server: Booking, resident: Resident, caplog: pytest.LogCaptureFixture
+) -> None:
     tenant = await seed(server.engine)
     confirmed, _ = await book(resident, tenant)
     link = manage_link(confirmed)
@@ -251,8 +253,11 @@ async def test_cancel_through_the_manage_link(server: Booking, resident: Residen
         stranger = Resident(server, other)
         status, answer = await stranger.get(path + "/beheren")
         assert status == 401 and "Open de link uit uw bevestiging" in answer
-        status, answer = await stranger.post(path, {"link": "not-a-token"})
+        with caplog.at_level(logging.INFO, logger="server.booking.service"):
+            status, answer = await stranger.post(path, {"link": "not-a-token"})
         assert status == 403 and "Deze link klopt niet" in answer and 'href="#link"' in answer
+        refused = [r for r in caplog.records if getattr(r, "event", "") == "booking.link_refused"]
+        assert len(refused) == 1 and "malformed" in refused[0].getMessage()
 
     status, location = await open_manage_link(resident, link)
     assert (status, location) == (303, path + "/beheren")

@@ -16,6 +16,7 @@ import pytest
 from aiohttp import web
 from sqlalchemy import insert, select
 
+from identity.vault import KeyRing, new_key_config_entry
 from server.config import Config
 from server.core.limits import LocalLimiter
 from server.db import create_engine, writer
@@ -29,6 +30,7 @@ from tests.leaks import logged, metrics_text
 from tests.server.db.support import Database, module_database
 from tests.server.staff.support import (
     OTHER_PASSWORD,
+    OTHER_SECRET,
     OTHER_TENANT,
     Staffed,
     code_step,
@@ -468,3 +470,25 @@ async def test_account_store_on_postgresql(postgres: Database, tmp_path: Path) -
             )
     finally:
         await engine.dispose()
+
+
+async def test_a_totp_secret_the_vault_keys_do_not_open_is_an_operators_alarm(
+    server: Staffed, caplog: pytest.LogCaptureFixture
+) -> None:
+    """After a restore with the wrong BALIE_VAULT_KEYS (or a key dropped too early) nobody
+    passes the code step: the log says why, at ERROR, and the person is not locked out for
+    the operator's mistake."""
+    other_ring = KeyRing.from_config(new_key_config_entry("elsewhere"))
+    store = AccountStore(server.app[ENGINE])
+    authn = PasswordTotpAuthenticator(store, other_ring, server.clock, hasher=DEMO_HASHER)
+    step1 = await authn.check_password(OTHER_TENANT, "other", OTHER_PASSWORD)
+    assert step1.account is not None
+    with caplog.at_level(logging.INFO):
+        for _ in range(MAX_FAILURES + 1):
+            result = await authn.check_code(step1.account, server.code("other"))
+            assert result.outcome.value == "refused"
+    events = [getattr(record, "event", None) for record in caplog.records]
+    assert events.count("identity.vault_unreadable") == MAX_FAILURES + 1
+    account = await store.get(OTHER_TENANT, step1.account.account_id)
+    assert account is not None and account.failed_attempts == 0
+    assert OTHER_SECRET not in caplog.text
