@@ -20,8 +20,9 @@ Protocol with the parent, one line each:
 
 ``idle`` sockets only upgrade. ``joined`` pairs do what a call does before it goes quiet:
 the specialist joins (``joined``), the resident joins (``joined``, in the lobby), the
-specialist admits the resident (``admitted``). On the echo server the same frames go out
-and each side waits for its own frame to come back.
+specialist admits the resident (``admitted``), then each sends the ``ping`` the call page
+sends every 10 s, with the last ``seq`` it has received (``pong``). On the echo server the
+same frames go out and each side waits for its own frame to come back.
 """
 
 from __future__ import annotations
@@ -81,6 +82,8 @@ class Sock(asyncio.Protocol):
         self.ready: asyncio.Future[None] = loop.create_future()
         #: text frames until the setup is over; None afterwards (they are only counted)
         self.inbox: list[bytes] | None = []
+        #: the highest server ``seq`` among them, which the page's ping reports
+        self.last_seq = 0
         self.waiter: asyncio.Future[None] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -171,6 +174,8 @@ class Sock(asyncio.Protocol):
             while self.inbox:
                 raw = self.inbox.pop(0)
                 frame = orjson.loads(raw)
+                if isinstance(frame.get("seq"), int):
+                    self.last_seq = max(self.last_seq, frame["seq"])
                 if frame.get("type") == kind:
                     result: dict[str, Any] = frame
                     return result
@@ -238,6 +243,9 @@ class Holder:
             elif joined.get("state") != "call":
                 a.send_json({"type": "admit", "participant_id": pair["b_id"]})
                 await b.expect("admitted")
+            for sock in (a, b):  # the call page's ping: what it has, so the server lets go
+                sock.send_json({"type": "ping", "ts": 0, "last_seq": sock.last_seq})
+                await sock.expect("pong" if balie else "ping")
         a.done_with_setup()
         b.done_with_setup()
         return 2

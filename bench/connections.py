@@ -13,7 +13,8 @@ Two kinds of sockets, N of each, every kind on a fresh server:
   ``BALIE_WS_JOIN_TIMEOUT`` is raised (``--join-timeout``, 3600 s) so Balie keeps them.
 - joined: N/2 calls of two, the rooms issued with ``balie room create --json`` as
   bench/relay.py does: the specialist joins, the resident joins, waits in the lobby and is
-  admitted; then both are quiet.
+  admitted; each then sends the ping the call page sends every 10 s, with the last seq it
+  has received (so Balie may let go of those frames); then both are quiet.
 
 Heartbeats are on: ``BALIE_WS_HEARTBEAT`` (``--heartbeat``, 15 s, Balie's default) and the
 same for the ceiling; the clients answer every ping, and the sockets are held ``--hold``

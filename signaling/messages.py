@@ -123,6 +123,9 @@ class End:
 class Ping:
     ts: float
     seq: int | None = None
+    #: the highest server ``seq`` the client has received: what it will never ask to have
+    #: replayed, so the seat's replay buffer lets go of it
+    last_seq: int | None = None
 
 
 @dataclass(slots=True)
@@ -138,10 +141,10 @@ class Report:
     seq: int | None = None
 
 
-#: what a room passes on without changing who is where (its numbering and replay buffers move,
-#: nothing else) and what the peers send again after a resync: the scale-out hub writes such
-#: changes down lazily. Not chat: a person typed it, and no resync brings it back.
-RENEGOTIATED: Final = (Description, Candidate, Media)
+#: what changes no more than a room's numbering and replay buffers, and what the peers send
+#: again after a resync or on their own (a ping every few seconds): the scale-out hub writes
+#: such changes down lazily. Not chat: a person typed it, and no resync brings it back.
+WRITTEN_LAZILY: Final = (Description, Candidate, Media, Ping)
 
 ClientMessage: TypeAlias = (
     Join
@@ -330,7 +333,10 @@ def _ping(data: JsonObject, seq: int | None) -> Ping:
     ts = data.get("ts")
     if not isinstance(ts, int | float) or isinstance(ts, bool) or not math.isfinite(ts):
         raise BadMessage("field 'ts' must be a number")
-    return Ping(float(ts), seq)
+    last_seq = data.get("last_seq")
+    if last_seq is not None and (type(last_seq) is not int or last_seq < 0):
+        raise BadMessage("field 'last_seq' must be a whole number, 0 or more")
+    return Ping(float(ts), seq, last_seq)
 
 
 def _report(data: JsonObject, seq: int | None) -> Report:

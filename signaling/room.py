@@ -133,6 +133,14 @@ class Seat:
     def in_lobby(self) -> bool:
         return self.state is not Seat.State.IN_CALL
 
+    def received(self, last_seq: int) -> None:
+        """The client has every frame up to ``last_seq``: a resume will not ask for them, so
+        the replay buffer lets go (most frames of a call are then never kept for long). A
+        client that claims more than it was sent cannot lose frames this way either: a
+        resume from below what it claimed finds a gap and resyncs."""
+        if self.sent and self.sent[0][0] <= last_seq:
+            self.sent = [entry for entry in self.sent if entry[0] > last_seq]
+
     def describe(self) -> str:
         """The seat's state as named in errors and docs."""
         return "lobby" if self.in_lobby else "call"
@@ -296,7 +304,9 @@ class Room:
                 return []  # sent again after a resume; already handled
             seat.last_client_seq = message.seq
         match message:
-            case Ping(ts=ts):
+            case Ping(ts=ts, last_seq=received):
+                if received is not None:
+                    seat.received(received)
                 pong: JsonObject = {"type": "pong", "ts": ts}
                 return [Send(seat.id, seat.session_id, pong, encode_server_message(pong))]
             case Report():

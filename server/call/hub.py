@@ -56,7 +56,7 @@ from signaling.home_wire import (
     encode_command,
 )
 from signaling.messages import (
-    RENEGOTIATED,
+    WRITTEN_LAZILY,
     Admit,
     ClientMessage,
     Deny,
@@ -534,22 +534,22 @@ class Hub:
             _log_decision(room.id, participant_id, message)
         if message.seq is None or message.seq > seen:  # not a duplicate sent after a resume
             self.stats.applied(message)
-        self._changed(room, now, relayed=isinstance(message, RENEGOTIATED))
+        self._changed(room, now, lazily=isinstance(message, WRITTEN_LAZILY))
         return effects
 
-    def _changed(self, room: Room, now: float, *, relayed: bool = False) -> None:
+    def _changed(self, room: Room, now: float, *, lazily: bool = False) -> None:
         """After a change: forget the room if it closed, and write it down for other nodes.
 
         A change of who is where (join, admit, leave, end, a seat away) is written at once,
-        and so is chat. Negotiation (descriptions, candidates, media state) only moves the
-        numbering and the replay buffers: writing the whole room for each one cost more than
-        relaying it (bench/relay.py, cross-node arm), so those rooms are written at the next
-        reap, within REAP_INTERVAL. A home killed in between loses at most that second of
-        negotiation, which its seats' resync makes the peers send again."""
+        and so is chat. Negotiation (descriptions, candidates, media state) and pings only
+        move the numbering and the replay buffers: writing the whole room for each one cost
+        more than relaying it (bench/relay.py, cross-node arm), so those rooms are written at
+        the next reap, within REAP_INTERVAL. A home killed in between loses at most that
+        second of negotiation, which its seats' resync makes the peers send again."""
         self._settle(room, now)
         if self.homes is None:
             return
-        if relayed and room.id in self.registry.rooms:
+        if lazily and room.id in self.registry.rooms:
             self._unsaved.add(room.id)
             return
         self._unsaved.discard(room.id)

@@ -101,6 +101,8 @@ VALID: list[tuple[dict[str, Any], ClientMessage]] = [
     ({"type": "ping", "ts": 12.5}, Ping(12.5)),
     ({"type": "ping", "ts": 0}, Ping(0.0)),
     ({"type": "ping", "ts": -3}, Ping(-3.0)),
+    ({"type": "ping", "ts": 1, "last_seq": 0}, Ping(1.0, last_seq=0)),
+    ({"type": "ping", "ts": 1, "last_seq": 17, "seq": 4}, Ping(1.0, 4, 17)),
 ]
 
 
@@ -214,6 +216,10 @@ INVALID: list[tuple[str, dict[str, Any]]] = [
     ("ts is a string", {"type": "ping", "ts": "1"}),
     ("ts is null", {"type": "ping", "ts": None}),
     ("ts is an object", {"type": "ping", "ts": {}}),
+    ("ping last_seq negative", {"type": "ping", "ts": 1, "last_seq": -1}),
+    ("ping last_seq a fraction", {"type": "ping", "ts": 1, "last_seq": 1.5}),
+    ("ping last_seq true", {"type": "ping", "ts": 1, "last_seq": True}),
+    ("ping last_seq a string", {"type": "ping", "ts": 1, "last_seq": "3"}),
     # bool where an integer is expected (bool is an int subclass in Python)
     ("seq is true", {"type": "ping", "ts": 1, "seq": True}),
     ("seq is false", {"type": "ping", "ts": 1, "seq": False}),

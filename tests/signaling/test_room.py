@@ -513,6 +513,31 @@ def test_ping_is_answered_with_the_same_ts() -> None:
     assert isinstance(pong, Send) and "seq" not in pong.message  # pong is not numbered
 
 
+def test_a_ping_with_last_seq_lets_the_replay_buffer_go_of_what_arrived() -> None:
+    call = Call()
+    session = call.session("r_1")
+    for n in range(5):
+        call.room.handle("s_1", Chat(f"m{n}"), T0)
+    last = call.seq("r_1")
+    buffered = [seq for seq, _ in call.room.seats["r_1"].sent]
+    call.room.handle("r_1", Ping(1.0, last_seq=last - 2), T0)
+    assert [seq for seq, _ in call.room.seats["r_1"].sent] == [last - 1, last]
+    assert len(buffered) > 2  # there was more to let go of
+    # a resume from what the client has replays the rest; from below it, a resync
+    assert [m["seq"] for m in decoded_replay(call.room.resume(session, last - 2, T0))] == [
+        last - 1,
+        last,
+    ]
+    assert call.room.resume(session, last - 3, T0).reply.get("resync") is True
+    # the other seat's buffer is its own
+    assert len(call.room.seats["s_1"].sent) > 0
+    # all of it arrived: nothing is kept, and a resume from the end is clean
+    call.room.handle("r_1", Ping(2.0, last_seq=last), T0)
+    assert call.room.seats["r_1"].sent == []
+    resumed = call.room.resume(session, last, T0)
+    assert resumed.replay == [] and "resync" not in resumed.reply
+
+
 # -- leave and end -----------------------------------------------------------------
 
 

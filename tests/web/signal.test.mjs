@@ -390,6 +390,17 @@ describe('heartbeats', () => {
     assert.deepEqual(h.socket.closeCalls, []);
   });
 
+  test('a ping tells the server the last seq received, so it can let go of those frames', () => {
+    const h = harness();
+    joinedSession(h);
+    h.socket.receive({ type: 'chat', from: 's_1', text: 'hallo', seq: 1 });
+    mock.timers.tick(PING_INTERVAL_MS);
+    const [ping] = h.socket.sentOfType('ping');
+    assert.equal(ping.last_seq, 1);
+    assert.equal(ping.last_seq, h.session.lastSeq);
+    assert.deepEqual(h.socket.closeCalls, []);
+  });
+
   test('a silent socket is declared dead and replaced', () => {
     const h = harness();
     joinedSession(h);

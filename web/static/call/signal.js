@@ -349,7 +349,8 @@ export class SignalSession extends EventTarget {
         this.#abandonSocket();
         return;
       }
-      this.#rawSend({ type: 'ping', ts: Date.now() });
+      // last_seq: what we hold, so the server's replay buffer for us can let go of it
+      this.#rawSend({ type: 'ping', ts: Date.now(), last_seq: this.#lastSeq });
     }, PING_INTERVAL_MS);
   }
 
