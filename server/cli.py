@@ -35,6 +35,7 @@ from server.db.demo import DEMO_TENANT
 from server.db.migrate import current_revision
 from server.db.sole_node import migration_turn, sole_node
 from server.probe import command as probe
+from server.staff.accounts import AccountStore
 from server.staff.demo import print_demo_accounts
 from server.staff.tenants import FirstAdministrator, create_tenant
 from server.verification.vault_store import SqlVault
@@ -247,22 +248,24 @@ def _cause(error: BaseException) -> str:
 
 def _vault(config: Config, command: str) -> int:
     """Key rotation: put a new key first in BALIE_VAULT_KEYS, restart, run ``reseal``,
-    then drop the old key (docs/identity.md §4)."""
+    then drop the old key (docs/operations.md, "Keys")."""
     if command == "new-key":
         print(new_key_config_entry("k" + time.strftime("%Y%m%d")))
         return 0
     keys = vault_keys(config)
 
-    async def reseal() -> int:
+    async def reseal() -> tuple[int, int]:  # (vault entries, staff TOTP secrets)
         engine = create_engine(config.database.url)
         try:
             await migrate(engine)
-            return await reseal_all(SqlVault(engine), keys)
+            entries = await reseal_all(SqlVault(engine), keys)
+            totp = await AccountStore(engine).reseal_totp_secrets(keys, datetime.now(UTC))
+            return entries, totp
         finally:
             await engine.dispose()
 
-    count = asyncio.run(reseal())
-    print(f"{count} vault entries now sealed with key {keys.active}")
+    entries, totp = asyncio.run(reseal())
+    print(f"{entries} vault entries and {totp} staff TOTP secrets now sealed with {keys.active}")
     return 0
 
 

@@ -27,7 +27,7 @@ from sqlalchemy import Row, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from identity.errors import VaultError
-from identity.vault import KeyRing
+from identity.vault import KeyRing, sealed_kid
 from server.core.logs import Event, event
 from server.db.audit import audit
 from server.db.engine import writer
@@ -259,6 +259,37 @@ class AccountStore:
                     updated_at=now,
                 )
             )
+
+    async def reseal_totp_secrets(self, keys: KeyRing, now: datetime) -> int:
+        """Seal every TOTP secret under the ring's active key (``balie vault reseal``), so the
+        old key can leave BALIE_VAULT_KEYS; returns how many moved. Each row is replaced only
+        if it still holds what was read (a secret set meanwhile is already under the new key);
+        a secret no key opens stays as it is (logged by :func:`open_totp` at sign-in)."""
+        async with self._engine.connect() as conn:
+            query = select(t.tenant_id, t.id, t.totp_sealed).where(t.totp_sealed.is_not(None))
+            rows = (await conn.execute(query)).all()
+        count = 0
+        for row in rows:
+            if sealed_kid(row.totp_sealed) == keys.active:
+                continue
+            bound = f"{row.tenant_id}/{row.id}"
+            try:
+                secret = keys.open(row.totp_sealed, room=_TOTP_AAD, verification_id=bound)
+            except VaultError:
+                continue
+            resealed = seal_totp(keys, row.tenant_id, row.id, secret.decode())
+            async with writer(self._engine).begin() as conn:
+                moved = await conn.execute(
+                    update(staff_accounts)
+                    .where(
+                        t.tenant_id == row.tenant_id,
+                        t.id == row.id,
+                        t.totp_sealed == row.totp_sealed,
+                    )
+                    .values(totp_sealed=resealed, updated_at=now)
+                )
+            count += moved.rowcount
+        return count
 
     async def set_disabled(self, ref: AccountRef, disabled: bool, now: datetime) -> None:
         async with writer(self._engine).begin() as conn:

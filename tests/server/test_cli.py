@@ -9,6 +9,7 @@ import re
 import socket
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,9 @@ from server.cli import main
 from server.config import Config
 from server.core.secrets import load_keys
 from server.db import create_engine, migrate
+from server.staff.accounts import AccountStore, open_totp
 from server.staff.demo import print_demo_accounts
+from server.staff.tenants import FirstAdministrator, create_tenant
 from server.verification.vault_store import SqlVault
 from signaling.roles import Role
 from signaling.tokens import KeySet, verify_room_token
@@ -161,29 +164,43 @@ def test_vault_rotation_reseals_every_entry_under_the_new_key(
         demo=True,
     )
 
-    async def seal_with_old_key() -> None:
+    async def seal_with_old_key() -> FirstAdministrator:
         engine = create_engine(f"sqlite+aiosqlite:///{data_dir / 'balie.db'}")
         await migrate(engine)
         entry = seal_identity(
             KeyRing.from_config(old), identity, room="r_1", verification_id="v_1", delete_after=1e12
         )
         await SqlVault(engine).put_bound(entry, tenant="t", browser_id="b", purpose="p", now=0)
+        # a staff member's TOTP secret is sealed with the same ring
+        admin = await create_tenant(
+            engine,
+            KeyRing.from_config(old),
+            tenant_id="t-test",
+            name="Test",
+            login="beheer",
+            display_name="Beheer",
+            now=datetime.now(UTC),
+        )
         await engine.dispose()
+        return admin
 
-    async def read_back() -> tuple[str, str]:
+    async def read_back() -> tuple[str, str, str | None]:
         engine = create_engine(f"sqlite+aiosqlite:///{data_dir / 'balie.db'}")
         entry = await SqlVault(engine).get("r_1", "v_1")
+        account = await AccountStore(engine).get(admin.tenant_id, admin.account_id)
         await engine.dispose()
-        assert entry is not None
+        assert entry is not None and account is not None
         opened = open_identity(KeyRing.from_config(new), entry, now=2)
-        return entry.kid, opened.values["bsn"]
+        return entry.kid, opened.values["bsn"], open_totp(KeyRing.from_config(new), account)
 
-    asyncio.run(seal_with_old_key())
+    admin = asyncio.run(seal_with_old_key())
     monkeypatch.setenv("BALIE_VAULT_KEYS", f"{new},{old}")
     assert main(["vault", "reseal"]) == 0
-    assert "1 vault entries now sealed with key new" in capsys.readouterr().out
-    # the old key can go now: the new one alone opens the entry
-    assert asyncio.run(read_back()) == ("new", "999999990")
+    assert "1 vault entries and 1 staff TOTP secrets now sealed with new" in capsys.readouterr().out
+    # the old key can go now: the new one alone opens the entry and the TOTP secret
+    assert asyncio.run(read_back()) == ("new", "999999990", admin.totp_secret)
+    assert main(["vault", "reseal"]) == 0  # again: nothing left to move
+    assert "0 vault entries and 0 staff TOTP secrets" in capsys.readouterr().out
     assert main(["vault", "new-key"]) == 0
     printed = capsys.readouterr().out.strip()
     assert KeyRing.from_config(printed).kids == [printed.split(":")[0]]
