@@ -212,7 +212,6 @@ def _listen(config: Config) -> socket.socket:
 async def check_database(url: str, *, clustered: bool = False) -> None:
     """Reach the database, see that no other node serves it (unless nodes share it through
     Redis), and bring its schema to head; or say in one line why not."""
-    shown = make_url(url).render_as_string(hide_password=True)
     if url.startswith("postgresql"):
         try:
             importlib.import_module("asyncpg")  # the driver the engine loads at first use
@@ -229,13 +228,17 @@ async def check_database(url: str, *, clustered: bool = False) -> None:
                 async with migration_turn(engine):
                     await migrate(engine)
     except TimeoutError:
-        raise ConfigError(
-            f"BALIE_DATABASE_URL {shown}: no answer within {DATABASE_CHECK_SECONDS} s"
-        ) from None
+        raise _unreachable(url, f"no answer within {DATABASE_CHECK_SECONDS} s") from None
     except (OSError, SQLAlchemyError) as error:
-        raise ConfigError(f"BALIE_DATABASE_URL {shown}: {_cause(error)}") from None
+        raise _unreachable(url, _cause(error)) from None
     finally:
         await engine.dispose()
+
+
+def _unreachable(url: str, reason: str) -> ConfigError:
+    """One line: the database (its URL without the password) and why it cannot be used."""
+    shown = make_url(url).render_as_string(hide_password=True)
+    return ConfigError(f"BALIE_DATABASE_URL {shown}: {reason}")
 
 
 def _cause(error: BaseException) -> str:
@@ -298,8 +301,7 @@ def _migrate(config: Config) -> int:
     try:
         before, after = asyncio.run(run())
     except (OSError, SQLAlchemyError) as error:
-        shown = make_url(config.database.url).render_as_string(hide_password=True)
-        raise ConfigError(f"BALIE_DATABASE_URL {shown}: {_cause(error)}") from None
+        raise _unreachable(config.database.url, _cause(error)) from None
     if before == after:
         print(f"the database is at {after} already; nothing to do")
     else:
@@ -332,6 +334,8 @@ def _tenant_create(config: Config, args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"balie: {error}", file=sys.stderr)
         return 2
+    except (OSError, SQLAlchemyError) as error:
+        raise _unreachable(config.database.url, _cause(error)) from None
     uri = pyotp.TOTP(admin.totp_secret).provisioning_uri(name=admin.login, issuer_name="Balie")
     # printed once, to the operator's terminal only: hand them over in person
     print(f"tenant {admin.tenant_id} created; first administrator:")

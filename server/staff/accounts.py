@@ -90,13 +90,17 @@ def seal_totp(keys: KeyRing, tenant_id: str, account_id: str, secret: str) -> st
     return keys.seal(secret.encode(), room=_TOTP_AAD, verification_id=f"{tenant_id}/{account_id}")
 
 
+def _unseal_totp(keys: KeyRing, tenant_id: str, account_id: str, sealed: str) -> str:
+    """What :func:`seal_totp` sealed; raises :class:`VaultError` if no key opens it."""
+    opened = keys.open(sealed, room=_TOTP_AAD, verification_id=f"{tenant_id}/{account_id}")
+    return opened.decode()
+
+
 def open_totp(keys: KeyRing, account: Account) -> str | None:
     if account.totp_sealed is None:
         return None
     try:
-        opened = keys.open(
-            account.totp_sealed, room=_TOTP_AAD, verification_id=f"{account.tenant_id}/{account.id}"
-        )
+        return _unseal_totp(keys, account.tenant_id, account.id, account.totp_sealed)
     except VaultError:
         # a key dropped from the ring (or a restore with the wrong key): nobody can pass the
         # second step until the key is back, which the operator must hear of
@@ -105,7 +109,6 @@ def open_totp(keys: KeyRing, account: Account) -> str | None:
             extra=event(Event.IDENTITY_VAULT_UNREADABLE),
         )
         return None
-    return opened.decode()
 
 
 def lock_period(failures: int) -> timedelta | None:
@@ -272,12 +275,11 @@ class AccountStore:
         for row in rows:
             if sealed_kid(row.totp_sealed) == keys.active:
                 continue
-            bound = f"{row.tenant_id}/{row.id}"
             try:
-                secret = keys.open(row.totp_sealed, room=_TOTP_AAD, verification_id=bound)
+                secret = _unseal_totp(keys, row.tenant_id, row.id, row.totp_sealed)
             except VaultError:
                 continue
-            resealed = seal_totp(keys, row.tenant_id, row.id, secret.decode())
+            resealed = seal_totp(keys, row.tenant_id, row.id, secret)
             async with writer(self._engine).begin() as conn:
                 moved = await conn.execute(
                     update(staff_accounts)
