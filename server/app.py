@@ -8,6 +8,9 @@ built here rather than set on the hub from elsewhere.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
 from aiohttp import web
 
 from server.booking import checkin
@@ -22,6 +25,7 @@ from server.probe.setup import setup as setup_probe
 from server.resident.setup import setup as setup_resident
 from server.staff.setup import setup as setup_staff
 from server.verification import setup as verification
+from server.walkin import setup as walkin
 from signaling.bus import MessageBus
 from signaling.tokens import KeySet
 
@@ -46,14 +50,30 @@ def create_app(
         app,
         HubHooks(
             admission=verification.admission(app),
-            on_seated=checkin.on_seated(app),
-            on_room_closed=verification.on_room_closed(app),
+            on_seated=all_of(checkin.on_seated(app), walkin.on_seated(app)),
+            on_room_closed=all_of(verification.on_room_closed(app), walkin.on_room_closed(app)),
         ),
         bus=bus,
     )
     setup_booking(app)
     verification.setup(app)
+    walkin.setup(app)
     setup_resident(app)
     setup_staff(app)
     setup_probe(app)
     return app
+
+
+T = TypeVar("T")
+
+
+def all_of(
+    *hooks: Callable[[T], Coroutine[Any, Any, None]],
+) -> Callable[[T], Coroutine[Any, Any, None]]:
+    """One hook that runs each of ``hooks`` in turn (each catches and logs its own errors)."""
+
+    async def each(value: T) -> None:
+        for hook in hooks:
+            await hook(value)
+
+    return each

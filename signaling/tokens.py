@@ -20,6 +20,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from signaling.channels import Channel
 from signaling.errors import TokenError, TokenExpired, TokenNotYetValid
 from signaling.messages import ID_PATTERN
 from signaling.roles import Role
@@ -42,6 +43,10 @@ class RoomClaims:
     tenant: str | None = None
     #: the token works from this instant (unix seconds): an appointment's call opens then
     not_before: int = 0
+    #: what the pages send: video (the default, and every token without the claim), voice, chat
+    channel: Channel = Channel.VIDEO
+    #: the room is a walk-in counter's: the resident queues after the identity step
+    walkin: bool = False
 
 
 class KeySet:
@@ -146,11 +151,14 @@ def issue_room_token(
     not_before: int | None = None,
     purpose: str | None = None,
     tenant: str | None = None,
+    channel: Channel = Channel.VIDEO,
+    walkin: bool = False,
 ) -> str:
     """Sign a token that seats ``participant_id`` in ``room`` as ``role``.
 
     ``purpose`` names the appointment's purpose, so whoever checks the token
-    knows which disclosure policy a resident must satisfy before the lobby.
+    knows which disclosure policy a resident must satisfy before the lobby. ``channel``
+    and ``walkin`` are claims only when they differ from an appointment's video call.
     """
     if (purpose is None) != (tenant is None):
         raise ValueError("purpose and tenant go together: a purpose belongs to a tenant")
@@ -174,6 +182,10 @@ def issue_room_token(
     if purpose is not None and tenant is not None:
         claims["purpose"] = purpose
         claims["tenant"] = tenant
+    if channel is not Channel.VIDEO:
+        claims["channel"] = channel.value
+    if walkin:
+        claims["walkin"] = True
     kid, key = keys.signer()
     return jwt.encode(claims, key, algorithm=ALGORITHM, headers={"kid": kid})
 
@@ -235,7 +247,24 @@ def verify_room_token(keys: KeySet, token: str, *, issuer: str, early: bool = Fa
     for name, value in (("purpose", purpose), ("tenant", tenant)):
         if value is not None and (not isinstance(value, str) or not ID_PATTERN.fullmatch(value)):
             raise TokenError(f"token has no valid {name} claim")
-    return RoomClaims(room, sub, parsed_role, int(claims["exp"]), purpose, tenant, int(not_before))
+    try:
+        channel = Channel(claims.get("channel", Channel.VIDEO.value))
+    except ValueError:
+        raise TokenError("token has no valid channel claim") from None
+    walkin = claims.get("walkin", False)
+    if not isinstance(walkin, bool):
+        raise TokenError("token has no valid walkin claim")
+    return RoomClaims(
+        room,
+        sub,
+        parsed_role,
+        int(claims["exp"]),
+        purpose,
+        tenant,
+        int(not_before),
+        channel,
+        walkin,
+    )
 
 
 def _new_kid() -> str:

@@ -4,7 +4,7 @@
   is I/O-free: no web framework, no templates);
 - ``server/core`` and ``server/db`` import no feature (``server.call``, ``server.booking``,
   ``server.calendars``, ``server.verification``, ``server.resident``, ``server.staff``,
-  ``server.probe``);
+  ``server.probe``, ``server.walkin``);
 - no feature imports another feature's HTTP handlers (the modules the router's handlers
   live in, and each feature's ``setup``);
 - the booking engine imports neither aiohttp nor SQLAlchemy.
@@ -30,7 +30,16 @@ PURE = ("signaling", "identity")
 FORBIDDEN = ("server", "web")
 #: signaling is also I/O-free (docs/signaling.md): no web framework or templates
 FORBIDDEN_IN = {"signaling": (*FORBIDDEN, "aiohttp", "jinja2"), "identity": FORBIDDEN}
-FEATURES = ("call", "booking", "calendars", "verification", "resident", "staff", "probe")
+FEATURES = (
+    "call",
+    "booking",
+    "calendars",
+    "verification",
+    "resident",
+    "staff",
+    "probe",
+    "walkin",
+)
 INFRASTRUCTURE = ("server.core", "server.db")
 #: the pure slot engine and its values (docs/booking.md): no web framework, no SQL
 ENGINE = tuple(

@@ -52,6 +52,14 @@ class Catalog:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
+    async def tenants(self) -> list[tuple[str, str]]:
+        """Every municipality on this Balie as (id, name), by name: the home page's list."""
+        async with reading(self._engine) as conn:
+            rows = await conn.execute(
+                select(tenants.c.id, tenants.c.name).order_by(tenants.c.name, tenants.c.id)
+            )
+            return [(row.id, row.name) for row in rows]
+
     async def tenant_name(self, tenant_id: str) -> str | None:
         async with reading(self._engine) as conn:
             found = await conn.execute(select(tenants.c.name).where(tenants.c.id == tenant_id))

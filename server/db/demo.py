@@ -15,7 +15,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from server.db.engine import writer
-from server.db.schema import availability_rules, purposes, staff, tenants
+from server.db.schema import availability_rules, purposes, staff, tenants, walkin_counters
 
 DEMO_TENANT: Final = "demo"
 
@@ -91,6 +91,27 @@ STAFF: Final = (
 )
 
 
+#: the demo's walk-in counters (server/walkin/hours.py's stored form): open around the clock,
+#: holidays included, so that whoever tries the demo finds the counter open. Real counters
+#: get their hours from the planner.
+_ALWAYS_OPEN: Final = {
+    "version": 1,
+    "weekly": {
+        day: [["00:00", "23:59"]]
+        for day in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+    },
+    "exceptions": [],
+    "holidays": {"close": False, "liberation_day": "every-year", "good_friday": False},
+}
+#: (purpose, most waiting, average conversation in minutes)
+WALKIN: Final = (
+    ("bijstand", 20, 15),
+    ("wmo", 20, 15),
+    ("belastingen", 20, 10),
+    ("burgerzaken", 20, 10),
+)
+
+
 async def seed_demo(engine: AsyncEngine, *, tenant_id: str = DEMO_TENANT) -> None:
     """Add the demo tenant, purposes and staff (with weekday hours) where missing."""
     async with writer(engine).begin() as conn:
@@ -139,6 +160,23 @@ async def _seed(conn: AsyncConnection, tenant_id: str, now: datetime) -> None:
                 for start, end in hours
             ],
         )
+
+    for purpose_key, max_waiting, handling in WALKIN:
+        found = select(walkin_counters.c.purpose).where(
+            walkin_counters.c.tenant_id == tenant_id, walkin_counters.c.purpose == purpose_key
+        )
+        if not await _exists(conn, found):
+            await conn.execute(
+                insert(walkin_counters).values(
+                    tenant_id=tenant_id,
+                    purpose=purpose_key,
+                    hours=_ALWAYS_OPEN,
+                    max_waiting=max_waiting,
+                    max_wait_minutes=None,
+                    handling_minutes=handling,
+                    updated_at=now,
+                )
+            )
 
 
 async def _exists(conn: AsyncConnection, query: Any) -> bool:

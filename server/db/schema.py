@@ -1,3 +1,4 @@
+# Longer than 500 lines: the whole durable schema in one place, as Alembic sees it.
 """The durable schema: one SQLAlchemy Core :class:`MetaData` for SQLite and PostgreSQL.
 
 Every table carries ``tenant_id`` and every foreign key includes it, so a row can only point
@@ -434,4 +435,91 @@ appointment_outcomes = Table(
     ForeignKeyConstraint(["appointment_id"], ["appointments.id"]),
     CheckConstraint("outcome IN ('completed', 'no_show')", name="outcome"),
     Index(None, "tenant_id", "recorded_at"),
+)
+
+#: the walk-in queue (server/walkin/): one row per resident who came without an appointment
+#: (or with one that is due now), from arrival until served or gone. No personal data: the
+#: identity result stays in the vault, and ``verification`` is the SHA-256 of the verification
+#: id (the row key of ``verifications``), never the id, which is a bearer secret. State changes
+#: are compare-and-set on ``state`` and ``version`` (server/walkin/store.py).
+walkin_tickets = Table(
+    "walkin_tickets",
+    metadata,
+    Column("id", String(_UUID), nullable=False),
+    Column("tenant_id", String(_ID), nullable=False),
+    Column("purpose", String(_ID), nullable=False),
+    Column("channel", String(8), nullable=False),  #: video | voice | chat
+    #: the call the resident waits in (a walk-in room; its resident token carries ``walkin``)
+    Column("room_id", String(_ID), nullable=True),
+    #: waiting | away | taken | done | left (server/walkin/queue.py draws the machine)
+    Column("state", String(8), nullable=False),
+    #: a booked appointment that is due now: served before walk-ins of its purpose
+    Column("booked", Boolean, nullable=False, default=False),
+    #: the order of the queue; kept when a ticket goes away and back, or is handed back
+    Column("arrived_at", UTCDateTime(), nullable=False),
+    Column("verification", String(64), nullable=True),
+    #: the staff member serving the ticket (taken, done); an actor id, like audit's
+    Column("taken_by", String(_ID), nullable=True),
+    Column("taken_at", UTCDateTime(), nullable=True),
+    #: when the connection was lost (away): the grace period counts from here
+    Column("away_since", UTCDateTime(), nullable=True),
+    #: compare-and-set: every change increments it
+    Column("version", Integer, nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("id"),
+    ForeignKeyConstraint(["tenant_id", "purpose"], ["purposes.tenant_id", "purposes.key"]),
+    CheckConstraint(
+        "state IN ('waiting', 'away', 'taken', 'done', 'left')",
+        name="state",
+    ),
+    CheckConstraint("channel IN ('video', 'voice', 'chat')", name="channel"),
+    CheckConstraint("state NOT IN ('taken', 'done') OR taken_by IS NOT NULL", name="taker"),
+    CheckConstraint("state <> 'away' OR away_since IS NOT NULL", name="away_since"),
+    CheckConstraint("version >= 1", name="version"),
+    # The sweeper that lets tickets away past the grace period go.
+    Index(None, "state", "away_since"),
+    # Purging ended tickets.
+    Index(None, "state", "updated_at"),
+    # One ticket per walk-in room: the resident's page finds its ticket by its room.
+    UniqueConstraint("room_id"),
+)
+
+#: a purpose's walk-in counter (server/walkin/counters.py): its opening hours and when the queue
+#: counts as full. No row: the purpose has no walk-in counter (booked appointments only).
+walkin_counters = Table(
+    "walkin_counters",
+    metadata,
+    Column("tenant_id", String(_ID), nullable=False),
+    Column("purpose", String(_ID), nullable=False),
+    #: server/walkin/hours.py's stored form (docs/walk-in.md, "The stored form")
+    Column("hours", _json(), nullable=False),
+    #: most residents waiting at once; a new arrival beyond it is offered a booking or a
+    #: call-back instead. NULL: no limit
+    Column("max_waiting", Integer, nullable=True),
+    #: the same for the expected wait, in minutes. NULL: no limit
+    Column("max_wait_minutes", Integer, nullable=True),
+    #: the average conversation the expected wait is estimated with
+    Column("handling_minutes", Integer, nullable=False, default=10),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "purpose"),
+    ForeignKeyConstraint(["tenant_id", "purpose"], ["purposes.tenant_id", "purposes.key"]),
+    CheckConstraint(
+        "(max_waiting IS NULL OR max_waiting >= 0) AND "
+        "(max_wait_minutes IS NULL OR max_wait_minutes >= 0) AND handling_minutes > 0",
+        name="limits",
+    ),
+)
+
+# "Volgende inwoner": the first waiting ticket of a purpose in the order rule (booked first,
+# then arrival, then id) is the first entry of this index at (tenant, purpose, 'waiting'), so
+# for one purpose it is one entry read, however long the queue. For several purposes the
+# waiting tickets of those are read and sorted: a queue is tens long, not thousands.
+Index(
+    "ix_walkin_tickets_next",
+    walkin_tickets.c.tenant_id,
+    walkin_tickets.c.purpose,
+    walkin_tickets.c.state,
+    walkin_tickets.c.booked.desc(),
+    walkin_tickets.c.arrived_at,
+    walkin_tickets.c.id,
 )

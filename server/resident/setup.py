@@ -22,6 +22,8 @@ them into pages.
 ``GET|POST /afspraak/{t}/{id}/afzeggen``                cancel, with a confirmation step
 ``GET|POST /afspraak/{t}/{id}/verzetten[/{day}]``       reschedule
 ``GET|POST /feedback/{room}``, ``/feedback/{room}/bedankt``  one question after the call
+``GET  /balie/{t}``                                     the walk-in counters, open or not
+``GET|POST /balie/{t}/{p}``                             video, voice or chat → the call page
 ====================================================  =======================================
 
 Where state must survive a redirect it rides in a cookie, never in the URL: the hold's id
@@ -39,9 +41,10 @@ from typing import Final
 
 from aiohttp import web
 
+from server.booking.appkeys import CATALOG
 from server.booking.appointment import APPOINTMENT_ID
 from server.core.pages import render
-from server.resident import booking, feedback, manage
+from server.resident import booking, counter, feedback, manage
 from server.resident.common import page
 from server.resident.language import choose_language
 
@@ -56,6 +59,9 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/feedback/{room}", page(feedback.feedback_info))
     app.router.add_post("/feedback/{room}", page(feedback.feedback_post))
     app.router.add_get("/feedback/{room}/bedankt", page(feedback.feedback_thanks))
+    app.router.add_get("/balie/{tenant}", page(counter.counters_page))
+    app.router.add_get("/balie/{tenant}/{purpose}", page(counter.counter_page))
+    app.router.add_post("/balie/{tenant}/{purpose}", page(counter.join_queue))
     one = PREFIX + "/" + _APPOINTMENT
     app.router.add_get(PREFIX, page(booking.landing))
     app.router.add_get(PREFIX + "/kies/{purpose}", page(booking.choose_date))
@@ -76,4 +82,6 @@ def setup(app: web.Application) -> None:
 
 
 async def home(request: web.Request) -> web.Response:
-    return render(request, "resident/home.html")
+    """What Balie is, and per municipality: talk now (the walk-in counter) or book."""
+    tenants = await request.app[CATALOG].tenants()
+    return render(request, "resident/home.html", tenants=tenants)

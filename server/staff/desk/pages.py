@@ -21,8 +21,6 @@ which browsers never send back, and the access log records request paths only
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -36,7 +34,7 @@ from server.booking.errors import BookingError, Conflict, NotFound
 from server.booking.intervals import wall_to_instant
 from server.booking.join_links import EARLY_JOIN, LATE_LEAVE
 from server.call.appkeys import HUB
-from server.core.appkeys import CLOCK, CONFIG, KEYS
+from server.core.appkeys import CLOCK
 from server.core.clock import AMSTERDAM
 from server.core.date_words import clock_words, day_words
 from server.core.forms import see_other
@@ -53,6 +51,8 @@ from server.staff.auth import (
     staff_error_page,
     staff_principal,
 )
+from server.staff.desk.queues import walkin_section
+from server.staff.desk.seats import SpecialistSeat, to_call
 from server.staff.desk.state import (
     LISTED,
     OPEN,
@@ -65,8 +65,6 @@ from server.staff.desk.state import (
 from server.staff.desk.store import COMPLETED, NO_SHOW, outcomes_of, record_outcome
 from server.staff.model import Role, StaffPrincipal
 from server.verification.appkeys import GATE
-from signaling.roles import Role as SeatRole
-from signaling.tokens import issue_room_token
 
 log = logging.getLogger("balie.desk")
 
@@ -77,6 +75,12 @@ DAYS_AHEAD: Final = 7
 #: how often desk.js asks for the live states (seconds)
 POLL_SECONDS: Final = 5
 OUTCOMES: Final = ("completed", "follow_up", "no_show")
+#: what the desk says after a redirect back to it, by query parameter
+NOTICES: Final = {
+    "vastgelegd": N_("De uitkomst is vastgelegd."),
+    "niemand": N_("Er wacht nu niemand voor uw onderwerpen."),
+    "teruggezet": N_("De inwoner staat weer in de wachtrij, op de plek van eerst."),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +125,7 @@ async def desk_page(request: web.Request) -> web.Response:
         title = _day_title(request, day, today)
         days.append({"title": title, "rows": [r for r in rows if r.day == day]})
     gettext = gettext_for(request)
-    notice = gettext("De uitkomst is vastgelegd.") if request.query.get("vastgelegd") else ""
+    notice = next((gettext(text) for key, text in NOTICES.items() if request.query.get(key)), "")
     return render(
         request,
         "desk/desk.html",
@@ -135,6 +139,7 @@ async def desk_page(request: web.Request) -> web.Response:
         warn_seconds=WARN_SECONDS,
         state_url=STATE_PATH,
         poll_seconds=POLL_SECONDS,
+        walkin=await walkin_section(request, principal),
     )
 
 
@@ -152,7 +157,13 @@ async def desk_state(request: web.Request) -> web.Response:
 async def open_call(request: web.Request) -> web.Response:
     """Mint a specialist room token for this appointment's room and go to the call."""
     principal = staff_principal(request)
-    appointment = await _appointment_for(request, principal)
+    return await go_to_appointment(request, principal, await _appointment_for(request, principal))
+
+
+async def go_to_appointment(
+    request: web.Request, principal: StaffPrincipal, appointment: Appointment
+) -> web.Response:
+    """The specialist into an appointment's call (a refusal page when it cannot open)."""
     now = request.app[CLOCK]()
     if appointment.state not in OPEN or appointment.room_id is None:
         return _refused(
@@ -161,7 +172,6 @@ async def open_call(request: web.Request) -> web.Response:
             N_("Dit gesprek kan niet meer geopend worden"),
             N_("Deze afspraak is afgesloten, geannuleerd of heeft geen gesprek."),
         )
-    expires = appointment.end + LATE_LEAVE
     if not call_opens(appointment.start, appointment.end, now):
         return _refused(
             request,
@@ -170,27 +180,20 @@ async def open_call(request: web.Request) -> web.Response:
             N_("U kunt een gesprek openen op de dag van de afspraak."),
         )
     await _mark_started(request, principal, appointment)
-    config = request.app[CONFIG]
-    issued = int(now.timestamp())
-    token = issue_room_token(
-        request.app[KEYS],
-        issuer=config.tokens.issuer,
-        room=appointment.room_id,
-        participant_id=specialist_participant_id(appointment.room_id, principal),
-        role=SeatRole.SPECIALIST,
-        now=issued,
-        ttl=int(expires.timestamp()) - issued,
-        purpose=appointment.purpose_key,
-        tenant=appointment.tenant_id,
-    )
     log.info(
         "staff account %s opened the call of appointment %s",
         principal.account_id,
         appointment.id,
     )
-    # the token only in the fragment: never sent back by the browser, never logged
-    return see_other(
-        f"/call/{appointment.room_id}#token={token}", headers={"Cache-Control": "no-store"}
+    return to_call(
+        request,
+        principal,
+        SpecialistSeat(
+            appointment.room_id,
+            appointment.tenant_id,
+            appointment.purpose_key,
+            appointment.end + LATE_LEAVE,
+        ),
     )
 
 
@@ -270,14 +273,6 @@ async def set_outcome(request: web.Request) -> web.Response:
 # --- inside --------------------------------------------------------------------------------
 
 
-def specialist_participant_id(room_id: str, principal: StaffPrincipal) -> str:
-    """The staff member's fixed seat in ``room_id``: opening the call twice takes the same
-    seat instead of a second one."""
-    seed = f"balie/staff/{room_id}/{principal.tenant_id}/{principal.account_id}"
-    digest = hashlib.sha256(seed.encode()).digest()[:16]
-    return "p_" + base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-
-
 def _actor(principal: StaffPrincipal) -> str:
     return f"staff:{principal.account_id}"
 
@@ -298,6 +293,17 @@ async def _appointment_for(request: web.Request, principal: StaffPrincipal) -> A
     if not (principal.has(Role.PLANNER) or (principal.has(Role.SPECIALIST) and own)):
         raise _forbidden(request, principal)
     return appointment
+
+
+async def waiting_appointment(
+    request: web.Request, principal: StaffPrincipal
+) -> Appointment | None:
+    """The specialist's appointment whose resident waits in the lobby now and whose call can
+    open, if any: "Volgende inwoner" takes them before the walk-in queue."""
+    for row in await _rows(request, principal):
+        if row.state is LiveState.WAITING and row.can_open:
+            return await request.app[BOOKING].get(principal.tenant_id, row.id)
+    return None
 
 
 async def _presence(request: web.Request, appointment: Appointment) -> Presence:
@@ -462,4 +468,4 @@ def _forbidden(request: web.Request, principal: StaffPrincipal) -> StaffRefusal:
     return StaffRefusal(403, "not-your-appointment", title, response)
 
 
-__all__ = ["call_opens", "specialist_participant_id"]
+__all__ = ["call_opens", "go_to_appointment", "waiting_appointment"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from server.staff.desk import walkin
 from server.staff.desk.pages import (
     DESK_PATH,
     STATE_PATH,
@@ -22,3 +23,7 @@ def setup(app: web.Application) -> None:
     app.router.add_post(DESK_PATH + "/appointments/{appointment}/call", open_call)
     app.router.add_get(DESK_PATH + "/appointments/{appointment}/outcome", outcome_page)
     app.router.add_post(DESK_PATH + "/appointments/{appointment}/outcome", set_outcome)
+    app.router.add_post(walkin.PREFIX + "/next", walkin.next_resident)
+    app.router.add_post(walkin.PREFIX + "/{ticket}/call", walkin.reopen_call)
+    app.router.add_post(walkin.PREFIX + "/{ticket}/done", walkin.ticket_done)
+    app.router.add_post(walkin.PREFIX + "/{ticket}/back", walkin.ticket_back)

@@ -32,7 +32,7 @@ from tests.server.staff.desk.support import (
 from tests.server.staff.support import Staffed, sign_in, staff_client
 
 #: stored data, shown as stored (in Dutch): the purpose, the staff member and the tenant
-DATA_NAMES: Final = ("Bijstand (Participatiewet)",)
+DATA_NAMES: Final = ("Bijstand (Participatiewet)", "Wmo: hulp en ondersteuning thuis")
 
 
 async def _page(

@@ -1,0 +1,66 @@
+"""What the desk page shows of the walk-in counter: the queues of the specialist's purposes,
+and the residents they took and have not finished (server/staff/desk/walkin.py acts on them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from aiohttp import web
+
+from server.booking.appkeys import CATALOG
+from server.core.language import N_, gettext_for
+from server.staff.model import StaffPrincipal
+from server.walkin.appkeys import WALKIN
+from signaling.channels import Channel
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRow:
+    """One purpose's queue as the desk shows it."""
+
+    purpose: str
+    name: str
+    waiting: int
+    open: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ServingRow:
+    """A walk-in resident this specialist took and has not finished."""
+
+    ticket: str
+    name: str
+    channel: str
+
+
+async def walkin_section(request: web.Request, principal: StaffPrincipal) -> dict[str, object]:
+    """What the desk page shows of the walk-in counter: the queues of the specialist's
+    purposes (those with a counter), how many wait in all, and whom they are serving."""
+    if principal.staff_id is None:
+        return {"queues": [], "waiting": 0, "serving": []}
+    service = request.app[WALKIN]
+    tenant = principal.tenant_id
+    mine = set(await service.purposes_of(tenant, principal.staff_id))
+    names = {p.key: p.name for p in await request.app[CATALOG].purposes(tenant)}
+    queues = [
+        QueueRow(
+            view.purpose, names.get(view.purpose, view.purpose), view.waiting, view.status.is_open
+        )
+        for view in await service.views(tenant)
+        if view.purpose in mine
+    ]
+    gettext = gettext_for(request)
+    serving = [
+        ServingRow(t.id, names.get(t.purpose, t.purpose), gettext(_CHANNEL_WORDS[t.channel]))
+        for t in await service.serving(tenant, principal.staff_id)
+    ]
+    return {"queues": queues, "waiting": sum(q.waiting for q in queues), "serving": serving}
+
+
+_CHANNEL_WORDS: Final = {
+    Channel.VIDEO: N_("video"),
+    Channel.VOICE: N_("bellen"),
+    Channel.CHAT: N_("chat"),
+}

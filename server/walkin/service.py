@@ -1,0 +1,273 @@
+"""The walk-in counter as the pages, the API and the desk use it: which counters are open and
+how full, a resident arriving in the lobby, their place, leaving, and "Volgende inwoner".
+
+State lives in the database (:class:`~server.walkin.store.WalkinQueue`), so every node answers
+the same. After every change the residents of that purpose hear their new place through
+``announce``, which the application wires to the call hub's notices: the hub routes a notice
+to the room's home node over the bus, so a resident hears it whichever node holds their socket.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from server.core.clock import Clock
+from server.db.schema import purposes, staff, walkin_tickets
+from server.db.tx import reading
+from server.walkin import hours, queue
+from server.walkin.counters import DEFAULT_HANDLING, Counter, WalkinCounters
+from server.walkin.queue import Ticket, TicketConflict, TicketState
+from server.walkin.store import WalkinQueue
+from signaling.channels import Channel
+from signaling.messages import JsonObject
+
+log = logging.getLogger("balie.walkin")
+
+#: tells the resident of a room something: the hub's notice to the room's resident seats
+Announce = Callable[[str, JsonObject], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class CounterView:
+    """One purpose's counter as a resident about to join sees it."""
+
+    purpose: str
+    counter: Counter
+    status: hours.Status
+    waiting: int
+    #: the wait of someone joining now; None when nobody with the skill is on duty
+    expected: timedelta | None
+
+    @property
+    def full(self) -> bool:
+        return self.counter.full(self.waiting, self.expected)
+
+    @property
+    def accepts(self) -> bool:
+        """Whether a new resident gets a place now."""
+        return self.status.is_open and not self.full
+
+
+@dataclass(frozen=True, slots=True)
+class QueueInfo:
+    """A resident's ticket as their page shows it (the ``queue`` notice)."""
+
+    state: TicketState
+    position: int | None = None
+    waiting: int | None = None
+    expected: timedelta | None = None
+
+    def json(self) -> JsonObject:
+        body: JsonObject = {"state": self.state.value}
+        if self.state in queue.QUEUED:
+            body["position"] = self.position
+            body["waiting"] = self.waiting
+            body["expected_minutes"] = (
+                None if self.expected is None else round(self.expected.total_seconds() / 60)
+            )
+        return body
+
+
+class WalkinService:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        clock: Clock,
+        *,
+        grace: timedelta = queue.DEFAULT_GRACE,
+    ) -> None:
+        self._engine = engine
+        self._clock = clock
+        self.queue = WalkinQueue(engine, grace=grace)
+        self.counters = WalkinCounters(engine)
+        self.announce: Announce | None = None
+
+    # --- the counters --------------------------------------------------------------------
+
+    async def views(self, tenant_id: str) -> list[CounterView]:
+        """The tenant's counters, in purpose order."""
+        counters = await self.counters.all(tenant_id)
+        return [await self._view(tenant_id, counter) for counter in counters.values()]
+
+    async def view(self, tenant_id: str, purpose: str) -> CounterView | None:
+        counter = await self.counters.get(tenant_id, purpose)
+        return None if counter is None else await self._view(tenant_id, counter)
+
+    async def _view(self, tenant_id: str, counter: Counter) -> CounterView:
+        now = self._clock()
+        waiting = len(await self.queue.waiting(tenant_id, counter.purpose))
+        on_duty = await self.on_duty(tenant_id, counter.purpose)
+        expected = queue.expected_wait(waiting, on_duty, counter.handling)
+        return CounterView(
+            counter.purpose, counter, hours.status(counter.hours, now), waiting, expected
+        )
+
+    async def on_duty(self, tenant_id: str, purpose: str) -> int:
+        """How many active specialists have the purpose's skill: the estimate shares the
+        queue among them. Deliberately simple: it cannot know who is at their desk."""
+        async with reading(self._engine) as conn:
+            skill = (
+                await conn.execute(
+                    select(purposes.c.skill).where(
+                        purposes.c.tenant_id == tenant_id, purposes.c.key == purpose
+                    )
+                )
+            ).scalar()
+            rows = await conn.execute(
+                select(staff.c.skills, staff.c.roles).where(
+                    staff.c.tenant_id == tenant_id, staff.c.active
+                )
+            )
+            return sum(1 for skills, roles in rows if skill in skills and "specialist" in roles)
+
+    # --- the resident --------------------------------------------------------------------
+
+    async def arrive(self, tenant_id: str, purpose: str, room_id: str, channel: Channel) -> Ticket:
+        """The resident of a walk-in room entered its lobby (after the identity gate): a
+        place in the queue, or their place again when they come back to the same room."""
+        now = self._clock()
+        ticket = await self.queue.in_room(tenant_id, room_id)
+        if ticket is None:
+            try:
+                ticket = await self.queue.join(tenant_id, purpose, channel, now, room_id=room_id)
+            except TicketConflict:  # the same resident's second socket, a moment earlier
+                found = await self.queue.in_room(tenant_id, room_id)
+                assert found is not None  # a conflict means the room's ticket exists
+                ticket = found
+        elif ticket.state is TicketState.AWAY:
+            ticket = await self.queue.back(tenant_id, ticket.id, now)
+        await self.tell_everyone(tenant_id, purpose)
+        return ticket
+
+    async def info(self, tenant_id: str, room_id: str) -> QueueInfo | None:
+        """The room's ticket as its resident's page shows it; None before it has one."""
+        ticket = await self.queue.in_room(tenant_id, room_id)
+        if ticket is None:
+            return None
+        if ticket.state not in queue.QUEUED:
+            return QueueInfo(ticket.state)
+        places = await self.queue.waiting(tenant_id, ticket.purpose)
+        place = await self.queue.place(tenant_id, ticket.id)
+        estimate = await self._estimate(tenant_id, ticket.purpose)
+        return estimate(ticket, place.position, len(places))
+
+    async def _estimate(
+        self, tenant_id: str, purpose: str
+    ) -> Callable[[Ticket, int, int], QueueInfo]:
+        """What a place in the purpose's queue means in minutes, read once for a whole queue."""
+        counter = await self.counters.get(tenant_id, purpose)
+        handling = counter.handling if counter is not None else DEFAULT_HANDLING
+        on_duty = await self.on_duty(tenant_id, purpose)
+
+        def info(ticket: Ticket, position: int, waiting: int) -> QueueInfo:
+            expected = queue.expected_wait(position - 1, on_duty, handling)
+            return QueueInfo(ticket.state, position, waiting, expected)
+
+        return info
+
+    async def leave(self, tenant_id: str, room_id: str) -> Ticket | None:
+        """The resident leaves the queue; None when the room has no ticket."""
+        ticket = await self.queue.in_room(tenant_id, room_id)
+        if ticket is None:
+            return None
+        left = await self.queue.leave(tenant_id, ticket.id, self._clock())
+        await self.tell_everyone(tenant_id, ticket.purpose)
+        return left
+
+    # --- the specialist ------------------------------------------------------------------
+
+    async def take_next(self, tenant_id: str, staff_id: str) -> Ticket | None:
+        """ "Volgende inwoner": the longest-waiting resident of the purposes this specialist
+        has the skill for; None when nobody waits for those."""
+        wanted = await self.purposes_of(tenant_id, staff_id)
+        ticket = await self.queue.take_next(tenant_id, staff_id, wanted, self._clock())
+        if ticket is not None:
+            if ticket.room_id is not None:
+                await self._tell(ticket.room_id, QueueInfo(TicketState.TAKEN))
+            await self.tell_everyone(tenant_id, ticket.purpose)
+        return ticket
+
+    async def purposes_of(self, tenant_id: str, staff_id: str) -> list[str]:
+        """The purpose keys whose skill the staff member has."""
+        async with reading(self._engine) as conn:
+            skills = (
+                await conn.execute(
+                    select(staff.c.skills).where(
+                        staff.c.tenant_id == tenant_id, staff.c.id == staff_id, staff.c.active
+                    )
+                )
+            ).scalar()
+            if not skills:
+                return []
+            rows = await conn.execute(
+                select(purposes.c.key).where(
+                    purposes.c.tenant_id == tenant_id, purposes.c.skill.in_(list(skills))
+                )
+            )
+            return sorted(row.key for row in rows)
+
+    async def serving(self, tenant_id: str, staff_id: str) -> list[Ticket]:
+        """The tickets this specialist has taken and not finished."""
+        async with reading(self._engine) as conn:
+            rows = await conn.execute(
+                select(walkin_tickets.c.id).where(
+                    walkin_tickets.c.tenant_id == tenant_id,
+                    walkin_tickets.c.taken_by == staff_id,
+                    walkin_tickets.c.state == TicketState.TAKEN.value,
+                )
+            )
+            ids = [row.id for row in rows]
+        return [await self.queue.get(tenant_id, ticket_id) for ticket_id in ids]
+
+    async def finish(self, tenant_id: str, ticket_id: str, staff_id: str) -> Ticket:
+        return await self.queue.finish(tenant_id, ticket_id, staff_id, self._clock())
+
+    async def requeue(self, tenant_id: str, ticket_id: str, staff_id: str) -> Ticket:
+        """Back in the queue, in the place the resident had."""
+        ticket = await self.queue.requeue(tenant_id, ticket_id, staff_id, self._clock())
+        await self.tell_everyone(tenant_id, ticket.purpose)
+        return ticket
+
+    async def room_closed(self, room_id: str) -> None:
+        """The call of a walk-in room ended: its taken ticket is served, a waiting one left
+        (the resident's page is gone with the room)."""
+        async with reading(self._engine) as conn:
+            row = (
+                await conn.execute(
+                    select(walkin_tickets.c.tenant_id, walkin_tickets.c.id).where(
+                        walkin_tickets.c.room_id == room_id
+                    )
+                )
+            ).first()
+        if row is None:
+            return
+        ticket = await self.queue.get(row.tenant_id, row.id)
+        now = self._clock()
+        if ticket.state is TicketState.TAKEN and ticket.taken_by is not None:
+            await self.queue.finish(ticket.tenant_id, ticket.id, ticket.taken_by, now)
+        elif ticket.state in queue.QUEUED:
+            await self.queue.leave(ticket.tenant_id, ticket.id, now)
+            await self.tell_everyone(ticket.tenant_id, ticket.purpose)
+
+    # --- telling residents ---------------------------------------------------------------
+
+    async def tell_everyone(self, tenant_id: str, purpose: str) -> None:
+        """Every waiting resident of the purpose hears their place (it may have moved)."""
+        if self.announce is None:
+            return
+        places = await self.queue.waiting(tenant_id, purpose)
+        estimate = await self._estimate(tenant_id, purpose)
+        for place in places:
+            if place.ticket.room_id is not None:
+                info = estimate(place.ticket, place.position, len(places))
+                await self._tell(place.ticket.room_id, info)
+
+    async def _tell(self, room_id: str, info: QueueInfo) -> None:
+        if self.announce is not None:
+            await self.announce(room_id, {"type": "queue", **info.json()})

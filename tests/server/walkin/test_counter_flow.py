@@ -1,0 +1,365 @@
+"""The walk-in counter through a real Balie on loopback, as people use it without a browser:
+the resident's pages and form, the identity gate (IRMA emulator + test wallet), the
+signalling socket's lobby, the queue API and notices; the specialist signed in through the
+real sign-in flow, pressing "Volgende inwoner" on the desk. (The Chromium tests take the
+same path with the demo wallet: tests/e2e/test_walkin_browser.py.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from sqlalchemy import select
+
+from identity.wallet import TestWallet
+from server.core.appkeys import KEYS
+from server.db.appkeys import ENGINE
+from server.db.schema import walkin_tickets
+from server.walkin.appkeys import WALKIN
+from server.walkin.counters import Counter
+from server.walkin.hours import OpeningHours
+from signaling.channels import Channel
+from signaling.roles import Role
+from signaling.tokens import RoomClaims, verify_room_token
+from tests.leaks import logged
+from tests.server.staff.desk.support import post_form
+from tests.server.staff.support import Staffed, signed_in, staffed_server
+from tests.support import MovableClock, SignalClient
+
+BSN = "999999990"
+NAME = "Test Persoon Nepnaam"
+VALUES = {
+    "irma-demo.gemeente.personalData.bsn": BSN,
+    "irma-demo.gemeente.personalData.fullname": NAME,
+    "irma-demo.gemeente.address.street": "Nepstraat",
+    "irma-demo.gemeente.address.houseNumber": "1",
+    "irma-demo.gemeente.address.zipcode": "0000 XX",
+    "irma-demo.gemeente.address.city": "Nergenshuizen",
+}
+TOKEN = re.compile(r"^/call/(r_[A-Za-z0-9_-]+)#token=(.+)$")
+#: a Tuesday in winter at 10:00 in Amsterdam; real counters below open 09:00–12:00 weekdays
+TUESDAY_10 = datetime(2026, 12, 8, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def server(tmp_path: Path) -> AsyncIterator[Staffed]:
+    async with staffed_server(tmp_path, access_log=True) as running:
+        yield running
+
+
+@pytest.fixture
+async def anna(server: Staffed) -> AsyncIterator[aiohttp.ClientSession]:
+    """The demo specialist (skills participatiewet and wmo: bijstand and wmo), signed in."""
+    async with signed_in(server, "specialist") as session:
+        yield session
+
+
+class Resident:
+    """One resident's browser: cookies, the room token from the fragment, the socket."""
+
+    def __init__(self, server: Staffed, session: aiohttp.ClientSession) -> None:
+        self.server = server
+        self.session = session
+        self.room = ""
+        self.token = ""
+        self.ws: SignalClient | None = None
+
+    async def choose(self, purpose: str, channel: str) -> aiohttp.ClientResponse:
+        async with self.session.post(
+            f"{self.server.url}/balie/demo/{purpose}",
+            data={"kanaal": channel},
+            headers={"Origin": self.server.origin},
+            allow_redirects=False,
+        ) as response:
+            await response.read()
+        location = response.headers.get("Location", "")
+        found = TOKEN.match(location)
+        if found:
+            self.room, self.token = found.group(1), found.group(2)
+        return response
+
+    @property
+    def claims(self) -> RoomClaims:
+        config = self.server.config
+        return verify_room_token(self.server.app[KEYS], self.token, issuer=config.tokens.issuer)
+
+    @property
+    def bearer(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    async def show_who(self) -> None:
+        """The identity step on the call page: a wallet session, disclosed, fetched."""
+        async with self.session.get(f"{self.server.url}/call/{self.room}") as page:
+            assert page.status == 200
+        api = f"{self.server.url}/api/rooms/{self.room}/verification"
+        async with self.session.post(api + "/session", headers=self.bearer, json={}) as response:
+            assert response.status == 200
+            started = await response.json()
+        await TestWallet(self.session).disclose(started["sessionPtr"], VALUES)
+        async with self.session.post(api + "/result", headers=self.bearer, json={}) as response:
+            assert response.status == 200
+
+    async def enter_lobby(self) -> dict[str, Any]:
+        self.ws = SignalClient(
+            await self.session.ws_connect(
+                self.server.url.replace("http", "ws", 1) + "/ws",
+                origin=self.server.origin,
+                heartbeat=None,
+            )
+        )
+        return await self.ws.join(self.token)
+
+    async def place(self) -> tuple[int, Any]:
+        url = f"{self.server.url}/api/rooms/{self.room}/queue"
+        async with self.session.get(url, headers=self.bearer) as response:
+            return response.status, await response.json()
+
+    async def queued(self) -> dict[str, Any]:
+        """The place, once the lobby hook made it (it runs beside the join's answer)."""
+        for _ in range(200):
+            status, body = await self.place()
+            if status == 200:
+                return dict(body)
+            assert body["code"] == "not-queued"
+            await asyncio.sleep(0.01)
+        raise AssertionError("the resident never got a place")
+
+    async def notice(self, **expected: object) -> dict[str, Any]:
+        """The next ``queue`` notice saying ``expected`` (earlier ones, now stale, skipped);
+        without the ``seq`` every frame carries."""
+        assert self.ws is not None
+        while True:
+            frame = await self.ws.expect("queue")
+            frame.pop("seq", None)
+            if all(frame.get(key) == value for key, value in expected.items()):
+                return frame
+
+
+def resident(server: Staffed) -> Resident:
+    return Resident(server, aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)))
+
+
+async def page(session: aiohttp.ClientSession, url: str) -> tuple[int, str]:
+    async with session.get(url) as response:
+        return response.status, await response.text()
+
+
+async def tickets(server: Staffed) -> list[dict[str, Any]]:
+    async with server.app[ENGINE].connect() as conn:
+        rows = await conn.execute(select(walkin_tickets).order_by(walkin_tickets.c.arrived_at))
+        return [dict(row._mapping) for row in rows]
+
+
+async def test_a_resident_queues_and_a_specialist_takes_them(
+    server: Staffed, anna: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    first, second = resident(server), resident(server)
+    async with first.session, second.session:
+        # the home page leads to the counter, which is open and empty
+        status, home = await page(first.session, server.url + "/")
+        assert status == 200 and 'href="/balie/demo"' in home
+        status, counters = await page(first.session, server.url + "/balie/demo")
+        assert status == 200 and 'href="/balie/demo/wmo"' in counters
+        assert "Er wacht nu niemand." in counters
+        status, form = await page(first.session, server.url + "/balie/demo/wmo")
+        assert status == 200 and 'value="voice"' in form and 'value="chat"' in form
+
+        # voice: a walk-in room whose token says so; nobody is queued before the lobby
+        chosen = await first.choose("wmo", "voice")
+        assert chosen.status == 303 and first.room
+        assert chosen.headers["Cache-Control"] == "no-store"
+        claims = first.claims
+        assert (claims.walkin, claims.channel, claims.role) == (True, Channel.VOICE, Role.RESIDENT)
+        assert (claims.tenant, claims.purpose) == ("demo", "wmo")
+        assert await tickets(server) == []
+        status, body = await first.place()
+        assert (status, body["code"]) == (404, "not-queued")
+
+        # wmo needs the BSN, name and address: no lobby (and no place) without them
+        await first.show_who()
+        assert (await first.enter_lobby())["state"] == "lobby"
+        assert await first.queued() == {
+            "state": "waiting",
+            "position": 1,
+            "waiting": 1,
+            # Anna and Bram have the wmo skill; nobody is ahead
+            "expected_minutes": 0,
+        }
+        await first.notice(position=1, waiting=1)
+
+        # a second resident, by chat, a moment later is second; the first hears the queue grew
+        server.clock.now += timedelta(seconds=2)
+        assert (await second.choose("wmo", "chat")).status == 303
+        await second.show_who()
+        await second.enter_lobby()
+        assert (await second.queued())["position"] == 2
+        await first.notice(position=1, waiting=2)
+        status, counters = await page(first.session, server.url + "/balie/demo")
+        assert "Er wachten nu 2 mensen." in counters
+
+        # Anna's desk shows the queue; "Volgende inwoner" takes the first, into their call
+        status, desk = await page(anna, server.url + "/staff/desk")
+        assert status == 200 and "Volgende inwoner" in desk
+        assert re.search(
+            r'data-purpose="wmo"><th scope="row">[^<]+</th><td class="desk-waiting">2<', desk
+        )
+        taken = await post_form(server, anna, "/staff/desk/walkin/next", {})
+        assert taken.status == 303
+        found = TOKEN.match(taken.headers["Location"])
+        assert found is not None and found.group(1) == first.room
+        specialist = verify_room_token(
+            server.app[KEYS], found.group(2), issuer=server.config.tokens.issuer
+        )
+        assert (specialist.role, specialist.channel, specialist.walkin) == (
+            Role.SPECIALIST,
+            Channel.VOICE,
+            True,
+        )
+        assert await first.notice(state="taken") == {"type": "queue", "state": "taken"}
+        assert await second.notice(position=1) == {
+            "type": "queue",
+            "state": "waiting",
+            "position": 1,
+            "waiting": 1,
+            "expected_minutes": 0,
+        }
+        status, body = await first.place()
+        assert (status, body) == (200, {"state": "taken"})
+
+        # the specialist joins, admits, and ends the call: the ticket is served
+        async with aiohttp.ClientSession() as staff_socket_session:
+            ws = SignalClient(
+                await staff_socket_session.ws_connect(
+                    server.url.replace("http", "ws", 1) + "/ws",
+                    origin=server.origin,
+                    heartbeat=None,
+                )
+            )
+            await ws.join(found.group(2))
+            assert first.ws is not None
+            await ws.send(type="admit", participant_id=first.ws.participant_id)
+            await first.ws.expect("admitted")
+            status, desk = await page(anna, server.url + "/staff/desk")
+            assert "U helpt nu" in desk
+            await ws.send(type="end")
+            for _ in range(200):
+                states = {row["room_id"]: row["state"] for row in await tickets(server)}
+                if states[first.room] == "done":
+                    break
+                await asyncio.sleep(0.01)
+            assert states == {first.room: "done", second.room: "waiting"}
+
+        # the second leaves the queue by the page's button (DELETE)
+        url = f"{server.url}/api/rooms/{second.room}/queue"
+        async with second.session.delete(url, headers=second.bearer) as response:
+            assert (response.status, await response.json()) == (200, {"state": "left"})
+        async with second.session.delete(url, headers=second.bearer) as response:
+            assert response.status == 409
+            assert (await response.json())["code"] == "not-in-queue"
+
+        # nobody waits now
+        nobody = await post_form(server, anna, "/staff/desk/walkin/next", {})
+        assert (nobody.status, nobody.headers["Location"]) == (303, "/staff/desk?niemand=1")
+
+    # no personal data in logs, tickets or notices
+    text = logged(caplog)
+    for value in (BSN, NAME, "Nepstraat", "Nergenshuizen"):
+        assert value not in text
+        assert all(value not in str(row) for row in await tickets(server))
+    assert first.token not in text and found.group(2) not in text
+
+
+async def test_the_queue_api_answers_only_a_walk_in_rooms_resident(server: Staffed) -> None:
+    one = resident(server)
+    async with one.session:
+        await one.choose("burgerzaken", "video")
+        room = server.live.issue_room()  # an appointment-like room: no walkin claim
+        for token, code in (
+            (room.seat(Role.RESIDENT).token, "not-walkin"),
+            ("not-a-token", "token-invalid"),
+        ):
+            url = f"{server.url}/api/rooms/{room.room if code == 'not-walkin' else one.room}/queue"
+            async with one.session.get(url, headers={"Authorization": f"Bearer {token}"}) as got:
+                assert (await got.json())["code"] == code
+        # another room's walk-in token
+        url = f"{server.url}/api/rooms/{room.room}/queue"
+        async with one.session.get(url, headers=one.bearer) as got:
+            assert (got.status, (await got.json())["code"]) == (403, "wrong-room")
+    assert await tickets(server) == []
+
+
+@pytest.mark.parametrize("raw", ["", "fax", "VIDEO", "video "])
+async def test_a_channel_that_is_not_offered_is_refused_with_the_form_again(
+    server: Staffed, raw: str
+) -> None:
+    async with aiohttp.ClientSession() as session:
+        async with session.post(
+            f"{server.url}/balie/demo/wmo",
+            data={"kanaal": raw},
+            headers={"Origin": server.origin},
+            allow_redirects=False,
+        ) as refused:
+            body = await refused.text()
+    assert refused.status == 400
+    assert 'id="kanaal-error"' in body
+    assert "Kies hoe u wilt praten: video, alleen bellen of chatten." in body
+    assert await tickets(server) == []
+
+
+async def test_unknown_counters_and_foreign_forms_are_refused(server: Staffed) -> None:
+    async with aiohttp.ClientSession() as session:
+        for url in ("/balie/demo/nergens", "/balie/nergens", "/balie/nergens/wmo"):
+            status, _ = await page(session, server.url + url)
+            assert status == 404, url
+        async with session.post(
+            f"{server.url}/balie/demo/wmo",
+            data={"kanaal": "video"},
+            headers={"Origin": "https://elders.example"},
+            allow_redirects=False,
+        ) as foreign:
+            assert foreign.status == 403
+    assert await tickets(server) == []
+
+
+async def test_closed_outside_hours_and_on_a_holiday_and_full_offers_a_booking(
+    tmp_path: Path,
+) -> None:
+    clock = MovableClock(TUESDAY_10)
+    async with staffed_server(tmp_path, clock=clock) as server:
+        morning = ((time(9), time(12)),)
+        hours = OpeningHours(weekly=(morning,) * 5 + ((), ()))
+        counters = server.app[WALKIN].counters
+        await counters.save("demo", Counter("wmo", hours, max_waiting=1), clock.now)
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+            status, text = await page(session, server.url + "/balie/demo/wmo")
+            assert status == 200 and "Nu open, tot 12:00." in text and 'value="chat"' in text
+
+            clock.now = TUESDAY_10 + timedelta(hours=3)  # 13:00: closed until tomorrow 09:00
+            status, text = await page(session, server.url + "/balie/demo/wmo")
+            assert "Nu gesloten. Weer open op woensdag 9 december om 09:00." in text
+            assert 'value="chat"' not in text and 'href="/afspraak/demo/kies/wmo"' in text
+            refused = await Resident(server, session).choose("wmo", "video")
+            assert refused.status == 409
+
+            clock.now = datetime(2027, 4, 27, 8, 0, tzinfo=UTC)  # Koningsdag, a Tuesday, 10:00
+            status, text = await page(session, server.url + "/balie/demo/wmo")
+            assert "Vandaag gesloten: het is Koningsdag." in text
+            assert "Weer open op woensdag 28 april om 09:00." in text
+
+            # full: one waits already, and one at most may
+            clock.now = TUESDAY_10
+            await server.app[WALKIN].queue.join("demo", "wmo", Channel.VIDEO, clock.now)
+            status, text = await page(session, server.url + "/balie/demo/wmo")
+            assert "Het is nu te druk." in text and 'value="chat"' not in text
+            assert 'href="/afspraak/demo/kies/wmo"' in text
+            assert (await Resident(server, session).choose("wmo", "video")).status == 409
+        assert len(await tickets(server)) == 1
