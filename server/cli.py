@@ -39,6 +39,7 @@ from server.staff.accounts import AccountStore
 from server.staff.demo import print_demo_accounts
 from server.staff.tenants import FirstAdministrator, create_tenant
 from server.verification.vault_store import SqlVault
+from server.walkin.callbacks import Callbacks
 from signaling.tokens import KeySet
 
 #: how long ``balie serve`` waits for the database before saying it cannot be reached
@@ -257,18 +258,22 @@ def _vault(config: Config, command: str) -> int:
         return 0
     keys = vault_keys(config)
 
-    async def reseal() -> tuple[int, int]:  # (vault entries, staff TOTP secrets)
+    async def reseal() -> tuple[int, int, int]:  # (vault entries, TOTP secrets, call-backs)
         engine = create_engine(config.database.url)
         try:
             await migrate(engine)
             entries = await reseal_all(SqlVault(engine), keys)
             totp = await AccountStore(engine).reseal_totp_secrets(keys, datetime.now(UTC))
-            return entries, totp
+            callbacks = await Callbacks(engine, keys).reseal()
+            return entries, totp, callbacks
         finally:
             await engine.dispose()
 
-    entries, totp = asyncio.run(reseal())
-    print(f"{entries} vault entries and {totp} staff TOTP secrets now sealed with {keys.active}")
+    entries, totp, callbacks = asyncio.run(reseal())
+    print(
+        f"{entries} vault entries, {totp} staff TOTP secrets and {callbacks} call-back numbers"
+        f" now sealed with {keys.active}"
+    )
     return 0
 
 

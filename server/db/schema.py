@@ -484,6 +484,33 @@ walkin_tickets = Table(
     UniqueConstraint("room_id"),
 )
 
+#: "bel mij terug" (server/walkin/callbacks.py): a resident who did not want to wait asked to be
+#: called back in a time window. The phone number is the only personal data, sealed with the
+#: vault keys (bound to the row's id) and set to NULL as soon as the call-back is done, or when
+#: the window is a day past; the row stays, without it, for the planner's figures.
+walkin_callbacks = Table(
+    "walkin_callbacks",
+    metadata,
+    Column("id", String(_UUID), nullable=False),
+    Column("tenant_id", String(_ID), nullable=False),
+    Column("purpose", String(_ID), nullable=False),
+    Column("phone_sealed", Text, nullable=True),
+    Column("window_start", UTCDateTime(), nullable=False),
+    Column("window_end", UTCDateTime(), nullable=False),
+    #: open | called | unreachable | expired
+    Column("state", String(12), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("done_at", UTCDateTime(), nullable=True),
+    #: the staff member who called (called, unreachable)
+    Column("done_by", String(_ID), nullable=True),
+    PrimaryKeyConstraint("id"),
+    ForeignKeyConstraint(["tenant_id", "purpose"], ["purposes.tenant_id", "purposes.key"]),
+    CheckConstraint("state IN ('open', 'called', 'unreachable', 'expired')", name="state"),
+    CheckConstraint("state = 'open' OR phone_sealed IS NULL", name="phone_only_while_open"),
+    CheckConstraint("window_end > window_start", name="window"),
+    Index(None, "tenant_id", "state", "window_start"),
+)
+
 #: a purpose's walk-in counter (server/walkin/counters.py): its opening hours and when the queue
 #: counts as full. No row: the purpose has no walk-in counter (booked appointments only).
 walkin_counters = Table(

@@ -157,6 +157,7 @@ def _shown(request: web.Request, view: CounterView, name: str) -> dict[str, obje
         "waiting": view.waiting,
         "wait": _wait_words(request, view),
         "booking": f"/afspraak/{request.match_info['tenant']}/kies/{view.purpose}",
+        "callback": f"/balie/{request.match_info['tenant']}/{view.purpose}/terugbellen",
         "full_text": gettext(FULL),
     }
 

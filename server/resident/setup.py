@@ -24,6 +24,7 @@ them into pages.
 ``GET|POST /feedback/{room}``, ``/feedback/{room}/bedankt``  one question after the call
 ``GET  /balie/{t}``                                     the walk-in counters, open or not
 ``GET|POST /balie/{t}/{p}``                             video, voice or chat → the call page
+``GET|POST /balie/{t}/{p}/terugbellen``, ``/{id}``      "bel mij terug": number and window
 ====================================================  =======================================
 
 Where state must survive a redirect it rides in a cookie, never in the URL: the hold's id
@@ -44,7 +45,7 @@ from aiohttp import web
 from server.booking.appkeys import CATALOG
 from server.booking.appointment import APPOINTMENT_ID
 from server.core.pages import render
-from server.resident import booking, counter, feedback, manage
+from server.resident import booking, callback, counter, feedback, manage
 from server.resident.common import page
 from server.resident.language import choose_language
 
@@ -62,6 +63,10 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/balie/{tenant}", page(counter.counters_page))
     app.router.add_get("/balie/{tenant}/{purpose}", page(counter.counter_page))
     app.router.add_post("/balie/{tenant}/{purpose}", page(counter.join_queue))
+    back = "/balie/{tenant}/{purpose}/terugbellen"
+    app.router.add_get(back, page(callback.callback_form))
+    app.router.add_post(back, page(callback.request_callback))
+    app.router.add_get(back + "/{callback}", page(callback.callback_made))
     one = PREFIX + "/" + _APPOINTMENT
     app.router.add_get(PREFIX, page(booking.landing))
     app.router.add_get(PREFIX + "/kies/{purpose}", page(booking.choose_date))

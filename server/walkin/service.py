@@ -13,21 +13,28 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Final
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from identity.vault import KeyRing
 from server.core.clock import Clock
 from server.db.schema import purposes, staff, walkin_tickets
 from server.db.tx import reading
 from server.walkin import hours, queue
+from server.walkin.callbacks import Callbacks
 from server.walkin.counters import DEFAULT_HANDLING, Counter, WalkinCounters
-from server.walkin.queue import Ticket, TicketConflict, TicketState
+from server.walkin.queue import GraceExpired, Ticket, TicketConflict, TicketState
 from server.walkin.store import WalkinQueue
 from signaling.channels import Channel
 from signaling.messages import JsonObject
 
 log = logging.getLogger("balie.walkin")
+
+#: a resident whose expected wait passes this (or the counter's longest wait, if shorter) is
+#: offered a call-back or a booking instead
+OFFER_AFTER: Final = timedelta(minutes=20)
 
 #: tells the resident of a room something: the hub's notice to the room's resident seats
 Announce = Callable[[str, JsonObject], Awaitable[None]]
@@ -62,6 +69,9 @@ class QueueInfo:
     position: int | None = None
     waiting: int | None = None
     expected: timedelta | None = None
+    #: the wait is long (or unknown with people ahead): offer "bel mij terug" and a booking,
+    #: both for this purpose
+    offer: tuple[str, str] | None = None
 
     def json(self) -> JsonObject:
         body: JsonObject = {"state": self.state.value}
@@ -71,6 +81,8 @@ class QueueInfo:
             body["expected_minutes"] = (
                 None if self.expected is None else round(self.expected.total_seconds() / 60)
             )
+            if self.offer is not None:
+                body["callback_url"], body["booking_url"] = self.offer
         return body
 
 
@@ -79,6 +91,7 @@ class WalkinService:
         self,
         engine: AsyncEngine,
         clock: Clock,
+        keys: KeyRing,
         *,
         grace: timedelta = queue.DEFAULT_GRACE,
     ) -> None:
@@ -86,6 +99,7 @@ class WalkinService:
         self._clock = clock
         self.queue = WalkinQueue(engine, grace=grace)
         self.counters = WalkinCounters(engine)
+        self.callbacks = Callbacks(engine, keys)
         self.announce: Announce | None = None
 
     # --- the counters --------------------------------------------------------------------
@@ -130,7 +144,8 @@ class WalkinService:
 
     async def arrive(self, tenant_id: str, purpose: str, room_id: str, channel: Channel) -> Ticket:
         """The resident of a walk-in room entered its lobby (after the identity gate): a
-        place in the queue, or their place again when they come back to the same room."""
+        place in the queue, or their place again when they come back to the same room within
+        the grace period (after it, the ticket has left: the page offers to start again)."""
         now = self._clock()
         ticket = await self.queue.in_room(tenant_id, room_id)
         if ticket is None:
@@ -141,7 +156,11 @@ class WalkinService:
                 assert found is not None  # a conflict means the room's ticket exists
                 ticket = found
         elif ticket.state is TicketState.AWAY:
-            ticket = await self.queue.back(tenant_id, ticket.id, now)
+            try:
+                ticket = await self.queue.back(tenant_id, ticket.id, now)
+            except GraceExpired:
+                # gone too long: the place is lost (the page says so and offers to start again)
+                ticket = await self.queue.leave(tenant_id, ticket.id, now)
         await self.tell_everyone(tenant_id, purpose)
         return ticket
 
@@ -163,11 +182,19 @@ class WalkinService:
         """What a place in the purpose's queue means in minutes, read once for a whole queue."""
         counter = await self.counters.get(tenant_id, purpose)
         handling = counter.handling if counter is not None else DEFAULT_HANDLING
+        threshold = OFFER_AFTER
+        if counter is not None and counter.max_wait is not None:
+            threshold = min(threshold, counter.max_wait)
         on_duty = await self.on_duty(tenant_id, purpose)
+        offer = (
+            f"/balie/{tenant_id}/{purpose}/terugbellen",
+            f"/afspraak/{tenant_id}/kies/{purpose}",
+        )
 
         def info(ticket: Ticket, position: int, waiting: int) -> QueueInfo:
             expected = queue.expected_wait(position - 1, on_duty, handling)
-            return QueueInfo(ticket.state, position, waiting, expected)
+            long = expected > threshold if expected is not None else position > 1
+            return QueueInfo(ticket.state, position, waiting, expected, offer if long else None)
 
         return info
 
@@ -235,8 +262,10 @@ class WalkinService:
         return ticket
 
     async def room_closed(self, room_id: str) -> None:
-        """The call of a walk-in room ended: its taken ticket is served, a waiting one left
-        (the resident's page is gone with the room)."""
+        """The call of a walk-in room ended or emptied. Taken: the resident was served.
+        Waiting: the resident's connection is gone past the hub's resume window; their place
+        is kept for the queue's grace period (they come back by opening the page again,
+        which joins the lobby: :meth:`arrive`), then the sweeper lets it go."""
         async with reading(self._engine) as conn:
             row = (
                 await conn.execute(
@@ -251,8 +280,8 @@ class WalkinService:
         now = self._clock()
         if ticket.state is TicketState.TAKEN and ticket.taken_by is not None:
             await self.queue.finish(ticket.tenant_id, ticket.id, ticket.taken_by, now)
-        elif ticket.state in queue.QUEUED:
-            await self.queue.leave(ticket.tenant_id, ticket.id, now)
+        elif ticket.state is TicketState.WAITING:
+            await self.queue.away(ticket.tenant_id, ticket.id, now)
             await self.tell_everyone(ticket.tenant_id, ticket.purpose)
 
     # --- telling residents ---------------------------------------------------------------

@@ -16,7 +16,7 @@ from typing import Any, Final
 from aiohttp import web
 
 from server.call.appkeys import HUB
-from server.core.appkeys import CLOCK
+from server.core.appkeys import CLOCK, VAULT_KEYS
 from server.core.tasks import periodic
 from server.db.appkeys import ENGINE
 from server.walkin import api
@@ -45,7 +45,7 @@ def setup(app: web.Application) -> None:
 async def walkin_context(app: web.Application) -> AsyncIterator[None]:
     """cleanup_ctx (after the database and the hub): the service, telling residents their
     place through the hub's notices."""
-    service = WalkinService(app[ENGINE], app[CLOCK])
+    service = WalkinService(app[ENGINE], app[CLOCK], app[VAULT_KEYS])
 
     async def announce(room_id: str, message: JsonObject) -> None:
         await app[HUB].notify(room_id, Role.RESIDENT, message)
@@ -63,6 +63,7 @@ async def _housekeeping(app: web.Application) -> None:
     for ticket in await service.queue.expire_away(now):
         await service.tell_everyone(ticket.tenant_id, ticket.purpose)
     await service.queue.purge(now - KEEP_TICKETS)
+    await service.callbacks.expire(now)
 
 
 def on_seated(app: web.Application) -> Callable[[RoomClaims], Coroutine[Any, Any, None]]:

@@ -196,11 +196,12 @@ def test_vault_rotation_reseals_every_entry_under_the_new_key(
     admin = asyncio.run(seal_with_old_key())
     monkeypatch.setenv("BALIE_VAULT_KEYS", f"{new},{old}")
     assert main(["vault", "reseal"]) == 0
-    assert "1 vault entries and 1 staff TOTP secrets now sealed with new" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "1 vault entries, 1 staff TOTP secrets and 0 call-back numbers now sealed with new" in out
     # the old key can go now: the new one alone opens the entry and the TOTP secret
     assert asyncio.run(read_back()) == ("new", "999999990", admin.totp_secret)
     assert main(["vault", "reseal"]) == 0  # again: nothing left to move
-    assert "0 vault entries and 0 staff TOTP secrets" in capsys.readouterr().out
+    assert "0 vault entries, 0 staff TOTP secrets" in capsys.readouterr().out
     assert main(["vault", "new-key"]) == 0
     printed = capsys.readouterr().out.strip()
     assert KeyRing.from_config(printed).kids == [printed.split(":")[0]]

@@ -80,6 +80,7 @@ NOTICES: Final = {
     "vastgelegd": N_("De uitkomst is vastgelegd."),
     "niemand": N_("Er wacht nu niemand voor uw onderwerpen."),
     "teruggezet": N_("De inwoner staat weer in de wachtrij, op de plek van eerst."),
+    "teruggebeld": N_("Vastgelegd. Het telefoonnummer is gewist."),
 }
 
 

@@ -10,7 +10,10 @@ from typing import Final
 from aiohttp import web
 
 from server.booking.appkeys import CATALOG
-from server.core.language import N_, gettext_for
+from server.core.appkeys import CLOCK
+from server.core.clock import local_day
+from server.core.date_words import clock_words, day_words
+from server.core.language import N_, gettext_for, language_of
 from server.staff.model import StaffPrincipal
 from server.walkin.appkeys import WALKIN
 from signaling.channels import Channel
@@ -35,11 +38,23 @@ class ServingRow:
     channel: str
 
 
+@dataclass(frozen=True, slots=True)
+class CallbackRow:
+    """A resident to call back: the number, opened for this desk only."""
+
+    id: str
+    name: str
+    window: str
+    #: None when no vault key opens it any more (a key left the ring)
+    phone: str | None
+
+
 async def walkin_section(request: web.Request, principal: StaffPrincipal) -> dict[str, object]:
     """What the desk page shows of the walk-in counter: the queues of the specialist's
-    purposes (those with a counter), how many wait in all, and whom they are serving."""
+    purposes (those with a counter), how many wait in all, whom they are serving, and whom to
+    call back (windows of today and earlier)."""
     if principal.staff_id is None:
-        return {"queues": [], "waiting": 0, "serving": []}
+        return {"queues": [], "waiting": 0, "serving": [], "callbacks": []}
     service = request.app[WALKIN]
     tenant = principal.tenant_id
     mine = set(await service.purposes_of(tenant, principal.staff_id))
@@ -56,7 +71,25 @@ async def walkin_section(request: web.Request, principal: StaffPrincipal) -> dic
         ServingRow(t.id, names.get(t.purpose, t.purpose), gettext(_CHANNEL_WORDS[t.channel]))
         for t in await service.serving(tenant, principal.staff_id)
     ]
-    return {"queues": queues, "waiting": sum(q.waiting for q in queues), "serving": serving}
+    now = request.app[CLOCK]()
+    callbacks = [
+        CallbackRow(
+            c.id,
+            names.get(c.purpose, c.purpose),
+            f"{clock_words(c.window_start)}–{clock_words(c.window_end)}"
+            if local_day(c.window_start) == local_day(now)
+            else f"{day_words(local_day(c.window_start), language_of(request).value)}, "
+            f"{clock_words(c.window_start)}–{clock_words(c.window_end)}",
+            c.phone,
+        )
+        for c in await service.callbacks.open_for(tenant, mine, local_day(now))
+    ]
+    return {
+        "queues": queues,
+        "waiting": sum(q.waiting for q in queues),
+        "serving": serving,
+        "callbacks": callbacks,
+    }
 
 
 _CHANNEL_WORDS: Final = {

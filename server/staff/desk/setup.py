@@ -27,3 +27,4 @@ def setup(app: web.Application) -> None:
     app.router.add_post(walkin.PREFIX + "/{ticket}/call", walkin.reopen_call)
     app.router.add_post(walkin.PREFIX + "/{ticket}/done", walkin.ticket_done)
     app.router.add_post(walkin.PREFIX + "/{ticket}/back", walkin.ticket_back)
+    app.router.add_post(DESK_PATH + "/callbacks/{callback}", walkin.callback_done)

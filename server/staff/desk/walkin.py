@@ -7,6 +7,7 @@ Routes (the desk's, docs/walk-in.md, "On the desk")::
     POST /staff/desk/walkin/{ticket}/call       back into the call of a resident being served
     POST /staff/desk/walkin/{ticket}/done       served
     POST /staff/desk/walkin/{ticket}/back       back in the queue, in the place they had
+    POST /staff/desk/callbacks/{id}             "gebeld" or "niet bereikt": the number is deleted
 
 "Volgende inwoner" first looks at the specialist's own appointments: a booked resident who is
 due now and already waits in the lobby goes before every walk-in (the queue's own order puts
@@ -32,6 +33,7 @@ from server.staff.desk.pages import go_to_appointment, waiting_appointment
 from server.staff.desk.seats import SpecialistSeat, to_call
 from server.staff.model import Role, StaffPrincipal
 from server.walkin.appkeys import WALKIN
+from server.walkin.callbacks import CallbackGone, CallbackState
 from server.walkin.queue import InvalidState, Ticket, TicketNotFound
 
 log = logging.getLogger("balie.desk")
@@ -93,6 +95,44 @@ async def ticket_back(request: web.Request) -> web.Response:
     except InvalidState as error:
         return _state_refused(request, error)
     return see_other(DESK + "?teruggezet=1")
+
+
+@requires(Role.SPECIALIST)
+async def callback_done(request: web.Request) -> web.Response:
+    """The specialist called a resident back (``uitkomst=gebeld``) or could not reach them
+    (``niet-bereikt``); either way the number is deleted now."""
+    principal = staff_principal(request)
+    form = await request.post()
+    state = _CALLBACK_OUTCOMES.get(str(form.get("uitkomst", "")))
+    callback_id = request.match_info["callback"]
+    if state is None or principal.staff_id is None or not _TICKET.fullmatch(callback_id):
+        return _refused(
+            request,
+            400,
+            N_("Kies Gebeld of Niet bereikt"),
+            N_("Kies of u de inwoner heeft gebeld of niet kon bereiken."),
+        )
+    service = request.app[WALKIN]
+    mine = await service.purposes_of(principal.tenant_id, principal.staff_id)
+    try:
+        await service.callbacks.done(
+            principal.tenant_id, callback_id, state, principal.staff_id, mine, request.app[CLOCK]()
+        )
+    except CallbackGone:
+        return _refused(
+            request,
+            409,
+            N_("Dit terugbelverzoek is al afgehandeld"),
+            N_("Een collega heeft het al afgehandeld, of het is verlopen. Kijk op de balie."),
+        )
+    log.info("staff account %s closed call-back %s: %s", principal.account_id, callback_id, state)
+    return see_other(DESK + "?teruggebeld=1")
+
+
+_CALLBACK_OUTCOMES: Final = {
+    "gebeld": CallbackState.CALLED,
+    "niet-bereikt": CallbackState.UNREACHABLE,
+}
 
 
 # --- inside --------------------------------------------------------------------------------

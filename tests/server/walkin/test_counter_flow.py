@@ -22,7 +22,7 @@ from sqlalchemy import select
 from identity.wallet import TestWallet
 from server.core.appkeys import KEYS
 from server.db.appkeys import ENGINE
-from server.db.schema import walkin_tickets
+from server.db.schema import walkin_callbacks, walkin_tickets
 from server.walkin.appkeys import WALKIN
 from server.walkin.counters import Counter
 from server.walkin.hours import OpeningHours
@@ -35,6 +35,10 @@ from tests.server.staff.support import Staffed, signed_in, staffed_server
 from tests.support import MovableClock, SignalClient
 
 BSN = "999999990"
+BURGERZAKEN = [
+    "irma-demo.gemeente.personalData.fullname",
+    "irma-demo.gemeente.personalData.dateofbirth",
+]
 NAME = "Test Persoon Nepnaam"
 VALUES = {
     "irma-demo.gemeente.personalData.bsn": BSN,
@@ -44,6 +48,7 @@ VALUES = {
     "irma-demo.gemeente.address.zipcode": "0000 XX",
     "irma-demo.gemeente.address.city": "Nergenshuizen",
 }
+FAKE = {**VALUES, "irma-demo.gemeente.personalData.dateofbirth": "01-01-1900"}
 TOKEN = re.compile(r"^/call/(r_[A-Za-z0-9_-]+)#token=(.+)$")
 #: a Tuesday in winter at 10:00 in Amsterdam; real counters below open 09:00–12:00 weekdays
 TUESDAY_10 = datetime(2026, 12, 8, 9, 0, tzinfo=UTC)
@@ -97,13 +102,18 @@ class Resident:
 
     async def show_who(self) -> None:
         """The identity step on the call page: a wallet session, disclosed, fetched."""
+        await self.show_who_for(list(VALUES))
+
+    async def show_who_for(self, attributes: list[str]) -> None:
+        """The identity step, disclosing the fake values of ``attributes``."""
         async with self.session.get(f"{self.server.url}/call/{self.room}") as page:
             assert page.status == 200
         api = f"{self.server.url}/api/rooms/{self.room}/verification"
         async with self.session.post(api + "/session", headers=self.bearer, json={}) as response:
             assert response.status == 200
             started = await response.json()
-        await TestWallet(self.session).disclose(started["sessionPtr"], VALUES)
+        disclosed = {name: FAKE[name] for name in attributes}
+        await TestWallet(self.session).disclose(started["sessionPtr"], disclosed)
         async with self.session.post(api + "/result", headers=self.bearer, json={}) as response:
             assert response.status == 200
 
@@ -363,3 +373,145 @@ async def test_closed_outside_hours_and_on_a_holiday_and_full_offers_a_booking(
             assert 'href="/afspraak/demo/kies/wmo"' in text
             assert (await Resident(server, session).choose("wmo", "video")).status == 409
         assert len(await tickets(server)) == 1
+
+
+async def test_bel_mij_terug_from_the_page_to_the_desk_and_the_number_is_deleted(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    phone = "06 00000000"
+    clock = MovableClock(TUESDAY_10)
+    async with staffed_server(tmp_path, clock=clock) as server:
+        hours = OpeningHours(weekly=(((time(9), time(17)),),) * 5 + ((), ()))
+        await server.app[WALKIN].counters.save("demo", Counter("wmo", hours), clock.now)
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+            form_url = f"{server.url}/balie/demo/wmo/terugbellen"
+            status, text = await page(session, form_url)
+            assert status == 200
+            # 10:00 now: the first window is 11:00–12:00 today
+            assert 'value="20261208T1000Z"' in text and "vandaag tussen 11:00 en 12:00" in text
+
+            async def post(data: dict[str, str]) -> tuple[int, str, str]:
+                async with session.post(
+                    form_url, data=data, headers={"Origin": server.origin}, allow_redirects=False
+                ) as response:
+                    return (
+                        response.status,
+                        response.headers.get("Location", ""),
+                        await response.text(),
+                    )
+
+            status, _, text = await post({"telefoon": "12345", "tijd": "20261208T1000Z"})
+            assert status == 400 and 'id="telefoon-error"' in text and 'aria-invalid="true"' in text
+            status, _, text = await post({"telefoon": phone, "tijd": "20261208T0100Z"})
+            assert status == 400 and 'id="tijd-error"' in text
+            assert f'value="{phone}"' in text  # the number is kept in its own field only
+            status, location, _ = await post({"telefoon": phone, "tijd": "20261208T1000Z"})
+            assert status == 303 and location.startswith("/balie/demo/wmo/terugbellen/")
+            status, text = await page(session, server.url + location)
+            assert status == 200 and "vandaag tussen 11:00 en 12:00" in text
+            assert phone not in text
+
+        async with signed_in(server, "specialist") as anna:
+            status, desk = await page(anna, server.url + "/staff/desk")
+            assert f'href="tel:{phone}"' in desk and "11:00–12:00" in desk
+            callback_id = location.rsplit("/", 1)[1]
+            refused = await post_form(
+                server, anna, f"/staff/desk/callbacks/{callback_id}", {"uitkomst": "misschien"}
+            )
+            assert refused.status == 400
+            done = await post_form(
+                server, anna, f"/staff/desk/callbacks/{callback_id}", {"uitkomst": "gebeld"}
+            )
+            assert (done.status, done.headers["Location"]) == (303, "/staff/desk?teruggebeld=1")
+            status, desk = await page(anna, server.url + "/staff/desk?teruggebeld=1")
+            assert phone not in desk and "Het telefoonnummer is gewist." in desk
+            again = await post_form(
+                server, anna, f"/staff/desk/callbacks/{callback_id}", {"uitkomst": "niet-bereikt"}
+            )
+            assert again.status == 409
+        callback = await server.app[WALKIN].callbacks.get("demo", callback_id)
+        assert callback is not None and callback.state.value == "called"
+        async with server.app[ENGINE].connect() as conn:
+            sealed = (await conn.execute(select(walkin_callbacks.c.phone_sealed))).scalars().all()
+        assert sealed == [None]
+    text = logged(caplog)
+    assert phone not in text and "00000000" not in text
+
+
+async def test_a_long_wait_offers_a_call_back_and_a_booking_for_the_same_purpose(
+    tmp_path: Path,
+) -> None:
+    clock = MovableClock(TUESDAY_10)
+    async with staffed_server(tmp_path, clock=clock) as server:
+        service = server.app[WALKIN]
+        hours = OpeningHours(weekly=(((time(9), time(17)),),) * 7)
+        # 15 minutes a conversation, two specialists with the skill (Anna and Bram)
+        counter = Counter(
+            "wmo", hours, max_wait=timedelta(minutes=10), handling=timedelta(minutes=15)
+        )
+        await service.counters.save("demo", counter, clock.now)
+        rooms = [f"r_walkin-test-{n}" for n in range(4)]
+        for room in rooms:
+            clock.now += timedelta(seconds=1)
+            await service.arrive("demo", "wmo", room, Channel.VIDEO)
+        infos = [await service.info("demo", room) for room in rooms]
+        shown = [info.json() if info else None for info in infos]
+        # 0, 7.5, 15 and 22.5 minutes: the last two wait longer than the counter's 10
+        assert [s["expected_minutes"] for s in shown if s] == [0, 8, 15, 22]
+        offers = [("callback_url" in s, "booking_url" in s) for s in shown if s]
+        assert offers == [(False, False), (False, False), (True, True), (True, True)]
+        assert shown[2] is not None and shown[2]["callback_url"] == "/balie/demo/wmo/terugbellen"
+        assert shown[2]["booking_url"] == "/afspraak/demo/kies/wmo"
+
+
+async def test_a_lost_connection_keeps_the_place_for_the_grace_period(tmp_path: Path) -> None:
+    # the hub keeps a dropped seat 0.2 s here (30 s by default); then the queue's grace
+    # period (two minutes, on the application clock) starts
+    async with staffed_server(tmp_path, resume_grace=0.2) as server:
+        first, second = resident(server), resident(server)
+        async with first.session, second.session:
+            for one in (first, second):
+                assert (await one.choose("burgerzaken", "chat")).status == 303
+                await one.show_who_for(BURGERZAKEN)
+                await one.enter_lobby()
+                await one.queued()
+                server.clock.now += timedelta(seconds=1)
+            assert (await first.queued())["position"] == 1
+
+            async def state_of(one: Resident) -> str:
+                for _ in range(500):
+                    rows = {row["room_id"]: row["state"] for row in await tickets(server)}
+                    if rows[one.room] != "waiting":
+                        return str(rows[one.room])
+                    await asyncio.sleep(0.01)
+                return "waiting"
+
+            # the first's connection drops: away, and the second moves up meanwhile
+            assert first.ws is not None
+            await first.ws.close()
+            assert await state_of(first) == "away"
+            await second.notice(position=1, waiting=1)
+
+            # back within the grace period (a minute later): the first place again, after
+            # showing who they are once more (the room's values went with the room)
+            server.clock.now += timedelta(minutes=1)
+            await first.show_who_for(BURGERZAKEN)
+            await first.enter_lobby()
+            assert (await first.queued())["position"] == 1
+            await second.notice(position=2, waiting=2)
+
+            # dropped again, and back after the grace period: the place is gone
+            assert first.ws is not None
+            await first.ws.close()
+            assert await state_of(first) == "away"
+            server.clock.now += timedelta(minutes=3)
+            await first.show_who_for(BURGERZAKEN)
+            await first.enter_lobby()
+            for _ in range(500):
+                status, body = await first.place()
+                if body.get("state") == "left":
+                    break
+                await asyncio.sleep(0.01)
+            assert (status, body) == (200, {"state": "left"})
+            assert (await second.queued())["position"] == 1

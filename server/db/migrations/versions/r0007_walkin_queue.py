@@ -93,8 +93,43 @@ def upgrade() -> None:
             name="ck_walkin_counters_limits",
         ),
     )
+    op.create_table(
+        "walkin_callbacks",
+        sa.Column("id", sa.String(36), nullable=False),
+        sa.Column("tenant_id", sa.String(64), nullable=False),
+        sa.Column("purpose", sa.String(64), nullable=False),
+        # sealed with the vault keys; NULL once the call-back is done
+        sa.Column("phone_sealed", sa.Text(), nullable=True),
+        sa.Column("window_start", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("window_end", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("state", sa.String(12), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("done_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("done_by", sa.String(64), nullable=True),
+        sa.PrimaryKeyConstraint("id", name="pk_walkin_callbacks"),
+        sa.ForeignKeyConstraint(
+            ["tenant_id", "purpose"],
+            ["purposes.tenant_id", "purposes.key"],
+            name="fk_walkin_callbacks_tenant_id_purpose_purposes",
+        ),
+        sa.CheckConstraint(
+            "state IN ('open', 'called', 'unreachable', 'expired')",
+            name="ck_walkin_callbacks_state",
+        ),
+        sa.CheckConstraint(
+            "state = 'open' OR phone_sealed IS NULL",
+            name="ck_walkin_callbacks_phone_only_while_open",
+        ),
+        sa.CheckConstraint("window_end > window_start", name="ck_walkin_callbacks_window"),
+    )
+    op.create_index(
+        "ix_walkin_callbacks_tenant_id_state_window_start",
+        "walkin_callbacks",
+        ["tenant_id", "state", "window_start"],
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("walkin_callbacks")
     op.drop_table("walkin_counters")
     op.drop_table("walkin_tickets")
