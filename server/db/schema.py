@@ -451,6 +451,9 @@ walkin_tickets = Table(
     Column("channel", String(8), nullable=False),  #: video | voice | chat
     #: the call the resident waits in (a walk-in room; its resident token carries ``walkin``)
     Column("room_id", String(_ID), nullable=True),
+    #: a specialist's note for the next one (hand back, hand over), sealed with the vault keys
+    #: and bound to the ticket; NULL once the ticket ends
+    Column("note_sealed", Text, nullable=True),
     #: waiting | away | taken | done | left (server/walkin/queue.py draws the machine)
     Column("state", String(8), nullable=False),
     #: a booked appointment that is due now: served before walk-ins of its purpose
@@ -476,6 +479,7 @@ walkin_tickets = Table(
     CheckConstraint("state NOT IN ('taken', 'done') OR taken_by IS NOT NULL", name="taker"),
     CheckConstraint("state <> 'away' OR away_since IS NOT NULL", name="away_since"),
     CheckConstraint("version >= 1", name="version"),
+    CheckConstraint("state NOT IN ('done', 'left') OR note_sealed IS NULL", name="note_ends"),
     # The sweeper that lets tickets away past the grace period go.
     Index(None, "state", "away_since"),
     # Purging ended tickets.

@@ -43,7 +43,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Final
@@ -147,6 +147,9 @@ class Ticket:
     updated_at: datetime | None = None
     #: the walk-in room the resident waits in; the specialist who takes the ticket joins it
     room_id: str | None = None
+    #: a specialist's note for the next one, sealed by the caller (opaque here); it goes with
+    #: the ticket through a hand-back or hand-over and is dropped when the ticket ends
+    note_sealed: str | None = field(default=None, repr=False)
 
 
 def new_ticket(
@@ -203,6 +206,7 @@ class Transition:
 TAKE: Final = Transition("take", frozenset({S.WAITING}), S.TAKEN)
 FINISH: Final = Transition("finish", frozenset({S.TAKEN}), S.DONE)
 REQUEUE: Final = Transition("hand back", frozenset({S.TAKEN}), S.WAITING)
+HAND_OVER: Final = Transition("hand over", frozenset({S.TAKEN}), S.WAITING)
 # A resident who lost the connection may still say "I'm leaving" (from another tab, or the
 # page that opens after the drop): they need not come back first just to go.
 LEAVE: Final = Transition("leave", frozenset({S.WAITING, S.AWAY}), S.LEFT)
@@ -237,19 +241,36 @@ def take(ticket: Ticket, staff_id: str, skills: Collection[str], now: datetime) 
 def finish(ticket: Ticket, staff_id: str, now: datetime) -> Ticket:
     """The specialist who took the ticket has served the resident."""
     _check_taker(ticket, FINISH, staff_id)
-    return _moved(ticket, FINISH, now)
+    return replace(_moved(ticket, FINISH, now), note_sealed=None)
 
 
-def requeue(ticket: Ticket, staff_id: str, now: datetime) -> Ticket:
+def requeue(
+    ticket: Ticket, staff_id: str, now: datetime, *, note_sealed: str | None = None
+) -> Ticket:
     """The specialist who took the ticket hands it back: it waits again in its old place
-    (its arrival time is kept), for the next specialist with the skill."""
+    (its arrival time is kept), for the next specialist with the skill, with ``note_sealed``
+    (replacing an earlier note) for them."""
     _check_taker(ticket, REQUEUE, staff_id)
-    return replace(_moved(ticket, REQUEUE, now), taken_by=None, taken_at=None)
+    moved = _moved(ticket, REQUEUE, now)
+    return replace(moved, taken_by=None, taken_at=None, note_sealed=note_sealed)
+
+
+def hand_over(
+    ticket: Ticket, staff_id: str, purpose: str, now: datetime, *, note_sealed: str | None = None
+) -> Ticket:
+    """The specialist who took the ticket hands the resident over to the colleagues of
+    another purpose: they wait in that purpose's queue with their own arrival time (so ahead
+    of those who came later), with ``note_sealed`` for whoever takes them."""
+    if not purpose:
+        raise InvalidTicket("a hand-over needs the purpose to hand over to")
+    _check_taker(ticket, HAND_OVER, staff_id)
+    moved = _moved(ticket, HAND_OVER, now)
+    return replace(moved, purpose=purpose, taken_by=None, taken_at=None, note_sealed=note_sealed)
 
 
 def leave(ticket: Ticket, now: datetime) -> Ticket:
     """The resident leaves the queue."""
-    return replace(_moved(ticket, LEAVE, now), away_since=None)
+    return replace(_moved(ticket, LEAVE, now), away_since=None, note_sealed=None)
 
 
 def away(ticket: Ticket, now: datetime) -> Ticket:
@@ -276,7 +297,7 @@ def expire(ticket: Ticket, now: datetime, grace: timedelta) -> Ticket:
             f"cannot {EXPIRE.name}: the ticket is {ticket.state.value} within its grace period",
             ticket.state,
         )
-    return replace(_moved(ticket, EXPIRE, now), away_since=None)
+    return replace(_moved(ticket, EXPIRE, now), away_since=None, note_sealed=None)
 
 
 def grace_over(ticket: Ticket, now: datetime, grace: timedelta) -> bool:
@@ -380,6 +401,7 @@ __all__ = [
     "EXPIRE",
     "FINAL",
     "FINISH",
+    "HAND_OVER",
     "LEAVE",
     "QUEUED",
     "REQUEUE",
@@ -403,6 +425,7 @@ __all__ = [
     "expire",
     "finish",
     "grace_over",
+    "hand_over",
     "in_order",
     "leave",
     "new_ticket",

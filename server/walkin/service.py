@@ -18,6 +18,7 @@ from typing import Final
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from identity.errors import VaultError
 from identity.vault import KeyRing
 from server.core.clock import Clock
 from server.db.schema import purposes, staff, walkin_tickets
@@ -35,6 +36,8 @@ log = logging.getLogger("balie.walkin")
 #: a resident whose expected wait passes this (or the counter's longest wait, if shorter) is
 #: offered a call-back or a booking instead
 OFFER_AFTER: Final = timedelta(minutes=20)
+
+_NOTE_AAD: Final = "balie/walkin-note"
 
 #: tells the resident of a room something: the hub's notice to the room's resident seats
 Announce = Callable[[str, JsonObject], Awaitable[None]]
@@ -100,6 +103,7 @@ class WalkinService:
         self.queue = WalkinQueue(engine, grace=grace)
         self.counters = WalkinCounters(engine)
         self.callbacks = Callbacks(engine, keys)
+        self._keys = keys
         self.announce: Announce | None = None
 
     # --- the counters --------------------------------------------------------------------
@@ -255,11 +259,44 @@ class WalkinService:
     async def finish(self, tenant_id: str, ticket_id: str, staff_id: str) -> Ticket:
         return await self.queue.finish(tenant_id, ticket_id, staff_id, self._clock())
 
-    async def requeue(self, tenant_id: str, ticket_id: str, staff_id: str) -> Ticket:
-        """Back in the queue, in the place the resident had."""
-        ticket = await self.queue.requeue(tenant_id, ticket_id, staff_id, self._clock())
+    async def requeue(
+        self,
+        tenant_id: str,
+        ticket_id: str,
+        staff_id: str,
+        *,
+        note: str = "",
+        purpose: str | None = None,
+    ) -> Ticket:
+        """Back in the queue, in the place the resident had: of the same purpose, or handed
+        over to another purpose's colleagues; with ``note`` for whoever takes them next."""
+        now = self._clock()
+        sealed = self._seal_note(ticket_id, note) if note.strip() else None
+        before = await self.queue.get(tenant_id, ticket_id)
+        if purpose is None or purpose == before.purpose:
+            ticket = await self.queue.requeue(
+                tenant_id, ticket_id, staff_id, now, note_sealed=sealed
+            )
+        else:
+            ticket = await self.queue.hand_over(
+                tenant_id, ticket_id, staff_id, purpose, now, note_sealed=sealed
+            )
         await self.tell_everyone(tenant_id, ticket.purpose)
         return ticket
+
+    def note_of(self, ticket: Ticket) -> str | None:
+        """The note handed over with the ticket, for the specialist who took it."""
+        if ticket.note_sealed is None:
+            return None
+        try:
+            opened = self._keys.open(ticket.note_sealed, room=_NOTE_AAD, verification_id=ticket.id)
+        except VaultError:
+            return None
+        return opened.decode()
+
+    def _seal_note(self, ticket_id: str, note: str) -> str:
+        # bound to the ticket: copied onto another, it opens for nobody
+        return self._keys.seal(note.strip().encode(), room=_NOTE_AAD, verification_id=ticket_id)
 
     async def room_closed(self, room_id: str) -> None:
         """The call of a walk-in room ended or emptied. Taken: the resident was served.

@@ -196,9 +196,44 @@ class WalkinQueue:
     async def finish(self, tenant_id: str, ticket_id: str, staff_id: str, now: datetime) -> Ticket:
         return await self._change(tenant_id, ticket_id, lambda t: queue.finish(t, staff_id, now))
 
-    async def requeue(self, tenant_id: str, ticket_id: str, staff_id: str, now: datetime) -> Ticket:
+    async def requeue(
+        self,
+        tenant_id: str,
+        ticket_id: str,
+        staff_id: str,
+        now: datetime,
+        *,
+        note_sealed: str | None = None,
+    ) -> Ticket:
         """Hand a taken ticket back: it waits again with its original arrival time."""
-        return await self._change(tenant_id, ticket_id, lambda t: queue.requeue(t, staff_id, now))
+        return await self._change(
+            tenant_id, ticket_id, lambda t: queue.requeue(t, staff_id, now, note_sealed=note_sealed)
+        )
+
+    async def hand_over(
+        self,
+        tenant_id: str,
+        ticket_id: str,
+        staff_id: str,
+        purpose: str,
+        now: datetime,
+        *,
+        note_sealed: str | None = None,
+    ) -> Ticket:
+        """Hand a taken ticket to another purpose's queue, keeping its arrival time."""
+        async with reading(self._engine) as conn:
+            known = await conn.execute(
+                select(purposes.c.key).where(
+                    purposes.c.tenant_id == tenant_id, purposes.c.key == purpose, purposes.c.active
+                )
+            )
+            if known.first() is None:
+                raise UnknownPurpose(f"no active purpose {purpose!r} in tenant {tenant_id!r}")
+        return await self._change(
+            tenant_id,
+            ticket_id,
+            lambda t: queue.hand_over(t, staff_id, purpose, now, note_sealed=note_sealed),
+        )
 
     # --- housekeeping --------------------------------------------------------------------
 
@@ -356,6 +391,9 @@ async def _compare_and_set(conn: AsyncConnection, current: Ticket, changed: Tick
         )
         .values(
             state=changed.state.value,
+            # only a hand-over changes the purpose; the order's fields never change
+            purpose=changed.purpose,
+            note_sealed=changed.note_sealed,
             taken_by=changed.taken_by,
             taken_at=changed.taken_at,
             away_since=changed.away_since,
@@ -382,6 +420,7 @@ def _row(ticket: Ticket) -> dict[str, Any]:
         "version": ticket.version,
         "updated_at": ticket.updated_at or ticket.arrived_at,
         "room_id": ticket.room_id,
+        "note_sealed": ticket.note_sealed,
     }
 
 
@@ -401,6 +440,7 @@ def _ticket(row: Row[Any]) -> Ticket:
         version=row.version,
         updated_at=row.updated_at,
         room_id=row.room_id,
+        note_sealed=row.note_sealed,
     )
 
 

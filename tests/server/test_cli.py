@@ -197,7 +197,8 @@ def test_vault_rotation_reseals_every_entry_under_the_new_key(
     monkeypatch.setenv("BALIE_VAULT_KEYS", f"{new},{old}")
     assert main(["vault", "reseal"]) == 0
     out = capsys.readouterr().out
-    assert "1 vault entries, 1 staff TOTP secrets and 0 call-back numbers now sealed with new" in out
+    sealed = "1 vault entries, 1 staff TOTP secrets and 0 call-back numbers now sealed with new"
+    assert sealed in out
     # the old key can go now: the new one alone opens the entry and the TOTP secret
     assert asyncio.run(read_back()) == ("new", "999999990", admin.totp_secret)
     assert main(["vault", "reseal"]) == 0  # again: nothing left to move

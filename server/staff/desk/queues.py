@@ -34,8 +34,11 @@ class ServingRow:
     """A walk-in resident this specialist took and has not finished."""
 
     ticket: str
+    purpose: str
     name: str
     channel: str
+    #: what the colleague who handed the resident on wrote for whoever takes them next
+    note: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +57,7 @@ async def walkin_section(request: web.Request, principal: StaffPrincipal) -> dic
     purposes (those with a counter), how many wait in all, whom they are serving, and whom to
     call back (windows of today and earlier)."""
     if principal.staff_id is None:
-        return {"queues": [], "waiting": 0, "serving": [], "callbacks": []}
+        return {"queues": [], "waiting": 0, "serving": [], "callbacks": [], "counters": []}
     service = request.app[WALKIN]
     tenant = principal.tenant_id
     mine = set(await service.purposes_of(tenant, principal.staff_id))
@@ -68,9 +71,17 @@ async def walkin_section(request: web.Request, principal: StaffPrincipal) -> dic
     ]
     gettext = gettext_for(request)
     serving = [
-        ServingRow(t.id, names.get(t.purpose, t.purpose), gettext(_CHANNEL_WORDS[t.channel]))
+        ServingRow(
+            t.id,
+            t.purpose,
+            names.get(t.purpose, t.purpose),
+            gettext(_CHANNEL_WORDS[t.channel]),
+            service.note_of(t),
+        )
         for t in await service.serving(tenant, principal.staff_id)
     ]
+    # where a resident can be handed over to: every purpose with a counter
+    counters = [(key, names.get(key, key)) for key in await service.counters.all(tenant)]
     now = request.app[CLOCK]()
     callbacks = [
         CallbackRow(
@@ -89,6 +100,7 @@ async def walkin_section(request: web.Request, principal: StaffPrincipal) -> dic
         "waiting": sum(q.waiting for q in queues),
         "serving": serving,
         "callbacks": callbacks,
+        "counters": counters,
     }
 
 

@@ -42,6 +42,8 @@ PREFIX: Final = "/staff/desk/walkin"
 _TICKET: Final = re.compile(r"[0-9a-f-]{36}")
 #: a specialist's token for a walk-in call works this long after taking the resident
 CALL_TTL: Final = timedelta(hours=3)
+#: the longest note handed on with a resident (characters)
+NOTE_LIMIT: Final = 500
 DESK: Final = "/staff/desk"
 
 
@@ -87,11 +89,36 @@ async def ticket_done(request: web.Request) -> web.Response:
 
 @requires(Role.SPECIALIST)
 async def ticket_back(request: web.Request) -> web.Response:
+    """Back in the queue (``onderwerp`` the same purpose) or handed over to the colleagues of
+    another purpose with a counter, with an optional ``notitie`` for whoever takes them."""
     principal = staff_principal(request)
     ticket = await _own_ticket(request, principal)
     assert principal.staff_id is not None
+    form = await request.post()
+    note = str(form.get("notitie", ""))
+    purpose = str(form.get("onderwerp", "")) or ticket.purpose
+    service = request.app[WALKIN]
+    if len(note) > NOTE_LIMIT:
+        return _refused(
+            request,
+            400,
+            N_("Deze notitie is te lang"),
+            N_("Schrijf een notitie van hoogstens 500 tekens."),
+        )
+    if (
+        purpose != ticket.purpose
+        and await service.counters.get(principal.tenant_id, purpose) is None
+    ):
+        return _refused(
+            request,
+            400,
+            N_("Dit onderwerp heeft geen inloopbalie"),
+            N_("Kies een onderwerp uit de lijst."),
+        )
     try:
-        await request.app[WALKIN].requeue(principal.tenant_id, ticket.id, principal.staff_id)
+        await service.requeue(
+            principal.tenant_id, ticket.id, principal.staff_id, note=note, purpose=purpose
+        )
     except InvalidState as error:
         return _state_refused(request, error)
     return see_other(DESK + "?teruggezet=1")

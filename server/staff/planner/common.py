@@ -56,6 +56,11 @@ NOTICES: Final = {
     "geboekt": N_("De afspraak is geboekt."),
     "verzet": N_("De afspraak is verzet. Dit is de nieuwe afspraak."),
     "afgezegd": N_("De afspraak is afgezegd."),
+    "inloop": N_("De inloopbalie is opgeslagen."),
+    "inloop-uit": N_(
+        "De inloopbalie staat uit. Inwoners kunnen voor dit onderwerp alleen nog een "
+        "afspraak maken."
+    ),
 }
 
 PLANNER_STORE = web.AppKey("planner_store", PlannerStore)

@@ -8,7 +8,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Final
 
 from aiohttp import web
@@ -19,7 +19,8 @@ from server.booking.appointment import (
 from server.booking.intervals import wall_to_instant
 from server.core.clock import AMSTERDAM
 from server.core.dates import parse_date
-from server.core.language import gettext_for
+from server.core.language import N_, gettext_for
+from server.db.appkeys import ENGINE
 from server.staff.auth import requires, staff_principal
 from server.staff.model import Role
 from server.staff.planner.charts import Series, bar_chart
@@ -34,6 +35,8 @@ from server.staff.planner.common import (
     purposes_of,
 )
 from server.staff.planner.store import Outcome, Score, Wait
+from server.staff.planner.walkin_figures import ALL, compute_figures, ticket_times
+from signaling.channels import Channel
 
 log = logging.getLogger("balie.planner")
 
@@ -76,8 +79,32 @@ class SatisfactionRow:
     answers: int
 
 
+@dataclass(frozen=True, slots=True)
+class WalkinRow:
+    """One purpose and channel of the walk-in table, as shown (docs/walk-in-planner.md)."""
+
+    purpose: str
+    channel: str
+    arrivals: int
+    served: int
+    left: int
+    in_queue: int
+    wait_p50: str  #: minutes, written out ("4,5", or "–" when nobody was taken)
+    wait_p90: str
+    waits: int
+    handling_p50: str
+    handlings: int
+
+
 #: the purpose key for feedback not tied to a purpose
 NO_PURPOSE: Final = "-"
+
+#: how the walk-in table names a channel
+CHANNEL_LABELS: Final = {
+    Channel.VIDEO: N_("video"),
+    Channel.VOICE: N_("bellen"),
+    Channel.CHAT: N_("chat"),
+}
 
 
 def iso_week(day: date) -> str:
@@ -188,10 +215,15 @@ async def _range(request: web.Request) -> tuple[date, date, dict[str, str]]:
     return first, last, errors
 
 
+def _window(first: date, last: date) -> tuple[datetime, datetime]:
+    """The instants of [00:00 of ``first``, 00:00 after ``last``) in Amsterdam."""
+    low = wall_to_instant(first, time(0), AMSTERDAM)
+    return low, wall_to_instant(last + timedelta(days=1), time(0), AMSTERDAM)
+
+
 async def _numbers(request: web.Request, tenant: str, first: date, last: date) -> Numbers:
     store = request.app[PLANNER_STORE]
-    low = wall_to_instant(first, time(0), AMSTERDAM)
-    high = wall_to_instant(last + timedelta(days=1), time(0), AMSTERDAM)
+    low, high = _window(first, last)
     return compute_numbers(
         first,
         last,
@@ -303,11 +335,35 @@ async def dashboard(request: web.Request) -> web.Response:
         for purpose in numbers.purposes
         if (found := numbers.satisfaction.get((week, purpose))) is not None
     ]
+    low, high = _window(first, last)
+    walkin = [
+        WalkinRow(
+            purpose=gettext("Alle onderwerpen")
+            if row.purpose == ALL
+            else names.get(row.purpose, row.purpose),
+            channel=gettext("alle kanalen")
+            if row.channel is None
+            else gettext(CHANNEL_LABELS[row.channel]),
+            arrivals=row.arrivals,
+            served=row.served,
+            left=row.left,
+            in_queue=row.in_queue,
+            wait_p50=_decimal(row.wait_p50, language),
+            wait_p90=_decimal(row.wait_p90, language),
+            waits=row.waits,
+            handling_p50=_decimal(row.handling_p50, language),
+            handlings=row.handlings,
+        )
+        for row in compute_figures(
+            await ticket_times(request.app[ENGINE], tenant, low, high), list(names)
+        )
+    ]
     return page(
         request,
         principal,
         "planner/dashboard.html",
         errors={},
+        walkin=walkin,
         first=first.isoformat(),
         last=last.isoformat(),
         numbers=numbers,

@@ -15,6 +15,10 @@ Routes (all need the ``planner`` role; ``?tenant=`` of another tenant is refused
     POST /staff/planner/appointments/{appointment}/cancel
     GET  /staff/planner/dashboard?from=&to=               the numbers, as SVG charts and tables
     GET  /staff/planner/dashboard.csv?from=&to=           the same numbers, no personal data
+    GET  /staff/planner/inloop                            walk-in counters: open now, settings
+    GET  /staff/planner/inloop/{purpose}                  one counter's settings (a form)
+    POST /staff/planner/inloop/{purpose}                  save them
+    POST /staff/planner/inloop/{purpose}/uit              switch the counter off
 
 Every change goes through :class:`~server.booking.service.BookingService` (bookings) or
 :class:`~server.staff.planner.store.PlannerStore` (hours), both of which audit it with the planner
@@ -40,6 +44,13 @@ from server.staff.planner.common import BASE, PLANNER_STORE
 from server.staff.planner.dashboard import dashboard, dashboard_csv
 from server.staff.planner.hours import add_exception, remove_exception, save_hours, staff_page
 from server.staff.planner.store import PlannerStore
+from server.staff.planner.walkin import (
+    WALKIN_BASE,
+    walkin_counter_page,
+    walkin_counter_remove,
+    walkin_counter_save,
+    walkin_overview,
+)
 from server.staff.planner.week import week_view
 
 
@@ -56,6 +67,10 @@ def setup(app: web.Application) -> None:
     app.router.add_post(BASE + "/appointments/{appointment}/cancel", cancel_submit)
     app.router.add_get(BASE + "/dashboard", dashboard)
     app.router.add_get(BASE + "/dashboard.csv", dashboard_csv)
+    app.router.add_get(WALKIN_BASE, walkin_overview)
+    app.router.add_get(WALKIN_BASE + "/{purpose}", walkin_counter_page)
+    app.router.add_post(WALKIN_BASE + "/{purpose}", walkin_counter_save)
+    app.router.add_post(WALKIN_BASE + "/{purpose}/uit", walkin_counter_remove)
     app.on_startup.append(_store)
 
 

@@ -515,3 +515,53 @@ async def test_a_lost_connection_keeps_the_place_for_the_grace_period(tmp_path: 
                 await asyncio.sleep(0.01)
             assert (status, body) == (200, {"state": "left"})
             assert (await second.queued())["position"] == 1
+
+
+async def test_hand_back_or_over_with_a_note_for_the_next_colleague(
+    server: Staffed, anna: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    note = "Vraag over de aanvraag van Nepnaam; zij belt liever niet."
+    service = server.app[WALKIN]
+    arrived = await service.arrive("demo", "wmo", "r_handover-test", Channel.VOICE)
+    taken = await post_form(server, anna, "/staff/desk/walkin/next", {})
+    assert taken.status == 303 and "/call/r_handover-test#token=" in taken.headers["Location"]
+    back = f"/staff/desk/walkin/{arrived.id}/back"
+
+    # refused: a note too long, a purpose without a counter; nothing changes
+    long_note = await post_form(server, anna, back, {"notitie": "x" * 501, "onderwerp": "wmo"})
+    assert long_note.status == 400
+    await service.counters.remove("demo", "bijstand")
+    no_counter = await post_form(server, anna, back, {"notitie": "", "onderwerp": "bijstand"})
+    assert no_counter.status == 400
+    assert (await service.queue.get("demo", arrived.id)).state.value == "taken"
+
+    # back in the same queue with a note: the same arrival, the note sealed in the row
+    handed = await post_form(server, anna, back, {"notitie": note, "onderwerp": "wmo"})
+    assert (handed.status, handed.headers["Location"]) == (303, "/staff/desk?teruggezet=1")
+    waiting = await service.queue.get("demo", arrived.id)
+    assert (waiting.state.value, waiting.arrived_at) == ("waiting", arrived.arrived_at)
+    assert waiting.note_sealed is not None and "Nepnaam" not in waiting.note_sealed
+
+    # taken again, the desk shows the note to the specialist who has the resident now
+    await post_form(server, anna, "/staff/desk/walkin/next", {})
+    _, desk = await page(anna, server.url + "/staff/desk")
+    assert "Notitie van een collega:" in desk and "zij belt liever niet" in desk
+
+    # handed over to the tax colleagues: their queue, the note with it, Anna's desk empty
+    over = await post_form(server, anna, back, {"notitie": note, "onderwerp": "belastingen"})
+    assert over.status == 303
+    moved = await service.queue.get("demo", arrived.id)
+    assert (moved.purpose, moved.state.value) == ("belastingen", "waiting")
+    assert await service.take_next("demo", "demo-anna") is None  # no tax skill
+    chantal = await service.take_next("demo", "demo-chantal")
+    assert chantal is not None and chantal.id == arrived.id
+    assert service.note_of(chantal) == note
+    _, desk = await page(anna, server.url + "/staff/desk")
+    assert "zij belt liever niet" not in desk
+
+    # served: the note goes with the ticket's end
+    done = await service.finish("demo", arrived.id, "demo-chantal")
+    assert done.note_sealed is None
+    assert (await service.queue.get("demo", arrived.id)).note_sealed is None
+    assert "Nepnaam" not in logged(caplog)

@@ -86,6 +86,7 @@ def test_a_new_ticket_waits_with_a_random_id_and_no_personal_data() -> None:
         "version",
         "updated_at",
         "room_id",  # a random room id, no personal data
+        "note_sealed",  # a staff note, sealed by the service (server/walkin/service.py)
     }  # a new field must be looked at: is it personal data?
 
 
@@ -134,6 +135,12 @@ OPERATIONS: dict[str, Operation] = {
     ),
     "hand back": Operation(
         lambda t, now: queue.requeue(t, STAFF, now), SOON, frozenset({S.TAKEN}), S.WAITING
+    ),
+    "hand over": Operation(
+        lambda t, now: replace(queue.hand_over(t, STAFF, "tax", now), purpose="wmo"),
+        SOON,
+        frozenset({S.TAKEN}),
+        S.WAITING,
     ),
     "leave": Operation(queue.leave, SOON, frozenset({S.WAITING, S.AWAY}), S.LEFT),
     "go away": Operation(queue.away, SOON, frozenset({S.WAITING}), S.AWAY),
@@ -191,8 +198,9 @@ def test_a_specialist_without_the_skill_cannot_take() -> None:
     [
         lambda t: queue.finish(t, "s2", T0 + MINUTE),
         lambda t: queue.requeue(t, "s2", T0 + MINUTE),
+        lambda t: queue.hand_over(t, "s2", "tax", T0 + MINUTE),
     ],
-    ids=["finish", "hand back"],
+    ids=["finish", "hand back", "hand over"],
 )
 def test_only_the_specialist_who_took_it_finishes_or_hands_back(
     apply: Callable[[Ticket], Ticket],
@@ -209,6 +217,28 @@ def test_handed_back_it_waits_in_its_old_place() -> None:
     assert (back.state, back.taken_by, back.taken_at) == (S.WAITING, None, None)
     assert back.arrived_at == T0
     assert next_ticket([later, back], {"wmo"}) == back
+
+
+def test_handed_over_it_waits_for_the_other_purpose_in_its_old_place_with_the_note() -> None:
+    first = ticket(S.TAKEN, id="a")
+    tax_later = ticket(arrived=MINUTE, id="b", purpose="tax")
+    over = queue.hand_over(first, STAFF, "tax", T0 + 5 * MINUTE, note_sealed="sealed-note")
+    assert (over.state, over.purpose, over.taken_by, over.arrived_at) == (
+        S.WAITING,
+        "tax",
+        None,
+        T0,
+    )
+    assert next_ticket([tax_later, over], {"tax"}) == over
+    assert next_ticket([over], {"wmo"}) is None
+    assert over.note_sealed == "sealed-note" and "sealed-note" not in repr(over)
+    # the note goes with the ticket's end, and a hand-back without one drops the old one
+    taken = queue.take(over, "s9", {"tax"}, T0 + 6 * MINUTE)
+    assert taken.note_sealed == "sealed-note"
+    assert queue.finish(taken, "s9", T0 + 7 * MINUTE).note_sealed is None
+    assert queue.requeue(taken, "s9", T0 + 7 * MINUTE).note_sealed is None
+    with pytest.raises(InvalidTicket, match="needs the purpose"):
+        queue.hand_over(first, STAFF, "", T0)
 
 
 def test_away_and_back_within_the_grace_period_keeps_the_place() -> None:

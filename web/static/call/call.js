@@ -8,7 +8,8 @@
 //   remotes.js      the other participants: one peer connection and one tile each
 //   signal.js       the signalling session (join/resume, outbox, heartbeats, reconnects)
 //   peer.js         one RTCPeerConnection per other participant (perfect negotiation)
-//   media.js        the own camera and microphone
+//   media.js        the own camera and microphone (none in a chat, no camera in a voice call)
+//   walkin.js       a walk-in counter's queue, while the resident waits (ui/queue.js shows it)
 //   appointment.js  when the call opens, and the appointment it belongs to
 //   ui/*.js         what the page shows: the opening time, the device check, the own picture,
 //                   tiles, waiting room and lobby panel, chat, the verified panel, the
@@ -18,18 +19,21 @@
 import { t } from '../texts.js';
 import { ApiProblem } from './api.js';
 import { fetchSchedule } from './appointment.js';
-import { CLOSE } from './close-codes.js';
 import { checkConnection } from './devicecheck.js';
 import { exposeTestHooks } from './hooks.js';
 import { fetchVerification, problemText, requestRenewal, reveal } from './identity.js';
 import { CallSession } from './joining.js';
 import {
-  bookingPathFromToken, readRoomFromPath, roomFromToken, socketUrl, takeTokenFromFragment, tokenExpired,
+  bookingPathFromToken, channelFromToken, readRoomFromPath, roomFromToken, socketUrl, takeTokenFromFragment,
+  tokenExpired, walkinFromToken,
 } from './link.js';
 import { LocalMedia } from './media.js';
 import { Remotes } from './remotes.js';
 import { SignalSession } from './signal.js';
+import { CallCard } from './ui/call-card.js';
+import { applyChannel, readyWords } from './ui/channel.js';
 import { Chat } from './ui/chat.js';
+import { refusalText, sayConnectionChanges } from './ui/connection-notes.js';
 import { Controls } from './ui/controls.js';
 import { byId } from './ui/dom.js';
 import { FinishedScreen } from './ui/finished.js';
@@ -38,6 +42,7 @@ import { LobbyPanel, WaitingRoom } from './ui/lobby.js';
 import { OpeningNotice } from './ui/opening.js';
 import { OwnMedia } from './ui/own-media.js';
 import { DeviceCheck } from './ui/prejoin.js';
+import { WalkinQueue } from './ui/queue.js';
 import { Alert, createAnnouncer } from './ui/status.js';
 import { VerifiedPanel } from './ui/verified.js';
 import { IdentityStep } from './ui/verify.js';
@@ -69,12 +74,17 @@ const page = {
 const roomToken = takeTokenFromFragment();
 const roomFromPath = readRoomFromPath();
 const room = roomFromPath ?? roomFromToken(roomToken);
+// video, voice or chat (both sides' tokens name the same); a walk-in room's lobby is a queue
+const channel = channelFromToken(roomToken);
+const walkin = walkinFromToken(roomToken);
+// (the words and device check lines that differ, once, before anything else runs)
+const checkText = applyChannel({ channel, walkin });
 
 const announce = createAnnouncer(page.status);
 const alert = new Alert(byId('alert', HTMLElement), byId('alert-actions', HTMLElement));
 /** @param {string} text */
 const showAlert = (text) => alert.show(text);
-const media = new LocalMedia();
+const media = new LocalMedia(channel);
 const signal = new SignalSession({ url: socketUrl, token: roomToken, room: roomFromPath });
 /**
  * A numbered message to the server (kept until acknowledged, sent again after a resume).
@@ -116,6 +126,7 @@ const controls = new Controls({
   cam: byId('cam-btn', HTMLButtonElement),
   micState: byId('mic-state', HTMLElement),
   camState: byId('cam-state', HTMLElement),
+  mediaState: byId('media-state', HTMLElement),
   leave: byId('leave-btn', HTMLButtonElement),
   end: byId('end-btn', HTMLButtonElement),
   endDialog: byId('end-dialog', HTMLDialogElement),
@@ -130,9 +141,10 @@ const controls = new Controls({
     ownMedia.toggleVideo();
     sendMediaState();
   },
-  onLeave: () => session.leave(),
+  // a walk-in resident gives the queue place up first ("Wachtrij verlaten")
+  onLeave: () => (walkinQueue && session.phase === 'lobby' ? walkinQueue.leave().then(() => session.leave()) : session.leave()),
   onEnd: () => session.endForEveryone(),
-});
+}, { channel, walkin });
 
 const ownMedia = new OwnMedia({
   media,
@@ -143,7 +155,7 @@ const ownMedia = new OwnMedia({
   controls,
   alert,
   announce,
-  readyText: () => (roomToken ? opening.readyText() : t('Uw camera en microfoon zijn klaar.')),
+  readyText: () => (roomToken ? opening.readyText(readyWords(channel)) : readyWords(channel) ?? t('Uw camera en microfoon zijn klaar.')),
   onChange: () => render(),
 });
 
@@ -160,6 +172,7 @@ const chat = new Chat({
   onToggle: () => render(),
   announce,
   showAlert,
+  main: channel === 'chat',
 });
 
 const waitingRoom = new WaitingRoom({
@@ -210,6 +223,21 @@ const identityStep = new IdentityStep({
   },
 });
 
+const callCard = new CallCard({
+  card: byId('call-card', HTMLElement),
+  with: byId('call-with', HTMLElement),
+  timeLine: byId('call-time-line', HTMLElement),
+  time: byId('call-time', HTMLElement),
+}, channel);
+
+const walkinQueue = walkin && room && roomToken ? new WalkinQueue({
+  box: byId('queue', HTMLElement),
+  position: byId('queue-position', HTMLElement),
+  waiting: byId('queue-waiting', HTMLElement),
+  expected: byId('queue-expected', HTMLElement),
+  taken: byId('queue-taken', HTMLElement),
+}, { room, token: roomToken, announce }) : null;
+
 /** @type {Remotes} */
 const remotes = new Remotes({
   tiles: page.tiles,
@@ -218,6 +246,8 @@ const remotes = new Remotes({
   iceServers: () => session.iceServers,
   announce,
   onChange: () => render(),
+  channel,
+  onConnected: () => callCard.connected(),
 });
 
 const finished = new FinishedScreen({
@@ -256,6 +286,7 @@ const session = new CallSession({
   finished,
   lobbyTitle: page.lobbyTitle,
   joinButton: page.joinBtn,
+  walkin,
   render: () => render(),
   onCallEntered() {
     sendMediaState({ onlyIfOff: true });
@@ -282,9 +313,13 @@ function render() {
   page.verifiedPanel.hidden = !(inCall && specialist);
   page.lobby.hidden = phase !== 'lobby';
   page.finished.hidden = phase !== 'finished';
-  page.stage.hidden = phase === 'finished';
+  // without video there is no own picture: the stage is only the call card, in the call
+  page.stage.hidden = phase === 'finished' || (channel !== 'video' && !inCall);
   // In the call the other person is the main picture, the own one small in a corner (call.css).
   page.stage.dataset.layout = inCall && remotes.size > 0 ? 'pip' : 'single';
+  callCard.render({ inCall, roles: remotes.roles });
+  if (!inCall) callCard.stop();
+  walkinQueue?.follow(phase === 'lobby');
   document.body.dataset.phase = phase;
   controls.render({ phase, specialist });
   chat.render(inCall);
@@ -297,9 +332,11 @@ function render() {
 
 /** @param {{onlyIfOff?: boolean}} [options] */
 function sendMediaState({ onlyIfOff = false } = {}) {
-  if (session.phase !== 'call') return;
+  // a chat sends no media, so it has no media state to tell
+  if (session.phase !== 'call' || channel === 'chat') return;
   const { audio, video } = media.sending;
-  if (onlyIfOff && audio && video) return;
+  // a voice call never has video: "off" there means the microphone only
+  if (onlyIfOff && audio && (video || channel === 'voice')) return;
   send({ type: 'media', audio, video });
 }
 
@@ -310,7 +347,7 @@ function refreshVerifiedPanel() {
 
 function checkNetwork() {
   if (roomToken === null || !room) return;
-  checkConnection(room, roomToken).then((verdict) => {
+  checkConnection(room, roomToken, { channel }).then((verdict) => {
     deviceCheck.showNetwork(verdict.text);
     // for the browser tests: the verdict, its timing and candidate types (no addresses)
     connectionVerdict = Object.freeze({ level: verdict.level, candidates: verdict.candidates });
@@ -348,31 +385,16 @@ signal.on('verify-required', () => {
 });
 signal.on('final', (detail) => session.onFinal(detail));
 
-// said once per outage: the slow retries that follow would repeat it every few seconds
-let unavailableSaid = false;
-signal.on('reconnecting', ({ attempt, resuming, code }) => {
-  if (code === CLOSE.UNAVAILABLE) {
-    if (!unavailableSaid) announce(t('De videobalie is even niet bereikbaar. We proberen het vanzelf opnieuw.'));
-    unavailableSaid = true;
-  } else if (attempt === 0) {
-    announce(resuming ? t('De verbinding is even weg. We proberen het opnieuw.') : t('Verbinding maken…'));
-  }
-});
-signal.on('joined', () => { unavailableSaid = false; });
-signal.on('resumed', () => { unavailableSaid = false; });
-
-signal.on('gave-up', () => {
-  announce(t('Er is geen verbinding.'));
-  alert.show(t('Het lukt niet om verbinding te maken. Controleer uw internet. Klik daarna op "Opnieuw verbinden".'), {
-    retry: true,
-  });
-});
+sayConnectionChanges(signal, { announce, alert });
 
 /** @type {Record<string, (message: ServerMessage) => void>} */
 const HANDLERS = {
   lobby: (message) => {
-    if (session.phase === 'lobby') waitingRoom.update(message);
+    // A walk-in room's own lobby holds only this resident: its place there is always the
+    // first, so the queue's place (ui/queue.js) is the one shown.
+    if (session.phase === 'lobby') waitingRoom.update(walkin ? { ...message, position: null } : message);
   },
+  queue: (message) => walkinQueue?.notice(message),
   'lobby-update': (message) => {
     if (session.role !== 'specialist') return;
     refreshVerifiedPanel();
@@ -420,14 +442,8 @@ function onServerError(message) {
   // (signal.js already took the refused message out of its outbox)
   console.warn('server refused a frame', message.code, message.message);
   session.noteError(message);
-  const ref = Number.isInteger(message.ref) ? message.ref : null;
-  if (message.code === 'room-full') {
-    alert.show(t('Er kunnen niet meer mensen in het gesprek. Er doen al drie mensen mee.'));
-  } else if (message.code === 'rate-limited') {
-    alert.show(t('U stuurt te veel berichten tegelijk. Wacht even en probeer het opnieuw.'));
-  } else if (ref !== null && message.code === 'bad-message') {
-    alert.show(t('Dat lukte niet. Is uw bericht misschien te lang?'));
-  }
+  const text = refusalText(message);
+  if (text) alert.show(text);
   lobbyPanel.release();
 }
 
@@ -461,6 +477,7 @@ window.addEventListener('pagehide', () => {
 
 exposeTestHooks({
   session, signal, media, remotes, lobbyPanel, identityStep, opening, connectionVerdict: () => connectionVerdict,
+  call: { channel, walkin }, queue: () => walkinQueue?.view.state ?? null,
 });
 
 render();
@@ -469,7 +486,7 @@ if (roomToken === null) {
   alert.show(t('Deze link is niet compleet. Open de link uit uw e-mail of sms opnieuw.'));
   announce(t('U kunt nog niet deelnemen.'));
 } else {
-  announce(t('Controleer uw camera en microfoon.'));
+  announce(checkText ?? t('Controleer uw camera en microfoon.'));
 }
 // First when the call opens (what the page says once the camera is ready depends on it),
 // then the devices; a link whose time is over needs no camera.

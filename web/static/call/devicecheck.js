@@ -155,11 +155,16 @@ async function gather(servers) {
 /**
  * Resolve with {level: 'good'|'fair'|'bad', text, medianMs, failed, candidates}.
  * Never rejects: a failing check is itself the answer.
+ *
+ * A chat-only call sends no media, so it skips the STUN/TURN part: that would make an
+ * RTCPeerConnection (and open ports) to test a route the chat never uses. Its messages go
+ * over the signalling socket, to the same server the round trips measure.
  * @param {string} room
  * @param {string} token
+ * @param {{channel?: import('./link.js').Channel}} [options]
  * @returns {Promise<ConnectionVerdict>}
  */
-export async function checkConnection(room, token) {
+export async function checkConnection(room, token, { channel = 'video' } = {}) {
   const { median, failed } = await roundTrips();
   if (median === null) {
     return {
@@ -175,7 +180,7 @@ export async function checkConnection(room, token) {
   /** @type {RTCIceServer[]} */
   let servers = [];
   try {
-    servers = await iceServers(room, token);
+    servers = channel === 'chat' ? [] : await iceServers(room, token);
     if (servers.length) candidates = [...(await gather(servers))];
   } catch {
     servers = [];
@@ -185,8 +190,11 @@ export async function checkConnection(room, token) {
     return {
       ...result,
       level: 'fair',
-      text: t('Uw netwerk laat videobellen misschien niet toe. Lukt het gesprek niet? '
-        + 'Probeer een ander netwerk, bijvoorbeeld uw mobiele internet.'),
+      text: channel === 'voice'
+        ? t('Uw netwerk laat bellen via internet misschien niet toe. Lukt het gesprek niet? '
+          + 'Probeer een ander netwerk, bijvoorbeeld uw mobiele internet.')
+        : t('Uw netwerk laat videobellen misschien niet toe. Lukt het gesprek niet? '
+          + 'Probeer een ander netwerk, bijvoorbeeld uw mobiele internet.'),
     };
   }
   if (median > SLOW_MS || failed > 0) {

@@ -12,8 +12,13 @@
  * @param {import('./ui/verify.js').IdentityStep} parts.identityStep
  * @param {import('./ui/opening.js').OpeningNotice} parts.opening
  * @param {() => Readonly<{level: string, candidates: string[]}> | null} parts.connectionVerdict
+ * @param {{channel: string, walkin: boolean}} parts.call what the call sends, and whether its
+ *   waiting room is a walk-in queue (from the token's claims)
+ * @param {() => import('./walkin.js').QueueState | null} parts.queue the queue place last shown
  */
-export function exposeTestHooks({ session, signal, media, remotes, lobbyPanel, identityStep, opening, connectionVerdict }) {
+export function exposeTestHooks({
+  session, signal, media, remotes, lobbyPanel, identityStep, opening, connectionVerdict, call, queue,
+}) {
   Object.defineProperty(window, 'balie', {
     value: Object.freeze({
       get pcs() {
@@ -35,6 +40,9 @@ export function exposeTestHooks({ session, signal, media, remotes, lobbyPanel, i
           opening: opening.opening,
           peers: remotes.describe(),
           waiting: lobbyPanel.ids,
+          channel: call.channel,
+          walkin: call.walkin,
+          queue: queue(),
         });
       },
       get ws() {

@@ -11,6 +11,7 @@
 import { t } from '../texts.js';
 import { CLOSE } from './close-codes.js';
 import { fetchVerification, problemText } from './identity.js';
+import { walkinLobbyText } from './ui/channel.js';
 import { focusIfLost } from './ui/dom.js';
 import { closedText } from './ui/finished.js';
 
@@ -43,6 +44,7 @@ const END_CONFIRM_MS = 5000;
  * @property {() => void} onCallEntered the call started (the page sends its media state…)
  * @property {() => void} checkNetwork the device check's connection test
  * @property {() => void} onTooEarly the server found the token's time not come yet
+ * @property {boolean} [walkin] the waiting room is a walk-in counter's queue
  */
 
 export class CallSession {
@@ -139,7 +141,7 @@ export class CallSession {
     const wasConnecting = this.phase === 'connecting';
     this.phase = 'lobby';
     this.parts.render();
-    this.parts.announce(t('U bent in de wachtkamer. De medewerker laat u zo binnen.'));
+    this.parts.announce(this.parts.walkin ? walkinLobbyText() : t('U bent in de wachtkamer. De medewerker laat u zo binnen.'));
     if (wasConnecting) focusIfLost(this.parts.lobbyTitle);
   }
 
@@ -159,7 +161,10 @@ export class CallSession {
     // (t() stays outside template literals: the extraction does not look inside them)
     if (remotes.size === 0) text += ' ' + t('Er is nog niemand anders in het gesprek.');
     announce(text);
-    focusIfLost(controls.firstControl);
+    // A chat-only call is its chat: the person can type at once. This is the only moment
+    // the chat takes the focus.
+    if (this.parts.chat.main) this.parts.chat.focusInput();
+    else focusIfLost(controls.firstControl);
   }
 
   // ------------------------------------------------------------ leaving and ending
@@ -203,11 +208,13 @@ export class CallSession {
     finished.focus();
   }
 
-  /** "Ophangen" or "Wachtkamer verlaten" */
+  /** "Ophangen", "Wachtkamer verlaten" or "Wachtrij verlaten" */
   leave() {
     if (this.phase === 'finished') return;
     if (this.parts.signal.connected) this.parts.signal.send({ type: 'leave' });
-    this.finish(this.phase === 'lobby' ? t('U heeft de wachtkamer verlaten.') : t('U heeft het gesprek verlaten.'), {
+    let text = t('U heeft het gesprek verlaten.');
+    if (this.phase === 'lobby') text = this.parts.walkin ? t('U heeft de wachtrij verlaten.') : t('U heeft de wachtkamer verlaten.');
+    this.finish(text, {
       detail: t('U kunt dit venster nu sluiten.'),
       rejoin: true,
     });

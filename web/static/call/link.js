@@ -78,3 +78,25 @@ export function socketUrl() {
   url.search = '';
   return url.href;
 }
+
+/**
+ * How this call talks, from the token's `channel` claim (read without trusting it: the page
+ * only decides what it asks of the person's devices, and both sides' tokens name the same
+ * channel). No claim, or one this page does not know, is a video call as before.
+ * @typedef {'video' | 'voice' | 'chat'} Channel
+ * @param {string | null} token
+ * @returns {Channel}
+ */
+export function channelFromToken(token) {
+  const { channel } = readTokenClaims(token);
+  return channel === 'voice' || channel === 'chat' ? channel : 'video';
+}
+
+/**
+ * Whether the room is a walk-in counter's (the token's `walkin` claim): the resident's
+ * waiting room is then a queue with a place, a count and an expected wait.
+ * @param {string | null} token
+ */
+export function walkinFromToken(token) {
+  return readTokenClaims(token).walkin === true;
+}

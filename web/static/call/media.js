@@ -8,6 +8,28 @@ const VIDEO = { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { idea
 const AUDIO = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
 
 /**
+ * Advice for a voice call when the microphone could not be had (there is no camera to ask
+ * for, so the words name the microphone only).
+ * @param {unknown} error what getUserMedia threw
+ */
+export function microphoneAdvice(error) {
+  const name = errorName(error);
+  if (name === 'NotAllowedError' || name === 'SecurityError' || name === 'PermissionDeniedError') {
+    return t('U heeft de microfoon niet toegestaan. Klik in de adresbalk op het slotje of op het microfoon-icoon. '
+      + 'Kies bij microfoon voor "Toestaan". Klik daarna op "Microfoon opnieuw proberen". '
+      + 'U kunt ook zo deelnemen, maar dan hoort de medewerker u niet.');
+  }
+  if (name === 'NotFoundError' || name === 'DevicesNotFoundError' || name === 'OverconstrainedError') {
+    return t('We vinden geen microfoon. Sluit een headset aan. Klik daarna op "Microfoon opnieuw proberen".');
+  }
+  if (name === 'NotReadableError' || name === 'TrackStartError' || name === 'AbortError') {
+    return t('Uw microfoon doet het nu niet. Misschien gebruikt een ander programma hem. '
+      + 'Sluit dat programma. Klik daarna op "Microfoon opnieuw proberen".');
+  }
+  return t('Uw microfoon werkt niet. Probeer het opnieuw, of gebruik een ander apparaat.');
+}
+
+/**
  * Advice for the person when the camera or microphone (or both) could not be had.
  * @param {unknown} error what getUserMedia threw
  * @param {{gotAudio?: boolean, gotVideo?: boolean}} [got] which device did work
@@ -61,9 +83,16 @@ async function tryGetUserMedia(constraints) {
 export class LocalMedia {
   /** @type {MediaStream | null} */
   stream = null;
+  /** @type {import('./link.js').Channel} what the call sends: video, voice (no camera) or chat (nothing) */
+  channel;
   // the person's choice; a missing device is off whatever they choose
   audioOn = true;
   videoOn = true;
+
+  /** @param {import('./link.js').Channel} [channel] */
+  constructor(channel = 'video') {
+    this.channel = channel;
+  }
 
   /** Whether this browser can ask for a camera at all. */
   get supported() {
@@ -76,6 +105,18 @@ export class LocalMedia {
    *   the stream (also kept in `stream`) and, when something is missing, what to tell the person
    */
   async acquire() {
+    if (this.channel === 'chat') {
+      // A chat never asks: no device prompt, no camera or microphone light, nothing to send.
+      this.stream = null;
+      return { stream: null, advice: t('Bij een chat gebruiken we geen camera en geen microfoon.') };
+    }
+    if (this.channel === 'voice') {
+      // A voice call never asks for the camera, not even as a fallback: `video: false`, so
+      // the camera light stays off and no video track can reach a peer connection.
+      const { stream: voice, error: voiceError } = await tryGetUserMedia({ audio: AUDIO, video: false });
+      this.stream = voice;
+      return voice ? { stream: voice, advice: null } : { stream: null, advice: microphoneAdvice(voiceError) };
+    }
     let { stream, error } = await tryGetUserMedia({ audio: AUDIO, video: VIDEO });
     let advice = null;
     const name = errorName(error);

@@ -39,6 +39,8 @@
  * @property {RTCIceServer[]} [iceServers]
  * @property {(message: PeerMessage) => void} send hands a message to the signalling session
  * @property {() => MediaStream | null} [localStream] our camera and microphone, when attached
+ * @property {readonly ('audio' | 'video')[]} [kinds] the media this call carries: both for a
+ *   video call, only audio for a voice call (then no video transceiver is ever made)
  * @property {typeof RTCPeerConnection} [RTCPeerConnection] defaults to the browser's
  */
 
@@ -49,6 +51,8 @@ export class Peer extends EventTarget {
   #send;
   /** @type {() => MediaStream | null} */
   #localStream;
+  /** @type {readonly ('audio' | 'video')[]} */
+  #kinds;
   #makingOffer = false;
   #ignoreOffer = false;
   #settingRemoteAnswer = false;
@@ -67,13 +71,17 @@ export class Peer extends EventTarget {
   #reportedFailure = false;
 
   /** @param {PeerOptions} options */
-  constructor({ id, role = '', polite, iceServers = [], send, localStream = () => null, RTCPeerConnection: Connection }) {
+  constructor({
+    id, role = '', polite, iceServers = [], send, localStream = () => null, kinds = ['audio', 'video'],
+    RTCPeerConnection: Connection,
+  }) {
     super();
     this.id = id;
     this.role = role;
     this.polite = polite;
     this.#send = send;
     this.#localStream = localStream;
+    this.#kinds = kinds;
     const Constructor = Connection ?? globalThis.RTCPeerConnection;
     try {
       this.pc = new Constructor({ iceServers });
@@ -233,7 +241,7 @@ export class Peer extends EventTarget {
     if (this.#mediaAttached) return;
     this.#mediaAttached = true;
     const stream = this.#localStream();
-    for (const kind of ['audio', 'video']) {
+    for (const kind of this.#kinds) {
       const track = stream ? stream.getTracks().find((each) => each.kind === kind) : undefined;
       if (stream && track) {
         // After a remote offer this reuses the offered transceiver of the same kind.

@@ -2,6 +2,11 @@
 // The other participants in the call: one Peer (peer.js) and one video tile (ui/tiles.js)
 // each, kept in step with the server's peer-joined, peer-left, peer-away/back and media
 // messages, with what the page announces about them.
+//
+// A chat-only call sends and receives no media, so it makes no peer connection at all (not
+// even one without transceivers: it would still gather candidates and open ports for
+// nothing): a remote is then only who is in the call. A voice call's connections carry audio
+// only (peer.js `kinds`), and its tiles play sound without a picture.
 
 import { t } from '../texts.js';
 import { Peer } from './peer.js';
@@ -15,8 +20,10 @@ import { capitalise, roleInSentence } from './ui/words.js';
 /**
  * One other participant in the call.
  * @typedef {object} Remote
- * @property {Peer} peer
- * @property {RemoteTile} tile
+ * @property {string} id
+ * @property {string} role
+ * @property {Peer | null} peer none in a chat-only call
+ * @property {RemoteTile | null} tile none in a chat-only call
  * @property {boolean} away their socket dropped; the server holds their seat
  * @property {{audio: boolean, video: boolean}} media what they say they send
  */
@@ -29,6 +36,8 @@ import { capitalise, roleInSentence } from './ui/words.js';
  * @property {() => RTCIceServer[]} iceServers from the server's `joined`
  * @property {Announce} announce
  * @property {() => void} onChange someone came or went (the page renders)
+ * @property {import('./link.js').Channel} [channel] what the call carries (default video)
+ * @property {() => void} [onConnected] a connection reached `connected` for the first time
  */
 
 export class Remotes {
@@ -46,20 +55,29 @@ export class Remotes {
 
   /** The peer connections by peer id (for the browser tests). */
   get connections() {
-    return new Map([...this.#remotes].map(([id, remote]) => [id, remote.peer.pc]));
+    /** @type {Map<string, RTCPeerConnection>} */
+    const found = new Map();
+    for (const [id, { peer }] of this.#remotes) if (peer) found.set(id, peer.pc);
+    return found;
+  }
+
+  /** The others' roles, in the order they came. */
+  get roles() {
+    return [...this.#remotes.values()].map((remote) => remote.role);
   }
 
   /** What the browser tests may see of each peer: ids, roles and connection states. */
   describe() {
-    return [...this.#remotes.values()].map(({ peer, away }) => ({
-      id: peer.id,
-      role: peer.role,
-      polite: peer.polite,
+    return [...this.#remotes.values()].map(({ id, role, peer, away }) => ({
+      id,
+      role,
+      polite: peer ? peer.polite : null,
       away,
-      connectionState: peer.pc.connectionState,
-      iceConnectionState: peer.pc.iceConnectionState,
-      iceGatheringState: peer.pc.iceGatheringState,
-      signalingState: peer.pc.signalingState,
+      // (a chat-only call has no connection: 'none')
+      connectionState: peer ? peer.pc.connectionState : 'none',
+      iceConnectionState: peer ? peer.pc.iceConnectionState : 'none',
+      iceGatheringState: peer ? peer.pc.iceGatheringState : 'none',
+      signalingState: peer ? peer.pc.signalingState : 'none',
     }));
   }
 
@@ -70,17 +88,27 @@ export class Remotes {
   add(info) {
     this.remove(info.id);
     const role = typeof info.role === 'string' ? info.role : '';
-    const { send, localStream, iceServers, announce } = this.options;
-    const peer = new Peer({ id: info.id, role, polite: info.polite === true, iceServers: iceServers(), send, localStream });
+    const { send, localStream, iceServers, announce, channel = 'video' } = this.options;
     /** @type {Remote} */
-    const remote = { peer, tile: new RemoteTile(this.options.tiles, role), away: false, media: { audio: true, video: true } };
-    this.#remotes.set(peer.id, remote);
-    peer.on('track', ({ track, streams }) => remote.tile.showTrack(track, streams));
-    peer.on('statechange', () => this.#updateTile(remote));
-    peer.on('connected', () => {
-      announce(t('U bent in gesprek met {who}.', { who: roleInSentence(peer.role) }));
-    });
-    peer.start();
+    const remote = { id: info.id, role, peer: null, tile: null, away: false, media: { audio: true, video: true } };
+    this.#remotes.set(info.id, remote);
+    if (channel !== 'chat') {
+      const voice = channel === 'voice';
+      const peer = new Peer({
+        id: info.id, role, polite: info.polite === true, iceServers: iceServers(), send, localStream,
+        kinds: voice ? ['audio'] : ['audio', 'video'],
+      });
+      const tile = new RemoteTile(this.options.tiles, role, { audioOnly: voice });
+      remote.peer = peer;
+      remote.tile = tile;
+      peer.on('track', ({ track, streams }) => tile.showTrack(track, streams));
+      peer.on('statechange', () => this.#updateTile(remote));
+      peer.on('connected', () => {
+        announce(t('U bent in gesprek met {who}.', { who: roleInSentence(role) }));
+        this.options.onConnected?.();
+      });
+      peer.start();
+    }
     this.options.onChange();
     return remote;
   }
@@ -112,7 +140,7 @@ export class Remotes {
 
   /** Renegotiate every connection (ICE restart), after messages were lost. */
   restartAll() {
-    for (const remote of this.#remotes.values()) remote.peer.restart();
+    for (const remote of this.#remotes.values()) remote.peer?.restart();
   }
 
   /** @param {string} id */
@@ -120,8 +148,8 @@ export class Remotes {
     const remote = this.#remotes.get(id);
     if (!remote) return;
     this.#remotes.delete(id);
-    remote.peer.close();
-    remote.tile.remove();
+    remote.peer?.close();
+    remote.tile?.remove();
     this.options.onChange();
   }
 
@@ -131,12 +159,12 @@ export class Remotes {
 
   /** @param {ServerMessage} message */
   onDescription(message) {
-    this.#remotes.get(message.from)?.peer.handleDescription(message.description);
+    this.#remotes.get(message.from)?.peer?.handleDescription(message.description);
   }
 
   /** @param {ServerMessage} message */
   onCandidate(message) {
-    this.#remotes.get(message.from)?.peer.handleCandidate(message.candidate);
+    this.#remotes.get(message.from)?.peer?.handleCandidate(message.candidate);
   }
 
   /**
@@ -157,7 +185,7 @@ export class Remotes {
     const remote = this.#remotes.get(message.id);
     if (!remote) return;
     this.remove(message.id);
-    const who = roleInSentence(remote.peer.role);
+    const who = roleInSentence(remote.role);
     if (message.reason === 'timeout') {
       this.options.announce(t('De verbinding met {who} is verbroken.', { who }));
     } else if (message.reason !== 'replaced') {
@@ -175,7 +203,7 @@ export class Remotes {
     if (!remote) return;
     remote.away = away;
     this.#updateTile(remote);
-    const who = roleInSentence(remote.peer.role);
+    const who = roleInSentence(remote.role);
     this.options.announce(away
       ? t('De verbinding van {who} is even weg. We wachten op {who}.', { who })
       : t('{who} is weer verbonden.', { who: capitalise(who) }));
@@ -191,6 +219,7 @@ export class Remotes {
 
   /** @param {Remote} remote */
   #updateTile(remote) {
+    if (!remote.tile || !remote.peer) return;
     remote.tile.update({ away: remote.away, connectionState: remote.peer.pc.connectionState, media: remote.media });
   }
 }

@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("purpose", sa.String(64), nullable=False),
         sa.Column("channel", sa.String(8), nullable=False),
         sa.Column("room_id", sa.String(64), nullable=True),
+        sa.Column("note_sealed", sa.Text(), nullable=True),
         sa.Column("state", sa.String(8), nullable=False),
         sa.Column("booked", sa.Boolean(), nullable=False),
         sa.Column("arrived_at", sa.DateTime(timezone=True), nullable=False),
@@ -60,6 +61,10 @@ def upgrade() -> None:
             "state <> 'away' OR away_since IS NOT NULL", name="ck_walkin_tickets_away_since"
         ),
         sa.CheckConstraint("version >= 1", name="ck_walkin_tickets_version"),
+        sa.CheckConstraint(
+            "state NOT IN ('done', 'left') OR note_sealed IS NULL",
+            name="ck_walkin_tickets_note_ends",
+        ),
         sa.UniqueConstraint("room_id", name="uq_walkin_tickets_room_id"),
     )
     # "Volgende inwoner" reads the first entry at (tenant, purpose, 'waiting'): booked

@@ -1,7 +1,8 @@
 // @ts-check
 // The chat: the messages (text only, never HTML; web addresses become links built from DOM
 // nodes), the unread count on the chat button, and the form (Enter sends, Shift+Enter is a
-// new line, Escape closes the panel).
+// new line, Escape closes the panel). In a chat-only call the chat is the main stage: always
+// open, and its input gets the focus once, when the call starts (focusInput), never later.
 
 import { t } from '../../texts.js';
 import { chatParts } from '../chat-links.js';
@@ -28,6 +29,8 @@ export const CHAT_MAX = 2000;
  * @property {() => void} onToggle the panel opened or closed (the page renders)
  * @property {Announce} announce
  * @property {(text: string) => void} showAlert
+ * @property {boolean} [main] the chat is the call itself (a chat-only call): always open in
+ *   the call, no chat button, Escape does not close it
  */
 
 /**
@@ -75,6 +78,9 @@ export class Chat {
   constructor(elements, options) {
     this.elements = elements;
     this.options = options;
+    this.main = options.main === true;
+    // the main stage counts as open: its log (role="log") reads new messages by itself
+    this.#open = this.main;
     const { panel, form, input, button } = elements;
     button.addEventListener('click', () => {
       this.setOpen(!this.#open);
@@ -91,7 +97,7 @@ export class Chat {
       }
     });
     panel.addEventListener('keydown', (event) => {
-      if (event.key === 'Escape') {
+      if (event.key === 'Escape' && !this.main) {
         this.setOpen(false);
         button.focus();
       }
@@ -107,8 +113,14 @@ export class Chat {
    * @param {boolean} inCall
    */
   render(inCall) {
-    this.elements.button.hidden = !inCall;
+    this.elements.button.hidden = !inCall || this.main;
     this.elements.panel.hidden = !(inCall && this.#open);
+  }
+
+  /** A chat-only call started: the person can type at once. Called only then. */
+  focusInput() {
+    this.elements.log.scrollTop = this.elements.log.scrollHeight;
+    this.elements.input.focus();
   }
 
   /** @param {boolean} open */
@@ -130,7 +142,7 @@ export class Chat {
 
   /** The call is over: closed, without moving the focus. */
   close() {
-    this.#open = false;
+    this.#open = this.main;
     this.elements.button.setAttribute('aria-expanded', 'false');
   }
 

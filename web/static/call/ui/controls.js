@@ -7,6 +7,9 @@
 // now is said apart from them, in a line each button names as its description (and the
 // page announces a change). A button whose name says the action carries no aria-pressed:
 // "Microfoon uit, ingedrukt" could be read either way.
+//
+// A voice call has no camera button (it never has a camera), a chat neither a microphone
+// button: a button that can never do anything is only one more stop for the keyboard.
 
 import { t } from '../../texts.js';
 
@@ -17,6 +20,7 @@ import { t } from '../../texts.js';
  * @property {HTMLButtonElement} cam
  * @property {HTMLElement} micState what the microphone does now
  * @property {HTMLElement} camState what the camera does now
+ * @property {HTMLElement} mediaState the line with both states
  * @property {HTMLButtonElement} leave
  * @property {HTMLButtonElement} end
  * @property {HTMLDialogElement} endDialog
@@ -36,9 +40,13 @@ export class Controls {
   /**
    * @param {ControlElements} elements
    * @param {ControlActions} actions
+   * @param {{channel?: import('../link.js').Channel, walkin?: boolean}} [call] what the call
+   *   sends, and whether the waiting room is a walk-in counter's queue
    */
-  constructor(elements, actions) {
+  constructor(elements, actions, { channel = 'video', walkin = false } = {}) {
     this.elements = elements;
+    this.channel = channel;
+    this.walkin = walkin;
     const { mic, cam, leave, end, endDialog, endConfirm, endCancel } = elements;
     mic.addEventListener('click', actions.onMic);
     cam.addEventListener('click', actions.onCam);
@@ -63,11 +71,17 @@ export class Controls {
    * @param {{phase: string, specialist: boolean}} state
    */
   render({ phase, specialist }) {
-    const { group, leave, end } = this.elements;
+    const { group, leave, end, mic, micState, cam, camState, mediaState } = this.elements;
     const inCall = phase === 'call';
     group.hidden = !(phase === 'lobby' || inCall);
     end.hidden = !(inCall && specialist);
-    leave.textContent = phase === 'lobby' ? t('Wachtkamer verlaten') : t('Ophangen');
+    cam.hidden = this.channel !== 'video';
+    camState.hidden = cam.hidden;
+    mic.hidden = this.channel === 'chat';
+    micState.hidden = mic.hidden;
+    mediaState.hidden = mic.hidden && cam.hidden;
+    if (phase === 'lobby') leave.textContent = this.walkin ? t('Wachtrij verlaten') : t('Wachtkamer verlaten');
+    else leave.textContent = this.channel === 'chat' ? t('Chat verlaten') : t('Ophangen');
   }
 
   /**
@@ -93,7 +107,7 @@ export class Controls {
   /** Where the focus goes when the call starts. */
   get firstControl() {
     const { mic, leave } = this.elements;
-    return mic.disabled ? leave : mic;
+    return mic.disabled || mic.hidden ? leave : mic;
   }
 
   closeDialog() {

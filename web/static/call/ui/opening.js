@@ -79,9 +79,23 @@ export class OpeningNotice {
     this.#lookLater();
   }
 
-  /** What to say when the camera check is done. */
-  readyText() {
+  /**
+   * What to say when the device check is done.
+   * @param {string | null} [ready] for a call without video, what is ready ("Uw microfoon is
+   *   klaar.", or '' for a chat, which needs no device); null: the camera and microphone
+   */
+  readyText(ready = null) {
     const schedule = this.#schedule;
+    if (ready !== null) {
+      let when = t('Klik op "Deelnemen".');
+      if (this.#opening === 'early' && schedule?.opensAt) {
+        const from = moment(schedule.opensAt, this.now());
+        when = from.date
+          ? t('U kunt deelnemen vanaf {date} om {time}.', { date: from.date, time: from.time })
+          : t('U kunt deelnemen vanaf {time}.', { time: from.time });
+      }
+      return ready ? `${ready} ${when}` : when;
+    }
     if (this.#opening === 'early' && schedule?.opensAt) {
       const from = moment(schedule.opensAt, this.now());
       return from.date

@@ -40,19 +40,30 @@ export class OwnMedia {
   async start() {
     const { media, video, retry, deviceCheck, alert, announce } = this.parts;
     this.stop();
-    this.#setAsking(true);
     retry.hidden = true;
+    if (media.channel === 'chat') {
+      // A chat asks for no device at all: nothing to wait for, nothing to show.
+      this.show();
+      announce(this.parts.readyText());
+      this.parts.onChange();
+      return;
+    }
+    const voice = media.channel === 'voice';
+    this.#setAsking(true);
     if (!media.supported) {
       alert.show(t('Deze browser kan uw camera niet gebruiken. Gebruik een nieuwe versie van Chrome, Edge, Firefox of Safari.'));
       this.#setAsking(false);
       return;
     }
-    announce(t('We vragen toegang tot uw camera en microfoon.'));
+    announce(voice ? t('We vragen toegang tot uw microfoon.') : t('We vragen toegang tot uw camera en microfoon.'));
     const { stream, advice } = await media.acquire();
     deviceCheck.show(stream);
     if (stream) {
-      video.srcObject = stream;
-      video.play().catch(() => {});
+      // a voice call has no own picture (its tile is hidden): nothing to play
+      if (!voice) {
+        video.srcObject = stream;
+        video.play().catch(() => {});
+      }
       if (advice) {
         alert.show(advice);
         retry.hidden = false;
@@ -64,7 +75,7 @@ export class OwnMedia {
     } else {
       alert.show(advice);
       retry.hidden = false;
-      announce(t('Uw camera en microfoon zijn niet beschikbaar.'));
+      announce(voice ? t('Uw microfoon is niet beschikbaar.') : t('Uw camera en microfoon zijn niet beschikbaar.'));
       this.show();
     }
     this.#setAsking(false);
@@ -87,7 +98,8 @@ export class OwnMedia {
       hasAudio: media.track('audio') !== null,
       hasVideo: media.track('video') !== null,
     });
-    showSelfState(state, media.sending);
+    // (without a camera in the call, "camera uit" would say nothing)
+    showSelfState(state, media.channel === 'video' ? media.sending : { ...media.sending, video: true });
   }
 
   /** The microphone button: switch it, show it, say it. */

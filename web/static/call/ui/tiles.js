@@ -1,6 +1,8 @@
 // @ts-check
 // The video tiles: one per other participant, with the role as caption and a short state
-// ("verbinden…", "microfoon uit"), and the state line under the own camera image.
+// ("verbinden…", "microfoon uit"), and the state line under the own camera image. In a voice
+// call a tile plays the other person's sound in an <audio> element (nothing to see, nothing
+// to focus) and shows only the caption; the call card (ui/call-card.js) says who it is with.
 
 import { t } from '../../texts.js';
 import { roleInSentence, roleLabel } from './words.js';
@@ -17,20 +19,32 @@ export class RemoteTile {
   /**
    * @param {HTMLElement} list the tile list
    * @param {string} role the participant's role
+   * @param {{audioOnly?: boolean}} [options] a voice call: sound only
    */
-  constructor(list, role) {
+  constructor(list, role, { audioOnly = false } = {}) {
     const item = document.createElement('li');
-    item.className = 'tile tile-remote';
+    item.className = audioOnly ? 'tile tile-remote tile-voice' : 'tile tile-remote';
     const figure = document.createElement('figure');
     figure.className = 'tile-figure';
-    const video = document.createElement('video');
-    video.className = 'tile-video';
-    // iOS Safari plays full screen without playsinline; the attribute, not only the property.
-    video.setAttribute('playsinline', '');
-    video.setAttribute('autoplay', '');
-    video.playsInline = true;
-    video.autoplay = true;
-    video.setAttribute('aria-label', t('Beeld van {who}', { who: roleInSentence(role) }));
+    /** @type {HTMLMediaElement} */
+    let video;
+    if (audioOnly) {
+      // no controls: not shown, not in the tab order; it only plays
+      video = document.createElement('audio');
+      video.setAttribute('autoplay', '');
+      video.autoplay = true;
+    } else {
+      const picture = document.createElement('video');
+      picture.className = 'tile-video';
+      // iOS Safari plays full screen without playsinline; the attribute, not only the property.
+      picture.setAttribute('playsinline', '');
+      picture.playsInline = true;
+      picture.setAttribute('autoplay', '');
+      picture.autoplay = true;
+      picture.setAttribute('aria-label', t('Beeld van {who}', { who: roleInSentence(role) }));
+      video = picture;
+    }
+    this.audioOnly = audioOnly;
     const caption = document.createElement('figcaption');
     caption.className = 'tile-caption';
     const name = document.createElement('span');
@@ -73,7 +87,7 @@ export class RemoteTile {
       notes.push(t('verbinding slecht'));
     }
     if (!media.audio) notes.push(t('microfoon uit'));
-    if (!media.video) notes.push(t('camera uit'));
+    if (!media.video && !this.audioOnly) notes.push(t('camera uit'));
     this.state.textContent = notes.length ? `(${notes.join(', ')})` : '';
   }
 

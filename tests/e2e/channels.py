@@ -1,0 +1,180 @@
+"""Helpers for the voice, chat and walk-in browser tests (``test_channels_browser.py``).
+
+Rooms whose tokens carry a ``channel`` (and ``walkin``) claim, a probe that records what a
+page asked of the browser's media (every ``getUserMedia`` constraint, every
+``RTCPeerConnection`` made, the device check's included), and the peer connections' RTP
+statistics as plain data.
+
+The probe is an init script: it wraps the two browser APIs before the page's own scripts
+run, and the page cannot tell. It changes nothing the page gets back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Final
+
+from playwright.async_api import Browser
+
+from server.call.rooms import IssuedRoom, IssuedSeat, new_id
+from server.core.appkeys import KEYS
+from signaling.channels import Channel
+from signaling.roles import Role
+from signaling.tokens import issue_room_token
+from tests.e2e.browser import DEADLINE_S, Participant, call_state, open_participant
+from tests.support import LiveServer
+
+MEDIA_PROBE_JS: Final = """
+(() => {
+  const probe = { constraints: [], connections: 0 };
+  Object.defineProperty(window, '__mediaProbe', { value: probe });
+  if (navigator.mediaDevices && navigator.mediaDevices.getUserMedia) {
+    const ask = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+    navigator.mediaDevices.getUserMedia = (constraints) => {
+      probe.constraints.push(JSON.parse(JSON.stringify(constraints ?? null)));
+      return ask(constraints);
+    };
+  }
+  const Original = window.RTCPeerConnection;
+  window.RTCPeerConnection = class extends Original {
+    constructor(...args) {
+      super(...args);
+      probe.connections += 1;
+    }
+  };
+})();
+"""
+
+#: per peer connection: its RTP streams, its senders' and transceivers' media kinds
+_RTP_JS: Final = """
+async () => {
+  const found = [];
+  for (const [peer, pc] of window.balie.pcs) {
+    const rtp = [];
+    (await pc.getStats()).forEach((s) => {
+      if (s.type === 'inbound-rtp' || s.type === 'outbound-rtp') {
+        rtp.push({ type: s.type, kind: s.kind, packetsReceived: s.packetsReceived ?? 0,
+                   packetsSent: s.packetsSent ?? 0 });
+      }
+    });
+    found.push({
+      peer,
+      rtp,
+      senderTracks: pc.getSenders().map((s) => (s.track ? s.track.kind : null)),
+      transceivers: pc.getTransceivers().map((t) => t.receiver.track.kind),
+    });
+  }
+  return found;
+}
+"""
+
+
+@dataclass(frozen=True)
+class MediaProbe:
+    """What a page asked of the browser's media since it loaded."""
+
+    #: the constraints of every getUserMedia call, in order
+    constraints: list[object]
+    #: how many RTCPeerConnections the page made (the device check's included)
+    connections: int
+
+
+def issue_channel_room(
+    server: LiveServer,
+    channel: Channel,
+    *,
+    walkin: bool = False,
+    purpose: str | None = None,
+    tenant: str | None = None,
+) -> IssuedRoom:
+    """A resident's and a specialist's seat in a new room, both tokens naming ``channel``
+    (as the walk-in counter issues them), and ``walkin`` when the room is a counter's; with
+    ``purpose`` and ``tenant`` the resident shows who they are first (and a walk-in
+    resident then gets a real place in that purpose's queue)."""
+    config = server.config
+    room = new_id("r")
+    seats = []
+    for role in (Role.RESIDENT, Role.SPECIALIST):
+        participant_id = new_id("p")
+        token = issue_room_token(
+            server.app[KEYS],
+            issuer=config.tokens.issuer,
+            room=room,
+            participant_id=participant_id,
+            role=role,
+            now=int(time.time()),
+            ttl=config.tokens.room_token_ttl,
+            channel=channel,
+            walkin=walkin,
+            purpose=purpose,
+            tenant=tenant,
+        )
+        seats.append(
+            IssuedSeat(
+                participant_id, role, token, f"{config.public_url}/call/{room}#token={token}"
+            )
+        )
+    return IssuedRoom(room, tuple(seats))
+
+
+async def open_probed(browser: Browser, url: str, *, name: str) -> Participant:
+    """A participant whose page carries the media probe from its first script on."""
+    return await open_participant(browser, url, name=name, init_script=MEDIA_PROBE_JS)
+
+
+async def media_probe(participant: Participant) -> MediaProbe:
+    raw = await participant.evaluate_json(
+        "() => ({ constraints: window.__mediaProbe.constraints,"
+        " connections: window.__mediaProbe.connections })"
+    )
+    assert isinstance(raw, dict), raw
+    constraints = raw["constraints"]
+    connections = raw["connections"]
+    assert isinstance(constraints, list) and isinstance(connections, int), raw
+    return MediaProbe(constraints, connections)
+
+
+async def rtp_by_peer(participant: Participant) -> list[dict[str, object]]:
+    """Per peer connection: ``rtp`` (inbound/outbound streams with kind and packet counts),
+    ``senderTracks`` (the kind of each sender's track, or None) and ``transceivers``."""
+    raw = await participant.evaluate_json(_RTP_JS)
+    assert isinstance(raw, list), raw
+    found: list[dict[str, object]] = []
+    for item in raw:
+        assert isinstance(item, dict), item
+        found.append({str(key): value for key, value in item.items()})
+    return found
+
+
+def audio_packets_received(connections: list[dict[str, object]]) -> int:
+    total = 0
+    for connection in connections:
+        rtp = connection["rtp"]
+        assert isinstance(rtp, list)
+        for stream in rtp:
+            assert isinstance(stream, dict)
+            if stream["type"] == "inbound-rtp" and stream["kind"] == "audio":
+                packets = stream["packetsReceived"]
+                assert isinstance(packets, int | float)
+                total += int(packets)
+    return total
+
+
+async def wait_for_audio_received(participant: Participant) -> list[dict[str, object]]:
+    """Poll until the page's one peer connection has received audio packets; the stats
+    that showed it. Only that packets arrive is asserted, never a rate."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + DEADLINE_S
+    connections: list[dict[str, object]] = []
+    while loop.time() < deadline:
+        connections = await rtp_by_peer(participant)
+        if len(connections) == 1 and audio_packets_received(connections) > 0:
+            return connections
+        await asyncio.sleep(0.5)
+    state = await call_state(participant)
+    raise AssertionError(
+        f"{participant.name}: no audio packets received: {connections}; state {state}\n"
+        f"{participant.describe()}"
+    )
