@@ -18,6 +18,8 @@ export const POLL_MS = 30_000;
  * @property {number | null} position 1 for the first in line
  * @property {number | null} waiting how many wait in this queue
  * @property {number | null} expectedMinutes the expected wait; null: no estimate
+ * @property {{callback: string, booking: string} | null} offer the wait is long: where to
+ *   ask for a call-back or book instead (this site's paths only)
  */
 
 /**
@@ -32,11 +34,16 @@ export function parseQueue(raw) {
   if (state !== 'waiting' && state !== 'taken' && state !== 'left') return null;
   /** @param {unknown} value */
   const count = (value) => (Number.isInteger(value) && Number(value) >= 0 ? Number(value) : null);
+  /** @param {unknown} value a path on this site, or null (never another site's address) */
+  const path = (value) => (typeof value === 'string' && /^\/[^/\\]/.test(value) ? value : null);
+  const callback = path(body.callback_url);
+  const booking = path(body.booking_url);
   return {
     state,
     position: count(body.position),
     waiting: count(body.waiting),
     expectedMinutes: count(body.expected_minutes),
+    offer: callback && booking ? { callback, booking } : null,
   };
 }
 

@@ -84,6 +84,7 @@ export class QueueView {
     }
     this.#state = state;
     box.hidden = false;
+    this.#offer(state);
     const waitingNow = state.state === 'waiting';
     taken.hidden = state.state !== 'taken';
     position.hidden = state.state === 'taken';
@@ -94,6 +95,28 @@ export class QueueView {
     expected.hidden = !waitingNow;
     expected.textContent = expectedText(state.expectedMinutes);
     this.#say(state);
+  }
+
+  /**
+   * A long wait: "bel mij terug" or a booking instead, for the same purpose. Gone: a way to
+   * start again.
+   * @param {QueueState} state
+   */
+  #offer(state) {
+    const { box } = this.elements;
+    const offer = box.querySelector('#queue-offer');
+    const again = box.querySelector('#queue-again');
+    const callback = box.querySelector('#queue-callback');
+    const booking = box.querySelector('#queue-booking');
+    if (offer instanceof HTMLElement && callback instanceof HTMLAnchorElement && booking instanceof HTMLAnchorElement) {
+      const shown = state.state === 'waiting' && state.offer !== null;
+      offer.hidden = !shown;
+      if (state.offer) {
+        callback.href = state.offer.callback;
+        booking.href = state.offer.booking;
+      }
+    }
+    if (again instanceof HTMLElement) again.hidden = state.state !== 'left';
   }
 
   /** Admitted, or the page starts over: the queue's lines go. */
@@ -131,6 +154,16 @@ export class WalkinQueue {
     this.token = token;
     this.view = new QueueView(elements, announce);
     this.watch = new QueueWatch({ room, token, onState: (state) => this.view.show(state) });
+    // Following "bel mij terug" or "maak een afspraak" gives the place up first, so nobody
+    // waits for a resident who went elsewhere.
+    for (const link of elements.box.querySelectorAll('#queue-callback, #queue-booking')) {
+      link.addEventListener('click', (event) => {
+        if (!(link instanceof HTMLAnchorElement)) return;
+        event.preventDefault();
+        const target = link.href;
+        this.leave().finally(() => { window.location.assign(target); });
+      });
+    }
   }
 
   /**
