@@ -40,6 +40,7 @@ from aiohttp import web
 from playwright.async_api import (
     Browser,
     BrowserContext,
+    Locator,
     Page,
     ViewportSize,
     async_playwright,
@@ -128,10 +129,27 @@ SHOTS: Final = (
     "resident-11-feedback",
     "resident-12-english-landing",
     "resident-13-english-times",
+    "walkin-01-counters",
+    "walkin-01-counters-phone",
+    "walkin-02-choose",
+    "walkin-02-choose-phone",
+    "walkin-03-voice-check",
+    "walkin-04-queue",
+    "walkin-04-queue-phone",
+    "walkin-05-desk",
+    "walkin-06-voice-call",
+    "walkin-06-voice-call-phone",
+    "walkin-07-chat-call",
+    "walkin-07-chat-call-phone",
+    "walkin-08-callback",
+    "walkin-09-desk-callback",
     "planner-01-home",
     "planner-02-week",
     "planner-03-staff-hours",
     "planner-04-dashboard",
+    "planner-05-walkin",
+    "planner-06-walkin-counter",
+    "planner-07-dashboard-walkin",
 )
 
 
@@ -407,6 +425,13 @@ async def sign_in(
     await expect(page.get_by_role("heading", level=1)).to_contain_text("Welkom")
 
 
+async def scroll_to(heading: Locator) -> None:
+    """The page from ``heading`` down, rather than from its top."""
+    await heading.evaluate(
+        "(el) => window.scrollTo(0, el.getBoundingClientRect().top + window.scrollY - 16)"
+    )
+
+
 async def wait_until_joinable(page: Page) -> None:
     """The device check has finished: "Deelnemen" can be pressed."""
     await page.get_by_role("button", name="Deelnemen", exact=True).wait_for(state="visible")
@@ -531,6 +556,95 @@ async def specialist_takes_the_call(staff: Page, resident: Page, shooter: Shoote
     await shooter.shot(resident, "resident-11-feedback")
 
 
+async def walk_in(page: Page, url: str, channel: str, shooter: Shooter | None) -> None:
+    """A resident at the walk-in counter: a question, a channel, the device check, the
+    identity step (the scripted wallet), the queue."""
+    await page.goto(f"{url}/balie/demo")
+    await expect(page.get_by_role("heading", level=1)).to_contain_text("Nu praten met")
+    if shooter is not None:
+        await shooter.shot(page, "walkin-01-counters")
+        await shooter.phone(page, "walkin-01-counters-phone")
+    await page.get_by_role("link", name="Bijstand (Participatiewet)").click()
+    await page.get_by_label(channel, exact=True).check()
+    if shooter is not None:
+        await shooter.shot(page, "walkin-02-choose")
+        await shooter.phone(page, "walkin-02-choose-phone")
+    await page.get_by_role("button", name="Naar de wachtrij").click()
+    await page.wait_for_url(re.compile(r"/call/r_"))
+    await wait_until_joinable(page)
+    if shooter is not None:
+        await shooter.shot(page, "walkin-03-voice-check")
+    async with page.expect_response(
+        lambda r: r.url.endswith("/verification/session") and r.request.method == "POST"
+    ) as caught:
+        await page.get_by_role("button", name="Deelnemen", exact=True).click()
+    started: Any = await (await caught.value).json()
+    async with aiohttp.ClientSession() as http:
+        await TestWallet(http).disclose(started["sessionPtr"], WALLET_VALUES)
+    await wait_for_phase(page, "lobby")
+    await expect(page.locator("#queue-position")).to_contain_text("in de wachtrij")
+
+
+async def take_next(staff: Page, url: str, resident: Page) -> None:
+    """ "Volgende inwoner" on the desk, join, admit."""
+    await staff.goto(f"{url}/staff/desk")
+    await staff.get_by_role("button", name="Volgende inwoner").click()
+    await staff.wait_for_url(re.compile(r"/call/r_"))
+    await wait_until_joinable(staff)
+    await staff.get_by_role("button", name="Deelnemen", exact=True).click()
+    await wait_for_phase(staff, "call")
+    await staff.get_by_role("button", name=re.compile(r"^Toelaten")).first.click()
+    await wait_for_phase(resident, "call")
+
+
+async def end_call(staff: Page, resident: Page) -> None:
+    await staff.get_by_role("button", name="Gesprek beëindigen voor iedereen").click()
+    await staff.get_by_role("button", name="Ja, beëindigen").click()
+    await wait_for_phase(resident, "finished")
+
+
+async def walkin_pages(resident: Page, staff: Page, url: str, shooter: Shooter) -> None:
+    """The walk-in counter: voice, then chat, then "bel mij terug"; the desk beside them."""
+    await walk_in(resident, url, "Alleen bellen", shooter)
+    await resident.wait_for_timeout(300)
+    await shooter.shot(resident, "walkin-04-queue")
+    await shooter.phone(resident, "walkin-04-queue-phone")
+    await staff.goto(f"{url}/staff/desk")
+    await expect(staff.get_by_role("button", name="Volgende inwoner")).to_be_visible()
+    await scroll_to(staff.get_by_role("heading", name="Inloopbalie"))
+    await shooter.shot(staff, "walkin-05-desk")
+    await take_next(staff, url, resident)
+    await expect(resident.locator("#call-card")).to_be_visible()
+    await resident.wait_for_timeout(2500)  # the call timer shows a few seconds
+    await shooter.shot(resident, "walkin-06-voice-call")
+    await shooter.phone(resident, "walkin-06-voice-call-phone")
+    await end_call(staff, resident)
+
+    await walk_in(resident, url, "Chatten", None)
+    await take_next(staff, url, resident)
+    await resident.locator("#chat-input").fill("Goedemiddag, ik heb een vraag over mijn uitkering.")
+    await resident.keyboard.press("Enter")
+    await staff.locator("#chat-input").fill("Goedemiddag. Waar gaat uw vraag over?")
+    await staff.keyboard.press("Enter")
+    await expect(resident.locator("#chat-list .chat-text")).to_have_count(2)
+    await shooter.shot(resident, "walkin-07-chat-call")
+    await shooter.phone(resident, "walkin-07-chat-call-phone")
+    await end_call(staff, resident)
+
+    await resident.goto(f"{url}/balie/demo/bijstand/terugbellen")
+    await resident.get_by_label("Uw telefoonnummer").fill("06 00000000")
+    await resident.locator("#tijd-0").check()
+    await shooter.shot(resident, "walkin-08-callback")
+    await resident.get_by_role("button", name="Bel mij terug").click()
+    await expect(resident.get_by_role("heading", level=1)).to_have_text("We bellen u terug")
+    await staff.goto(f"{url}/staff/desk")
+    callbacks = staff.get_by_role("heading", name="Terugbellen")
+    if await callbacks.count():
+        # today's windows are listed; after the counter's last window the first is tomorrow
+        await scroll_to(callbacks)
+    await shooter.shot(staff, "walkin-09-desk-callback")
+
+
 async def planner_pages(page: Page, url: str, config: Config, shooter: Shooter) -> None:
     await sign_in(page, url, config, "planner", None)
     await shooter.shot(page, "planner-01-home")
@@ -543,10 +657,16 @@ async def planner_pages(page: Page, url: str, config: Config, shooter: Shooter) 
     await page.goto(f"{url}/staff/planner/dashboard")
     await expect(page.get_by_role("heading", level=1)).to_have_text("Cijfers")
     # the first chart from its heading down, rather than the date form
-    await page.get_by_role("heading", name="Gesprekken en wachttijd per dag").evaluate(
-        "(el) => window.scrollTo(0, el.getBoundingClientRect().top + window.scrollY - 16)"
-    )
+    await scroll_to(page.get_by_role("heading", name="Gesprekken en wachttijd per dag"))
     await shooter.shot(page, "planner-04-dashboard")
+    await scroll_to(page.get_by_role("heading", name="Inloopbalies"))
+    await shooter.shot(page, "planner-07-dashboard-walkin")
+    await page.goto(f"{url}/staff/planner/inloop")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Inloopbalies")
+    await shooter.shot(page, "planner-05-walkin")
+    await page.goto(f"{url}/staff/planner/inloop/wmo")
+    await expect(page.get_by_role("heading", level=1)).to_contain_text("Inloopbalie voor")
+    await shooter.shot(page, "planner-06-walkin-counter")
 
 
 async def take_screenshots(out: Path, data_dir: Path) -> list[str]:
@@ -575,6 +695,7 @@ async def take_screenshots(out: Path, data_dir: Path) -> list[str]:
             await resident_opens_early(resident, early_url, shooter)
             await resident_to_lobby(resident, join_url, shooter)
             await specialist_takes_the_call(staff, resident, shooter)
+            await walkin_pages(resident, staff, url, shooter)
             await planner_pages(planner, url, config, shooter)
         finally:
             for context in (resident_context, staff_context, planner_context, english_context):

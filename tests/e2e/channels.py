@@ -14,16 +14,18 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
+import aiohttp
 from playwright.async_api import Browser
 
+from identity.wallet import TestWallet
 from server.call.rooms import IssuedRoom, IssuedSeat, new_id
 from server.core.appkeys import KEYS
 from signaling.channels import Channel
 from signaling.roles import Role
 from signaling.tokens import issue_room_token
-from tests.e2e.browser import DEADLINE_S, Participant, call_state, open_participant
+from tests.e2e.browser import DEADLINE_S, Participant, call_state, click_join, open_participant
 from tests.support import LiveServer
 
 MEDIA_PROBE_JS: Final = """
@@ -178,3 +180,18 @@ async def wait_for_audio_received(participant: Participant) -> list[dict[str, ob
         f"{participant.name}: no audio packets received: {connections}; state {state}\n"
         f"{participant.describe()}"
     )
+
+
+async def join_and_show_who(resident: Participant, values: dict[str, str]) -> None:
+    """Press "Deelnemen" and answer the identity step with the scripted wallet: for tests
+    about what comes after it (the demo wallet's own path: tests/e2e/test_walkin_browser.py,
+    test_demo_wallet.py)."""
+    page = resident.page
+    async with page.expect_response(
+        lambda r: r.url.endswith("/verification/session") and r.request.method == "POST"
+    ) as caught:
+        await click_join(resident)
+    started: Any = await (await caught.value).json()
+    await page.locator("#yivi-web-form canvas").wait_for(state="visible")
+    async with aiohttp.ClientSession() as http:
+        await TestWallet(http).disclose(started["sessionPtr"], values)

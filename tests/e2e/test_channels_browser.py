@@ -24,13 +24,11 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
-import aiohttp
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from identity.wallet import TestWallet
 from server.call.appkeys import HUB
 from signaling.channels import Channel
 from signaling.roles import Role
@@ -40,13 +38,13 @@ from tests.e2e.browser import (
     DEADLINE_MS,
     Participant,
     accessible_at_both_sizes,
-    click_join,
     focused,
     tab_to,
     wait_for_phase,
 )
 from tests.e2e.channels import (
     issue_channel_room,
+    join_and_show_who,
     media_probe,
     open_probed,
     rtp_by_peer,
@@ -536,18 +534,9 @@ async def test_a_walkin_resident_gets_a_place_from_the_server_and_gives_it_up(
     page = resident.page
     try:
         async with page.expect_response(
-            lambda r: r.url.endswith("/verification/session") and r.request.method == "POST"
-        ) as caught:
-            await click_join(resident)
-        started: Any = await (await caught.value).json()
-        await page.locator("#yivi-web-form canvas").wait_for(state="visible")
-        async with page.expect_response(
             lambda r: r.url.endswith(f"/api/rooms/{room.room}/queue") and r.request.method == "GET"
         ):
-            async with aiohttp.ClientSession() as http:
-                await TestWallet(http).disclose(
-                    started["sessionPtr"], {"irma-demo.gemeente.personalData.bsn": "999999990"}
-                )
+            await join_and_show_who(resident, {"irma-demo.gemeente.personalData.bsn": "999999990"})
             await wait_for_phase(resident, "lobby")
         # alone in this purpose's queue of a fresh server
         await expect(page.locator("#queue-position")).to_have_text(

@@ -9,7 +9,7 @@ checked in tests/e2e/test_channels_browser.py, the whole path in test_walkin_bro
 from __future__ import annotations
 
 import re
-from datetime import time
+from datetime import time, timedelta
 
 import pytest
 from playwright.async_api import Browser, expect
@@ -19,6 +19,7 @@ from server.walkin.callbacks import offered_windows
 from server.walkin.counters import Counter
 from server.walkin.hours import OpeningHours
 from signaling.channels import Channel
+from signaling.roles import Role
 from tests.e2e import browser as e2e_browser
 from tests.e2e.browser import (
     DEADLINE_MS,
@@ -28,6 +29,7 @@ from tests.e2e.browser import (
     sign_in_staff,
     tab_to,
 )
+from tests.e2e.channels import issue_channel_room, join_and_show_who
 from tests.support import LiveServer
 
 browser = e2e_browser.browser
@@ -152,3 +154,48 @@ async def test_the_desk_walkin_section_by_keyboard_without_axe_violations(
         staff.assert_no_page_errors()
     finally:
         await staff.close()
+
+
+async def test_a_long_wait_offers_a_call_back_that_gives_the_place_up_first(
+    browser: Browser, live_balie: LiveServer
+) -> None:
+    service = live_balie.app[WALKIN]
+    # 10 minutes a conversation, the longest wait 5: two people ahead make it too long
+    counter = Counter("belastingen", ALL_DAY, max_wait=timedelta(minutes=5))
+    await service.counters.save("demo", counter, live_balie.clock())
+    for ahead in ("r_offer-ahead-1", "r_offer-ahead-2"):
+        await service.arrive("demo", "belastingen", ahead, Channel.VIDEO)
+    room = issue_channel_room(
+        live_balie, Channel.VOICE, walkin=True, purpose="belastingen", tenant="demo"
+    )
+    resident = await open_participant(browser, room.seat(Role.RESIDENT).url, name="inwoner")
+    page = resident.page
+    try:
+        await join_and_show_who(resident, {"irma-demo.gemeente.personalData.bsn": "999999990"})
+        await expect(page.locator("#queue-position")).to_have_text(
+            "U bent nummer 3 in de wachtrij.", timeout=DEADLINE_MS
+        )
+        offer = page.locator("#queue-offer")
+        await expect(offer).to_be_visible()
+        await expect(page.locator("#queue-callback")).to_have_attribute(
+            "href", "/balie/demo/belastingen/terugbellen"
+        )
+        await expect(page.locator("#queue-booking")).to_have_attribute(
+            "href", "/afspraak/demo/kies/belastingen"
+        )
+        await accessible_at_both_sizes(page, "walk-in: a long wait, a call-back offered")
+
+        async with page.expect_response(
+            lambda r: (
+                r.url.endswith(f"/api/rooms/{room.room}/queue") and r.request.method == "DELETE"
+            )
+        ) as left:
+            await tab_to(page, r"^a\|\|queue-callback\|Laat u terugbellen")
+            await page.keyboard.press("Enter")
+        assert (await left.value).status == 200
+        await page.wait_for_url(f"{live_balie.url}/balie/demo/belastingen/terugbellen")
+        ticket = await service.queue.in_room("demo", room.room)
+        assert ticket is not None and ticket.state.value == "left"
+        resident.assert_no_page_errors()
+    finally:
+        await resident.close()
