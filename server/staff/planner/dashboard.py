@@ -23,6 +23,7 @@ from server.core.language import N_, gettext_for
 from server.db.appkeys import ENGINE
 from server.staff.auth import requires, staff_principal
 from server.staff.model import Role
+from server.staff.planner.callback_figures import callback_times, compute_callback_figures
 from server.staff.planner.charts import Series, bar_chart
 from server.staff.planner.common import (
     DEFAULT_RANGE,
@@ -81,7 +82,7 @@ class SatisfactionRow:
 
 @dataclass(frozen=True, slots=True)
 class WalkinRow:
-    """One purpose and channel of the walk-in table, as shown (docs/walk-in-planner.md)."""
+    """One purpose and channel of the walk-in table, as shown (docs/walk-in.md, "The planner")."""
 
     purpose: str
     channel: str
@@ -94,6 +95,20 @@ class WalkinRow:
     waits: int
     handling_p50: str
     handlings: int
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackRow:
+    """One purpose of the call-back table, as shown (docs/walk-in.md, "The planner")."""
+
+    purpose: str
+    requested: int
+    called: int
+    unreachable: int
+    expired: int
+    open: int
+    on_time: int
+    on_time_share: str  #: "75%", or "–" while every call-back is still open
 
 
 #: the purpose key for feedback not tied to a purpose
@@ -358,12 +373,30 @@ async def dashboard(request: web.Request) -> web.Response:
             await ticket_times(request.app[ENGINE], tenant, low, high), list(names)
         )
     ]
+    callbacks = [
+        CallbackRow(
+            purpose=gettext("Alle onderwerpen")
+            if row.purpose == ALL
+            else names.get(row.purpose, row.purpose),
+            requested=row.requested,
+            called=row.called,
+            unreachable=row.unreachable,
+            expired=row.expired,
+            open=row.open,
+            on_time=row.on_time,
+            on_time_share="–" if row.on_time_share is None else f"{row.on_time_share}%",
+        )
+        for row in compute_callback_figures(
+            await callback_times(request.app[ENGINE], tenant, low, high), list(names)
+        )
+    ]
     return page(
         request,
         principal,
         "planner/dashboard.html",
         errors={},
         walkin=walkin,
+        callbacks=callbacks,
         first=first.isoformat(),
         last=last.isoformat(),
         numbers=numbers,

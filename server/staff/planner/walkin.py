@@ -1,5 +1,5 @@
 """The planner's "Inloopbalie" pages: per purpose, whether it has a walk-in counter, when that
-is open, and when its queue counts as full (docs/walk-in-planner.md).
+is open, and when its queue counts as full (docs/walk-in.md, "The planner").
 
 Routes (the ``planner`` role, like every planner page)::
 
