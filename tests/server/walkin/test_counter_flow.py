@@ -365,6 +365,17 @@ async def test_closed_outside_hours_and_on_a_holiday_and_full_offers_a_booking(
             assert "Vandaag gesloten: het is Koningsdag." in text
             assert "Weer open op woensdag 28 april om 09:00." in text
 
+            # the weekends the clocks change: Friday 13:00 (CET, then CEST), closed until
+            # Monday 09:00 on the other side of the change (07:00 UTC in summer, 08:00 in winter)
+            for friday, monday in (
+                (datetime(2026, 3, 27, 12, 0, tzinfo=UTC), "maandag 30 maart"),
+                (datetime(2026, 10, 23, 11, 0, tzinfo=UTC), "maandag 26 oktober"),
+            ):
+                clock.now = friday
+                status, text = await page(session, server.url + "/balie/demo/wmo")
+                assert f"Nu gesloten. Weer open op {monday} om 09:00." in text, monday
+                assert (await Resident(server, session).choose("wmo", "chat")).status == 409
+
             # full: one waits already, and one at most may
             clock.now = TUESDAY_10
             await server.app[WALKIN].queue.join("demo", "wmo", Channel.VIDEO, clock.now)
