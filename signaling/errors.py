@@ -14,6 +14,7 @@ contains message contents, tokens or personal data.
     │   ├── NotAllowed           not allowed in the current state   not-allowed
     │   ├── Forbidden            the role may not do this           forbidden
     │   ├── UnknownPeer          no such participant in the room    unknown-peer
+    │   ├── NotAnUpgrade         a switch to a channel no richer than the call's  not-an-upgrade
     │   ├── RoomFull             the call has no free seat          room-full
     │   ├── RateLimited          over the message rate              rate-limited
     │   ├── Denied               the specialist turned them away a moment ago  denied
@@ -91,6 +92,13 @@ class Forbidden(RefusedError):
 
 class UnknownPeer(RefusedError):
     code = "unknown-peer"
+
+
+class NotAnUpgrade(RefusedError):
+    """A specialist asked to switch the call to a channel that carries no more than the one
+    it runs in (chat → voice → video only; docs/signaling.md, "Switching channel")."""
+
+    code = "not-an-upgrade"
 
 
 class RoomFull(RefusedError):

@@ -18,6 +18,7 @@ from typing import Any, Final, TypeAlias
 
 import orjson
 
+from signaling.channels import Channel
 from signaling.errors import BadJson, BadMessage, ProtocolError, UnknownType
 
 MAX_ID: Final = 64
@@ -39,6 +40,7 @@ REPORT_EVENTS: Final = frozenset({"connected", "ice-failed"})
 REPORT_ROUTES: Final = frozenset({"direct", "relay"})
 #: the longest setup a report may name, in milliseconds (ten minutes)
 MAX_SETUP_MS: Final = 600_000
+CHANNELS: Final = frozenset(channel.value for channel in Channel)
 
 JsonObject: TypeAlias = dict[str, Any]
 
@@ -141,6 +143,23 @@ class Report:
     seq: int | None = None
 
 
+@dataclass(slots=True)
+class Switch:
+    """A specialist asks the residents to switch the call to a richer channel."""
+
+    channel: Channel
+    seq: int | None = None
+
+
+@dataclass(slots=True)
+class SwitchAnswer:
+    """A resident's answer to a ``switch``: yes or no to that channel."""
+
+    channel: Channel
+    accept: bool
+    seq: int | None = None
+
+
 #: what changes no more than a room's numbering and replay buffers, and what the peers send
 #: again after a resync or on their own (a ping every few seconds): the scale-out hub writes
 #: such changes down lazily. Not chat: a person typed it, and no resync brings it back.
@@ -160,6 +179,8 @@ ClientMessage: TypeAlias = (
     | End
     | Ping
     | Report
+    | Switch
+    | SwitchAnswer
 )
 
 
@@ -352,6 +373,22 @@ def _report(data: JsonObject, seq: int | None) -> Report:
     return Report(kind, setup_ms, route, seq)
 
 
+def _channel(data: JsonObject) -> Channel:
+    value = data.get("channel")
+    # isinstance first: a list or object is unhashable and cannot be looked up
+    if not isinstance(value, str) or value not in CHANNELS:
+        raise BadMessage("field 'channel' must be video, voice or chat")
+    return Channel(value)
+
+
+def _switch(data: JsonObject, seq: int | None) -> Switch:
+    return Switch(_channel(data), seq)
+
+
+def _switch_answer(data: JsonObject, seq: int | None) -> SwitchAnswer:
+    return SwitchAnswer(_channel(data), _bool(data, "accept"), seq)
+
+
 _PARSERS: Final[dict[str, Callable[[JsonObject, int | None], ClientMessage]]] = {
     "join": _join,
     "resume": _resume,
@@ -366,4 +403,6 @@ _PARSERS: Final[dict[str, Callable[[JsonObject, int | None], ClientMessage]]] = 
     "end": _end,
     "ping": _ping,
     "report": _report,
+    "switch": _switch,
+    "switch-answer": _switch_answer,
 }

@@ -6,6 +6,10 @@ effects: frames to send to participants and sockets to close. Sockets, clocks
 and queues belong to the caller (``server/call/``), so every rule here can be
 tested with plain values.
 
+The room also knows the *channel* the call runs in (video, voice or chat, first named by
+the room tokens) and whether a specialist has asked the residents to switch to a richer
+one; see :meth:`Room.channel_state` and docs/signaling.md, "Switching channel".
+
 Each participant has a *seat*. The seat outlives its socket for the resume
 grace period: server messages are numbered per seat and the last
 ``replay_limit`` of them are kept so that a participant who comes back on a
@@ -18,8 +22,9 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Final, TypeAlias
 
+from signaling.channels import Channel, richer
 from signaling.close_codes import CloseCode
-from signaling.errors import Denied, Forbidden, NotAllowed, RoomFull, UnknownPeer
+from signaling.errors import Denied, Forbidden, NotAllowed, NotAnUpgrade, RoomFull, UnknownPeer
 from signaling.messages import (
     Admit,
     Candidate,
@@ -36,6 +41,8 @@ from signaling.messages import (
     Ping,
     Report,
     Resume,
+    Switch,
+    SwitchAnswer,
     encode_server_message,
 )
 from signaling.roles import Role, is_polite
@@ -170,6 +177,20 @@ class Room:
         self.seats: dict[str, Seat] = {}
         #: participant → until when a join of theirs is refused (they were denied)
         self.denied: dict[str, float] = {}
+        #: the channel the call runs in now: None until the first join names it (its token's
+        #: ``channel`` claim), then changed only by a resident accepting a ``switch``
+        self.channel: Channel | None = None
+        #: the richer channel a specialist asked the residents to switch to; None while no
+        #: question waits for an answer
+        self.switch_asked: Channel | None = None
+
+    def channel_state(self) -> str:
+        """The room's channel state as errors name it: ``chat`` (settled) or
+        ``chat, switch to video asked`` (waiting for a resident's answer)."""
+        current = (self.channel or Channel.VIDEO).value
+        if self.switch_asked is None:
+            return current
+        return f"{current}, switch to {self.switch_asked.value} asked"
 
     # -- seats coming and going -------------------------------------------
 
@@ -182,8 +203,13 @@ class Room:
         extra: JsonObject,
         *,
         owner: str | None = None,
+        channel: Channel = Channel.VIDEO,
     ) -> list[Effect]:
         """Seat a participant whose token was verified; ``extra`` goes into ``joined``.
+
+        ``channel`` is the token's claim: the first join names the room's channel, and
+        ``joined`` tells every later one the room's current channel (a switch may have
+        changed it since the tokens were issued).
 
         Joining again with the same participant id (a reload, a second tab)
         replaces the older socket: the others see the participant leave and
@@ -205,6 +231,8 @@ class Room:
         if not seat.in_lobby and others_in_call >= self.max_in_call:
             raise RoomFull("the call already has the maximum number of participants")
         effects: list[Effect] = []
+        if self.channel is None:
+            self.channel = channel
         if old is not None:
             effects.append(
                 Close(old.id, CloseCode.REPLACED, "replaced by a newer connection", old.session_id)
@@ -219,6 +247,7 @@ class Room:
             "state": seat.describe(),
             "peers": self._peers_of(seat) if not seat.in_lobby else [],
             "last_client_seq": 0,
+            "channel": self.channel.value,
         }
         joined.update(extra)
         effects.append(self._send(seat, joined))
@@ -258,6 +287,8 @@ class Room:
             "peers": self._peers_of(seat) if not seat.in_lobby else [],
             "last_client_seq": seat.last_client_seq,
         }
+        if self.channel is not None:
+            reply["channel"] = self.channel.value
         if gap:
             reply["resync"] = True
             missed = []
@@ -343,6 +374,10 @@ class Room:
                 return self._hold(seat, target_id, note)
             case End():
                 return self._end(seat)
+            case Switch(channel=target):
+                return self._switch(seat, target)
+            case SwitchAnswer(channel=target, accept=accept):
+                return self._switch_answer(seat, target, accept)
             case Join() | Resume():
                 raise NotAllowed(message.__class__.__name__.lower(), seat.describe())
 
@@ -371,9 +406,10 @@ class Room:
             raise RoomFull("the call already has the maximum number of participants")
         target.state = Seat.State.IN_CALL
         target.hold_message = None
-        effects: list[Effect] = [
-            self._send(target, {"type": "admitted", "peers": self._peers_of(target)})
-        ]
+        admitted: JsonObject = {"type": "admitted", "peers": self._peers_of(target)}
+        if self.channel is not None:  # it may have switched while they waited
+            admitted["channel"] = self.channel.value
+        effects: list[Effect] = [self._send(target, admitted)]
         effects += self._announce_joined(target)
         effects += self._lobby_update()
         return effects
@@ -406,6 +442,42 @@ class Room:
         self.seats.clear()
         self.state = Room.State.ENDED
         return effects
+
+    # The channel's two states: settled (switch_asked None) and asked. ``switch`` from a
+    # specialist in the call moves settled → asked (asking again replaces the question: a
+    # resident's page may have been reloaded before it showed); ``switch-answer`` from a
+    # resident moves asked → settled, on the new channel when accepted. The last resident
+    # leaving the call moves asked → settled as well (_remove).
+
+    def _switch(self, seat: Seat, target: Channel) -> list[Effect]:
+        if seat.role is not Role.SPECIALIST:
+            raise Forbidden("only a specialist can ask to switch the channel")
+        self._require_call(seat, "switch")
+        current = self.channel or Channel.VIDEO
+        if not richer(target, current):
+            raise NotAnUpgrade(f"a {current.value} call can only switch to a richer channel")
+        residents = self._residents_in_call()
+        if not residents:
+            raise NotAllowed("switch", f"{self.channel_state()}, no resident in the call")
+        self.switch_asked = target
+        asked: JsonObject = {"type": "switch", "from": seat.id, "channel": target.value}
+        return [self._send(resident, dict(asked)) for resident in residents]
+
+    def _switch_answer(self, seat: Seat, target: Channel, accept: bool) -> list[Effect]:
+        if seat.role is not Role.RESIDENT:
+            raise Forbidden("only a resident answers a switch")
+        self._require_call(seat, "switch-answer")
+        if self.switch_asked is not target:
+            raise NotAllowed(f"switch-answer for {target.value}", self.channel_state())
+        self.switch_asked = None
+        if accept:
+            self.channel = target
+        return self._to_call(
+            {"type": "switch-answer", "from": seat.id, "channel": target.value, "accept": accept}
+        )
+
+    def _residents_in_call(self) -> list[Seat]:
+        return [s for s in self._in_call() if s.role is Role.RESIDENT]
 
     def _lobby_target(self, seat: Seat, target_id: str, what: str) -> Seat:
         if seat.role is not Role.SPECIALIST:
@@ -465,6 +537,8 @@ class Room:
         del self.seats[seat.id]
         if seat.in_lobby:
             return self._lobby_update()
+        if not self._residents_in_call():
+            self.switch_asked = None  # nobody is left to answer the question
         return self._to_call({"type": "peer-left", "id": seat.id, "reason": reason})
 
     def _to_call(self, message: JsonObject, *, but: Seat | None = None) -> list[Effect]:

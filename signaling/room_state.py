@@ -4,7 +4,8 @@ With several nodes each room lives on one of them, its *home* (``server/call/hom
 The home writes the room down after every change (relayed messages at most a second
 later), so that when it stops or dies another node reads it back and carries on: seats,
 lobby, admission, the numbering and the last WRITTEN_REPLAY frames of each seat's replay
-buffer that let a client resume with what it missed, and where each seat's socket is.
+buffer that let a client resume with what it missed, where each seat's socket is, and the
+channel the call runs in with any switch that waits for a resident's answer.
 
 The form is JSON. It carries chat text and notes to held residents, so it is only ever
 stored sealed (``signaling/bus_wire.py``); nothing here decides where it goes.
@@ -16,6 +17,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from signaling.channels import Channel
 from signaling.errors import BusWireError
 from signaling.roles import Role
 from signaling.room import REPLAY_LIMIT, Room, Seat
@@ -55,6 +57,8 @@ def dump_state(state: RoomState) -> bytes:
             "state": room.state.value,
             "max_in_call": room.max_in_call,
             "denied": room.denied,
+            "channel": None if room.channel is None else room.channel.value,
+            "switch_asked": None if room.switch_asked is None else room.switch_asked.value,
             "gated": state.gated,
             "routes": {s: [r.node, r.conn] for s, r in state.routes.items()},
             "seats": [_dump_seat(seat) for seat in room.seats.values()],
@@ -73,6 +77,9 @@ def load_state(data: bytes) -> RoomState:
         room = Room(raw["id"], max_in_call=int(raw["max_in_call"]))
         room.state = Room.State(raw["state"])
         room.denied = {str(p): float(t) for p, t in raw["denied"].items()}
+        # (absent in what a node before channel switching wrote: the next join names it)
+        room.channel = _channel(raw.get("channel"))
+        room.switch_asked = _channel(raw.get("switch_asked"))
         for item in raw["seats"]:
             seat = _load_seat(item)
             room.seats[seat.id] = seat
@@ -82,6 +89,10 @@ def load_state(data: bytes) -> RoomState:
         raise
     except (ValueError, KeyError, TypeError, AttributeError):
         raise BusWireError("a room state that does not read back") from None
+
+
+def _channel(value: object) -> Channel | None:
+    return None if value is None else Channel(str(value))
 
 
 def _dump_seat(seat: Seat) -> dict[str, Any]:

@@ -451,6 +451,7 @@ class Hub:
                 now,
                 command.extra,
                 owner=command.owner,
+                channel=claims.channel,
             )
         except RefusedError as exc:
             if isinstance(exc, Denied):

@@ -434,7 +434,13 @@ async def test_the_walkin_waiting_room_follows_the_queue(
             "U bent nummer 3 in de wachtrij. U moet ongeveer 12 minuten wachten."
         )
         state = await resident.evaluate_json("window.balie.state.queue")
-        assert state == {"state": "waiting", "position": 3, "waiting": 7, "expectedMinutes": 12}
+        assert state == {
+            "state": "waiting",
+            "position": 3,
+            "waiting": 7,
+            "expectedMinutes": 12,
+            "offer": None,
+        }
         await accessible_at_both_sizes(page, "walk-in: waiting room with a place")
 
         # the same place again, then only more people behind: nothing new to announce

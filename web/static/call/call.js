@@ -9,6 +9,7 @@
 //   signal.js       the signalling session (join/resume, outbox, heartbeats, reconnects)
 //   peer.js         one RTCPeerConnection per other participant (perfect negotiation)
 //   media.js        the own camera and microphone (none in a chat, no camera in a voice call)
+//   switching.js    a chat or voice call switched to a richer channel, with the resident's consent
 //   walkin.js       a walk-in counter's queue, while the resident waits (ui/queue.js shows it)
 //   appointment.js  when the call opens, and the appointment it belongs to
 //   ui/*.js         what the page shows: the opening time, the device check, the own picture,
@@ -30,13 +31,14 @@ import {
 import { LocalMedia } from './media.js';
 import { Remotes } from './remotes.js';
 import { SignalSession } from './signal.js';
+import { ChannelSwitch } from './switching.js';
 import { CallCard } from './ui/call-card.js';
 import { applyChannel, readyWords } from './ui/channel.js';
 import { Chat } from './ui/chat.js';
 import { refusalText, sayConnectionChanges } from './ui/connection-notes.js';
 import { Controls } from './ui/controls.js';
 import { byId } from './ui/dom.js';
-import { FinishedScreen } from './ui/finished.js';
+import { FinishedScreen, finishedElements } from './ui/finished.js';
 import { keepTokenOnLanguageSwitch } from './ui/language.js';
 import { LobbyPanel, WaitingRoom } from './ui/lobby.js';
 import { OpeningNotice } from './ui/opening.js';
@@ -74,9 +76,11 @@ const page = {
 const roomToken = takeTokenFromFragment();
 const roomFromPath = readRoomFromPath();
 const room = roomFromPath ?? roomFromToken(roomToken);
-// video, voice or chat (both sides' tokens name the same); a walk-in room's lobby is a queue
-const channel = channelFromToken(roomToken);
+// video, voice or chat (both sides' tokens name the same; the call may switch to a richer
+// one, switching.js); a walk-in room's lobby is a queue
 const walkin = walkinFromToken(roomToken);
+const call = { channel: channelFromToken(roomToken), walkin };
+const { channel } = call; // the channel the page started with
 // (the words and device check lines that differ, once, before anything else runs)
 const checkText = applyChannel({ channel, walkin });
 
@@ -155,7 +159,8 @@ const ownMedia = new OwnMedia({
   controls,
   alert,
   announce,
-  readyText: () => (roomToken ? opening.readyText(readyWords(channel)) : readyWords(channel) ?? t('Uw camera en microfoon zijn klaar.')),
+  readyText: () => (session.phase === 'call' ? channelSwitch.switchedText()
+    : roomToken ? opening.readyText(readyWords(channel)) : readyWords(channel) ?? t('Uw camera en microfoon zijn klaar.')),
   onChange: () => render(),
 });
 
@@ -250,23 +255,11 @@ const remotes = new Remotes({
   onConnected: () => callCard.connected(),
 });
 
-const finished = new FinishedScreen({
-  panel: page.finished,
-  title: byId('finished-title', HTMLElement),
-  text: byId('finished-text', HTMLElement),
-  detail: byId('finished-detail', HTMLElement),
-  rejoin: page.rejoinBtn,
-  next: byId('finished-next', HTMLElement),
-  questions: byId('finished-questions', HTMLElement),
-  reference: byId('finished-reference', HTMLElement),
-  book: byId('finished-book', HTMLElement),
-  bookLink: byId('finished-book-link', HTMLAnchorElement),
-  feedbackForm: byId('feedback-form', HTMLFormElement),
-  feedbackToken: byId('feedback-token', HTMLInputElement),
-  staff: byId('finished-staff', HTMLElement),
-  outcome: byId('finished-outcome', HTMLElement),
-  outcomeLink: byId('finished-outcome-link', HTMLAnchorElement),
-});
+/** @type {ChannelSwitch} */
+const channelSwitch = new ChannelSwitch({ call, send, announce, media, ownMedia, remotes, controls, callCard, chat,
+  render: () => render(), specialist: () => session.role === 'specialist', onSwitched: () => sendMediaState() });
+
+const finished = new FinishedScreen(finishedElements(page.finished, page.rejoinBtn));
 
 /** @type {CallSession} */
 const session = new CallSession({
@@ -314,7 +307,7 @@ function render() {
   page.lobby.hidden = phase !== 'lobby';
   page.finished.hidden = phase !== 'finished';
   // without video there is no own picture: the stage is only the call card, in the call
-  page.stage.hidden = phase === 'finished' || (channel !== 'video' && !inCall);
+  page.stage.hidden = phase === 'finished' || (call.channel !== 'video' && !inCall);
   // In the call the other person is the main picture, the own one small in a corner (call.css).
   page.stage.dataset.layout = inCall && remotes.size > 0 ? 'pip' : 'single';
   callCard.render({ inCall, roles: remotes.roles });
@@ -322,6 +315,7 @@ function render() {
   walkinQueue?.follow(phase === 'lobby');
   document.body.dataset.phase = phase;
   controls.render({ phase, specialist });
+  channelSwitch.render({ inCall, specialist });
   chat.render(inCall);
   page.lobbyPanel.hidden = !(inCall && specialist);
   // Switching the language reloads the page: offered only before joining.
@@ -333,10 +327,10 @@ function render() {
 /** @param {{onlyIfOff?: boolean}} [options] */
 function sendMediaState({ onlyIfOff = false } = {}) {
   // a chat sends no media, so it has no media state to tell
-  if (session.phase !== 'call' || channel === 'chat') return;
+  if (session.phase !== 'call' || call.channel === 'chat') return;
   const { audio, video } = media.sending;
   // a voice call never has video: "off" there means the microphone only
-  if (onlyIfOff && audio && (video || channel === 'voice')) return;
+  if (onlyIfOff && audio && (video || call.channel === 'voice')) return;
   send({ type: 'media', audio, video });
 }
 
@@ -377,8 +371,9 @@ async function loadSchedule() {
 
 // ---------------------------------------------------------------- signalling
 
-signal.on('joined', (message) => session.onJoined(message));
-signal.on('resumed', (message) => session.onResumed(message));
+// (a room that switched channel meanwhile switches this page too)
+signal.on('joined', (message) => { session.onJoined(message); channelSwitch.adopt(message.channel); });
+signal.on('resumed', (message) => { session.onResumed(message); channelSwitch.adopt(message.channel); });
 signal.on('seat-lost', () => session.onSeatLost());
 signal.on('verify-required', () => {
   session.onVerifyRequired();
@@ -402,6 +397,7 @@ const HANDLERS = {
   },
   admitted: (message) => {
     if (session.phase !== 'call') session.enterCall(message.peers, { admitted: true });
+    channelSwitch.adopt(message.channel);
   },
   denied: (message) => session.onDenied(message),
   'peer-joined': (message) => {
@@ -426,6 +422,7 @@ const HANDLERS = {
   verified: () => refreshVerifiedPanel(),
   pong: () => {},
   error: onServerError,
+  ...channelSwitch.handlers,
 };
 
 signal.on('message', (message) => {
@@ -477,7 +474,7 @@ window.addEventListener('pagehide', () => {
 
 exposeTestHooks({
   session, signal, media, remotes, lobbyPanel, identityStep, opening, connectionVerdict: () => connectionVerdict,
-  call: { channel, walkin }, queue: () => walkinQueue?.view.state ?? null,
+  call, queue: () => walkinQueue?.view.state ?? null,
 });
 
 render();

@@ -237,6 +237,48 @@ export class Peer extends EventTarget {
     this.pc.close();
   }
 
+  /**
+   * The call switched to a richer channel (docs/signaling.md, "Switching channel"): it
+   * carries `kinds` from now on. The tracks follow with `mediaReady()`.
+   * @param {readonly ('audio' | 'video')[]} kinds
+   */
+  setKinds(kinds) {
+    this.#kinds = kinds;
+  }
+
+  /**
+   * The own camera and microphone are there (or could not be had) after a switch: the
+   * impolite side starts a connection that never started, and a started one sends the
+   * tracks it did not send yet. Sending where it only received, or a new kind, makes the
+   * connection renegotiate (perfect negotiation settles a collision).
+   */
+  mediaReady() {
+    if (!this.#mediaAttached) {
+      // the polite side attaches its media when the impolite side's first offer arrives
+      this.start();
+      return;
+    }
+    const stream = this.#localStream();
+    for (const kind of this.#kinds) {
+      const track = stream ? stream.getTracks().find((each) => each.kind === kind) : undefined;
+      const transceiver = this.pc.getTransceivers()
+        .find((each) => each.receiver.track.kind === kind && each.currentDirection !== 'stopped');
+      if (!transceiver) {
+        if (stream && track) this.pc.addTrack(track, stream);
+        else this.pc.addTransceiver(kind, { direction: 'recvonly' });
+      } else if (stream && track && transceiver.sender.track !== track) {
+        // a new stream after the switch: the same sender, the new track
+        transceiver.sender.replaceTrack(track).catch((error) => {
+          this.#emit('negotiationerror', { error, step: 'track' });
+        });
+        transceiver.sender.setStreams?.(stream);
+        if (transceiver.direction === 'recvonly' || transceiver.direction === 'inactive') {
+          transceiver.direction = 'sendrecv';
+        }
+      }
+    }
+  }
+
   #attachMedia() {
     if (this.#mediaAttached) return;
     this.#mediaAttached = true;

@@ -26,6 +26,7 @@ import { capitalise, roleInSentence } from './ui/words.js';
  * @property {RemoteTile | null} tile none in a chat-only call
  * @property {boolean} away their socket dropped; the server holds their seat
  * @property {{audio: boolean, video: boolean}} media what they say they send
+ * @property {boolean} polite how this side behaves in perfect negotiation (from the server)
  */
 
 /**
@@ -88,29 +89,88 @@ export class Remotes {
   add(info) {
     this.remove(info.id);
     const role = typeof info.role === 'string' ? info.role : '';
-    const { send, localStream, iceServers, announce, channel = 'video' } = this.options;
     /** @type {Remote} */
-    const remote = { id: info.id, role, peer: null, tile: null, away: false, media: { audio: true, video: true } };
+    const remote = {
+      id: info.id, role, peer: null, tile: null, away: false, media: { audio: true, video: true },
+      polite: info.polite === true,
+    };
     this.#remotes.set(info.id, remote);
-    if (channel !== 'chat') {
-      const voice = channel === 'voice';
-      const peer = new Peer({
-        id: info.id, role, polite: info.polite === true, iceServers: iceServers(), send, localStream,
-        kinds: voice ? ['audio'] : ['audio', 'video'],
-      });
-      const tile = new RemoteTile(this.options.tiles, role, { audioOnly: voice });
-      remote.peer = peer;
-      remote.tile = tile;
-      peer.on('track', ({ track, streams }) => tile.showTrack(track, streams));
-      peer.on('statechange', () => this.#updateTile(remote));
-      peer.on('connected', () => {
-        announce(t('U bent in gesprek met {who}.', { who: roleInSentence(role) }));
-        this.options.onConnected?.();
-      });
-      peer.start();
-    }
+    if (this.channel !== 'chat') this.#connect(remote).start();
     this.options.onChange();
     return remote;
+  }
+
+  /** What the call carries now (a switch of channel changes it). */
+  get channel() {
+    return this.options.channel ?? 'video';
+  }
+
+  /**
+   * A connection and a tile for a remote, not started yet.
+   * @param {Remote} remote
+   * @param {{merged?: boolean}} [options] a tile made by a switch plays its own stream
+   */
+  #connect(remote, { merged = false } = {}) {
+    const { send, localStream, iceServers, announce } = this.options;
+    const voice = this.channel === 'voice';
+    const peer = new Peer({
+      id: remote.id, role: remote.role, polite: remote.polite, iceServers: iceServers(), send, localStream,
+      kinds: voice ? ['audio'] : ['audio', 'video'],
+    });
+    remote.peer = peer;
+    remote.tile = this.#tile(remote, voice, merged);
+    peer.on('track', ({ track, streams }) => remote.tile?.showTrack(track, streams));
+    peer.on('statechange', () => this.#updateTile(remote));
+    peer.on('connected', () => {
+      announce(t('U bent in gesprek met {who}.', { who: roleInSentence(remote.role) }));
+      this.options.onConnected?.();
+    });
+    return peer;
+  }
+
+  /**
+   * @param {Remote} remote
+   * @param {boolean} audioOnly
+   * @param {boolean} merged
+   */
+  #tile(remote, audioOnly, merged) {
+    const tile = new RemoteTile(this.options.tiles, remote.role, { audioOnly });
+    tile.merged = merged;
+    return tile;
+  }
+
+  /**
+   * The call switched to a richer channel (docs/signaling.md, "Switching channel"): a chat's
+   * remotes get a connection (started by `mediaReady`, once the own devices were asked), a
+   * voice call's connections carry video too and their tiles show it. Synchronous, so a
+   * description that follows the switch finds its connection.
+   * @param {import('./link.js').Channel} channel
+   */
+  upgrade(channel) {
+    this.options.channel = channel;
+    for (const remote of this.#remotes.values()) {
+      if (!remote.peer) {
+        this.#connect(remote, { merged: true });
+        continue;
+      }
+      remote.peer.setKinds(channel === 'voice' ? ['audio'] : ['audio', 'video']);
+      if (channel === 'video' && remote.tile?.audioOnly) {
+        // the sound tile becomes a picture tile, playing what already arrives
+        remote.tile.remove();
+        const tile = this.#tile(remote, false, true);
+        remote.tile = tile;
+        for (const receiver of remote.peer.pc.getReceivers()) {
+          if (receiver.track.readyState === 'live' && receiver.track.kind === 'audio') tile.showTrack(receiver.track, []);
+        }
+        this.#updateTile(remote);
+      }
+    }
+    this.options.onChange();
+  }
+
+  /** The own devices were asked for after a switch: every connection sends what it has. */
+  mediaReady() {
+    for (const remote of this.#remotes.values()) remote.peer?.mediaReady();
   }
 
   /**

@@ -87,3 +87,17 @@ export function applyChannel({ channel, walkin }) {
 export function walkinLobbyText() {
   return t('U staat in de wachtrij. Een medewerker helpt u zo snel mogelijk.');
 }
+
+/**
+ * The page of a call that switched to a richer channel in the call (switching.js): the
+ * style sheet's layout of that channel, and its title.
+ * @param {Channel} channel
+ */
+export function switchLayout(channel) {
+  document.body.dataset.channel = channel;
+  const texts = channelTexts(channel);
+  const title = texts ? texts.title : t('Videogesprek met de gemeente');
+  byId('page-title', HTMLElement).textContent = title;
+  document.title = `${title} – Balie`;
+  byId('stage-title', HTMLElement).textContent = texts ? texts.stage : t('Beeld');
+}

@@ -140,6 +140,16 @@ export class Chat {
     }
   }
 
+  /**
+   * The call switched from a chat to voice or video: the chat stays open beside it, and
+   * from now on its button opens and closes it (and Escape closes it).
+   */
+  keepAfterSwitch() {
+    if (!this.main) return;
+    this.main = false;
+    this.elements.button.setAttribute('aria-expanded', String(this.#open));
+  }
+
   /** The call is over: closed, without moving the focus. */
   close() {
     this.#open = this.main;

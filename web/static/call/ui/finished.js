@@ -6,6 +6,7 @@
 
 import { t } from '../../texts.js';
 import { CLOSE } from '../close-codes.js';
+import { byId } from './dom.js';
 
 export const BROKEN_CONNECTION = t('Er ging iets mis met de verbinding. Open de link opnieuw.');
 // What the page says after a close code that ends the session (signal.js decides which).
@@ -27,6 +28,32 @@ const CLOSED_TEXT = new Map([
  */
 export function closedText(code) {
   return CLOSED_TEXT.get(code) ?? BROKEN_CONNECTION;
+}
+
+/**
+ * The end's elements in the call page's template.
+ * @param {HTMLElement} panel
+ * @param {HTMLButtonElement} rejoin
+ * @returns {FinishedElements}
+ */
+export function finishedElements(panel, rejoin) {
+  return {
+    panel,
+    title: byId('finished-title', HTMLElement),
+    text: byId('finished-text', HTMLElement),
+    detail: byId('finished-detail', HTMLElement),
+    rejoin,
+    next: byId('finished-next', HTMLElement),
+    questions: byId('finished-questions', HTMLElement),
+    reference: byId('finished-reference', HTMLElement),
+    book: byId('finished-book', HTMLElement),
+    bookLink: byId('finished-book-link', HTMLAnchorElement),
+    feedbackForm: byId('feedback-form', HTMLFormElement),
+    feedbackToken: byId('feedback-token', HTMLInputElement),
+    staff: byId('finished-staff', HTMLElement),
+    outcome: byId('finished-outcome', HTMLElement),
+    outcomeLink: byId('finished-outcome-link', HTMLAnchorElement),
+  };
 }
 
 /**

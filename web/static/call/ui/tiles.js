@@ -61,6 +61,8 @@ export class RemoteTile {
     this.state = state;
     // for tracks that arrive without a stream
     this.stream = new MediaStream();
+    // a tile made by a switch of channel plays every track in its own stream
+    this.merged = false;
   }
 
   /**
@@ -70,9 +72,15 @@ export class RemoteTile {
    */
   showTrack(track, streams) {
     const { video } = this;
-    const stream = streams[0] ?? this.stream;
-    if (stream === this.stream && !this.stream.getTracks().includes(track)) {
-      this.stream.addTrack(track);
+    // After a switch of channel the new tracks may come in another stream than the sound
+    // that played before: a tile then plays its own stream, one track of each kind.
+    let stream = streams[0] ?? this.stream;
+    if (this.merged || stream === this.stream) {
+      stream = this.stream;
+      for (const old of this.stream.getTracks()) {
+        if (old.kind === track.kind && old !== track) this.stream.removeTrack(old);
+      }
+      if (!this.stream.getTracks().includes(track)) this.stream.addTrack(track);
     }
     if (video.srcObject !== stream) video.srcObject = stream;
     video.play().catch(() => {});
