@@ -38,6 +38,7 @@ from playwright.async_api import (
     ViewportSize,
     WebSocketRoute,
     async_playwright,
+    expect,
 )
 
 from server.config import DEFAULT_NODE_MODULES, Config
@@ -285,6 +286,30 @@ async def wait_for_phase(participant: Participant, phase: str) -> None:
             f"{participant.name} never reached phase {phase!r}; state {state}\n"
             f"{participant.describe()}"
         ) from exc
+
+
+async def open_demo_wallet(resident: Participant) -> Page:
+    """The identity step as a person takes it: "Open de demo-wallet in een nieuw tabblad",
+    and the wallet's tab once it shows what will be shared."""
+    page = resident.page
+    await expect(page.locator("#verify")).to_be_visible(timeout=DEADLINE_MS)
+    demo = page.get_by_role("button", name="Open de demo-wallet in een nieuw tabblad")
+    async with resident.context.expect_page() as opened:
+        await demo.click()
+    wallet = await opened.value
+    await expect(wallet.get_by_role("heading", name="Gegevens delen")).to_be_visible(
+        timeout=DEADLINE_MS
+    )
+    return wallet
+
+
+async def share_in_demo_wallet(resident: Participant, wallet: Page) -> None:
+    """ "Delen" in the demo wallet's tab, by hand; then back to the call page."""
+    await wallet.get_by_role("button", name="Delen").click()
+    await expect(wallet.get_by_text("U heeft de gegevens gedeeld")).to_be_visible(
+        timeout=DEADLINE_MS
+    )
+    await resident.page.bring_to_front()
 
 
 async def admit_first_waiting(specialist: Participant) -> None:

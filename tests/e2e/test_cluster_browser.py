@@ -33,7 +33,9 @@ from tests.e2e.browser import (
     SocketCutter,
     admit_first_waiting,
     click_join,
+    open_demo_wallet,
     open_participant,
+    share_in_demo_wallet,
     wait_for_phase,
     wait_for_remote_video,
     wait_for_video_flowing,
@@ -101,14 +103,7 @@ async def test_a_call_across_two_nodes_with_the_identity_step_on_both(
         await click_join(resident)
 
         # the identity step starts on node A: the demo wallet opens in a new tab
-        await expect(page.locator("#verify")).to_be_visible(timeout=DEADLINE_MS)
-        demo = page.get_by_role("button", name="Open de demo-wallet in een nieuw tabblad")
-        async with resident.context.expect_page() as opened:
-            await demo.click()
-        wallet = await opened.value
-        await expect(wallet.get_by_role("heading", name="Gegevens delen")).to_be_visible(
-            timeout=DEADLINE_MS
-        )
+        wallet = await open_demo_wallet(resident)
         started = [
             node for _, path, node in door.served if path.endswith(VERIFICATION + "/session")
         ]
@@ -117,11 +112,7 @@ async def test_a_call_across_two_nodes_with_the_identity_step_on_both(
         # from here the balancer sends the resident's requests to node B
         door.send_to(b.url)
         switched = len(door.served)
-        await wallet.get_by_role("button", name="Delen").click()
-        await expect(wallet.get_by_text("U heeft de gegevens gedeeld")).to_be_visible(
-            timeout=DEADLINE_MS
-        )
-        await page.bring_to_front()
+        await share_in_demo_wallet(resident, wallet)
         await wait_for_phase(resident, "lobby")
         after = door.served[switched:]
         finished = [node for _, path, node in after if path.endswith(VERIFICATION + "/result")]

@@ -25,7 +25,9 @@ from tests.e2e.browser import (
     DEADLINE_MS,
     admit_first_waiting,
     click_join,
+    open_demo_wallet,
     open_participant,
+    share_in_demo_wallet,
     wait_for_phase,
     wait_for_remote_video,
     wait_for_video_flowing,
@@ -57,22 +59,10 @@ async def test_the_readme_journey_from_balie_serve_to_video_on_both_sides(
             await click_join(resident)
 
             # the identity step: the demo wallet in a new tab, answered by hand
-            await expect(page.locator("#verify")).to_be_visible(timeout=DEADLINE_MS)
-            demo = page.get_by_role("button", name="Open de demo-wallet in een nieuw tabblad")
-            await expect(demo).to_be_visible(timeout=DEADLINE_MS)
-            async with resident.context.expect_page() as opened:
-                await demo.click()
-            wallet = await opened.value
-            await expect(wallet.get_by_role("heading", name="Gegevens delen")).to_be_visible(
-                timeout=DEADLINE_MS
-            )
-            await wallet.get_by_role("button", name="Delen").click()
-            await expect(wallet.get_by_text("U heeft de gegevens gedeeld")).to_be_visible(
-                timeout=DEADLINE_MS
-            )
+            wallet = await open_demo_wallet(resident)
+            await share_in_demo_wallet(resident, wallet)
 
-            # back to the call page: the waiting room
-            await page.bring_to_front()
+            # back on the call page: the waiting room
             await wait_for_phase(resident, "lobby")
             await expect(page.locator("#lobby")).to_contain_text("U bent in de wachtkamer.")
 

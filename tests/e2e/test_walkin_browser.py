@@ -32,6 +32,8 @@ from tests.e2e.browser import (
     Participant,
     admit_first_waiting,
     click_join,
+    open_demo_wallet,
+    share_in_demo_wallet,
     sign_in_staff,
     wait_for_phase,
     wait_for_remote_video,
@@ -54,25 +56,6 @@ HEADINGS: Final = {
 }
 
 
-async def show_who_with_the_demo_wallet(resident: Participant) -> None:
-    """The identity step as a person does it: the demo wallet's own tab, "Delen" by hand."""
-    page = resident.page
-    await expect(page.locator("#verify")).to_be_visible(timeout=DEADLINE_MS)
-    demo = page.get_by_role("button", name="Open de demo-wallet in een nieuw tabblad")
-    async with resident.context.expect_page() as opened:
-        await demo.click()
-    wallet = await opened.value
-    await expect(wallet.get_by_role("heading", name="Gegevens delen")).to_be_visible(
-        timeout=DEADLINE_MS
-    )
-    await wallet.get_by_role("button", name="Delen").click()
-    await expect(wallet.get_by_text("U heeft de gegevens gedeeld")).to_be_visible(
-        timeout=DEADLINE_MS
-    )
-    await wallet.close()
-    await page.bring_to_front()
-
-
 async def walk_in(resident: Participant, channel: str) -> None:
     """From the home page to the queue."""
     page = resident.page
@@ -87,7 +70,7 @@ async def walk_in(resident: Participant, channel: str) -> None:
     await page.wait_for_url(re.compile(r"/call/r_[A-Za-z0-9_-]+$"))
     await expect(page.locator("h1")).to_have_text(HEADINGS[channel])
     await click_join(resident)
-    await show_who_with_the_demo_wallet(resident)
+    await share_in_demo_wallet(resident, await open_demo_wallet(resident))
     await wait_for_phase(resident, "lobby")
     await expect(page.locator("#queue-position")).to_have_text(
         "U bent de eerste in de wachtrij.", timeout=DEADLINE_MS

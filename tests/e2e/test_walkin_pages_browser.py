@@ -15,7 +15,6 @@ import pytest
 from playwright.async_api import Browser, expect
 
 from server.walkin.appkeys import WALKIN
-from server.walkin.callbacks import offered_windows
 from server.walkin.counters import Counter
 from server.walkin.hours import OpeningHours
 from signaling.channels import Channel
@@ -125,8 +124,10 @@ async def test_the_desk_walkin_section_by_keyboard_without_axe_violations(
     await service.arrive("demo", "bijstand", "r_desk-a11y-waiting", Channel.VOICE)
     served = await service.take_next("demo", "demo-anna")
     assert served is not None and served.room_id == "r_desk-a11y-serving"
-    windows = offered_windows(ALL_DAY, now)
-    await service.callbacks.request("demo", "wmo", PHONE, windows[0], windows, now)
+    # a window around now, whatever the hour (the offered ones may all be tomorrow's late at
+    # night, and the desk lists today's)
+    window = (now - timedelta(minutes=10), now + timedelta(minutes=50))
+    await service.callbacks.request("demo", "wmo", PHONE, window, [window], now)
 
     staff = await open_participant(browser, live_balie.url + "/staff", name="medewerker")
     page = staff.page
