@@ -26,7 +26,7 @@ from server.core.date_words import clock_words, day_words
 from server.core.forms import see_other
 from server.core.language import N_, gettext_for, language_of
 from server.core.pages import render
-from server.resident.common import PageError, check_origin
+from server.resident.common import PageError, check_origin, within_limit
 from server.walkin.appkeys import WALKIN
 from server.walkin.callbacks import BadPhone, checked_phone, offered_windows
 from server.walkin.counters import Counter
@@ -70,6 +70,7 @@ async def callback_form(
 
 async def request_callback(request: web.Request) -> web.StreamResponse:
     check_origin(request)
+    await within_limit(request)
     tenant, counter, _ = await _counter(request)
     form = await request.post()
     raw_phone = form.get("telefoon")

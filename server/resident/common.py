@@ -12,10 +12,12 @@ from aiohttp import web
 from server.booking.errors import BookingError
 from server.booking.problems import problem_for
 from server.core.browser import remember_browser
+from server.core.clients import client_key
 from server.core.language import N_, gettext_for
 from server.core.pages import render
 from server.core.problems import Problem, Unavailable
 from server.core.security import RETRY_AFTER, UNAVAILABLE, from_our_site
+from server.walkin.appkeys import WALKIN_LIMIT
 from signaling.messages import ID_PATTERN
 
 log = logging.getLogger("balie.booking.pages")
@@ -30,11 +32,15 @@ _ERROR_TITLES: Final = {
     403: N_("Deze link werkt niet"),
     404: N_("Dit bestaat niet"),
     409: N_("Dit lukt nu niet"),
+    429: N_("Even wachten"),
     422: N_("Dit lukt niet"),
     503: N_("Het lukt nu even niet"),
 }
 SOMETHING_WRONG: Final = N_("Er ging iets mis")
 CHECK_THE_LINK: Final = N_("Controleer de link of begin opnieuw.")
+TOO_MANY: Final = N_(
+    "U heeft dit net te vaak gevraagd. Wacht een paar minuten en probeer het dan opnieuw."
+)
 
 
 class PageError(Exception):
@@ -102,3 +108,10 @@ def check_origin(request: web.Request) -> None:
     if not from_our_site(request):
         log.warning("resident %s %s refused: foreign origin", request.method, request.path)
         raise PageError(403, N_("Dit formulier kwam niet van onze website. Begin opnieuw."))
+
+
+async def within_limit(request: web.Request) -> None:
+    """Walk-in rooms and call-back requests are limited per client (``WALKIN_LIMIT``)."""
+    if not await request.app[WALKIN_LIMIT].allow(client_key(request)):
+        log.warning("resident %s %s refused: too many requests", request.method, request.path)
+        raise PageError(429, TOO_MANY)

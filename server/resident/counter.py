@@ -31,7 +31,7 @@ from server.core.date_words import clock_words, day_words
 from server.core.forms import see_other
 from server.core.language import N_, gettext_for, language_of
 from server.core.pages import render
-from server.resident.common import PageError, check_origin
+from server.resident.common import PageError, check_origin, within_limit
 from server.walkin.appkeys import WALKIN
 from server.walkin.hours import ClosedReason, Status
 from server.walkin.service import CounterView
@@ -90,6 +90,7 @@ async def join_queue(request: web.Request) -> web.StreamResponse:
     """A new walk-in room for this resident, then the call page (device check, identity
     step, queue)."""
     check_origin(request)
+    await within_limit(request)
     tenant = tenant_of(request)
     form = await request.post()
     raw = form.get("kanaal")

@@ -17,10 +17,11 @@ from aiohttp import web
 
 from server.call.appkeys import HUB
 from server.core.appkeys import CLOCK, VAULT_KEYS
+from server.core.limits import limiter
 from server.core.tasks import periodic
 from server.db.appkeys import ENGINE
 from server.walkin import api
-from server.walkin.appkeys import WALKIN
+from server.walkin.appkeys import WALKIN, WALKIN_LIMIT
 from server.walkin.service import WalkinService
 from signaling.messages import JsonObject
 from signaling.roles import Role
@@ -30,6 +31,11 @@ log = logging.getLogger("balie.walkin")
 
 #: how often residents away past the grace period are let go and old tickets purged
 HOUSEKEEPING_INTERVAL: Final = 30.0
+#: walk-in rooms and call-back requests per client: a household trying a few times, or a
+#: library's shared address, stays well inside; a script making rooms or call-backs in bulk
+#: (which would fill the desk's list) gets 429
+LIMIT_BURST: Final = 20
+LIMIT_PER_MINUTE: Final = 6.0
 #: ended tickets (no personal data) are kept this long for the planner's figures
 KEEP_TICKETS: Final = timedelta(days=400)
 
@@ -52,6 +58,8 @@ async def walkin_context(app: web.Application) -> AsyncIterator[None]:
 
     service.announce = announce
     app[WALKIN] = service
+    # shared through Redis once core has connected it: one budget for the deployment
+    app[WALKIN_LIMIT] = limiter(app, "walk-in", burst=LIMIT_BURST, per_minute=LIMIT_PER_MINUTE)
     yield
 
 

@@ -576,3 +576,28 @@ async def test_hand_back_or_over_with_a_note_for_the_next_colleague(
     assert done.note_sealed is None
     assert (await service.queue.get("demo", arrived.id)).note_sealed is None
     assert "Nepnaam" not in logged(caplog)
+
+
+async def test_rooms_and_call_backs_in_bulk_from_one_client_are_refused(server: Staffed) -> None:
+    async with aiohttp.ClientSession() as session:
+
+        async def ask(path: str, data: dict[str, str]) -> int:
+            async with session.post(
+                f"{server.url}/balie/demo/{path}",
+                data=data,
+                headers={"Origin": server.origin},
+                allow_redirects=False,
+            ) as response:
+                body = await response.text()
+                if response.status == 429:
+                    assert "Wacht een paar minuten" in body
+                return response.status
+
+        statuses = [await ask("wmo", {"kanaal": "video"}) for _ in range(20)]
+        assert statuses == [303] * 20  # the burst: a household trying again and again
+        assert await ask("wmo", {"kanaal": "video"}) == 429
+        # call-backs draw on the same budget, refused before anything is stored
+        assert await ask("wmo/terugbellen", {"telefoon": "06 00000000", "tijd": "x"}) == 429
+    async with server.app[ENGINE].connect() as conn:
+        stored = (await conn.execute(select(walkin_callbacks.c.id))).all()
+    assert stored == []
