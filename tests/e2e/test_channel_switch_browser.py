@@ -17,7 +17,7 @@ Deadlines only stop a broken test from hanging; nothing asserts speed.
 from __future__ import annotations
 
 import pytest
-from playwright.async_api import Browser, expect
+from playwright.async_api import Browser, Page, expect
 
 from signaling.channels import Channel
 from signaling.roles import Role
@@ -32,6 +32,7 @@ from tests.e2e.channels import (
     issue_channel_room,
     media_probe,
     open_probed,
+    rtp_by_peer,
     wait_for_audio_received,
 )
 from tests.e2e.test_channels_browser import into_the_call, watch_status
@@ -138,6 +139,50 @@ async def test_no_keeps_the_chat_and_asks_for_no_device(
         # the specialist may ask again
         await expect(s_page.locator("#switch-video-btn")).to_be_visible()
         assert await focused(s_page) != "", "the focus was lost"
+    finally:
+        await resident.close()
+        await specialist.close()
+
+
+async def say_yes(resident_page: Page, question: str) -> None:
+    dialog = resident_page.get_by_role("alertdialog", name=question)
+    await expect(dialog).to_be_visible(timeout=DEADLINE_MS)
+    await resident_page.get_by_role("button", name="Ja").click()
+    await expect(dialog).to_be_hidden()
+
+
+async def test_a_chat_goes_to_voice_and_then_to_video(
+    browser: Browser, live_balie: LiveServer
+) -> None:
+    """The two other upgrades: chat → voice sends sound only (no video sender on either
+    side), then voice → video adds the picture to the same connection."""
+    room = issue_channel_room(live_balie, Channel.CHAT)
+    specialist = await open_probed(browser, room.seat(Role.SPECIALIST).url, name="medewerker")
+    resident = await open_probed(browser, room.seat(Role.RESIDENT).url, name="inwoner")
+    s_page, r_page = specialist.page, resident.page
+    try:
+        await into_the_call(specialist, resident)
+        await s_page.get_by_role("button", name="Overschakelen naar bellen").click()
+        await say_yes(r_page, "De medewerker wil overschakelen naar bellen. Is dat goed?")
+        for participant in (specialist, resident):
+            await wait_for_audio_received(participant)
+            await expect(participant.page.locator("h1")).to_have_text("Bellen met de gemeente")
+            for connection in await rtp_by_peer(participant):
+                assert connection["senderTracks"] == ["audio"], connection
+                kinds = {(s["type"], s["kind"]) for s in connection["rtp"]}  # type: ignore[attr-defined]
+                assert ("outbound-rtp", "video") not in kinds, connection
+        # from voice the only upgrade left is video
+        await expect(s_page.locator("#switch-voice-btn")).to_be_hidden()
+        await s_page.get_by_role("button", name="Overschakelen naar video").click()
+        await say_yes(r_page, QUESTION)
+        for participant in (specialist, resident):
+            await wait_for_video_flowing(participant, peers=1)
+            await expect(participant.page.locator("h1")).to_have_text(
+                "Videogesprek met de gemeente"
+            )
+            probe = await media_probe(participant)
+            assert probe.connections == 1, probe  # the same connection, renegotiated
+            participant.assert_no_page_errors()
     finally:
         await resident.close()
         await specialist.close()
