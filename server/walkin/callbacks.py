@@ -28,6 +28,7 @@ from identity.errors import VaultError
 from identity.vault import KeyRing, sealed_kid
 from server.booking.appointment import CONTACT_PHONE
 from server.core.clock import local_day
+from server.db.audit import audit
 from server.db.schema import purposes, walkin_callbacks
 from server.db.tx import reading, writing
 from server.walkin.errors import WalkinError
@@ -213,6 +214,16 @@ class Callbacks:
             )
             if changed.rowcount != 1:
                 raise CallbackGone("no such open call-back for these purposes")
+            # the number was used and is gone: the audit names the attribute, never its value
+            await audit(
+                conn,
+                tenant_id,
+                now,
+                f"staff-member:{staff_id}",
+                f"callback.{state.value}",
+                f"callback:{callback_id}",
+                ["phone"],
+            )
             row = (await conn.execute(select(walkin_callbacks).where(c.id == callback_id))).one()
         return _callback(row)[0]
 

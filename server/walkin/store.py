@@ -46,6 +46,7 @@ from typing import Any, Final
 from sqlalchemy import Row, Select, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from server.db.audit import audit
 from server.db.schema import purposes, walkin_tickets
 from server.db.tx import reading, writing
 from server.walkin import queue
@@ -190,11 +191,17 @@ class WalkinQueue:
                 current = _ticket(row)
                 taken = queue.take(current, staff_id, wanted, now)
                 if await _compare_and_set(conn, current, taken):
+                    await _audit(conn, taken, staff_id, "walkin.take", now)
                     return taken
         raise TicketContended(f"the queue kept changing under {ATTEMPTS} attempts to take")
 
     async def finish(self, tenant_id: str, ticket_id: str, staff_id: str, now: datetime) -> Ticket:
-        return await self._change(tenant_id, ticket_id, lambda t: queue.finish(t, staff_id, now))
+        return await self._change(
+            tenant_id,
+            ticket_id,
+            lambda t: queue.finish(t, staff_id, now),
+            audited=(staff_id, "walkin.finish", now),
+        )
 
     async def requeue(
         self,
@@ -207,7 +214,10 @@ class WalkinQueue:
     ) -> Ticket:
         """Hand a taken ticket back: it waits again with its original arrival time."""
         return await self._change(
-            tenant_id, ticket_id, lambda t: queue.requeue(t, staff_id, now, note_sealed=note_sealed)
+            tenant_id,
+            ticket_id,
+            lambda t: queue.requeue(t, staff_id, now, note_sealed=note_sealed),
+            audited=(staff_id, "walkin.hand_back", now),
         )
 
     async def hand_over(
@@ -233,6 +243,7 @@ class WalkinQueue:
             tenant_id,
             ticket_id,
             lambda t: queue.hand_over(t, staff_id, purpose, now, note_sealed=note_sealed),
+            audited=(staff_id, "walkin.hand_over", now),
         )
 
     # --- housekeeping --------------------------------------------------------------------
@@ -328,7 +339,14 @@ class WalkinQueue:
 
     # --- changing one ticket -------------------------------------------------------------
 
-    async def _change(self, tenant_id: str, ticket_id: str, change: Change) -> Ticket:
+    async def _change(
+        self,
+        tenant_id: str,
+        ticket_id: str,
+        change: Change,
+        *,
+        audited: tuple[str, str, datetime] | None = None,
+    ) -> Ticket:
         """Apply ``change`` to the ticket as it is now, if nobody changes it meanwhile.
 
         The read takes no lock on PostgreSQL: a refused change (say, "come back" for a
@@ -336,12 +354,17 @@ class WalkinQueue:
         inwoner" would then skip. Only the update locks, when it changes the row. A resident
         leaving while a specialist takes them waits for the take at the update, misses
         (the row is no longer as read), reads again and hears "the ticket is taken".
+
+        ``audited`` (staff id, action, when): a specialist's change, written to the audit
+        trail in the same transaction as the change itself.
         """
         for _ in range(ATTEMPTS):
             async with writing(self._engine) as conn:
                 current = await _read(conn, tenant_id, ticket_id)
                 changed = change(current)  # refuses (raises) from the state it reads
                 if await _compare_and_set(conn, current, changed):
+                    if audited is not None:
+                        await _audit(conn, changed, *audited)
                     return changed
         raise TicketContended(f"the ticket kept changing under {ATTEMPTS} attempts")
 
@@ -364,6 +387,16 @@ async def _read(conn: AsyncConnection, tenant_id: str, ticket_id: str) -> Ticket
     if row is None:
         raise TicketNotFound(f"no such walk-in ticket in tenant {tenant_id!r}")
     return _ticket(row)
+
+
+async def _audit(
+    conn: AsyncConnection, ticket: Ticket, staff_id: str, action: str, at: datetime
+) -> None:
+    """A specialist's change of a ticket in the audit trail: who (the staff member), what,
+    which ticket; no attributes, the ticket holds none."""
+    await audit(
+        conn, ticket.tenant_id, at, f"staff-member:{staff_id}", action, f"walkin:{ticket.id}"
+    )
 
 
 async def _by_room(conn: AsyncConnection, tenant_id: str, room_id: str) -> Ticket | None:

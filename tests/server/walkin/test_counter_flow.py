@@ -22,7 +22,7 @@ from sqlalchemy import select
 from identity.wallet import TestWallet
 from server.core.appkeys import KEYS
 from server.db.appkeys import ENGINE
-from server.db.schema import walkin_callbacks, walkin_tickets
+from server.db.schema import audit_events, walkin_callbacks, walkin_tickets
 from server.walkin.appkeys import WALKIN
 from server.walkin.counters import Counter
 from server.walkin.hours import OpeningHours
@@ -160,6 +160,16 @@ def resident(server: Staffed) -> Resident:
 async def page(session: aiohttp.ClientSession, url: str) -> tuple[int, str]:
     async with session.get(url) as response:
         return response.status, await response.text()
+
+
+async def audit_trail(server: Staffed, subject: str) -> list[tuple[str, str, list[str]]]:
+    async with server.app[ENGINE].connect() as conn:
+        rows = await conn.execute(
+            select(audit_events.c.action, audit_events.c.actor, audit_events.c.attributes)
+            .where(audit_events.c.subject == subject)
+            .order_by(audit_events.c.id)
+        )
+        return [(row.action, row.actor, list(row.attributes)) for row in rows]
 
 
 async def tickets(server: Staffed) -> list[dict[str, Any]]:
@@ -443,6 +453,9 @@ async def test_bel_mij_terug_from_the_page_to_the_desk_and_the_number_is_deleted
             assert again.status == 409
         callback = await server.app[WALKIN].callbacks.get("demo", callback_id)
         assert callback is not None and callback.state.value == "called"
+        assert await audit_trail(server, f"callback:{callback_id}") == [
+            ("callback.called", "staff-member:demo-anna", ["phone"])
+        ]
         async with server.app[ENGINE].connect() as conn:
             sealed = (await conn.execute(select(walkin_callbacks.c.phone_sealed))).scalars().all()
         assert sealed == [None]
@@ -575,6 +588,15 @@ async def test_hand_back_or_over_with_a_note_for_the_next_colleague(
     done = await service.finish("demo", arrived.id, "demo-chantal")
     assert done.note_sealed is None
     assert (await service.queue.get("demo", arrived.id)).note_sealed is None
+    # every specialist's step is in the audit trail, in the same transaction as the step
+    assert await audit_trail(server, f"walkin:{arrived.id}") == [
+        ("walkin.take", "staff-member:demo-anna", []),
+        ("walkin.hand_back", "staff-member:demo-anna", []),
+        ("walkin.take", "staff-member:demo-anna", []),
+        ("walkin.hand_over", "staff-member:demo-anna", []),
+        ("walkin.take", "staff-member:demo-chantal", []),
+        ("walkin.finish", "staff-member:demo-chantal", []),
+    ]
     assert "Nepnaam" not in logged(caplog)
 
 
