@@ -157,7 +157,8 @@ class WalkinService:
                 ticket = await self.queue.join(tenant_id, purpose, channel, now, room_id=room_id)
             except TicketConflict:  # the same resident's second socket, a moment earlier
                 found = await self.queue.in_room(tenant_id, room_id)
-                assert found is not None  # a conflict means the room's ticket exists
+                if found is None:
+                    raise
                 ticket = found
         elif ticket.state is TicketState.AWAY:
             try:
@@ -165,7 +166,8 @@ class WalkinService:
             except GraceExpired:
                 # gone too long: the place is lost (the page says so and offers to start again)
                 ticket = await self.queue.leave(tenant_id, ticket.id, now)
-        await self.tell_everyone(tenant_id, purpose)
+        # the ticket's purpose, not the token's: a colleague may have handed it over
+        await self.tell_everyone(tenant_id, ticket.purpose)
         return ticket
 
     async def info(self, tenant_id: str, room_id: str) -> QueueInfo | None:

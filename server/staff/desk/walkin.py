@@ -49,7 +49,8 @@ DESK: Final = "/staff/desk"
 
 @requires(Role.SPECIALIST)
 async def next_resident(request: web.Request) -> web.Response:
-    """ "Volgende inwoner": a booked resident due now and waiting, else the queue's next."""
+    """The button "Volgende inwoner": a booked resident due now and waiting, else the
+    queue's next."""
     principal = staff_principal(request)
     if principal.staff_id is None:
         return _refused(
