@@ -1,4 +1,5 @@
-""" "Bel mij terug": the resident leaves a phone number and a time window instead of waiting.
+"""Call-backs ("bel mij terug"): the resident leaves a phone number and a time window
+instead of waiting.
 
 ::
 

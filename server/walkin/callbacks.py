@@ -1,5 +1,5 @@
-""" "Bel mij terug": a resident who does not want to wait leaves a phone number and a time window,
-and a specialist with the purpose's skill calls them back.
+"""Call-backs ("bel mij terug"): a resident who does not want to wait leaves a phone number
+and a time window, and a specialist with the purpose's skill calls them back.
 
 The phone number is the only personal data. It is sealed with the vault keys, bound to the
 call-back's id (copied to another row it does not open), read only by the desk of a specialist

@@ -216,8 +216,8 @@ class WalkinService:
     # --- the specialist ------------------------------------------------------------------
 
     async def take_next(self, tenant_id: str, staff_id: str) -> Ticket | None:
-        """ "Volgende inwoner": the longest-waiting resident of the purposes this specialist
-        has the skill for; None when nobody waits for those."""
+        """The button "Volgende inwoner": the longest-waiting resident of the purposes this
+        specialist has the skill for; None when nobody waits for those."""
         wanted = await self.purposes_of(tenant_id, staff_id)
         ticket = await self.queue.take_next(tenant_id, staff_id, wanted, self._clock())
         if ticket is not None:

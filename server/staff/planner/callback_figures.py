@@ -1,5 +1,5 @@
-""" "Bel mij terug" on the planner's dashboard: per purpose, how many residents asked to be
-called back, and what became of it.
+"""Call-backs ("bel mij terug") on the planner's dashboard: per purpose, how many residents
+asked to be called back, and what became of it.
 
 Read straight from ``walkin_callbacks``, never its number: the query selects the purpose, the
 state and the times only (the sealed number is not read, not even to count). **Which
