@@ -18,10 +18,12 @@ from aiohttp import web
 from server.call.appkeys import HUB
 from server.core.appkeys import CLOCK, VAULT_KEYS
 from server.core.limits import limiter
+from server.core.metrics import METRICS
 from server.core.tasks import periodic
 from server.db.appkeys import ENGINE
 from server.walkin import api
-from server.walkin.appkeys import WALKIN, WALKIN_LIMIT
+from server.walkin.appkeys import WALKIN, WALKIN_LIMIT, WALKIN_METRICS
+from server.walkin.metrics import WalkinMetrics
 from server.walkin.service import WalkinService
 from signaling.messages import JsonObject
 from signaling.roles import Role
@@ -44,7 +46,7 @@ def setup(app: web.Application) -> None:
     api.add_routes(app)
     app.cleanup_ctx.append(walkin_context)
     app.cleanup_ctx.append(
-        periodic(HOUSEKEEPING_INTERVAL, _housekeeping, what="walk-in housekeeping")
+        periodic(HOUSEKEEPING_INTERVAL, housekeeping, what="walk-in housekeeping")
     )
 
 
@@ -58,12 +60,15 @@ async def walkin_context(app: web.Application) -> AsyncIterator[None]:
 
     service.announce = announce
     app[WALKIN] = service
+    app[WALKIN_METRICS] = WalkinMetrics(app[METRICS])
     # shared through Redis once core has connected it: one budget for the deployment
     app[WALKIN_LIMIT] = limiter(app, "walk-in", burst=LIMIT_BURST, per_minute=LIMIT_PER_MINUTE)
     yield
 
 
-async def _housekeeping(app: web.Application) -> None:
+async def housekeeping(app: web.Application) -> None:
+    """Let go of residents away past the grace period, purge old tickets, delete lapsed
+    call-back numbers, and read the gauges."""
     if WALKIN not in app:
         return
     service = app[WALKIN]
@@ -72,6 +77,7 @@ async def _housekeeping(app: web.Application) -> None:
         await service.tell_everyone(ticket.tenant_id, ticket.purpose)
     await service.queue.purge(now - KEEP_TICKETS)
     await service.callbacks.expire(now)
+    await app[WALKIN_METRICS].refresh(app[ENGINE], now)
 
 
 def on_seated(app: web.Application) -> Callable[[RoomClaims], Coroutine[Any, Any, None]]:

@@ -26,10 +26,11 @@ from server.db.schema import audit_events, walkin_callbacks, walkin_tickets
 from server.walkin.appkeys import WALKIN
 from server.walkin.counters import Counter
 from server.walkin.hours import OpeningHours
+from server.walkin.setup import housekeeping
 from signaling.channels import Channel
 from signaling.roles import Role
 from signaling.tokens import RoomClaims, verify_room_token
-from tests.leaks import logged
+from tests.leaks import logged, metrics_labels, metrics_text
 from tests.server.staff.desk.support import post_form
 from tests.server.staff.support import Staffed, signed_in, staffed_server
 from tests.support import MovableClock, SignalClient
@@ -623,3 +624,28 @@ async def test_rooms_and_call_backs_in_bulk_from_one_client_are_refused(server: 
     async with server.app[ENGINE].connect() as conn:
         stored = (await conn.execute(select(walkin_callbacks.c.id))).all()
     assert stored == []
+
+
+async def test_the_gauges_show_the_deployments_queue_and_open_call_backs(
+    server: Staffed,
+) -> None:
+    service = server.app[WALKIN]
+    for room, channel in (("r_gauge-1", Channel.VIDEO), ("r_gauge-2", Channel.CHAT)):
+        await service.arrive("demo", "wmo", room, channel)
+        server.clock.now += timedelta(seconds=30)
+    await service.arrive("demo", "bijstand", "r_gauge-3", Channel.CHAT)
+    assert await service.take_next("demo", "demo-bram") is not None  # wmo only: the video one
+    window = (server.clock.now, server.clock.now + timedelta(hours=1))
+    await service.callbacks.request(
+        "demo", "wmo", "06 00000000", window, [window], server.clock.now
+    )
+    server.clock.now += timedelta(seconds=30)
+    await housekeeping(server.app)
+    text = metrics_text(server.app)
+    assert 'balie_walkin_tickets{channel="chat",state="waiting"} 2.0' in text
+    assert 'balie_walkin_tickets{channel="video",state="taken"} 1.0' in text
+    assert 'balie_walkin_tickets{channel="voice",state="waiting"} 0.0' in text
+    # the chat resident who came 30 s after the first has waited 60 s now
+    assert "balie_walkin_longest_wait_seconds 60.0" in text
+    assert "balie_walkin_callbacks_open 1.0" in text
+    assert "06 00000000" not in metrics_labels(server.app) and "r_gauge" not in text
