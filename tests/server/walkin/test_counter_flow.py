@@ -30,6 +30,7 @@ from server.walkin.setup import housekeeping
 from signaling.channels import Channel
 from signaling.roles import Role
 from signaling.tokens import RoomClaims, verify_room_token
+from tests.english import assert_english, choose_english
 from tests.leaks import logged, metrics_labels, metrics_text
 from tests.server.staff.desk.support import post_form
 from tests.server.staff.support import Staffed, signed_in, staffed_server
@@ -649,3 +650,47 @@ async def test_the_gauges_show_the_deployments_queue_and_open_call_backs(
     assert "balie_walkin_longest_wait_seconds 60.0" in text
     assert "balie_walkin_callbacks_open 1.0" in text
     assert "06 00000000" not in metrics_labels(server.app) and "r_gauge" not in text
+
+
+#: names stored in Dutch (the municipality, the purposes), shown as stored on English pages
+STORED_NAMES = (
+    "Gemeente Voorbeeld (demo)",
+    "Bijstand (Participatiewet)",
+    "Wmo: hulp en ondersteuning thuis",
+    "Gemeentelijke belastingen",
+    "Burgerzaken: paspoort, verhuizing, uittreksel",
+)
+
+
+async def test_the_counter_pages_and_the_desk_section_in_english(
+    server: Staffed, anna: aiohttp.ClientSession
+) -> None:
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+        choose_english(session, server.url)
+        for path, says in (
+            ("/", "Talk now, without an appointment"),
+            ("/balie/demo", "Talk to Gemeente Voorbeeld (demo) now"),
+            ("/balie/demo/wmo", "How do you want to talk?"),
+            ("/balie/demo/wmo/terugbellen", "When may we call you?"),
+        ):
+            status, text = await page(session, server.url + path)
+            assert status == 200 and says in text, path
+            assert_english(text, leave_out=STORED_NAMES)
+        async with session.post(
+            f"{server.url}/balie/demo/wmo/terugbellen",
+            data={"telefoon": "12", "tijd": ""},
+            headers={"Origin": server.origin},
+        ) as refused:
+            text = await refused.text()
+        assert refused.status == 400 and "Enter a phone number of at least 10 digits" in text
+        assert_english(text, leave_out=STORED_NAMES)
+
+    service = server.app[WALKIN]
+    await service.arrive("demo", "wmo", "r_english-1", Channel.CHAT)
+    await service.arrive("demo", "bijstand", "r_english-2", Channel.VOICE)
+    assert await service.take_next("demo", "demo-anna") is not None
+    choose_english(anna, server.url)
+    status, desk = await page(anna, server.url + "/staff/desk")
+    assert status == 200 and "Walk-in counter" in desk and "Next resident" in desk
+    assert "You are helping now" in desk and "Queue per subject" in desk
+    assert_english(desk, leave_out=(*STORED_NAMES, "Anna (demo)"))
