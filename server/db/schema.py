@@ -19,8 +19,11 @@ A constraint predicate must be immutable, so it cannot say "hold not yet expired
 hold therefore keeps blocking until a write moves it to ``expired``; the booking service does
 that inside the same transaction, just before it inserts an overlapping row.
 
-Personal data: ``appointments.contact_email`` and ``contact_phone`` are the only personal
-values stored here. Audit events hold attribute *names*, never values.
+Personal data in clear: ``appointments.contact_email`` and ``contact_phone``, feedback
+comments, staff names and logins. Sealed with the vault keys: the verified attributes
+(``vault_entries``), staff TOTP secrets, call-back phone numbers (``walkin_callbacks``) and
+notes handed on with a walk-in resident. Audit events hold attribute *names*, never values.
+``docs/privacy.md`` says where each is deleted.
 """
 
 from __future__ import annotations
