@@ -2,7 +2,8 @@
 
 Opening hours (:mod:`server.walkin.hours`) are refused when they are built or read, with a
 message and a ``where`` naming the weekday, the date or the place in the stored data. The
-queue's branch is defined beside its state machine, in :mod:`server.walkin.queue`::
+queue's branch is defined beside its state machine, in :mod:`server.walkin.queue`, and the
+call-backs' in :mod:`server.walkin.callbacks`::
 
     WalkinError
     ├── InvalidHours         opening hours that cannot be (also a ValueError); .where says where
@@ -15,13 +16,17 @@ queue's branch is defined beside its state machine, in :mod:`server.walkin.queue
     ├── TicketNotFound       (queue) no such ticket in this tenant
     ├── UnknownPurpose       (queue) no such active purpose in this tenant
     ├── MissingSkill         (queue) the specialist lacks the skill for the ticket's purpose
-    └── TicketConflict       (queue) the request contradicts the ticket's current state
-        ├── InvalidState       the transition is not allowed from the current ``state``
-        │   ├── TakenByOther     taken, but by another specialist
-        │   └── GraceExpired     away for longer than the grace period
-        └── TicketContended    the ticket kept changing under the store's attempts
+    ├── TicketConflict       (queue) the request contradicts the ticket's current state
+    │   ├── InvalidState       the transition is not allowed from the current ``state``
+    │   │   ├── TakenByOther     taken, but by another specialist
+    │   │   └── GraceExpired     away for longer than the grace period
+    │   └── TicketContended    the ticket kept changing under the store's attempts
+    └── CallbackError        (call-backs) a request or change that cannot be made
+        ├── BadPhone           not a phone number of at least 10 digits (also a ValueError)
+        ├── BadWindow          a window the counter did not offer (also a ValueError)
+        └── CallbackGone       no open call-back with this id for these purposes
 
-Messages name weekdays, dates, times and states, never personal data.
+Messages name weekdays, dates, times and states, never personal data (never a phone number).
 """
 
 
