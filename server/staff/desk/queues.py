@@ -5,7 +5,6 @@ and the residents they took and have not finished (server/staff/desk/walkin.py a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
 
 from aiohttp import web
 
@@ -13,10 +12,10 @@ from server.booking.appkeys import CATALOG
 from server.core.appkeys import CLOCK
 from server.core.clock import local_day
 from server.core.date_words import clock_words, day_words
-from server.core.language import N_, gettext_for, language_of
+from server.core.language import gettext_for, language_of
 from server.staff.model import StaffPrincipal
 from server.walkin.appkeys import WALKIN
-from signaling.channels import Channel
+from server.walkin.words import CHANNEL_WORDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +74,7 @@ async def walkin_section(request: web.Request, principal: StaffPrincipal) -> dic
             t.id,
             t.purpose,
             names.get(t.purpose, t.purpose),
-            gettext(_CHANNEL_WORDS[t.channel]),
+            gettext(CHANNEL_WORDS[t.channel]),
             service.note_of(t),
         )
         for t in await service.serving(tenant, principal.staff_id)
@@ -102,10 +101,3 @@ async def walkin_section(request: web.Request, principal: StaffPrincipal) -> dic
         "callbacks": callbacks,
         "counters": counters,
     }
-
-
-_CHANNEL_WORDS: Final = {
-    Channel.VIDEO: N_("video"),
-    Channel.VOICE: N_("bellen"),
-    Channel.CHAT: N_("chat"),
-}

@@ -39,7 +39,8 @@ from server.walkin.queue import InvalidState, Ticket, TicketNotFound
 log = logging.getLogger("balie.desk")
 
 PREFIX: Final = "/staff/desk/walkin"
-_TICKET: Final = re.compile(r"[0-9a-f-]{36}")
+#: ticket and call-back ids (UUID4, as the stores make them)
+_UUID: Final = re.compile(r"[0-9a-f-]{36}")
 #: a specialist's token for a walk-in call works this long after taking the resident
 CALL_TTL: Final = timedelta(hours=3)
 #: the longest note handed on with a resident (characters)
@@ -133,7 +134,7 @@ async def callback_done(request: web.Request) -> web.Response:
     form = await request.post()
     state = _CALLBACK_OUTCOMES.get(str(form.get("uitkomst", "")))
     callback_id = request.match_info["callback"]
-    if state is None or principal.staff_id is None or not _TICKET.fullmatch(callback_id):
+    if state is None or principal.staff_id is None or not _UUID.fullmatch(callback_id):
         return _refused(
             request,
             400,
@@ -185,7 +186,7 @@ async def _own_ticket(request: web.Request, principal: StaffPrincipal) -> Ticket
     """The path's ticket, if this specialist is serving it; a refusal page otherwise."""
     raw = request.match_info["ticket"]
     ticket = None
-    if _TICKET.fullmatch(raw) and principal.staff_id is not None:
+    if _UUID.fullmatch(raw) and principal.staff_id is not None:
         try:
             ticket = await request.app[WALKIN].queue.get(principal.tenant_id, raw)
         except TicketNotFound:

@@ -19,7 +19,7 @@ from server.booking.appointment import (
 from server.booking.intervals import wall_to_instant
 from server.core.clock import AMSTERDAM
 from server.core.dates import parse_date
-from server.core.language import N_, gettext_for
+from server.core.language import gettext_for
 from server.db.appkeys import ENGINE
 from server.staff.auth import requires, staff_principal
 from server.staff.model import Role
@@ -37,7 +37,7 @@ from server.staff.planner.common import (
 )
 from server.staff.planner.store import Outcome, Score, Wait
 from server.staff.planner.walkin_figures import ALL, compute_figures, ticket_times
-from signaling.channels import Channel
+from server.walkin.words import CHANNEL_WORDS
 
 log = logging.getLogger("balie.planner")
 
@@ -113,13 +113,6 @@ class CallbackRow:
 
 #: the purpose key for feedback not tied to a purpose
 NO_PURPOSE: Final = "-"
-
-#: how the walk-in table names a channel
-CHANNEL_LABELS: Final = {
-    Channel.VIDEO: N_("video"),
-    Channel.VOICE: N_("bellen"),
-    Channel.CHAT: N_("chat"),
-}
 
 
 def iso_week(day: date) -> str:
@@ -358,7 +351,7 @@ async def dashboard(request: web.Request) -> web.Response:
             else names.get(row.purpose, row.purpose),
             channel=gettext("alle kanalen")
             if row.channel is None
-            else gettext(CHANNEL_LABELS[row.channel]),
+            else gettext(CHANNEL_WORDS[row.channel]),
             arrivals=row.arrivals,
             served=row.served,
             left=row.left,
