@@ -1,9 +1,9 @@
-"""Helpers for the voice, chat and walk-in browser tests (``test_channels_browser.py``).
+"""Helpers for the voice, chat, channel-switch and walk-in browser tests.
 
 Rooms whose tokens carry a ``channel`` (and ``walkin``) claim, a probe that records what a
 page asked of the browser's media (every ``getUserMedia`` constraint, every
-``RTCPeerConnection`` made, the device check's included), and the peer connections' RTP
-statistics as plain data.
+``RTCPeerConnection`` made, the device check's included), the peer connections' RTP
+statistics as plain data, and the call page's join, admit and status line by keyboard.
 
 The probe is an init script: it wraps the two browser APIs before the page's own scripts
 run, and the page cannot tell. It changes nothing the page gets back.
@@ -12,12 +12,13 @@ run, and the page cannot tell. It changes nothing the page gets back.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from dataclasses import dataclass
 from typing import Any, Final
 
 import aiohttp
-from playwright.async_api import Browser
+from playwright.async_api import Browser, Page
 
 from identity.wallet import TestWallet
 from server.call.rooms import IssuedRoom, IssuedSeat, new_id
@@ -25,7 +26,17 @@ from server.core.appkeys import KEYS
 from signaling.channels import Channel
 from signaling.roles import Role
 from signaling.tokens import issue_room_token
-from tests.e2e.browser import DEADLINE_S, Participant, call_state, click_join, open_participant
+from tests.e2e.browser import (
+    DEADLINE_MS,
+    DEADLINE_S,
+    Participant,
+    call_state,
+    click_join,
+    focused,
+    open_participant,
+    tab_to,
+    wait_for_phase,
+)
 from tests.support import LiveServer
 
 MEDIA_PROBE_JS: Final = """
@@ -126,6 +137,13 @@ async def open_probed(browser: Browser, url: str, *, name: str) -> Participant:
     return await open_participant(browser, url, name=name, init_script=MEDIA_PROBE_JS)
 
 
+async def open_both(browser: Browser, room: IssuedRoom) -> tuple[Participant, Participant]:
+    """The room's specialist and resident, each in a probed browser context of their own."""
+    specialist = await open_probed(browser, room.seat(Role.SPECIALIST).url, name="medewerker")
+    resident = await open_probed(browser, room.seat(Role.RESIDENT).url, name="inwoner")
+    return specialist, resident
+
+
 async def media_probe(participant: Participant) -> MediaProbe:
     raw = await participant.evaluate_json(
         "() => ({ constraints: window.__mediaProbe.constraints,"
@@ -195,3 +213,71 @@ async def join_and_show_who(resident: Participant, values: dict[str, str]) -> No
     await page.locator("#yivi-web-form canvas").wait_for(state="visible")
     async with aiohttp.ClientSession() as http:
         await TestWallet(http).disclose(started["sessionPtr"], values)
+
+
+# -- the call page by keyboard ----------------------------------------------------------
+
+#: the focus description (``focused``) of a button by id
+BUTTON: Final = r"^button\|button\|{}\|"
+
+
+def button(element_id: str) -> str:
+    return BUTTON.format(element_id)
+
+
+async def join_with_the_keyboard(participant: Participant) -> None:
+    page = participant.page
+    # enabled once the device check is done; waiting is no click
+    await page.wait_for_function(
+        "() => !document.getElementById('join-btn').disabled", timeout=DEADLINE_MS
+    )
+    await tab_to(page, button("join-btn"))
+    await page.keyboard.press("Enter")
+
+
+async def admit_with_the_keyboard(specialist: Participant) -> None:
+    page = specialist.page
+    await page.get_by_role("button", name=re.compile(r"^Toelaten")).first.wait_for(state="visible")
+    await tab_to(page, r"^button\|button\|\|Toelaten")
+    await page.keyboard.press("Enter")
+
+
+async def into_the_call(specialist: Participant, resident: Participant) -> None:
+    """Both join and the specialist admits, with the keyboard only."""
+    await join_with_the_keyboard(specialist)
+    await wait_for_phase(specialist, "call")
+    await join_with_the_keyboard(resident)
+    await wait_for_phase(resident, "lobby")
+    await admit_with_the_keyboard(specialist)
+    await wait_for_phase(resident, "call")
+    await wait_for_phase(specialist, "call")
+
+
+async def tab_stops(page: Page, stops: int = 25) -> list[str]:
+    """Where Tab goes, ``stops`` times from the focus (more than once round the page)."""
+    await page.evaluate("() => document.activeElement && document.activeElement.blur()")
+    seen = []
+    for _ in range(stops):
+        await page.keyboard.press("Tab")
+        seen.append(await focused(page))
+    return seen
+
+
+async def status_texts(page: Page) -> list[str]:
+    """What the status line said since ``watch_status`` (empty resets skipped)."""
+    texts = await page.evaluate("() => window.__statusTexts")
+    assert isinstance(texts, list)
+    return [str(text) for text in texts]
+
+
+async def watch_status(page: Page) -> None:
+    """Record every text the polite status line shows from now on."""
+    await page.evaluate(
+        """() => {
+             window.__statusTexts = [];
+             const status = document.getElementById('status');
+             new MutationObserver(() => {
+               if (status.textContent) window.__statusTexts.push(status.textContent);
+             }).observe(status, { childList: true, characterData: true, subtree: true });
+           }"""
+    )

@@ -20,7 +20,6 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from signaling.channels import Channel
-from signaling.roles import Role
 from tests.e2e import browser as e2e_browser
 from tests.e2e.browser import (
     DEADLINE_MS,
@@ -29,13 +28,14 @@ from tests.e2e.browser import (
     wait_for_video_flowing,
 )
 from tests.e2e.channels import (
+    into_the_call,
     issue_channel_room,
     media_probe,
-    open_probed,
+    open_both,
     rtp_by_peer,
     wait_for_audio_received,
+    watch_status,
 )
-from tests.e2e.test_channels_browser import into_the_call, watch_status
 from tests.support import LiveServer
 
 browser = e2e_browser.browser
@@ -50,8 +50,7 @@ async def test_a_chat_switches_to_video_when_the_resident_says_yes(
     browser: Browser, live_balie: LiveServer
 ) -> None:
     room = issue_channel_room(live_balie, Channel.CHAT)
-    specialist = await open_probed(browser, room.seat(Role.SPECIALIST).url, name="medewerker")
-    resident = await open_probed(browser, room.seat(Role.RESIDENT).url, name="inwoner")
+    specialist, resident = await open_both(browser, room)
     s_page, r_page = specialist.page, resident.page
     try:
         await into_the_call(specialist, resident)
@@ -109,8 +108,7 @@ async def test_no_keeps_the_chat_and_asks_for_no_device(
     browser: Browser, live_balie: LiveServer
 ) -> None:
     room = issue_channel_room(live_balie, Channel.CHAT)
-    specialist = await open_probed(browser, room.seat(Role.SPECIALIST).url, name="medewerker")
-    resident = await open_probed(browser, room.seat(Role.RESIDENT).url, name="inwoner")
+    specialist, resident = await open_both(browser, room)
     s_page, r_page = specialist.page, resident.page
     try:
         await into_the_call(specialist, resident)
@@ -157,8 +155,7 @@ async def test_a_chat_goes_to_voice_and_then_to_video(
     """The two other upgrades: chat → voice sends sound only (no video sender on either
     side), then voice → video adds the picture to the same connection."""
     room = issue_channel_room(live_balie, Channel.CHAT)
-    specialist = await open_probed(browser, room.seat(Role.SPECIALIST).url, name="medewerker")
-    resident = await open_probed(browser, room.seat(Role.RESIDENT).url, name="inwoner")
+    specialist, resident = await open_both(browser, room)
     s_page, r_page = specialist.page, resident.page
     try:
         await into_the_call(specialist, resident)

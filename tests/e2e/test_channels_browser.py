@@ -24,10 +24,9 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Final
 
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, expect
 
 from server.call.appkeys import HUB
 from signaling.channels import Channel
@@ -36,19 +35,26 @@ from signaling.turn import IceSettings
 from tests.e2e import browser as e2e_browser
 from tests.e2e.browser import (
     DEADLINE_MS,
-    Participant,
     accessible_at_both_sizes,
     focused,
     tab_to,
     wait_for_phase,
 )
 from tests.e2e.channels import (
+    admit_with_the_keyboard,
+    button,
+    into_the_call,
     issue_channel_room,
     join_and_show_who,
+    join_with_the_keyboard,
     media_probe,
+    open_both,
     open_probed,
     rtp_by_peer,
+    status_texts,
+    tab_stops,
     wait_for_audio_received,
+    watch_status,
 )
 from tests.support import LiveServer, config_for, free_port, live_server
 
@@ -57,72 +63,6 @@ live_balie = e2e_browser.live_balie
 
 pytestmark = pytest.mark.e2e
 
-#: the focus description (``focused``) of a button by id
-BUTTON: Final = r"^button\|button\|{}\|"
-
-
-def button(element_id: str) -> str:
-    return BUTTON.format(element_id)
-
-
-async def join_with_the_keyboard(participant: Participant) -> None:
-    page = participant.page
-    # enabled once the device check is done; waiting is no click
-    await page.wait_for_function(
-        "() => !document.getElementById('join-btn').disabled", timeout=DEADLINE_MS
-    )
-    await tab_to(page, button("join-btn"))
-    await page.keyboard.press("Enter")
-
-
-async def admit_with_the_keyboard(specialist: Participant) -> None:
-    page = specialist.page
-    await page.get_by_role("button", name=re.compile(r"^Toelaten")).first.wait_for(state="visible")
-    await tab_to(page, r"^button\|button\|\|Toelaten")
-    await page.keyboard.press("Enter")
-
-
-async def into_the_call(specialist: Participant, resident: Participant) -> None:
-    """Both join and the specialist admits, with the keyboard only."""
-    await join_with_the_keyboard(specialist)
-    await wait_for_phase(specialist, "call")
-    await join_with_the_keyboard(resident)
-    await wait_for_phase(resident, "lobby")
-    await admit_with_the_keyboard(specialist)
-    await wait_for_phase(resident, "call")
-    await wait_for_phase(specialist, "call")
-
-
-async def tab_stops(page: Page, stops: int = 25) -> list[str]:
-    """Where Tab goes, ``stops`` times from the focus (more than once round the page)."""
-    await page.evaluate("() => document.activeElement && document.activeElement.blur()")
-    seen = []
-    for _ in range(stops):
-        await page.keyboard.press("Tab")
-        seen.append(await focused(page))
-    return seen
-
-
-async def status_texts(page: Page) -> list[str]:
-    """What the status line said since ``watch_status`` (empty resets skipped)."""
-    texts = await page.evaluate("() => window.__statusTexts")
-    assert isinstance(texts, list)
-    return [str(text) for text in texts]
-
-
-async def watch_status(page: Page) -> None:
-    """Record every text the polite status line shows from now on."""
-    await page.evaluate(
-        """() => {
-             window.__statusTexts = [];
-             const status = document.getElementById('status');
-             new MutationObserver(() => {
-               if (status.textContent) window.__statusTexts.push(status.textContent);
-             }).observe(status, { childList: true, characterData: true, subtree: true });
-           }"""
-    )
-
-
 # -- voice -------------------------------------------------------------------------------
 
 
@@ -130,8 +70,7 @@ async def test_a_voice_call_carries_audio_only_on_both_sides(
     browser: Browser, live_balie: LiveServer
 ) -> None:
     room = issue_channel_room(live_balie, Channel.VOICE)
-    specialist = await open_probed(browser, room.seat(Role.SPECIALIST).url, name="medewerker")
-    resident = await open_probed(browser, room.seat(Role.RESIDENT).url, name="inwoner")
+    specialist, resident = await open_both(browser, room)
     try:
         for participant in (specialist, resident):
             page = participant.page
@@ -205,8 +144,7 @@ async def test_a_voice_call_with_the_keyboard_only_and_no_axe_violations(
     browser: Browser, live_balie: LiveServer
 ) -> None:
     room = issue_channel_room(live_balie, Channel.VOICE)
-    specialist = await open_probed(browser, room.seat(Role.SPECIALIST).url, name="medewerker")
-    resident = await open_probed(browser, room.seat(Role.RESIDENT).url, name="inwoner")
+    specialist, resident = await open_both(browser, room)
     r_page = resident.page
     try:
         await r_page.wait_for_function("() => !document.getElementById('join-btn').disabled")
@@ -267,8 +205,7 @@ async def test_a_chat_call_carries_messages_both_ways_and_no_media_at_all(
 
 async def _chat_without_media(browser: Browser, server: LiveServer) -> None:
     room = issue_channel_room(server, Channel.CHAT)
-    specialist = await open_probed(browser, room.seat(Role.SPECIALIST).url, name="medewerker")
-    resident = await open_probed(browser, room.seat(Role.RESIDENT).url, name="inwoner")
+    specialist, resident = await open_both(browser, room)
     s_page, r_page = specialist.page, resident.page
     try:
         for participant in (specialist, resident):
@@ -349,8 +286,7 @@ async def test_a_chat_call_with_the_keyboard_only_and_no_axe_violations(
     browser: Browser, live_balie: LiveServer
 ) -> None:
     room = issue_channel_room(live_balie, Channel.CHAT)
-    specialist = await open_probed(browser, room.seat(Role.SPECIALIST).url, name="medewerker")
-    resident = await open_probed(browser, room.seat(Role.RESIDENT).url, name="inwoner")
+    specialist, resident = await open_both(browser, room)
     r_page = resident.page
     try:
         await r_page.wait_for_function("() => !document.getElementById('join-btn').disabled")
@@ -491,8 +427,7 @@ async def test_a_walkin_resident_is_admitted_and_the_queue_lines_go(
     """The specialist who took the resident admits them (the existing lobby); a notice that
     arrives after that changes nothing on the call's screen."""
     room = issue_channel_room(live_balie, Channel.CHAT, walkin=True)
-    specialist = await open_probed(browser, room.seat(Role.SPECIALIST).url, name="medewerker")
-    resident = await open_probed(browser, room.seat(Role.RESIDENT).url, name="inwoner")
+    specialist, resident = await open_both(browser, room)
     try:
         await join_with_the_keyboard(resident)
         await wait_for_phase(resident, "lobby")

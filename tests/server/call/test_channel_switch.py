@@ -6,12 +6,9 @@ another node (signaling/room_state.py) keeps its channel and an open question.""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import aiohttp
 import orjson
-import pytest
 
 from server.call.rooms import new_id
 from server.core.appkeys import KEYS
@@ -21,19 +18,7 @@ from signaling.roles import Role
 from signaling.room import Room
 from signaling.room_state import RoomState, dump_state, load_state
 from signaling.tokens import issue_room_token
-from tests.support import LiveServer, SignalClient, live_server
-
-
-@pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[LiveServer]:
-    async with live_server(tmp_path) as running:
-        yield running
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as client:
-        yield client
+from tests.support import LiveServer, SignalClient
 
 
 def tokens(server: LiveServer, channel: Channel) -> dict[Role, str]:

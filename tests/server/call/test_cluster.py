@@ -12,12 +12,8 @@ Chromium through a load balancer: tests/e2e/test_cluster_browser.py.
 from __future__ import annotations
 
 import asyncio
-import base64
-import io
-import os
 import secrets
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
@@ -28,62 +24,17 @@ from redis.asyncio import Redis
 from server.call.appkeys import HUB
 from server.call.redis_bus import RedisBus
 from server.call.rooms import IssuedRoom
-from server.config import ClusterSettings, DatabaseSettings
 from server.core.limits import SharedLimiter
 from server.staff.auth import SIGN_IN_BURST, STAFF
 from signaling.close_codes import CloseCode
 from signaling.roles import Role
 from signaling.room_state import load_state
 from tests.redis_server import RedisServer, SelfSigned, redis_server
-from tests.support import LiveServer, SignalClient, config_for, live_server, seat_lobby
+from tests.server.call.cluster import Cluster
+from tests.support import LiveServer, SignalClient, seat_lobby
 
-BUS_KEYS = "k1:" + base64.b64encode(os.urandom(32)).decode()
 CANARIES = ("Test Persoon", "999999990", "test@example.invalid")
-#: a node stops in well under a second; far longer means it hangs
-STOP_PATIENCE = 60.0
 CHAT = "Mijn naam is Test Persoon, BSN 999999990, mail test@example.invalid"
-
-
-class Cluster:
-    """Nodes sharing one data directory (so one set of key files), Redis and database."""
-
-    def __init__(self, data_dir: Path, redis_url: str, database_url: str) -> None:
-        self.data_dir = data_dir
-        self.redis_url = redis_url
-        self.database_url = database_url
-        self.nodes: list[LiveServer] = []
-        self._stacks: dict[int, AsyncExitStack] = {}
-
-    async def start(self) -> LiveServer:
-        config = config_for(
-            self.data_dir,
-            database=DatabaseSettings(url=self.database_url, demo_data=False),
-            cluster=ClusterSettings(redis_url=self.redis_url, bus_keys=BUS_KEYS),
-        )
-        stack = AsyncExitStack()
-        node = await stack.enter_async_context(live_server(self.data_dir, config=config))
-        self.nodes.append(node)
-        self._stacks[id(node)] = stack
-        return node
-
-    async def stop(self, node: LiveServer) -> None:
-        """Stop a node as SIGTERM does: sockets told to go, rooms given up."""
-        await self._stacks.pop(id(node)).aclose()
-
-    async def stop_all(self) -> None:
-        try:
-            async with asyncio.timeout(STOP_PATIENCE):
-                for stack in list(self._stacks.values()):
-                    await stack.aclose()
-        except TimeoutError:
-            # say where it hangs instead of waiting for the suite's timeout
-            stacks = io.StringIO()
-            for task in asyncio.all_tasks():
-                task.print_stack(file=stacks)
-            where = stacks.getvalue()
-            raise AssertionError(f"nodes did not stop in {STOP_PATIENCE} s:\n{where}") from None
-        finally:
-            self._stacks.clear()
 
 
 @pytest.fixture
@@ -95,12 +46,6 @@ async def cluster(tmp_path: Path, redis: RedisServer, postgres_url: str) -> Asyn
         yield cluster
     finally:
         await cluster.stop_all()
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as client:
-        yield client
 
 
 async def call_across(

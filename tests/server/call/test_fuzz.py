@@ -24,7 +24,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +33,6 @@ from typing import Any
 import aiohttp
 import jwt
 import orjson
-import pytest
 from aiohttp import WSMsgType
 
 from server.call.appkeys import HUB
@@ -634,12 +633,6 @@ def check_legit(me: Legit, mine: str, theirs: str, rounds: int) -> None:
 
 
 # -- the test -------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as client:
-        yield client
 
 
 async def seat_room(

@@ -3,26 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import aiohttp
 import pytest
 
 from signaling.roles import Role
-from tests.support import LiveServer, SignalClient, live_server, seat_lobby, seat_pair
-
-
-@pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[LiveServer]:
-    async with live_server(tmp_path) as running:
-        yield running
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as client:
-        yield client
+from tests.support import LiveServer, SignalClient, seat_lobby, seat_pair
 
 
 async def test_foreign_origin_gets_403_and_no_upgrade(

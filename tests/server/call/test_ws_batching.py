@@ -11,23 +11,15 @@ stop a broken test from hanging; nothing here measures speed.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import orjson
-import pytest
 
 from server.call.connection import DIRECT_WRITE_LIMIT
 from signaling.roles import Role
 from tests.support import Closed, SignalClient, live_server, seat_pair
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as client:
-        yield client
 
 
 def raw(**message: Any) -> str:

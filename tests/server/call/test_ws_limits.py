@@ -13,7 +13,7 @@ import base64
 import contextlib
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +28,6 @@ from server.core.appkeys import KEYS
 from signaling.roles import Role
 from signaling.tokens import AUDIENCE, KeySet
 from tests.support import Closed, LiveServer, SignalClient, live_server, seat_pair
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as client:
-        yield client
 
 
 async def connect(session: aiohttp.ClientSession, server: LiveServer) -> SignalClient:

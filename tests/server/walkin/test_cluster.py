@@ -20,7 +20,7 @@ from server.db.appkeys import ENGINE
 from server.db.demo import seed_demo
 from server.walkin.appkeys import WALKIN
 from tests.redis_server import RedisServer
-from tests.server.call.test_cluster import Cluster
+from tests.server.call.cluster import Cluster
 from tests.support import LiveServer, SignalClient
 
 VALUES = {
