@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from identity.errors import VaultError
 from identity.vault import KeyRing
 from server.core.clock import Clock
-from server.db.schema import purposes, staff, walkin_tickets
+from server.db.schema import purposes, staff
 from server.db.tx import reading
 from server.walkin import hours, queue
 from server.walkin.callbacks import Callbacks
@@ -247,16 +247,7 @@ class WalkinService:
 
     async def serving(self, tenant_id: str, staff_id: str) -> list[Ticket]:
         """The tickets this specialist has taken and not finished."""
-        async with reading(self._engine) as conn:
-            rows = await conn.execute(
-                select(walkin_tickets.c.id).where(
-                    walkin_tickets.c.tenant_id == tenant_id,
-                    walkin_tickets.c.taken_by == staff_id,
-                    walkin_tickets.c.state == TicketState.TAKEN.value,
-                )
-            )
-            ids = [row.id for row in rows]
-        return [await self.queue.get(tenant_id, ticket_id) for ticket_id in ids]
+        return await self.queue.taken_by(tenant_id, staff_id)
 
     async def finish(self, tenant_id: str, ticket_id: str, staff_id: str) -> Ticket:
         return await self.queue.finish(tenant_id, ticket_id, staff_id, self._clock())
@@ -305,17 +296,9 @@ class WalkinService:
         Waiting: the resident's connection is gone past the hub's resume window; their place
         is kept for the queue's grace period (they come back by opening the page again,
         which joins the lobby: :meth:`arrive`), then the sweeper lets it go."""
-        async with reading(self._engine) as conn:
-            row = (
-                await conn.execute(
-                    select(walkin_tickets.c.tenant_id, walkin_tickets.c.id).where(
-                        walkin_tickets.c.room_id == room_id
-                    )
-                )
-            ).first()
-        if row is None:
+        ticket = await self.queue.of_room(room_id)
+        if ticket is None:
             return
-        ticket = await self.queue.get(row.tenant_id, row.id)
         now = self._clock()
         if ticket.state is TicketState.TAKEN and ticket.taken_by is not None:
             await self.queue.finish(ticket.tenant_id, ticket.id, ticket.taken_by, now)

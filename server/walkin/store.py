@@ -291,6 +291,26 @@ class WalkinQueue:
         async with reading(self._engine) as conn:
             return await _by_room(conn, tenant_id, room_id)
 
+    async def of_room(self, room_id: str) -> Ticket | None:
+        """The ticket of a walk-in room, whatever its tenant: for the call hub's hook, which
+        knows only the room (room ids are unique)."""
+        async with reading(self._engine) as conn:
+            return await _by_room(conn, None, room_id)
+
+    async def taken_by(self, tenant_id: str, staff_id: str) -> list[Ticket]:
+        """The tickets a staff member has taken and not finished, the earliest taken first."""
+        async with reading(self._engine) as conn:
+            rows = await conn.execute(
+                select(walkin_tickets)
+                .where(
+                    t.tenant_id == tenant_id,
+                    t.taken_by == staff_id,
+                    t.state == TicketState.TAKEN.value,
+                )
+                .order_by(t.taken_at, t.id)
+            )
+            return [_ticket(row) for row in rows]
+
     async def waiting(self, tenant_id: str, purpose: str) -> list[Place]:
         """The waiting tickets of a purpose with their places, the next one taken first."""
         async with reading(self._engine) as conn:
@@ -399,12 +419,12 @@ async def _audit(
     )
 
 
-async def _by_room(conn: AsyncConnection, tenant_id: str, room_id: str) -> Ticket | None:
-    row = (
-        await conn.execute(
-            select(walkin_tickets).where(t.tenant_id == tenant_id, t.room_id == room_id)
-        )
-    ).first()
+async def _by_room(conn: AsyncConnection, tenant_id: str | None, room_id: str) -> Ticket | None:
+    """The room's ticket; in ``tenant_id`` only, unless None (room ids are unique)."""
+    query = select(walkin_tickets).where(t.room_id == room_id)
+    if tenant_id is not None:
+        query = query.where(t.tenant_id == tenant_id)
+    row = (await conn.execute(query)).first()
     return None if row is None else _ticket(row)
 
 

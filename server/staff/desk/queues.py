@@ -61,11 +61,12 @@ async def walkin_section(request: web.Request, principal: StaffPrincipal) -> dic
     tenant = principal.tenant_id
     mine = set(await service.purposes_of(tenant, principal.staff_id))
     names = {p.key: p.name for p in await request.app[CATALOG].purposes(tenant)}
+    views = await service.views(tenant)
     queues = [
         QueueRow(
             view.purpose, names.get(view.purpose, view.purpose), view.waiting, view.status.is_open
         )
-        for view in await service.views(tenant)
+        for view in views
         if view.purpose in mine
     ]
     gettext = gettext_for(request)
@@ -80,20 +81,16 @@ async def walkin_section(request: web.Request, principal: StaffPrincipal) -> dic
         for t in await service.serving(tenant, principal.staff_id)
     ]
     # where a resident can be handed over to: every purpose with a counter
-    counters = [(key, names.get(key, key)) for key in await service.counters.all(tenant)]
-    now = request.app[CLOCK]()
-    callbacks = [
-        CallbackRow(
-            c.id,
-            names.get(c.purpose, c.purpose),
-            f"{clock_words(c.window_start)}–{clock_words(c.window_end)}"
-            if local_day(c.window_start) == local_day(now)
-            else f"{day_words(local_day(c.window_start), language_of(request).value)}, "
-            f"{clock_words(c.window_start)}–{clock_words(c.window_end)}",
-            c.phone,
-        )
-        for c in await service.callbacks.open_for(tenant, mine, local_day(now))
-    ]
+    counters = [(view.purpose, names.get(view.purpose, view.purpose)) for view in views]
+    today = local_day(request.app[CLOCK]())
+    language = language_of(request).value
+    callbacks = []
+    for c in await service.callbacks.open_for(tenant, mine, today):
+        window = f"{clock_words(c.window_start)}–{clock_words(c.window_end)}"
+        day = local_day(c.window_start)
+        if day != today:  # an earlier day's request nobody called back yet
+            window = f"{day_words(day, language)}, {window}"
+        callbacks.append(CallbackRow(c.id, names.get(c.purpose, c.purpose), window, c.phone))
     return {
         "queues": queues,
         "waiting": sum(q.waiting for q in queues),
