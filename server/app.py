@@ -21,6 +21,8 @@ from server.config import Config
 from server.core.clock import Clock, utc_now
 from server.core.setup import setup as setup_core
 from server.db.setup import setup as setup_db
+from server.messages import setup as messages
+from server.municipality.setup import setup as setup_municipality
 from server.probe.setup import setup as setup_probe
 from server.resident.setup import setup as setup_resident
 from server.staff.setup import setup as setup_staff
@@ -56,9 +58,11 @@ def create_app(
         bus=bus,
     )
     setup_booking(app)
+    messages.setup(app)
     verification.setup(app)
     walkin.setup(app)
     setup_resident(app)
+    setup_municipality(app)
     setup_staff(app)
     setup_probe(app)
     return app

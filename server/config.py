@@ -203,6 +203,51 @@ class StaffSettings:
     absolute_hours: int = 8
 
 
+class SmtpSecurity(StrEnum):
+    STARTTLS = "starttls"  #: plain connect, then STARTTLS before anything else (port 587)
+    TLS = "tls"  #: TLS from the first byte (port 465)
+    NONE = "none"  #: no TLS: only for a relay on loopback or in tests; refused in production
+
+
+class SmsProviderName(StrEnum):
+    NONE = "none"  #: no SMS: messages to a phone number fail with a clear reason
+    CM = "cm"  #: CM.com's Business Messaging API (server/messages/sms.py)
+
+
+@dataclass(frozen=True, slots=True)
+class MessagesSettings:
+    """E-mail, SMS and the outbox worker (docs/messages.md)."""
+
+    #: the SMTP server; empty: e-mails are written as .eml files to ``mail_dir`` (development)
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_security: SmtpSecurity = SmtpSecurity.STARTTLS
+    smtp_username: str = ""
+    smtp_password: str = field(default="", repr=False)
+    #: seconds per SMTP connection attempt and command
+    smtp_timeout: float = 30.0
+    #: the From of every e-mail; empty: the invite sender (BALIE_INVITE_FROM)
+    mail_from: str = ""
+    #: without an SMTP server: where e-mails are written (default: <data dir>/mail)
+    mail_dir: Path | None = None
+    sms_provider: SmsProviderName = SmsProviderName.NONE
+    #: the provider's API endpoint (CM.com's gateway by default; tests point it elsewhere)
+    sms_url: str = ""
+    #: the provider's secret (CM.com: the product token)
+    sms_token: str = field(default="", repr=False)
+    #: the sender shown on the phone: up to 11 letters and digits
+    sms_sender: str = "Gemeente"
+    #: seconds per request to the SMS provider
+    sms_timeout: float = 15.0
+    #: seconds between the worker's looks for due messages
+    poll_seconds: float = 5.0
+    #: attempts before a message is marked failed for the planner (backoff doubles each time)
+    max_attempts: int = 8
+    #: seconds a worker owns a message it claimed; a worker that died mid-send leaves it to
+    #: another after this. Longer than an SMTP conversation or SMS call with its timeout
+    lease_seconds: float = 120.0
+
+
 class LogFormat(StrEnum):
     #: readable lines, for a person at a terminal (the default)
     TEXT = "text"
@@ -247,6 +292,7 @@ class Config:
     identity: IdentitySettings = field(default_factory=IdentitySettings)
     booking: BookingSettings = field(default_factory=BookingSettings)
     staff: StaffSettings = field(default_factory=StaffSettings)
+    messages: MessagesSettings = field(default_factory=MessagesSettings)
     #: log level name for the ``balie`` loggers
     log_level: str = "INFO"
     #: readable text lines or one JSON object a line
@@ -283,6 +329,13 @@ class Config:
             host = urlsplit(self.public_url).hostname or "localhost"
             booking = dataclasses.replace(self.booking, invite_from=f"noreply@{host}")
             object.__setattr__(self, "booking", booking)
+        if self.messages.mail_dir is None or not self.messages.mail_from:
+            messages = dataclasses.replace(
+                self.messages,
+                mail_dir=self.messages.mail_dir or self.data_dir / "mail",
+                mail_from=self.messages.mail_from or self.booking.invite_from,
+            )
+            object.__setattr__(self, "messages", messages)
         if not self.database.url:
             url = f"sqlite+aiosqlite:///{self.data_dir / 'balie.db'}"
             object.__setattr__(self, "database", dataclasses.replace(self.database, url=url))
@@ -378,6 +431,7 @@ class Config:
                 vault_keys=read.text("BALIE_VAULT_KEYS", ""),
             ),
             booking=_booking_from_env(read, env),
+            messages=_messages_from_env(read),
             staff=StaffSettings(
                 idle_minutes=read.integer("BALIE_STAFF_IDLE_MINUTES", 15),
                 absolute_hours=read.integer("BALIE_STAFF_ABSOLUTE_HOURS", 8),
@@ -443,6 +497,33 @@ class Config:
         if self.log_key and len(self.log_key) < MIN_LOG_KEY_BYTES:
             raise ConfigError(f"BALIE_LOG_KEY must decode to at least {MIN_LOG_KEY_BYTES} bytes")
         self._validate_metrics()
+        self._validate_messages()
+
+    def _validate_messages(self) -> None:
+        messages = self.messages
+        if not 0 < messages.smtp_port < 65536:
+            raise ConfigError("BALIE_SMTP_PORT must be between 1 and 65535")
+        if min(messages.smtp_timeout, messages.sms_timeout, messages.poll_seconds) <= 0:
+            raise ConfigError(
+                "BALIE_SMTP_TIMEOUT, BALIE_SMS_TIMEOUT and BALIE_OUTBOX_POLL_SECONDS must be "
+                "positive"
+            )
+        if not 1 <= messages.max_attempts <= 20:
+            raise ConfigError("BALIE_OUTBOX_MAX_ATTEMPTS must be 1 to 20")
+        if messages.lease_seconds <= max(messages.smtp_timeout, messages.sms_timeout):
+            raise ConfigError(
+                "BALIE_OUTBOX_LEASE_SECONDS must be longer than BALIE_SMTP_TIMEOUT and "
+                "BALIE_SMS_TIMEOUT: a message still being sent would be claimed and sent "
+                "again by another worker"
+            )
+        if bool(messages.smtp_username) != bool(messages.smtp_password):
+            raise ConfigError("BALIE_SMTP_USERNAME and BALIE_SMTP_PASSWORD go together")
+        if not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+", messages.mail_from):
+            raise ConfigError("BALIE_MAIL_FROM must be a plain e-mail address")
+        if not re.fullmatch(r"[A-Za-z0-9 ]{1,11}", messages.sms_sender):
+            raise ConfigError("BALIE_SMS_SENDER must be 1 to 11 letters, digits or spaces")
+        if messages.sms_provider is not SmsProviderName.NONE and not messages.sms_token:
+            raise ConfigError("BALIE_SMS_TOKEN is needed with BALIE_SMS_PROVIDER")
 
     def _validate_metrics(self) -> None:
         metrics = self.metrics
@@ -502,6 +583,28 @@ class Config:
     def emulate_irma(self) -> bool:
         """Run the built-in IRMA emulator: development without a configured server."""
         return not self.production and not self.identity.irma.url
+
+
+def _messages_from_env(read: _Reader) -> MessagesSettings:
+    mail_dir = read.text("BALIE_MAIL_DIR", "")
+    return MessagesSettings(
+        smtp_host=read.text("BALIE_SMTP_HOST", ""),
+        smtp_port=read.integer("BALIE_SMTP_PORT", 587),
+        smtp_security=read.choice("BALIE_SMTP_SECURITY", SmtpSecurity, SmtpSecurity.STARTTLS),
+        smtp_username=read.text("BALIE_SMTP_USERNAME", ""),
+        smtp_password=read.text("BALIE_SMTP_PASSWORD", ""),
+        smtp_timeout=read.number("BALIE_SMTP_TIMEOUT", 30.0),
+        mail_from=read.text("BALIE_MAIL_FROM", ""),
+        mail_dir=Path(mail_dir) if mail_dir else None,
+        sms_provider=read.choice("BALIE_SMS_PROVIDER", SmsProviderName, SmsProviderName.NONE),
+        sms_url=read.text("BALIE_SMS_URL", ""),
+        sms_token=read.text("BALIE_SMS_TOKEN", ""),
+        sms_sender=read.text("BALIE_SMS_SENDER", "Gemeente"),
+        sms_timeout=read.number("BALIE_SMS_TIMEOUT", 15.0),
+        poll_seconds=read.number("BALIE_OUTBOX_POLL_SECONDS", 5.0),
+        max_attempts=read.integer("BALIE_OUTBOX_MAX_ATTEMPTS", 8),
+        lease_seconds=read.number("BALIE_OUTBOX_LEASE_SECONDS", 120.0),
+    )
 
 
 def _booking_from_env(read: _Reader, env: Mapping[str, str]) -> BookingSettings:

@@ -35,12 +35,13 @@ from signaling.roles import Role
 
 DEADLINE = 20.0
 
-#: the identity settings production requires, with obviously unusable values
+#: the identity (and mail) settings production requires, with obviously unusable values
 PRODUCTION_IDENTITY = {
     "BALIE_IRMA_URL": "https://irma.internal.example",
     "BALIE_IRMA_TOKEN": "requestor-token",
     "BALIE_IRMA_RESULT_KEY_FILE": "/etc/balie/irma-jwt.pem",
     "BALIE_VAULT_KEYS": "v1:" + "A" * 43 + "=",
+    "BALIE_SMTP_HOST": "smtp.internal.example",
 }
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -4,7 +4,7 @@
   is I/O-free: no web framework, no templates);
 - ``server/core`` and ``server/db`` import no feature (``server.call``, ``server.booking``,
   ``server.calendars``, ``server.verification``, ``server.resident``, ``server.staff``,
-  ``server.probe``, ``server.walkin``);
+  ``server.probe``, ``server.walkin``, ``server.municipality``, ``server.messages``);
 - no feature imports another feature's HTTP handlers (the modules the router's handlers
   live in, and each feature's ``setup``);
 - the booking engine imports neither aiohttp nor SQLAlchemy.
@@ -39,6 +39,8 @@ FEATURES = (
     "staff",
     "probe",
     "walkin",
+    "municipality",
+    "messages",
 )
 INFRASTRUCTURE = ("server.core", "server.db")
 #: the pure slot engine and its values (docs/booking.md): no web framework, no SQL

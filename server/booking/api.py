@@ -32,11 +32,12 @@ from typing import Final
 
 from aiohttp import web
 
-from server.booking.appkeys import BOOKING, CALENDAR_WRITER, CATALOG, FEED_TOKENS
+from server.booking.appkeys import BOOKING, CATALOG, FEED_TOKENS
 from server.booking.appointment import APPOINTMENT_ID, Appointment, AppointmentState
 from server.booking.calendar_writer import SHOWN_STATES, calendar_appointment
 from server.booking.catalog import identity_labels
 from server.booking.errors import LinkInvalid
+from server.booking.explanation import Reason
 from server.booking.invites import invite_response, join_url
 from server.booking.join_links import new_room_id, staff_join_url
 from server.booking.links import ManageClaims
@@ -87,6 +88,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get(PREFIX + "/appointments/{appointment}", appointment_details)
     app.router.add_post(PREFIX + "/appointments/{appointment}/cancel", cancel_appointment)
     app.router.add_post(PREFIX + "/appointments/{appointment}/reschedule", reschedule_appointment)
+    app.router.add_post(PREFIX + "/appointments/{appointment}/reminders", appointment_reminders)
     app.router.add_get(PREFIX + "/appointments/{appointment}/invite.ics", appointment_invite)
     app.router.add_get(FEED_PATH, staff_feed_ics)
     app.router.add_get(PREFIX + "/slots/explain", explain_slot)
@@ -157,14 +159,15 @@ async def explain_slot(request: web.Request) -> web.Response:
     with translated("purpose"):
         explanation = await _service(request).explain(tenant, purpose, start)
     reasons = sorted({str(f.reason) for v in explanation.staff for f in v.findings})
-    return web.json_response(
-        {
-            "start": local_iso(explanation.start),
-            "end": local_iso(explanation.end),
-            "available": explanation.available,
-            "reasons": [] if explanation.available else reasons,
-        }
-    )
+    found: dict[str, object] = {
+        "start": local_iso(explanation.start),
+        "end": local_iso(explanation.end),
+        "available": explanation.available,
+        "reasons": [] if explanation.available else reasons,
+    }
+    if not explanation.available and Reason.PUBLIC_HOLIDAY in reasons:
+        found["holiday"] = explanation.holiday  # the Dutch name, e.g. "Koningsdag"
+    return web.json_response(found)
 
 
 # --- hold, book ---------------------------------------------------------------------------
@@ -207,8 +210,6 @@ async def book_appointment(request: web.Request) -> web.Response:
         booked = await _service(request).confirm(
             tenant, hold_id, version, contact=contact, room_id=new_room_id(), idempotency_key=key
         )
-    if booked.state is AppointmentState.BOOKED:
-        request.app[CALENDAR_WRITER].booked(booked)
     log.info("appointment %s booked (tenant %s)", booked.id, tenant)
     return _created(request, booked)
 
@@ -238,11 +239,32 @@ async def cancel_appointment(request: web.Request) -> web.Response:
             cancelled = await service.cancel(
                 tenant, appointment_id, claims.version, idempotency_key=key
             )
-    request.app[CALENDAR_WRITER].cancelled(cancelled)
     log.info("appointment %s cancelled (tenant %s)", cancelled.id, tenant)
     return web.json_response(
         _appointment_json(cancelled) | _links(request, cancelled, manage=False)
     )
+
+
+async def appointment_reminders(request: web.Request) -> web.Response:
+    """Reminders on or off (``{"reminders": false}``), with the manage token; the token
+    stays valid (the appointment's version does not change)."""
+    tenant, appointment_id = await _tenant(request), appointment_id_of(request)
+    body = await json_body(request)
+    only_fields(body, {"reminders"})
+    wanted = body.get("reminders")
+    if not isinstance(wanted, bool):
+        raise Problem(
+            400,
+            "field-invalid",
+            "reminders must be true or false",
+            extra={"field": "reminders"},
+        )
+    with translated("appointment"):
+        claims = _claims(request, tenant, appointment_id)
+        changed = await _service(request).set_reminders(tenant, claims.appointment_id, wanted)
+    state = "on" if wanted else "off"
+    log.info("appointment %s reminders %s (tenant %s)", changed.id, state, tenant)
+    return web.json_response(_appointment_json(changed))
 
 
 async def reschedule_appointment(request: web.Request) -> web.Response:
@@ -265,9 +287,7 @@ async def reschedule_appointment(request: web.Request) -> web.Response:
                 room_id=new_room_id(),
                 idempotency_key=key,
             )
-        old = await service.get(tenant, appointment_id)
-    request.app[CALENDAR_WRITER].moved(old, moved)
-    log.info("appointment %s rescheduled to %s (tenant %s)", old.id, moved.id, tenant)
+    log.info("appointment %s rescheduled to %s (tenant %s)", appointment_id, moved.id, tenant)
     return _created(request, moved)
 
 
@@ -340,6 +360,8 @@ def _appointment_json(appointment: Appointment) -> dict[str, object]:
         body["hold_expires_at"] = instant_iso(appointment.hold_expires_at)
     if appointment.rescheduled_from is not None:
         body["rescheduled_from"] = appointment.rescheduled_from
+    if appointment.state is not AppointmentState.HELD:
+        body["reminders"] = appointment.contact.reminders
     return body
 
 

@@ -73,10 +73,16 @@ NO_SHOW: Final = Transition(
 
 @dataclass(frozen=True, slots=True)
 class Contact:
-    """Where a confirmation may be sent. Personal data: kept out of reprs, logs and audit."""
+    """Where a confirmation may be sent, and how. The address and number are personal data:
+    kept out of reprs, logs and audit."""
 
     email: str | None = field(default=None, repr=False)
+    #: E.164 (+31612345678)
     phone: str | None = field(default=None, repr=False)
+    #: the language of the messages: nl | en
+    language: str = "nl"
+    #: False: no reminders (confirmations and notices still go)
+    reminders: bool = True
 
     @property
     def attribute_names(self) -> tuple[str, ...]:

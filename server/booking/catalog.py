@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from identity.errors import PolicyError
 from identity.policy import policy_from_stored
+from server.booking.store import load_holidays
+from server.core.holidays import HolidayRules
 from server.db.schema import purposes, staff, tenants
 from server.db.tx import reading
 
@@ -65,6 +67,11 @@ class Catalog:
             found = await conn.execute(select(tenants.c.name).where(tenants.c.id == tenant_id))
             name: str | None = found.scalar_one_or_none()
             return name
+
+    async def holidays(self, tenant_id: str) -> HolidayRules:
+        """Which public holidays close the tenant's booking (the defaults if it chose none)."""
+        async with reading(self._engine) as conn:
+            return await load_holidays(conn, tenant_id)
 
     async def purposes(self, tenant_id: str) -> list[PurposeInfo]:
         """The tenant's active purposes, by name."""

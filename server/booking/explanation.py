@@ -19,6 +19,8 @@ class Reason(StrEnum):
     NO_RULE = "no-rule"  #: they have no hours at all on that date
     OUTSIDE_HOURS = "outside-hours"  #: the slot does not fit inside their hours
     EXCEPTION = "exception"  #: a closed exception (holiday, training) covers it
+    #: a public holiday closes the date (the detail names it) and no extra hours open it
+    PUBLIC_HOLIDAY = "public-holiday"
     NOT_ALIGNED = "not-aligned"  #: it is not on the slot grid of their hours
     NOTICE = "notice"  #: it starts too soon
     HORIZON = "horizon"  #: its date is not bookable yet (or any more)
@@ -52,6 +54,8 @@ class Explanation:
     end: datetime
     zone: ZoneInfo
     staff: tuple[StaffVerdict, ...]
+    #: the Dutch name of the public holiday that closes the date under the tenant's rules
+    holiday: str | None = None
 
     @property
     def available(self) -> bool:

@@ -22,6 +22,7 @@ from server.booking.errors import (
 )
 from server.booking.intervals import wall_to_instant
 from server.core.clock import AMSTERDAM
+from server.core.holidays import DEFAULT_RULES, HolidayRules
 
 _ZERO: Final = timedelta(0)
 _MINUTE: Final = timedelta(minutes=1)
@@ -237,8 +238,12 @@ class SlotRequest:
     busy: tuple[Busy, ...] = ()
     allocations: tuple[Allocation, ...] = ()
     zone: ZoneInfo = AMSTERDAM
+    #: which Dutch public holidays close the tenant's booking (``tenants.holidays``)
+    holidays: HolidayRules = DEFAULT_RULES
 
     def __post_init__(self) -> None:
+        if not isinstance(self.holidays, HolidayRules):
+            raise InvalidRequest(f"holidays {self.holidays!r} must be HolidayRules")
         if self.now.utcoffset() is None:
             raise InvalidRequest(f"now {self.now.isoformat()} has no time zone")
         seen: set[str] = set()

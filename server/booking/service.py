@@ -48,7 +48,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, Operation
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from server.booking import store
+from server.booking import earlier, store
 from server.booking.appointment import (
     CANCEL,
     CHECK_IN,
@@ -79,11 +79,13 @@ from server.booking.errors import (
     TooManyHolds,
 )
 from server.booking.explanation import Explanation, Reason
+from server.booking.hooks import ChangeHook, ChangeReason
 from server.booking.intervals import wall_to_instant
 from server.booking.links import LinkKeys, ManageClaims, issue_manage_link, verify_manage_link
 from server.booking.model import Busy, PurposeRules, SlotRequest, Staff
 from server.booking.slots import Slot, SlotSearch, pick_staff
 from server.core.clock import AMSTERDAM, Clock, utc_now
+from server.core.holidays import HolidayRules
 from server.core.logs import Event, event
 from server.db.audit import audit
 from server.db.engine import writer
@@ -120,6 +122,8 @@ class _Plan:
     busy: tuple[Busy, ...]
     #: the requested staff member, if the caller named one
     staff_id: str | None
+    #: which public holidays close the tenant's booking (``tenants.holidays``)
+    holidays: HolidayRules
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +146,8 @@ class BookingService:
     :param holds_per_client: live holds one client may have at once (0: no cap); needs
         ``link_keys``, whose active key makes the pseudonyms.
     :param zone: the zone of working hours and dates.
+    :param on_change: called inside every write transaction that changes an appointment
+        (:mod:`server.booking.hooks`); None: nothing else happens.
     """
 
     def __init__(
@@ -154,6 +160,7 @@ class BookingService:
         hold_duration: timedelta = DEFAULT_HOLD,
         holds_per_client: int = 0,
         zone: ZoneInfo = AMSTERDAM,
+        on_change: ChangeHook | None = None,
     ) -> None:
         if hold_duration <= timedelta(0):
             raise ValueError(f"hold_duration {hold_duration} must be positive")
@@ -165,6 +172,7 @@ class BookingService:
         self.hold_duration = hold_duration
         self.holds_per_client = holds_per_client
         self.zone = zone
+        self._on_change = on_change
 
     # --- availability ----------------------------------------------------------------------
 
@@ -279,7 +287,7 @@ class BookingService:
         values: dict[str, Any] = {"hold_expires_at": None}
         names: tuple[str, ...] = ()
         if contact is not None:
-            values |= {"contact_email": contact.email, "contact_phone": contact.phone}
+            values |= store.contact_values(contact)
             names = contact.attribute_names
         # Fingerprinted without the room: a retry mints a fresh random room id, and must
         # still replay (the stored appointment keeps the first one's room).
@@ -326,8 +334,10 @@ class BookingService:
         *,
         idempotency_key: str | None = None,
         actor: str = "resident",
+        reason: ChangeReason = ChangeReason.ASKED,
     ) -> Appointment:
-        """Cancel a booking; its slot is free at once and its manage links die."""
+        """Cancel a booking; its slot is free at once and its manage links die. ``reason``
+        says what the resident is told (:class:`~server.booking.hooks.ChangeReason`)."""
         return await self._transition(
             tenant_id,
             appointment_id,
@@ -336,6 +346,7 @@ class BookingService:
             {},
             idempotency_key=idempotency_key,
             actor=actor,
+            reason=reason,
         )
 
     async def reschedule(
@@ -349,6 +360,7 @@ class BookingService:
         room_id: str | None = None,
         idempotency_key: str | None = None,
         actor: str = "resident",
+        reason: ChangeReason = ChangeReason.ASKED,
     ) -> Appointment:
         """Move a booking to ``start``; returns the new appointment (a new id, booked, with
         ``rescheduled_from`` set, in ``room_id`` if given; like ``confirm``, the room is not
@@ -384,20 +396,93 @@ class BookingService:
                 rescheduled_from=old.id,
                 room_id=room_id,
             )
-            await audit(conn, tenant_id, now, actor, "appointment.reschedule", _subject(old.id))
-            await audit(
-                conn,
-                tenant_id,
-                now,
-                actor,
-                "appointment.book",
-                _subject(new.id),
-                old.contact.attribute_names,
-            )
+            await self._moved(conn, old, new, now, actor, reason)
             await self._settle_key(conn, tenant_id, idempotency_key, new.id)
             return new
 
         return await self._write(work)
+
+    async def take_earlier(
+        self,
+        tenant_id: str,
+        appointment_id: str,
+        version: int,
+        *,
+        room_id: str | None = None,
+        actor: str = "resident",
+    ) -> Appointment:
+        """Move a booking into the earlier time its earlier-time offer holds
+        (:mod:`server.booking.earlier`): the hold becomes the booking (with the old one's
+        contact details, in ``room_id``), the old one ends ``cancelled``, in one transaction.
+        Raises :class:`HoldExpired` when there is no live offer any more, and what
+        :meth:`reschedule` raises for the old appointment."""
+
+        async def work(conn: AsyncConnection) -> Appointment:
+            now = self._clock()
+            place = await earlier.place(conn, tenant_id, appointment_id, now)
+            if place is None or place.offer is None:
+                raise HoldExpired(
+                    f"cannot take the earlier time: appointment {appointment_id} has no offer "
+                    "any more"
+                )
+            offer = place.offer
+            old = await self._swap(conn, tenant_id, appointment_id, version, RESCHEDULE, {}, now)
+            values = {
+                "hold_expires_at": None,
+                "rescheduled_from": old.id,
+                "room_id": room_id,
+                **store.contact_values(old.contact),
+            }
+            new = await self._swap(conn, tenant_id, offer.id, offer.version, CONFIRM, values, now)
+            await self._moved(conn, old, new, now, actor)
+            return new
+
+        return await self._write(work)
+
+    async def earlier_list(
+        self, tenant_id: str, appointment_id: str, version: int, action: str
+    ) -> None:
+        """The earlier-time list for a booked appointment at ``version``: ``aan`` puts it on,
+        ``uit`` takes it off (releasing an offer it held), ``nee`` says no to the offer (off
+        the list; the slot goes to the next in line). Raises :class:`InvalidState` or
+        :class:`StaleVersion` like a change would, without changing the version."""
+
+        async def work(conn: AsyncConnection) -> None:
+            now = self._clock()
+            current = await store.get_appointment(conn, tenant_id, appointment_id)
+            if current.state is not AppointmentState.BOOKED:
+                raise InvalidState(
+                    f"cannot change the earlier-time list: appointment {appointment_id} is "
+                    f"{current.state}",
+                    current.state,
+                )
+            if current.version != version:
+                raise StaleVersion(
+                    f"appointment {appointment_id} is at version {current.version}",
+                    current.version,
+                )
+            if action == "aan":
+                await earlier.ask(conn, current, now)
+            else:
+                offer = await earlier.withdraw(conn, tenant_id, appointment_id)
+                released = offer and await earlier.release_offer(conn, tenant_id, offer, now)
+                if released:
+                    await self._changed(conn, released, now, reason=ChangeReason.OFFER_LET_GO)
+            await audit(
+                conn,
+                tenant_id,
+                now,
+                "resident",
+                f"appointment.earlier_{action}",
+                _subject(appointment_id),
+            )
+
+        await self._write(work)
+
+    async def earlier_place(self, appointment: Appointment) -> earlier.Place | None:
+        """The appointment's place on the earlier-time list, with a live offer."""
+        async with self._read() as conn:
+            return await earlier.place(conn, appointment.tenant_id, appointment.id, self._clock())
 
     async def check_in(
         self, tenant_id: str, appointment_id: str, version: int, *, room_id: str | None = None
@@ -424,6 +509,29 @@ class BookingService:
         self, tenant_id: str, appointment_id: str, version: int, *, actor: str
     ) -> Appointment:
         return await self._transition(tenant_id, appointment_id, version, NO_SHOW, {}, actor=actor)
+
+    async def set_reminders(
+        self, tenant_id: str, appointment_id: str, wanted: bool, *, actor: str = "resident"
+    ) -> Appointment:
+        """Reminders on or off for a booked appointment. A preference, not a change of the
+        appointment: its version stays, so the resident's manage link keeps working. Raises
+        :class:`NotFound`, or :class:`InvalidState` naming the state when it is not booked."""
+
+        async def work(conn: AsyncConnection) -> Appointment:
+            now = self._clock()
+            changed = await store.set_reminders(conn, tenant_id, appointment_id, wanted)
+            if changed is None:
+                current = await store.get_appointment(conn, tenant_id, appointment_id)
+                raise InvalidState(
+                    f"cannot change reminders: appointment {appointment_id} is {current.state}",
+                    current.state,
+                )
+            await self._changed(conn, changed, now)
+            action = "appointment.reminders_on" if wanted else "appointment.reminders_off"
+            await audit(conn, tenant_id, now, actor, action, _subject(appointment_id))
+            return changed
+
+        return await self._write(work)
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -526,6 +634,7 @@ class BookingService:
         idempotency_key: str | None = None,
         request: str | None = None,
         attributes: tuple[str, ...] = (),
+        reason: ChangeReason = ChangeReason.ASKED,
     ) -> Appointment:
         operation = transition.action
         if request is None:
@@ -539,6 +648,7 @@ class BookingService:
             changed = await self._swap(
                 conn, tenant_id, appointment_id, version, transition, values, now
             )
+            await self._changed(conn, changed, now, reason=reason)
             await audit(
                 conn,
                 tenant_id,
@@ -552,6 +662,42 @@ class BookingService:
             return changed
 
         return await self._write(work)
+
+    async def _moved(
+        self,
+        conn: AsyncConnection,
+        old: Appointment,
+        new: Appointment,
+        now: datetime,
+        actor: str,
+        reason: ChangeReason = ChangeReason.ASKED,
+    ) -> None:
+        """What a move writes besides the two rows: the hook for both, and the audit."""
+        await self._changed(conn, old, now, moved_to=new, reason=reason)
+        await self._changed(conn, new, now, reason=reason)
+        tenant_id = old.tenant_id
+        await audit(conn, tenant_id, now, actor, "appointment.reschedule", _subject(old.id))
+        await audit(
+            conn,
+            tenant_id,
+            now,
+            actor,
+            "appointment.book",
+            _subject(new.id),
+            old.contact.attribute_names,
+        )
+
+    async def _changed(
+        self,
+        conn: AsyncConnection,
+        appointment: Appointment,
+        now: datetime,
+        *,
+        moved_to: Appointment | None = None,
+        reason: ChangeReason = ChangeReason.ASKED,
+    ) -> None:
+        if self._on_change is not None:
+            await self._on_change.changed(conn, appointment, now, moved_to=moved_to, reason=reason)
 
     def _pseudonyms(self, holder: Holder | None) -> tuple[str | None, str | None]:
         if holder is None or self._link_keys is None:
@@ -644,6 +790,7 @@ class BookingService:
             busy=plan.busy,
             allocations=tuple(allocations),
             zone=self.zone,
+            holidays=plan.holidays,  # the hold-time re-check refuses a holiday too
         )
         search = SlotSearch(request)
         slot = next((s for s in search.times(day) if s.start == start), None)
@@ -665,8 +812,7 @@ class BookingService:
             "version": 1,
             "rescheduled_from": rescheduled_from,
             "room_id": room_id,
-            "contact_email": contact.email,
-            "contact_phone": contact.phone,
+            **store.contact_values(contact),
             "created_at": now,
             "updated_at": now,
             "hold_client": holder[0],
@@ -691,6 +837,7 @@ class BookingService:
         now = self._clock()
         async with self._read() as conn:
             purpose = await store.load_purpose(conn, tenant_id, purpose_key)
+            holidays = await store.load_holidays(conn, tenant_id)
             days = SlotRequest(purpose=purpose, staff=(), now=now, zone=self.zone).days()
             members = await store.load_staff(conn, tenant_id, purpose.skill, days[0], days[-1])
         if staff_id is not None:
@@ -715,7 +862,7 @@ class BookingService:
             raise SlotUnavailable(
                 f"the calendar of staff member {staff_id!r} cannot be read now", (Reason.BUSY,)
             )
-        return _Plan(tenant_id, purpose, staff, tuple(busy), staff_id)
+        return _Plan(tenant_id, purpose, staff, tuple(busy), staff_id, holidays)
 
     async def _search(
         self, tenant_id: str, purpose_key: str, day: date | None = None
@@ -737,6 +884,7 @@ class BookingService:
             busy=plan.busy,
             allocations=tuple(allocations),
             zone=self.zone,
+            holidays=plan.holidays,
         )
         return SlotSearch(request)
 

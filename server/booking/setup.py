@@ -8,9 +8,7 @@ start-up instead of the first booking. The rest lives in :func:`booking_context`
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import contextlib
 import logging
 import secrets
 from collections.abc import AsyncIterator
@@ -36,6 +34,7 @@ from server.core.metrics import METRICS
 from server.core.secrets import key_file, write_secret
 from server.core.tasks import periodic
 from server.db.appkeys import ENGINE
+from server.messages.changes import OutboxHook
 
 log = logging.getLogger("balie.booking")
 
@@ -90,8 +89,9 @@ def feed_tokens(config: Config) -> FeedTokens:
 
 
 async def booking_context(app: web.Application) -> AsyncIterator[None]:
-    """cleanup_ctx: the calendar client, the booking service, the catalog and the calendar
-    writer."""
+    """cleanup_ctx: the calendar client, the booking service (whose changes write their
+    messages into the outbox, server/messages/), the catalog and the calendar writer the
+    outbox worker delivers calendar writes with."""
     config = app[CONFIG]
     settings = config.booking
     timeout = aiohttp.ClientTimeout(total=settings.caldav_timeout, connect=5)
@@ -106,20 +106,11 @@ async def booking_context(app: web.Application) -> AsyncIterator[None]:
             link_keys=app[LINK_KEYS],
             hold_duration=timedelta(minutes=settings.hold_minutes),
             holds_per_client=settings.holds_per_client,
+            on_change=OutboxHook(),
         )
         app[CATALOG] = catalog
-        writer = CalendarWriter(source, catalog, settings.caldav_credentials, config)
-        app[CALENDAR_WRITER] = writer
-        task = asyncio.get_running_loop().create_task(writer.run())
-        try:
-            yield
-        finally:
-            # Finish the calendar writes already promised, within the CalDAV timeout.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(writer.drain(), settings.caldav_timeout)
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        app[CALENDAR_WRITER] = CalendarWriter(source, catalog, settings.caldav_credentials, config)
+        yield
 
 
 async def _housekeeping(app: web.Application) -> None:

@@ -15,6 +15,10 @@ The rules, precisely (each is pinned by tests/server/booking):
   without times closes the whole day, extra hours included. Hours are wall-clock times in
   the request's zone (``Europe/Amsterdam``), expanded per date; DST handling is described in
   :mod:`server.booking.intervals`. Hours never cross midnight (split such a shift in two).
+- **Public holidays.** On a date that :func:`~server.core.holidays.closing_holiday` closes under
+  the request's ``holidays`` (the tenant's rules: by default every Dutch public holiday and
+  5 May, not Goede vrijdag), the weekly rules give no hours: only EXTRA exceptions on that
+  date open it (how a municipality opens on a holiday), and CLOSED ones still cut them.
 - **Grid.** A slot starts at its rule's (or extra hours') wall-clock start plus a whole number
   of slot intervals, counted in local wall-clock time, and inside those hours; it may run on
   into adjacent hours. It lasts ``duration`` of real time. On a DST day, grid times that do
@@ -76,6 +80,7 @@ from server.booking.model import (
     SlotRequest,
     Staff,
 )
+from server.core.holidays import closing_holiday
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -148,6 +153,10 @@ class SlotSearch:
             # Allocation.live, inlined: this loop sees every allocation of the horizon.
             if taken is not None and (allocation.expires_at is None or allocation.expires_at > now):
                 taken.append(allocation)
+        #: the bookable dates a public holiday closes, with its Dutch name
+        self._holidays = {
+            day: name for day in self._days if (name := closing_holiday(request.holidays, day))
+        }
         self._indexes: dict[str, _StaffIndex] = {}
         self._walls: dict[tuple[date, time], Instant] = {}
         self._shifts: dict[date, bool] = {}
@@ -240,6 +249,8 @@ class SlotSearch:
     ) -> tuple[list[tuple[Instant, Instant]], list[Instant]] | None:
         """(open windows, candidate starts) of one staff member on one date, or None."""
         sources = index.hours[day.weekday()]
+        if day in self._holidays:
+            sources = ()  # the holiday takes the weekly hours; extra hours below still open
         exceptions = index.exceptions.get(day)
         closed: list[tuple[time, time]] = []
         if exceptions:
@@ -394,13 +405,17 @@ class SlotSearch:
             findings += self._overlap_findings(member, start, end)
             findings += self._cap_findings(member, day)
             verdicts.append(StaffVerdict(member.id, (*findings, *common)))
-        return Explanation(start, end, zone, tuple(verdicts))
+        holiday = closing_holiday(request.holidays, day)
+        return Explanation(start, end, zone, tuple(verdicts), holiday)
 
     def _hours_findings(
         self, member: Staff, start: datetime, end: datetime, day: date
     ) -> list[Finding]:
         zone = self._zone
-        sources = [(r.start, r.end) for r in member.rules if r.weekday == day.weekday()]
+        weekly = [(r.start, r.end) for r in member.rules if r.weekday == day.weekday()]
+        # a holiday is the reason only where it took hours away (server/core/holidays.py)
+        holiday = closing_holiday(self.request.holidays, day) if weekly else None
+        sources = [] if holiday else list(weekly)
         closed: list[AvailabilityException] = []
         for exception in member.exceptions:
             if exception.day != day:
@@ -410,6 +425,8 @@ class SlotSearch:
                 sources.append(hours)
             else:
                 closed.append(exception)
+        if not sources and holiday:
+            return [Finding(Reason.PUBLIC_HOLIDAY, f"closed on {day}: public holiday {holiday}")]
         if not sources:
             return [
                 Finding(Reason.NO_RULE, f"no working hours on {_WEEKDAYS[day.weekday()]} {day}")
@@ -422,6 +439,16 @@ class SlotSearch:
             findings.append(
                 Finding(Reason.OUTSIDE_HOURS, f"does not fit in the hours {hours_text} on {day}")
             )
+            if holiday and any(
+                wall_to_instant(day, a, zone) <= start and end <= wall_to_instant(day, b, zone)
+                for a, b in weekly
+            ):  # the weekly hours would have taken it
+                findings.append(
+                    Finding(
+                        Reason.PUBLIC_HOLIDAY,
+                        f"public holiday {holiday}: only the extra hours {hours_text} are open",
+                    )
+                )
         for exception in closed:
             hours = exception.hours
             why = f" ({exception.reason})" if exception.reason else ""

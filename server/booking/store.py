@@ -8,6 +8,7 @@ here and nowhere else.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -29,6 +30,7 @@ from server.booking.model import (
     Staff,
     WeeklyRule,
 )
+from server.core.holidays import DEFAULT_RULES, BadHolidayData, HolidayRules, stored_rules
 from server.db.schema import (
     ACTIVE_STATES,
     NO_OVERLAP,
@@ -37,6 +39,7 @@ from server.db.schema import (
     availability_rules,
     purposes,
     staff,
+    tenants,
 )
 
 
@@ -47,6 +50,25 @@ class StaffMember:
     staff: Staff
     calendar: CalendarRef | None
     calendar_failure: CalendarFailure
+
+
+log = logging.getLogger(__name__)
+
+
+async def load_holidays(conn: AsyncConnection, tenant_id: str) -> HolidayRules:
+    """The tenant's public-holiday rules (``tenants.holidays``; NULL or no such tenant: the
+    defaults). A stored form that does not read is logged and the defaults apply: they close
+    on holidays, the safe side, rather than refuse every search of the tenant."""
+    data = (
+        await conn.execute(select(tenants.c.holidays).where(tenants.c.id == tenant_id))
+    ).scalar_one_or_none()
+    try:
+        return stored_rules(data)
+    except BadHolidayData as error:
+        log.warning(
+            "tenants.holidays of %s does not read (%s); using the defaults", tenant_id, error.where
+        )
+        return DEFAULT_RULES
 
 
 def _minutes(value: int | None) -> timedelta | None:
@@ -283,7 +305,7 @@ def to_appointment(row: Row[Any]) -> Appointment:
         rescheduled_from=row.rescheduled_from,
         created_at=row.created_at,
         updated_at=row.updated_at,
-        contact=Contact(row.contact_email, row.contact_phone),
+        contact=Contact(row.contact_email, row.contact_phone, row.language, row.reminders),
     )
 
 
@@ -353,6 +375,36 @@ async def compare_and_swap(
             update(appointments)
             .where(and_(*where))
             .values(version=version + 1, **values)
+            .returning(appointments)
+        )
+    ).one_or_none()
+    return None if row is None else to_appointment(row)
+
+
+def contact_values(contact: Contact) -> dict[str, Any]:
+    """The columns of ``contact``."""
+    return {
+        "contact_email": contact.email,
+        "contact_phone": contact.phone,
+        "language": contact.language,
+        "reminders": contact.reminders,
+    }
+
+
+async def set_reminders(
+    conn: AsyncConnection, tenant_id: str, appointment_id: str, wanted: bool
+) -> Appointment | None:
+    """Reminders on or off, for a booked appointment only (its version stays); None if it is
+    not booked."""
+    row = (
+        await conn.execute(
+            update(appointments)
+            .where(
+                appointments.c.tenant_id == tenant_id,
+                appointments.c.id == appointment_id,
+                appointments.c.state == AppointmentState.BOOKED,
+            )
+            .values(reminders=wanted)
             .returning(appointments)
         )
     ).one_or_none()

@@ -14,11 +14,13 @@ from typing import Final
 
 from aiohttp import web
 
-from server.booking.appointment import APPOINTMENT_ID, CONTACT_EMAIL, CONTACT_PHONE, Contact
+from server.booking.appointment import APPOINTMENT_ID, CONTACT_EMAIL, Contact
 from server.core.clock import AMSTERDAM
 from server.core.dates import FIRST_DATE, LAST_DATE, parse_date, within_range
 from server.core.language import N_
 from server.core.problems import Problem
+from server.messages.errors import BadPhoneNumber
+from server.messages.phones import PhoneProblem, mobile_number, problem_of, resident_message
 from signaling.messages import ID_PATTERN
 
 #: UUIDs, ULIDs, hex, base64 and base64url, with a prefix if need be ("hold:…"); at least 16
@@ -191,12 +193,25 @@ def contact_from(raw: object) -> Contact | None:
             N_("Dit e-mailadres klopt niet."),
             extra={"field": "contact.email"},
         )
-    if phone is not None and not (isinstance(phone, str) and CONTACT_PHONE.fullmatch(phone)):
-        raise Problem(
-            422,
-            "contact-invalid",
-            "contact.phone is not a phone number",
-            N_("Dit telefoonnummer klopt niet."),
-            extra={"field": "contact.phone"},
-        )
+    if phone is not None:
+        phone = _mobile_from(phone)
     return Contact(email=email or None, phone=phone or None)
+
+
+def _mobile_from(raw: object) -> str:
+    """The number a confirmation can go to by SMS, as E.164 (+31612345678): the form and the
+    API store it one way, whatever way it was typed."""
+    if not isinstance(raw, str):
+        problem = PhoneProblem.NOT_DIGITS
+    else:
+        try:
+            return mobile_number(raw)
+        except BadPhoneNumber as error:
+            problem = problem_of(error)
+    raise Problem(
+        422,
+        "contact-invalid",
+        f"contact.phone: {problem}",
+        resident_message(problem),
+        extra={"field": "contact.phone"},
+    )

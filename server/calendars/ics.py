@@ -59,9 +59,11 @@ def invite_request(
     now: datetime,
     uid_domain: str = DEFAULT_UID_DOMAIN,
     gettext: Translate = N_,
+    alarm: timedelta | None = None,
 ) -> bytes:
     """The resident's invite (``METHOD:REQUEST``), also for a changed time, in the language
-    ``gettext`` translates into.
+    ``gettext`` translates into; with ``alarm``, a VALARM that shows a reminder that long
+    before the start (the e-mailed invite: the resident's own calendar reminds them too).
 
     Send it again after every change with the appointment's ``sequence`` raised by one.
     """
@@ -77,6 +79,12 @@ def invite_request(
     event.add("status", "CONFIRMED")
     event.add("sequence", appointment.sequence)
     _add_parties(event, appointment, organizer)
+    if alarm is not None:
+        reminder = icalendar.Alarm()
+        reminder.add("action", "DISPLAY")
+        reminder.add("description", _resident_summary(appointment, gettext))
+        reminder.add("trigger", -alarm)
+        event.add_component(reminder)
     return _serialise(_calendar([event], method="REQUEST"))
 
 

@@ -242,6 +242,26 @@ def turn(config: Config, env: Mapping[str, str]) -> Iterator[Finding]:
 
 
 #: the rules ``balie serve`` stops on, in the order their findings are listed
+def messages_in_production(config: Config) -> Iterator[Finding]:
+    """Residents must get their confirmation: no folder of e-mails nobody reads, and no
+    e-mail with its join link in clear over the network."""
+    if not config.production:
+        return
+    messages = config.messages
+    if not messages.smtp_host:
+        yield _refused(
+            "BALIE_SMTP_HOST",
+            "BALIE_SMTP_HOST must be set in production: without it confirmations are written "
+            "to a folder instead of sent (set the municipality's SMTP relay)",
+        )
+    elif messages.smtp_security.value == "none" and not _loopback(messages.smtp_host):
+        yield _refused(
+            "BALIE_SMTP_SECURITY",
+            "BALIE_SMTP_SECURITY=none is only allowed for a relay on this machine: e-mails "
+            "carry join links; use starttls (port 587) or tls (port 465)",
+        )
+
+
 REFUSED: Final[tuple[Callable[[Config], Iterator[Finding]], ...]] = (
     public_url_in_production,
     demo_in_production,
@@ -249,6 +269,7 @@ REFUSED: Final[tuple[Callable[[Config], Iterator[Finding]], ...]] = (
     vault_key_in_production,
     cluster_storage,
     probe_secret,
+    messages_in_production,
 )
 #: the rules only ``balie check`` reports
 ADVISED: Final[tuple[Callable[[Config, Mapping[str, str]], Iterator[Finding]], ...]] = (

@@ -21,6 +21,10 @@ WEB_DIR: Final = Path(web_assets.__file__).parent
 
 log = logging.getLogger("balie.http")
 
+#: more for the page's template, set by a request guard before the handler runs (such as the
+#: municipality's contact details in the resident pages' footer); the handler's own values win
+PAGE_CONTEXT = web.RequestKey("page_context", dict[str, object])
+
 #: browser packages from npm that pages load, by the name pages use
 VENDOR_FILES: Final = {
     "yivi.js": "@privacybydesign/yivi-frontend/dist/yivi.js",
@@ -48,7 +52,7 @@ def render(
             lang=language.value,
             here=switch_back,
             script_texts=languages.script_texts(language),
-            **context,
+            **(request.get(PAGE_CONTEXT, {}) | context),
         )
     )
     return web.Response(text=body, content_type="text/html")

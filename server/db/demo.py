@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from datetime import time as clock
 from typing import Any, Final
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from server.db.engine import writer
@@ -112,6 +112,27 @@ WALKIN: Final = (
 )
 
 
+#: the demo municipality's own details (server/municipality/profile.py's stored form, version 1):
+#: obviously fictitious, with a number of the reserved 0900-0000000 kind and example.org
+#: addresses that deliver nowhere
+DEMO_PROFILE: Final[dict[str, object]] = {
+    "version": 1,
+    "phone": "0900-0000000",
+    "phone_hours": "Maandag tot en met vrijdag van 9.00 tot 17.00 uur (demo)",
+    "email": "balie@gemeente-voorbeeld.example.org",
+    "form_url": "https://gemeente-voorbeeld.example.org/contact",
+    "visiting_address": ["Voorbeeldplein 1", "9999 XX  Voorbeeld"],
+    "controller": "Het college van burgemeester en wethouders van Gemeente Voorbeeld (demo)",
+    "privacy_officer_email": "privacy@gemeente-voorbeeld.example.org",
+    "privacy_url": None,
+    "accessibility_status": "voldoet-gedeeltelijk",
+    "accessibility_date": "2026-12-01",
+    "known_issues": [
+        "De grafieken van de planners hebben nog geen beschrijving in woorden (demo).",
+    ],
+}
+
+
 async def seed_demo(engine: AsyncEngine, *, tenant_id: str = DEMO_TENANT) -> None:
     """Add the demo tenant, purposes and staff (with weekday hours) where missing."""
     async with writer(engine).begin() as conn:
@@ -119,9 +140,19 @@ async def seed_demo(engine: AsyncEngine, *, tenant_id: str = DEMO_TENANT) -> Non
 
 
 async def _seed(conn: AsyncConnection, tenant_id: str, now: datetime) -> None:
-    if not await _exists(conn, select(tenants.c.id).where(tenants.c.id == tenant_id)):
+    existing = (
+        await conn.execute(select(tenants.c.profile).where(tenants.c.id == tenant_id))
+    ).one_or_none()
+    if existing is None:
         await conn.execute(
-            insert(tenants).values(id=tenant_id, name="Gemeente Voorbeeld (demo)", created_at=now)
+            insert(tenants).values(
+                id=tenant_id, name="Gemeente Voorbeeld (demo)", created_at=now, profile=DEMO_PROFILE
+            )
+        )
+    elif existing.profile is None:
+        # a demo database from before profiles existed gets one; a filled-in one is kept
+        await conn.execute(
+            update(tenants).where(tenants.c.id == tenant_id).values(profile=DEMO_PROFILE)
         )
     for purpose in PURPOSES:
         found = select(purposes.c.key).where(

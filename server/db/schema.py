@@ -51,6 +51,7 @@ from sqlalchemy import (
     Time,
     TypeDecorator,
     UniqueConstraint,
+    true,
 )
 
 #: the name of the no-overlap exclusion constraint (PostgreSQL) and triggers (SQLite)
@@ -120,6 +121,12 @@ tenants = Table(
     Column("id", String(_ID), nullable=False),
     Column("name", String(200), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
+    #: the municipality's contact details and statements (server/municipality/profile.py's
+    #: stored form); NULL: not filled in yet
+    Column("profile", _json(), nullable=True),
+    #: which Dutch public holidays close booking (server/core/holidays.py's stored form);
+    #: NULL: the defaults
+    Column("holidays", _json(), nullable=True),
     PrimaryKeyConstraint("id"),
 )
 
@@ -144,6 +151,9 @@ purposes = Table(
     #: semantic attribute tags the resident discloses, e.g. ["bsn", "full_name"]
     Column("disclosure", _json(), nullable=False),
     Column("active", Boolean, nullable=False, default=True),
+    #: the reminders its appointments get: the day before, and an hour before
+    Column("reminder_day", Boolean, nullable=False, default=True, server_default=true()),
+    Column("reminder_hour", Boolean, nullable=False, default=True, server_default=true()),
     PrimaryKeyConstraint("tenant_id", "key"),
     ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
     CheckConstraint("duration_minutes > 0", name="duration"),
@@ -231,6 +241,10 @@ appointments = Table(
     Column("rescheduled_from", String(_UUID), nullable=True),
     Column("contact_email", String(320), nullable=True),  # personal data: never logged
     Column("contact_phone", String(32), nullable=True),  # personal data: never logged
+    #: the language of the resident's messages: nl | en
+    Column("language", String(2), nullable=False, default="nl", server_default="nl"),
+    #: False: the resident opted out of reminders (confirmations and notices still go)
+    Column("reminders", Boolean, nullable=False, default=True, server_default=true()),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     #: holds only: keyed pseudonyms of the client address and the browser that placed it
@@ -556,4 +570,62 @@ Index(
     walkin_tickets.c.booked.desc(),
     walkin_tickets.c.arrived_at,
     walkin_tickets.c.id,
+)
+
+#: every e-mail, SMS and calendar write Balie owes (server/messages/): written in the same
+#: transaction as the change that causes it, delivered by the outbox worker. One row per
+#: (channel, template, subject): enqueueing twice is a no-op, so a message exists once. No
+#: personal data: the address and the text are made from the appointment when it goes out.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", String(_UUID), nullable=False),
+    Column("tenant_id", String(_ID), nullable=False),
+    Column("channel", String(8), nullable=False),  #: email | sms | calendar
+    #: what is sent: confirmation, reminder-day, ... (server/messages/model.py)
+    Column("template", String(24), nullable=False),
+    #: what it is about: an appointment id
+    Column("subject_id", String(_UUID), nullable=False),
+    #: pending | sending | sent | failed | dropped (server/messages/model.py draws the machine)
+    Column("state", String(8), nullable=False),
+    #: when it is meant to go (a reminder: before the appointment)
+    Column("due_at", UTCDateTime(), nullable=False),
+    #: not tried again before this (due_at, then pushed back after each failure)
+    Column("not_before", UTCDateTime(), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    #: sending: the worker that claimed it owns it until then; past it, another may retry
+    Column("lease_until", UTCDateTime(), nullable=True),
+    #: why the last attempt failed, without personal data (an SMTP code, an HTTP status)
+    Column("last_error", String(200), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("sent_at", UTCDateTime(), nullable=True),
+    PrimaryKeyConstraint("id"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+    CheckConstraint("channel IN ('email', 'sms', 'calendar')", name="channel"),
+    CheckConstraint("state IN ('pending', 'sending', 'sent', 'failed', 'dropped')", name="state"),
+    CheckConstraint("state <> 'sending' OR lease_until IS NOT NULL", name="lease"),
+    CheckConstraint("attempts >= 0", name="attempts"),
+    UniqueConstraint("tenant_id", "channel", "template", "subject_id"),
+    # The worker: due rows by state.
+    Index(None, "state", "not_before"),
+    # The planner's overview.
+    Index(None, "tenant_id", "state"),
+)
+
+#: the earlier-time list (server/booking/earlier.py): residents with a booking who asked to be
+#: told when an earlier time of the same purpose frees up, first asked first served. An offer
+#: is a hold on the freed slot (``offer_id``, an appointment in state ``held``), which keeps
+#: it for the first in line, and only them, until the hold lapses.
+earlier_requests = Table(
+    "earlier_requests",
+    metadata,
+    Column("appointment_id", String(_UUID), nullable=False),
+    Column("tenant_id", String(_ID), nullable=False),
+    Column("purpose_key", String(_ID), nullable=False),
+    Column("asked_at", UTCDateTime(), nullable=False),
+    Column("offer_id", String(_UUID), nullable=True),
+    PrimaryKeyConstraint("appointment_id"),
+    ForeignKeyConstraint(["appointment_id"], ["appointments.id"]),
+    Index(None, "tenant_id", "purpose_key", "asked_at"),
 )

@@ -9,7 +9,7 @@ from typing import Final
 
 from aiohttp import web
 
-from server.booking.appkeys import CALENDAR_WRITER, CATALOG
+from server.booking.appkeys import CATALOG
 from server.booking.appointment import Appointment, AppointmentState, Contact
 from server.booking.catalog import identity_labels
 from server.booking.errors import (
@@ -33,6 +33,8 @@ from server.core.forms import new_form_key, see_other
 from server.core.language import N_, gettext_for, language_of
 from server.core.pages import render
 from server.core.problems import Problem
+from server.messages.errors import BadPhoneNumber
+from server.messages.phones import mobile_number, problem_of, resident_message
 from server.resident.common import PageError, check_origin
 from server.resident.journey import (
     CHOOSE_AGAIN,
@@ -72,6 +74,8 @@ HOLD_LAPSED: Final = N_(
 )
 
 NO_HOLD: Final = N_("We weten niet welke tijd u koos. Kies opnieuw een onderwerp en een tijd.")
+
+BAD_EMAIL: Final = N_("Dit e-mailadres klopt niet. Een goed voorbeeld is: naam@voorbeeld.nl")
 
 
 async def landing(request: web.Request) -> web.Response:
@@ -210,14 +214,14 @@ async def confirm(request: web.Request) -> web.StreamResponse:
     key = form_key(form)
     held, version = await _held(request, tenant)
     email, phone = field(form, "email").strip(), field(form, "phone").strip()
-    errors = _contact_errors(email, phone)
+    # the messages go out in the language the resident books in
+    contact, errors = _checked_contact(email, phone, language_of(request).value)
     if errors:
         if held.state is AppointmentState.HELD:
             await _check_live(request, held)
         return await _details_page(
             request, held, errors=errors, values={"email": email, "phone": phone}
         )
-    contact = Contact(email=email or None, phone=phone or None) if email or phone else None
     service = booking_service(request)
     try:
         booked = await service.confirm(
@@ -230,40 +234,38 @@ async def confirm(request: web.Request) -> web.StreamResponse:
         )
     except BookingError as error:
         raise page_error(error, "hold") from None
-    if booked.state is AppointmentState.BOOKED:
-        request.app[CALENDAR_WRITER].booked(booked)
     log.info("appointment %s booked from the resident pages (tenant %s)", booked.id, tenant)
     response = see_other(f"/afspraak/{tenant}/{booked.id}/bevestiging")
     set_manage_cookie(request, response, booked)
     return response
 
 
-def _contact_errors(email: str, phone: str) -> dict[str, str]:
-    """Field → Dutch message (marked for translation); the API's own checks, never echoing the
-    value into a log."""
+def _checked_contact(
+    email: str, phone: str, language: str = "nl"
+) -> tuple[Contact | None, dict[str, str]]:
+    """The details of the form, checked the API's way (the number as E.164, +31612345678),
+    or field → Dutch message (marked for translation); never echoing a value into a log."""
     errors: dict[str, str] = {}
-    for name, value, message in (
-        (
-            "email",
-            email,
-            N_("Dit e-mailadres klopt niet. Een goed voorbeeld is: naam@voorbeeld.nl"),
-        ),
-        (
-            "phone",
-            phone,
-            N_("Dit telefoonnummer klopt niet. Gebruik alleen cijfers, zoals 0612345678"),
-        ),
-    ):
-        if not value:
-            continue
-        if len(value) > 254:
-            errors[name] = message
-            continue
+    checked_phone = None
+    if email and (len(email) > 254 or not _email_accepted(email)):
+        errors["email"] = BAD_EMAIL
+    if phone:
         try:
-            contact_from({name: value})
-        except Problem:
-            errors[name] = message
-    return errors
+            checked_phone = mobile_number(phone)  # what contact_from stores for the API
+        except BadPhoneNumber as error:
+            # says what is wrong (too short, not a mobile one): "klopt niet" alone helps nobody
+            errors["phone"] = resident_message(problem_of(error))
+    if errors or not (email or checked_phone):
+        return None, errors
+    return Contact(email=email or None, phone=checked_phone, language=language), errors
+
+
+def _email_accepted(email: str) -> bool:
+    try:
+        contact_from({"email": email})  # the API's own check
+    except Problem:
+        return False
+    return True
 
 
 async def _held(request: web.Request, tenant: str) -> tuple[Appointment, int]:

@@ -27,6 +27,7 @@ from server.core.date_words import clock_words, day_words
 from server.core.forms import see_other
 from server.core.language import N_, gettext_for, language_of
 from server.core.pages import render
+from server.messages.phones import resident_message
 from server.resident.common import PageError, check_origin, within_limit
 from server.walkin.appkeys import WALKIN
 from server.walkin.callbacks import BadPhone, checked_phone, offered_windows
@@ -36,9 +37,6 @@ from signaling.messages import ID_PATTERN
 _ID: Final = re.compile(r"[0-9a-f-]{36}")
 NO_WINDOWS: Final = N_(
     "De komende dagen kunnen we niet terugbellen. Maak een afspraak of probeer het later."
-)
-BAD_PHONE: Final = N_(
-    "Vul een telefoonnummer in van minstens 10 cijfers, bijvoorbeeld 06 12345678."
 )
 CHOOSE_WINDOW: Final = N_("Kies wanneer we u mogen bellen.")
 
@@ -85,8 +83,8 @@ async def request_callback(request: web.Request) -> web.StreamResponse:
     errors: dict[str, str] = {}
     try:
         checked_phone(phone)
-    except BadPhone:
-        errors["telefoon"] = BAD_PHONE
+    except BadPhone as refused:
+        errors["telefoon"] = resident_message(refused.problem)
     if chosen is None:
         errors["tijd-0"] = CHOOSE_WINDOW
     if errors or chosen is None:

@@ -14,7 +14,7 @@ from typing import Final
 
 from aiohttp import web
 
-from server.booking.appkeys import CALENDAR_WRITER, CATALOG
+from server.booking.appkeys import CATALOG
 from server.booking.appointment import Appointment, AppointmentState
 from server.booking.errors import (
     BookingError,
@@ -81,6 +81,8 @@ async def _appointment_page(request: web.Request, managed: _Managed, template: s
     tenant = appointment.tenant_id
     path = f"/afspraak/{tenant}/{appointment.id}"
     join = join_url(request, appointment) if current else None
+    place = await booking_service(request).earlier_place(appointment) if current else None
+    offer = place.offer if place else None
     return render(
         request,
         template,
@@ -97,6 +99,11 @@ async def _appointment_page(request: web.Request, managed: _Managed, template: s
         join_url=join,
         manage_url=f"{config.public_url}{path}#token={token}" if current else None,
         key=new_form_key(),
+        reminders_changed=request.query.get("herinneringen", "") in ("aan", "uit"),
+        earlier=place,
+        offer_when=when_words(offer.start, language_of(request).value) if offer else "",
+        offer_until=clock_words(offer.hold_expires_at) if offer and offer.hold_expires_at else "",
+        earlier_changed=request.query.get("eerder", "") in EARLIER_ACTIONS,
     )
 
 
@@ -154,9 +161,51 @@ async def cancel(request: web.Request) -> web.StreamResponse:
         cancelled = await booking_service(request).cancel(
             tenant, appointment_id, claims.version, idempotency_key=key
         )
-    request.app[CALENDAR_WRITER].cancelled(cancelled)
     log.info("appointment %s cancelled from the resident pages (tenant %s)", cancelled.id, tenant)
     return see_other(f"/afspraak/{tenant}/{appointment_id}/beheren")
+
+
+async def reminders(request: web.Request) -> web.StreamResponse:
+    """Reminders on or off (the manage page's switch); the manage link keeps working."""
+    check_origin(request)
+    tenant, appointment_id = tenant_of(request), request.match_info["appointment"]
+    form = await request.post()
+    wanted = field(form, "herinneringen")
+    if wanted not in ("aan", "uit"):
+        raise PageError(400, N_("Kies of u herinneringen wilt: aan of uit."))
+    claims, _ = _cookie_claims(request, tenant, appointment_id)
+    with translated("appointment"):
+        await booking_service(request).set_reminders(tenant, claims.appointment_id, wanted == "aan")
+    log.info("appointment %s reminders %s from the resident pages", appointment_id, wanted)
+    return see_other(f"/afspraak/{tenant}/{appointment_id}/beheren?herinneringen={wanted}")
+
+
+#: the earlier-time list's buttons on the manage page
+EARLIER_ACTIONS: Final = ("aan", "uit", "nemen", "nee")
+
+
+async def earlier_time(request: web.Request) -> web.StreamResponse:
+    """The earlier-time list: on it, off it, take the time offered, or say no to it."""
+    check_origin(request)
+    tenant, appointment_id = tenant_of(request), request.match_info["appointment"]
+    form = await request.post()
+    action = field(form, "eerder")
+    if action not in EARLIER_ACTIONS:
+        raise PageError(400, N_("Kies wat u wilt met een eerdere tijd."))
+    claims, _ = _cookie_claims(request, tenant, appointment_id)
+    service = booking_service(request)
+    with translated("appointment"), revoked_on_change():
+        if action == "nemen":
+            moved = await service.take_earlier(
+                tenant, appointment_id, claims.version, room_id=new_room_id()
+            )
+            log.info("appointment %s moved to an earlier time %s", appointment_id, moved.id)
+            response = see_other(f"/afspraak/{tenant}/{moved.id}/bevestiging")
+            set_manage_cookie(request, response, moved)
+            return response
+        await service.earlier_list(tenant, appointment_id, claims.version, action)
+    log.info("appointment %s: earlier-time list %s", appointment_id, action)
+    return see_other(f"/afspraak/{tenant}/{appointment_id}/beheren?eerder={action}")
 
 
 async def reschedule_date(request: web.Request) -> web.Response:
@@ -195,10 +244,7 @@ async def reschedule(request: web.Request) -> web.StreamResponse:
         return await times_page(request, journey, day, error=CHOOSE_AGAIN, status=409)
     except BookingError as error:
         raise page_error(error, "appointment") from None
-    with translated("appointment"):
-        old = await service.get(tenant, appointment_id)
-    request.app[CALENDAR_WRITER].moved(old, moved)
-    log.info("appointment %s rescheduled to %s from the resident pages", old.id, moved.id)
+    log.info("appointment %s rescheduled to %s from the resident pages", appointment_id, moved.id)
     response = see_other(f"/afspraak/{tenant}/{moved.id}/bevestiging")
     set_manage_cookie(request, response, moved)
     return response

@@ -17,6 +17,8 @@ them into pages.
 ``POST /afspraak/{t}/bevestigen``                       confirm   → ``/{id}/bevestiging``
 ``GET  /afspraak/{t}/{id}``                             manage link: manage.js posts the token
 ``POST /afspraak/{t}/{id}``                             token → manage cookie → ``/beheren``
+``POST /afspraak/{t}/{id}/herinneringen``               reminders on or off
+``POST /afspraak/{t}/{id}/eerder``                      earlier-time list: on, off, take, no
 ``GET  /afspraak/{t}/{id}/bevestiging``, ``/beheren``   the appointment, its links
 ``GET  /afspraak/{t}/{id}/afspraak.ics``                the invite
 ``GET|POST /afspraak/{t}/{id}/afzeggen``                cancel, with a confirmation step
@@ -81,6 +83,8 @@ def setup(app: web.Application) -> None:
     app.router.add_get(one + "/afspraak.ics", page(manage.invite))
     app.router.add_get(one + "/afzeggen", page(manage.cancel_ask))
     app.router.add_post(one + "/afzeggen", page(manage.cancel))
+    app.router.add_post(one + "/herinneringen", page(manage.reminders))
+    app.router.add_post(one + "/eerder", page(manage.earlier_time))
     app.router.add_get(one + "/verzetten", page(manage.reschedule_date))
     app.router.add_get(one + "/verzetten/" + _DAY, page(manage.reschedule_time))
     app.router.add_post(one + "/verzetten", page(manage.reschedule))

@@ -26,11 +26,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from identity.errors import VaultError
 from identity.vault import KeyRing, sealed_kid
-from server.booking.appointment import CONTACT_PHONE
 from server.core.clock import local_day
 from server.db.audit import audit
 from server.db.schema import purposes, walkin_callbacks
 from server.db.tx import reading, writing
+from server.messages import outbox
+from server.messages.errors import BadPhoneNumber
+from server.messages.model import Channel, Template
+from server.messages.phones import PhoneProblem, is_mobile, phone_number, problem_of
 from server.walkin.errors import WalkinError
 from server.walkin.hours import OpeningHours, opening_periods
 
@@ -63,7 +66,11 @@ class CallbackError(WalkinError):
 
 
 class BadPhone(CallbackError, ValueError):
-    pass
+    """Not a number a specialist can call; ``problem`` says why (the form tells the resident)."""
+
+    def __init__(self, problem: PhoneProblem) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
 
 
 class BadWindow(CallbackError, ValueError):
@@ -106,10 +113,12 @@ def offered_windows(hours: OpeningHours, now: datetime) -> list[tuple[datetime, 
 
 
 def checked_phone(raw: str) -> str:
-    phone = raw.strip()
-    if not CONTACT_PHONE.fullmatch(phone) or sum(ch.isdigit() for ch in phone) < 10:
-        raise BadPhone("not a phone number")
-    return phone
+    """The number as E.164 (+31201234567): a landline too, a foreign one with its country
+    code; not a premium-rate one (the municipality would pay to call it)."""
+    try:
+        return phone_number(raw)
+    except BadPhoneNumber as error:
+        raise BadPhone(problem_of(error)) from None
 
 
 class Callbacks:
@@ -153,6 +162,15 @@ class Callbacks:
                     created_at=now,
                 )
             )
+            if is_mobile(number):  # a landline gets no SMS; the call itself is the answer
+                await outbox.enqueue(
+                    conn,
+                    tenant_id=tenant_id,
+                    channel=Channel.SMS,
+                    template=Template.CALLBACK,
+                    subject_id=callback_id,
+                    now=now,
+                )
         return Callback(
             callback_id, tenant_id, purpose, window[0], window[1], CallbackState.OPEN, now
         )
@@ -166,6 +184,24 @@ class Callbacks:
                 )
             ).first()
         return None if row is None else _callback(row)[0]
+
+    async def with_number(self, tenant_id: str, callback_id: str) -> Callback | None:
+        """An open call-back with its number opened (its confirmation SMS); None once it is
+        done, expired or gone."""
+        async with reading(self._engine) as conn:
+            row = (
+                await conn.execute(
+                    select(walkin_callbacks).where(
+                        c.tenant_id == tenant_id,
+                        c.id == callback_id,
+                        c.state == CallbackState.OPEN.value,
+                    )
+                )
+            ).first()
+        if row is None:
+            return None
+        callback, sealed = _callback(row)
+        return replace(callback, phone=self._open(callback.id, sealed))
 
     async def open_for(self, tenant_id: str, wanted: Collection[str], day: date) -> list[Callback]:
         """The open call-backs of ``wanted`` purposes whose window starts on or before ``day``

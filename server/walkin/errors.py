@@ -22,7 +22,7 @@ call-backs' in :mod:`server.walkin.callbacks`::
     │   │   └── GraceExpired     away for longer than the grace period
     │   └── TicketContended    the ticket kept changing under the store's attempts
     └── CallbackError        (call-backs) a request or change that cannot be made
-        ├── BadPhone           not a phone number of at least 10 digits (also a ValueError)
+        ├── BadPhone           not a number we can call back, ``problem`` says why (a ValueError)
         ├── BadWindow          a window the counter did not offer (also a ValueError)
         └── CallbackGone       no open call-back with this id for these purposes
 

@@ -12,25 +12,10 @@ date, an exception decides; else a closing public holiday takes the weekday's ho
 else the weekday's hours stand. Ranges of a date that touch (09:00–12:00, 12:00–13:00) are
 one opening, closing at 13:00. The date of ``now`` is its date in Amsterdam.
 
-**Holidays** come from the ``holidays`` package, never hand-coded rules: its Dutch public list
-knows Easter, Ascension and Whitsun, and that Koningsdag moves to Saturday 26 April when 27
-April is a Sunday (2025, 2031, 2036). A holiday on a weekday without hours changes nothing
-(a counter open Monday to Friday loses no day to Koningsdag in those years), and names no
-reason either: "closed on Saturdays" is the truer answer. Two days are a choice, because the
-package and municipal practice differ:
-
-- **Bevrijdingsdag (5 May)**. The Algemene termijnenwet names it every year; the package has
-  it every year in its *optional* category but in its *public* list only in years divisible
-  by 5 (what most collective agreements give). For municipalities that is out of date: the
-  CAO Gemeenten 2023 (art. 6.6) makes 5 May a paid day off for all municipal staff every
-  year from 2024. So the default is :attr:`LiberationDay.EVERY_YEAR`; ``LUSTRUM`` closes
-  only in 2025, 2030, ...; ``NEVER`` opens every 5 May.
-- **Goede vrijdag**. In the package's public list (its optional one in older releases), but
-  neither in the Algemene termijnenwet nor among the CAO Gemeenten's days off: it closes the
-  counter only with ``good_friday=True``.
-
-A municipality's own closing days (the CAO Gemeenten lets it name up to two, such as the
-Friday after Hemelvaartsdag) are CLOSED exceptions. Holidays are named in Dutch.
+**Holidays** are :mod:`server.core.holidays`' (shared with booking, which explains the two
+days that are a choice, Bevrijdingsdag and Goede vrijdag): a closing holiday takes away the
+hours of a weekday that has hours; on a weekday without hours it changes nothing and names no
+reason either ("closed on Saturdays" is the truer answer).
 
 **Daylight saving time.** A date's ranges become instants through zoneinfo, with the booking
 engine's rule (:func:`server.booking.intervals.wall_to_instant`, so booked and walk-in hours
@@ -56,16 +41,20 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
-from functools import lru_cache
 from itertools import pairwise
 from types import MappingProxyType
 from typing import Final, NoReturn, TypeVar
 
-from holidays import country_holidays
-from holidays.constants import OPTIONAL, PUBLIC
-
 from server.booking.intervals import merge, wall_to_instant
 from server.core.clock import AMSTERDAM, local_day
+
+# HolidayRules, LiberationDay and closing_holidays are re-exported: walk-in code names them here
+from server.core.holidays import DEFAULT_RULES, BadHolidayData, closing_holiday
+from server.core.holidays import HolidayRules as HolidayRules
+from server.core.holidays import LiberationDay as LiberationDay
+from server.core.holidays import closing_holidays as closing_holidays
+from server.core.holidays import from_data as holidays_from_data
+from server.core.holidays import to_data as holidays_to_data
 from server.walkin.errors import (
     BadHoursData,
     BadRange,
@@ -91,23 +80,10 @@ LOOKAHEAD_DAYS: Final = 14
 #: the stored form's version: a reader refuses any other, so a later form is never misread
 DATA_VERSION: Final = 1
 
-# The two holidays that are a choice, found by their Dutch names in the package's lists;
-# compared casefolded, because the package's capitals changed between releases.
-_LIBERATION_DAY: Final = "bevrijdingsdag"
-_GOOD_FRIDAY: Final = "goede vrijdag"
-
 _HHMM: Final = re.compile(r"(?:[01]\d|2[0-3]):[0-5]\d")
 _ISO_DATE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 V = TypeVar("V")
-
-
-class LiberationDay(StrEnum):
-    """Whether 5 May (Bevrijdingsdag) closes the counter; see the module docstring."""
-
-    EVERY_YEAR = "every-year"  #: closed every 5 May (CAO Gemeenten since 2024; the default)
-    LUSTRUM = "lustrum"  #: closed only in years divisible by 5: 2025, 2030, ...
-    NEVER = "never"  #: open as on any other day with hours
 
 
 class ExceptionKind(StrEnum):
@@ -159,26 +135,6 @@ def _checked_ranges(where: str, ranges: Iterable[object]) -> tuple[TimeRange, ..
 
 
 @dataclass(frozen=True, slots=True)
-class HolidayRules:
-    """Which Dutch public holidays close the counter."""
-
-    #: public holidays close a day that has hours; False: holidays are ordinary days
-    close: bool = True
-    #: whether 5 May closes it (only when ``close``)
-    liberation_day: LiberationDay = LiberationDay.EVERY_YEAR
-    #: whether Goede vrijdag closes it (only when ``close``)
-    good_friday: bool = False
-
-    def __post_init__(self) -> None:
-        kinds = {"close": bool, "liberation_day": LiberationDay, "good_friday": bool}
-        for name, kind in kinds.items():
-            if not isinstance(value := getattr(self, name), kind):
-                raise InvalidHours(
-                    f"holidays.{name}: {value!r} is not a {kind.__name__}", f"holidays.{name}"
-                )
-
-
-@dataclass(frozen=True, slots=True)
 class DateException:
     """One local date's hours set otherwise: closed, or open with ``ranges`` of its own."""
 
@@ -215,7 +171,7 @@ class OpeningHours:
     #: seven tuples of ranges, Monday first
     weekly: tuple[tuple[TimeRange, ...], ...] = _NO_HOURS
     exceptions: tuple[DateException, ...] = ()
-    holidays: HolidayRules = HolidayRules()
+    holidays: HolidayRules = DEFAULT_RULES
     _by_day: Mapping[date, DateException] = field(
         init=False, repr=False, compare=False, hash=False, default_factory=dict
     )
@@ -241,51 +197,6 @@ class OpeningHours:
 
     def exception_on(self, day: date) -> DateException | None:
         return self._by_day.get(day)
-
-
-# --- holidays -----------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=64)
-def _dutch_holidays(year: int) -> tuple[tuple[date, tuple[str, ...]], ...]:
-    """The package's Dutch public holidays of ``year``, plus the two optional days that are a
-    choice here (any other optional day is ignored: it is not an official holiday), as
-    (date, names) in date order; one date can carry two (5 May 2016 was Hemelvaartsdag)."""
-    names: dict[date, dict[str, str]] = {}  # date -> casefolded name -> name
-    for category, wanted in ((PUBLIC, None), (OPTIONAL, (_LIBERATION_DAY, _GOOD_FRIDAY))):
-        found = country_holidays("NL", years=year, categories=category, language="nl")
-        for day in found:
-            for name in found.get_list(day):
-                if wanted is None or name.casefold() in wanted:
-                    # 5 May is in both lists in lustrum years: keep it once
-                    names.setdefault(day, {}).setdefault(name.casefold(), name)
-    return tuple((day, tuple(names[day].values())) for day in sorted(names))
-
-
-def _closes(rules: HolidayRules, name: str, year: int) -> bool:
-    key = name.casefold()
-    if key == _LIBERATION_DAY:
-        # LUSTRUM is a collective agreement's rule, not a holiday rule: every fifth year
-        return rules.liberation_day is LiberationDay.EVERY_YEAR or (
-            rules.liberation_day is LiberationDay.LUSTRUM and year % 5 == 0
-        )
-    if key == _GOOD_FRIDAY:
-        return rules.good_friday
-    return True
-
-
-@lru_cache(maxsize=256)
-def closing_holidays(rules: HolidayRules, year: int) -> Mapping[date, str]:
-    """The dates of ``year`` on which a public holiday closes a counter with these rules, with
-    the holiday's Dutch name (two joined by ", ")."""
-    if not rules.close:
-        return MappingProxyType({})
-    found = {}
-    for day, names in _dutch_holidays(year):
-        kept = [name for name in names if _closes(rules, name, year)]
-        if kept:
-            found[day] = ", ".join(kept)
-    return MappingProxyType(found)
 
 
 # --- questions ----------------------------------------------------------------------------
@@ -324,7 +235,7 @@ def _plan(hours: OpeningHours, day: date) -> _Day:
         return _Day((), ClosedReason.EXCEPTION)
     ranges = hours.weekly[day.weekday()]
     if ranges:  # a holiday is the reason only where it took hours away (module docstring)
-        holiday = closing_holidays(hours.holidays, day.year).get(day)
+        holiday = closing_holiday(hours.holidays, day)
         if holiday is not None:
             return _Day((), ClosedReason.PUBLIC_HOLIDAY, holiday)
     return _Day(ranges, ClosedReason.OUTSIDE_HOURS)
@@ -403,11 +314,7 @@ def to_data(hours: OpeningHours) -> dict[str, object]:
             | ({"hours": [_range_data(r) for r in e.ranges]} if e.ranges else {})
             for e in hours.exceptions
         ],
-        "holidays": {
-            "close": rules.close,
-            "liberation_day": rules.liberation_day.value,
-            "good_friday": rules.good_friday,
-        },
+        "holidays": holidays_to_data(rules),
     }
 
 
@@ -480,18 +387,14 @@ def from_data(data: object) -> OpeningHours:
             _refuse(f"{where}.hours", "an open day needs hours, a closed day has none")
         ranges = _ranges(fields["hours"], f"{where}.hours") if "hours" in fields else ()
         exceptions.append(DateException(_date(fields["date"], f"{where}.date"), kind, ranges))
-    rules = _object(top["holidays"], "holidays", ("close", "liberation_day", "good_friday"))
-    liberation_day = _one_of(
-        _values(LiberationDay), rules["liberation_day"], "holidays.liberation_day"
-    )
+    try:
+        rules = holidays_from_data(top["holidays"], "holidays")
+    except BadHolidayData as error:  # one error tree for the walk-in's stored form
+        raise BadHoursData(str(error), error.where) from error
     return OpeningHours(
         weekly=tuple(_ranges(weekly[name], f"weekly.{name}") for name in WEEKDAYS),
         exceptions=tuple(exceptions),
-        holidays=HolidayRules(
-            close=_one_of((True, False), rules["close"], "holidays.close"),
-            liberation_day=LiberationDay(liberation_day),
-            good_friday=_one_of((True, False), rules["good_friday"], "holidays.good_friday"),
-        ),
+        holidays=rules,
     )
 
 

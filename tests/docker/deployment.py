@@ -284,6 +284,8 @@ class Deployment:
     postgres_port: int
     redis_port: int
     irma: IrmaStandIn
+    #: where the nodes' mail relay would be: nothing listens there
+    smtp_port: int = field(default_factory=free_port)
     run_id: str = field(default_factory=lambda: secrets.token_hex(3))
     containers: dict[str, Container] = field(default_factory=dict)
 
@@ -314,6 +316,13 @@ class Deployment:
             ),
             "BALIE_IRMA_URL": self.irma.url,
             "BALIE_IRMA_PUBLIC_URL": "",
+            # a relay on the host that is not there: messages wait in the outbox, as they
+            # would while a municipality's relay is down
+            "BALIE_SMTP_HOST": "127.0.0.1",
+            "BALIE_SMTP_PORT": str(self.smtp_port),
+            "BALIE_SMTP_SECURITY": "none",
+            "BALIE_SMTP_USERNAME": "",
+            "BALIE_MAIL_FROM": "",
             "BALIE_IRMA_RESULT_KEY_FILE": "/run/secrets/irma-jwt.pem",
             "BALIE_ROOM_KEYS_FILE": f"{KEYS_MOUNT}/room-keys.json",
             "BALIE_LINK_KEYS_FILE": f"{KEYS_MOUNT}/link-keys.json",

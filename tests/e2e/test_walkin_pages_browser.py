@@ -37,7 +37,7 @@ live_balie = e2e_browser.live_balie
 pytestmark = pytest.mark.e2e
 
 ALL_DAY = OpeningHours(weekly=(((time(0), time(23, 59)),),) * 7)
-PHONE = "06 00000000"
+PHONE = "06 12345678"  # the Dutch numbering plan's example mobile number, as the desk shows it
 
 
 async def test_the_counter_pages_by_keyboard_without_axe_violations(

@@ -13,6 +13,7 @@ from server.core.appkeys import CLOCK
 from server.core.clock import local_day
 from server.core.date_words import clock_words, day_words
 from server.core.language import gettext_for, language_of
+from server.messages.phones import readable
 from server.staff.model import StaffPrincipal
 from server.walkin.appkeys import WALKIN
 from server.walkin.words import CHANNEL_WORDS
@@ -47,8 +48,10 @@ class CallbackRow:
     id: str
     name: str
     window: str
-    #: None when no vault key opens it any more (a key left the ring)
+    #: None when no vault key opens it any more (a key left the ring); E.164 for the tel: link
     phone: str | None
+    #: the number as a Dutch reader writes it (06 12345678)
+    phone_shown: str | None = None
 
 
 async def walkin_section(request: web.Request, principal: StaffPrincipal) -> dict[str, object]:
@@ -90,7 +93,8 @@ async def walkin_section(request: web.Request, principal: StaffPrincipal) -> dic
         day = local_day(c.window_start)
         if day != today:  # an earlier day's request nobody called back yet
             window = f"{day_words(day, language)}, {window}"
-        callbacks.append(CallbackRow(c.id, names.get(c.purpose, c.purpose), window, c.phone))
+        shown = readable(c.phone) if c.phone else None
+        callbacks.append(CallbackRow(c.id, names.get(c.purpose, c.purpose), window, c.phone, shown))
     return {
         "queues": queues,
         "waiting": sum(q.waiting for q in queues),

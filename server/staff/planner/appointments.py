@@ -10,7 +10,6 @@ from datetime import UTC, date, datetime
 from aiohttp import web
 from yarl import URL
 
-from server.booking.appkeys import CALENDAR_WRITER
 from server.booking.appointment import (
     APPOINTMENT_ID,
     CONTACT_EMAIL,
@@ -42,7 +41,9 @@ from server.staff.planner.common import (
     page,
     posted_fields,
     purposes_of,
+    version_of,
 )
+from server.staff.planner.messages import messages_about
 
 log = logging.getLogger("balie.planner")
 
@@ -207,8 +208,6 @@ async def book_submit(request: web.Request) -> web.Response:
             summary=booking_message(request, error, "purpose"),
             status=409,
         )
-    if booked.state is AppointmentState.BOOKED:
-        request.app[CALENDAR_WRITER].booked(booked)
     log.info("planner %s booked appointment %s", principal.account_id, booked.id)
     return see_other(f"{BASE}/appointments/{booked.id}?klaar=geboekt")
 
@@ -275,6 +274,7 @@ async def _appointment_page(
         week=local.date().isoformat(),
         cancel_key=new_form_key(),
         reschedule_key=new_form_key(),
+        messages=await messages_about(request, tenant, appointment.id),
     )
 
 
@@ -287,11 +287,6 @@ async def appointment_page(request: web.Request) -> web.Response:
     )
 
 
-def _version(fields: dict[str, str]) -> int | None:
-    raw = fields.get("version", "")
-    return int(raw) if raw.isdigit() and len(raw) < 10 and int(raw) >= 1 else None
-
-
 @requires(Role.PLANNER)
 async def reschedule_submit(request: web.Request) -> web.Response:
     principal = staff_principal(request)
@@ -300,7 +295,7 @@ async def reschedule_submit(request: web.Request) -> web.Response:
     fields = await posted_fields(request)
     day = fields.get("date", "")[:10]
     start = _parse_start(fields.get("start", ""))
-    version = _version(fields)
+    version = version_of(fields)
     key = fields.get("idempotency_key", "")
     if start is None or version is None or not FORM_KEY.fullmatch(key):
         gettext = gettext_for(request)
@@ -323,7 +318,6 @@ async def reschedule_submit(request: web.Request) -> web.Response:
             idempotency_key=key,
             actor=actor_of(principal),
         )
-        old = await service.get(tenant, appointment.id)
     except BookingError as error:
         current = await _appointment(request, tenant)
         return await _appointment_page(
@@ -334,8 +328,9 @@ async def reschedule_submit(request: web.Request) -> web.Response:
             summary=booking_message(request, error, "appointment"),
             status=409,
         )
-    request.app[CALENDAR_WRITER].moved(old, moved)
-    log.info("planner %s moved appointment %s to %s", principal.account_id, old.id, moved.id)
+    log.info(
+        "planner %s moved appointment %s to %s", principal.account_id, appointment.id, moved.id
+    )
     return see_other(f"{BASE}/appointments/{moved.id}?klaar=verzet")
 
 
@@ -345,7 +340,7 @@ async def cancel_submit(request: web.Request) -> web.Response:
     tenant = principal.tenant_id
     appointment = await _appointment(request, tenant)
     fields = await posted_fields(request)
-    version = _version(fields)
+    version = version_of(fields)
     key = fields.get("idempotency_key", "")
     if version is None or not FORM_KEY.fullmatch(key):
         gettext = gettext_for(request)
@@ -369,6 +364,5 @@ async def cancel_submit(request: web.Request) -> web.Response:
             summary=booking_message(request, error, "appointment"),
             status=409,
         )
-    request.app[CALENDAR_WRITER].cancelled(cancelled)
     log.info("planner %s cancelled appointment %s", principal.account_id, cancelled.id)
     return see_other(f"{BASE}/appointments/{cancelled.id}?klaar=afgezegd")

@@ -56,7 +56,18 @@ NOTICES: Final = {
     "geboekt": N_("De afspraak is geboekt."),
     "verzet": N_("De afspraak is verzet. Dit is de nieuwe afspraak."),
     "afgezegd": N_("De afspraak is afgezegd."),
+    "overgedragen": N_(
+        "De afspraak is overgedragen aan een collega. De inwoner hoeft niets te doen."
+    ),
+    "bericht": N_(
+        "De afspraak is afgezegd. De inwoner krijgt een bericht om een nieuwe tijd te kiezen."
+    ),
+    "niet-alle": N_(
+        "Niet voor elke afspraak was een collega vrij. Stuur die inwoners een bericht, of kies "
+        "een andere collega."
+    ),
     "inloop": N_("De inloopbalie is opgeslagen."),
+    "opnieuw": N_("Het bericht wordt opnieuw verstuurd."),
     "inloop-uit": N_(
         "De inloopbalie staat uit. Inwoners kunnen voor dit onderwerp alleen nog een "
         "afspraak maken."
@@ -100,6 +111,12 @@ def page(
     )
     response.set_status(status)
     return response
+
+
+def version_of(fields: dict[str, str]) -> int | None:
+    """The appointment version a form posted, or None when it is not one."""
+    raw = fields.get("version", "")
+    return int(raw) if raw.isdigit() and len(raw) < 10 and int(raw) >= 1 else None
 
 
 async def posted_fields(request: web.Request) -> dict[str, str]:

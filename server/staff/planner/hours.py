@@ -13,6 +13,14 @@ from server.core.forms import see_other
 from server.core.language import gettext_for
 from server.staff.auth import requires, staff_principal
 from server.staff.model import Role, StaffPrincipal
+from server.staff.planner.absence_rules import (
+    EXCEPTION,
+    HOURS,
+    Change,
+    meets_bookings,
+    pending_fields,
+)
+from server.staff.planner.absences import save_or_ask
 from server.staff.planner.common import (
     BASE,
     MAX_RANGE,
@@ -120,29 +128,28 @@ async def staff_page(request: web.Request) -> web.Response:
 async def save_hours(request: web.Request) -> web.Response:
     principal = staff_principal(request)
     member = await _member(request, principal.tenant_id)
-    blocks, checked = parse_hours(await posted_fields(request), gettext_for(request))
+    fields = await posted_fields(request)
+    blocks, checked = parse_hours(fields, gettext_for(request))
     if checked.errors:
         return await _staff_page(request, principal, member, hours_checked=checked, status=400)
-    await request.app[PLANNER_STORE].replace_hours(
-        principal.tenant_id,
-        member.id,
-        blocks,
-        actor=actor_of(principal),
-        now=request.app[CLOCK](),
-    )
-    log.info("planner %s changed the hours of staff %s", principal.account_id, member.id)
-    return see_other(f"{BASE}/staff/{member.id}?klaar=uren")
+    # shorter hours may meet bookings: saved only when none is left without its specialist
+    pending = pending_fields(fields | {"change": HOURS})
+    change = Change(pending, hours=tuple(blocks))
+    return await save_or_ask(request, principal, member.id, change)
 
 
 @requires(Role.PLANNER)
 async def add_exception(request: web.Request) -> web.Response:
     principal = staff_principal(request)
     member = await _member(request, principal.tenant_id)
-    parsed, checked = parse_exception(
-        await posted_fields(request), local_today(request), gettext_for(request)
-    )
+    fields = await posted_fields(request)
+    parsed, checked = parse_exception(fields, local_today(request), gettext_for(request))
     if parsed is None:
         return await _staff_page(request, principal, member, exception_checked=checked, status=400)
+    change = Change(pending_fields(fields | {"change": EXCEPTION}), exception=parsed)
+    if meets_bookings(change):
+        # a closed day may meet bookings: saved only when none is left without its specialist
+        return await save_or_ask(request, principal, member.id, change)
     await request.app[PLANNER_STORE].add_exceptions(
         principal.tenant_id,
         member.id,

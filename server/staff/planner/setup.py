@@ -8,6 +8,8 @@ Routes (all need the ``planner`` role; ``?tenant=`` of another tenant is refused
     POST /staff/planner/staff/{staff}/hours               replace the weekly hours
     POST /staff/planner/staff/{staff}/exceptions          add a closed day or extra hours
     POST /staff/planner/staff/{staff}/exceptions/{id}/delete
+    GET  /staff/planner/staff/{staff}/afwezigheid?change=   bookings a change would strand
+    POST /staff/planner/staff/{staff}/afwezigheid           hand over, notify, then save
     GET  /staff/planner/book?purpose=&date=               book on behalf of a caller
     POST /staff/planner/book
     GET  /staff/planner/appointments/{appointment}        details, reschedule, cancel
@@ -19,6 +21,8 @@ Routes (all need the ``planner`` role; ``?tenant=`` of another tenant is refused
     GET  /staff/planner/inloop/{purpose}                  one counter's settings (a form)
     POST /staff/planner/inloop/{purpose}                  save them
     POST /staff/planner/inloop/{purpose}/uit              switch the counter off
+    GET  /staff/planner/berichten                         messages: sent, retrying, failed
+    POST /staff/planner/berichten/{message}               send a failed message again
 
 Every change goes through :class:`~server.booking.service.BookingService` (bookings) or
 :class:`~server.staff.planner.store.PlannerStore` (hours), both of which audit it with the planner
@@ -33,6 +37,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from server.db.appkeys import ENGINE
+from server.staff.planner.absences import PATH as ABSENCE_PATH
+from server.staff.planner.absences import absence_page, absence_submit
 from server.staff.planner.appointments import (
     appointment_page,
     book_page,
@@ -43,6 +49,7 @@ from server.staff.planner.appointments import (
 from server.staff.planner.common import BASE, PLANNER_STORE
 from server.staff.planner.dashboard import dashboard, dashboard_csv
 from server.staff.planner.hours import add_exception, remove_exception, save_hours, staff_page
+from server.staff.planner.messages import MESSAGES_BASE, messages_page, retry_message
 from server.staff.planner.store import PlannerStore
 from server.staff.planner.walkin import (
     WALKIN_BASE,
@@ -60,11 +67,15 @@ def setup(app: web.Application) -> None:
     app.router.add_post(BASE + "/staff/{staff}/hours", save_hours)
     app.router.add_post(BASE + "/staff/{staff}/exceptions", add_exception)
     app.router.add_post(BASE + "/staff/{staff}/exceptions/{exception}/delete", remove_exception)
+    app.router.add_get(BASE + "/staff/{staff}" + ABSENCE_PATH, absence_page)
+    app.router.add_post(BASE + "/staff/{staff}" + ABSENCE_PATH, absence_submit)
     app.router.add_get(BASE + "/book", book_page)
     app.router.add_post(BASE + "/book", book_submit)
     app.router.add_get(BASE + "/appointments/{appointment}", appointment_page)
     app.router.add_post(BASE + "/appointments/{appointment}/reschedule", reschedule_submit)
     app.router.add_post(BASE + "/appointments/{appointment}/cancel", cancel_submit)
+    app.router.add_get(MESSAGES_BASE, messages_page)
+    app.router.add_post(MESSAGES_BASE + "/{message}", retry_message)
     app.router.add_get(BASE + "/dashboard", dashboard)
     app.router.add_get(BASE + "/dashboard.csv", dashboard_csv)
     app.router.add_get(WALKIN_BASE, walkin_overview)

@@ -9,13 +9,13 @@ and the staff member as subject; never a value of a person.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Final
 
 from sqlalchemy import and_, delete, insert, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from server.booking.model import WeeklyRule
 from server.db.audit import audit
@@ -33,6 +33,9 @@ from server.db.tx import reading, writing
 RULES_REPLACED = "availability.rules_replace"
 EXCEPTION_ADDED = "availability.exception_add"
 EXCEPTION_REMOVED = "availability.exception_remove"
+#: asked inside a change's write transaction, before anything is written: False leaves it
+#: unwritten (server/staff/planner/absences.py: no booking may be left with someone absent)
+Guard = Callable[[AsyncConnection], Awaitable[bool]]
 #: the booking service's audit actions that bracket the wait in the lobby
 CHECK_IN = "appointment.check_in"
 ADMIT = "appointment.start_call"
@@ -152,8 +155,10 @@ class PlannerStore:
         *,
         actor: str,
         now: datetime,
-    ) -> None:
-        """Replace the staff member's weekly hours, all or nothing."""
+        guard: Guard | None = None,
+    ) -> bool:
+        """Replace the staff member's weekly hours, all or nothing; False (nothing written)
+        when ``guard`` says no."""
         rows = [
             {
                 "tenant_id": tenant_id,
@@ -165,6 +170,8 @@ class PlannerStore:
             for block in blocks
         ]
         async with writing(self._engine) as conn:
+            if guard is not None and not await guard(conn):
+                return False
             await conn.execute(
                 delete(availability_rules).where(
                     availability_rules.c.tenant_id == tenant_id,
@@ -174,6 +181,7 @@ class PlannerStore:
             if rows:
                 await conn.execute(insert(availability_rules), rows)
             await audit(conn, tenant_id, now, actor, RULES_REPLACED, f"staff:{staff_id}")
+        return True
 
     async def add_exceptions(
         self,
@@ -186,8 +194,10 @@ class PlannerStore:
         *,
         actor: str,
         now: datetime,
-    ) -> None:
-        """One exception per day in ``days`` (a holiday spans several), all or nothing."""
+        guard: Guard | None = None,
+    ) -> bool:
+        """One exception per day in ``days`` (a holiday spans several), all or nothing;
+        False (nothing written) when ``guard`` says no."""
         start, end = hours if hours is not None else (None, None)
         rows = [
             {
@@ -202,8 +212,11 @@ class PlannerStore:
             for day in days
         ]
         async with writing(self._engine) as conn:
+            if guard is not None and not await guard(conn):
+                return False
             await conn.execute(insert(availability_exceptions), rows)
             await audit(conn, tenant_id, now, actor, EXCEPTION_ADDED, f"staff:{staff_id}")
+        return True
 
     async def remove_exception(
         self, tenant_id: str, staff_id: str, exception_id: int, *, actor: str, now: datetime

@@ -1,4 +1,11 @@
-"""The week view: staff × days, with each day's open hours, exceptions and bookings."""
+"""The week view: staff × days, with each day's open hours, exceptions and bookings.
+
+Without ``?week=`` it opens on today and the six days after it (a planner plans ahead; the
+days of this week that have passed are one "Vorige week" away); ``?week=<date>`` shows the
+Monday-to-Sunday week of that date. A public holiday is marked with its Dutch name in the
+column header, and where the tenant's holiday rules close it the weekly hours are gone, as
+in the slot search (:mod:`server.booking.slots`): only extra hours open it.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +18,7 @@ from typing import Final
 
 from aiohttp import web
 
+from server.booking.appkeys import CATALOG
 from server.booking.appointment import (
     AppointmentState,
 )
@@ -18,6 +26,7 @@ from server.booking.intervals import merge, subtract, wall_to_instant
 from server.booking.model import WeeklyRule
 from server.core.clock import AMSTERDAM
 from server.core.dates import parse_date
+from server.core.holidays import HolidayRules, closing_holiday, public_holiday
 from server.core.language import N_, gettext_for
 from server.staff.auth import requires, staff_principal
 from server.staff.model import Role
@@ -64,6 +73,17 @@ class Cell:
 
 
 @dataclass(frozen=True, slots=True)
+class Day:
+    """One column: the date, its label, and the public holiday on it (Dutch name) if any."""
+
+    day: date
+    label: str
+    holiday: str | None = None
+    #: the tenant's rules close bookings on it (False: marked, but booked as usual)
+    closed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Row:
     member: StaffRow
     cells: tuple[Cell, ...]
@@ -74,10 +94,14 @@ def day_hours(
     exceptions: Sequence[DayException],
     day: date,
     gettext: Callable[[str], str] = N_,
+    holidays: HolidayRules | None = None,
 ) -> tuple[list[tuple[time, time]], list[str]]:
     """One day's open blocks after its exceptions, and the exceptions as notes: the same
-    arithmetic the slot engine does (closed all day wins; extra adds; closed hours cut)."""
+    arithmetic the slot engine does (a closing public holiday takes the weekly hours; closed
+    all day wins; extra adds; closed hours cut). ``holidays`` None: holidays are ignored."""
     blocks = [(rule.start, rule.end) for rule in rules if rule.weekday == day.weekday()]
+    if blocks and holidays is not None and closing_holiday(holidays, day) is not None:
+        blocks = []  # the column header names the holiday
     closed: list[tuple[time, time]] = []
     notes = []
     whole_day = False
@@ -117,14 +141,23 @@ def week_start(raw: str | None, today: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
+def first_shown(raw: str | None, today: date) -> date:
+    """The first date the view shows: the Monday of ``raw``'s week, or today without a
+    usable ``raw`` (never the days of this week that have passed)."""
+    return today if parse_date(raw or "") is None else week_start(raw, today)
+
+
 @requires(Role.PLANNER)
 async def week_view(request: web.Request) -> web.Response:
     principal = staff_principal(request)
     gettext = gettext_for(request)
     language = language_code(request)
     tenant = principal.tenant_id
-    monday = week_start(request.query.get("week"), local_today(request))
-    days = [monday + timedelta(days=n) for n in range(7)]
+    today = local_today(request)
+    first = first_shown(request.query.get("week"), today)
+    monday = week_start(first.isoformat(), today)
+    days = [first + timedelta(days=n) for n in range(7)]
+    holidays = await request.app[CATALOG].holidays(tenant)
     store = request.app[PLANNER_STORE]
     members = await store.staff(tenant)
     skills = sorted({skill for member in members for skill in member.skills})
@@ -161,7 +194,7 @@ async def week_view(request: web.Request) -> web.Response:
     for member in members:
         cells = []
         for day in days:
-            blocks, notes = day_hours(rules[member.id], own[member.id], day, gettext)
+            blocks, notes = day_hours(rules[member.id], own[member.id], day, gettext, holidays)
             cells.append(
                 Cell(
                     tuple(span_label(start, end) for start, end in blocks),
@@ -175,11 +208,19 @@ async def week_view(request: web.Request) -> web.Response:
         principal,
         "planner/week.html",
         rows=rows,
-        days=[(day, day_label(day, language)) for day in days],
+        days=[
+            Day(
+                day,
+                day_label(day, language),
+                public_holiday(day),
+                closing_holiday(holidays, day) is not None,
+            )
+            for day in days
+        ],
         skills=skills,
         skill=skill,
-        monday=monday,
+        first=first,
         previous=(monday - timedelta(days=7)).isoformat(),
         next=(monday + timedelta(days=7)).isoformat(),
-        this_week=week_start(None, local_today(request)) == monday,
+        this_week=first == today,
     )

@@ -17,15 +17,24 @@ from aiohttp import web
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.booking.appkeys import CALENDAR_WRITER
-from server.config import BookingSettings, CalDAVCredentials, Config, DatabaseSettings
+from server.config import (
+    BookingSettings,
+    CalDAVCredentials,
+    Config,
+    DatabaseSettings,
+    MessagesSettings,
+)
 from server.db.appkeys import ENGINE
 from server.db.schema import appointments, availability_rules, purposes, staff, tenants
+from server.messages.appkeys import OUTBOX
 from tests.support import config_for, live_server
 
 EMAIL: Final = "test@example.invalid"
 
-PHONE: Final = "+31 6 00000000"
+#: the Dutch numbering plan's example mobile number, as a resident types it ...
+PHONE: Final = "+31 6 12345678"
+#: ... and as Balie stores it (E.164)
+PHONE_E164: Final = "+31612345678"
 
 HOURS: Final = (clock(8), clock(20))
 
@@ -76,7 +85,8 @@ class Booking(BookingClient):
         return self.app[ENGINE]
 
     async def drain_calendar(self) -> None:
-        await self.app[CALENDAR_WRITER].drain()
+        """Deliver what the outbox holds that is due (calendar writes among it)."""
+        await self.app[OUTBOX].run_due()
 
 
 @asynccontextmanager
@@ -90,6 +100,8 @@ async def booking_server(
         data_dir,
         database=DatabaseSettings(url=database_url, demo_data=False),
         booking=BookingSettings(caldav_timeout=10, caldav_credentials=credentials or {}),
+        # the tests deliver what is due themselves (drain_calendar), never a poll beside them
+        messages=MessagesSettings(poll_seconds=3600),
     )
     # the production access logger, so tests see what an operator's log would show
     async with live_server(data_dir, config=config, access_log=True) as running:

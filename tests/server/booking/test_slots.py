@@ -40,6 +40,7 @@ from server.booking import (
     pick_staff,
 )
 from server.booking.intervals import offset_changes_on, wall_instants, wall_to_instant
+from server.core.holidays import DEFAULT_RULES, HolidayRules
 
 MINUTE = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
@@ -106,6 +107,7 @@ def request(
     rules: PurposeRules | None = None,
     busy: Sequence[Busy] = (),
     allocations: Sequence[Allocation] = (),
+    holidays: HolidayRules = DEFAULT_RULES,
 ) -> SlotRequest:
     return SlotRequest(
         purpose=rules or purpose(),
@@ -113,6 +115,7 @@ def request(
         now=now or at(MONDAY, "07:00"),
         busy=tuple(busy),
         allocations=tuple(allocations),
+        holidays=holidays,
     )
 
 
@@ -166,7 +169,8 @@ def test_only_the_last_sundays_change_the_offset() -> None:
 
 @pytest.mark.parametrize("day", [SPRING_2026, AUTUMN_2026, SPRING_2027, AUTUMN_2027, MONDAY])
 def test_nine_to_five_is_eight_real_hours_on_dst_days(day: date) -> None:
-    req = request(now=at(day - timedelta(days=1), "12:00"))
+    # the spring change of 2027 is Easter Sunday: a tenant open on holidays books it
+    req = request(now=at(day - timedelta(days=1), "12:00"), holidays=HolidayRules(close=False))
     slots = available_times(req, day)
     assert len(slots) == 16
     assert slots[0].start == at(day, "09:00")
@@ -400,15 +404,15 @@ def test_a_purpose_cap_counts_only_that_purpose() -> None:
 
 
 def test_a_closed_day_offers_nothing_and_says_why() -> None:
-    kingsday = date(2026, 4, 27)
-    closed = AvailabilityException(kingsday, ExceptionKind.CLOSED, reason="Koningsdag")
+    training = date(2026, 4, 28)  # a Tuesday; public holidays: test_slots_holidays.py
+    closed = AvailabilityException(training, ExceptionKind.CLOSED, reason="Opleiding")
     req = request(staff(exceptions=[closed]), now=at("2026-04-24", "12:00"))
-    assert kingsday not in available_dates(req)
-    assert kingsday + timedelta(days=1) in available_dates(req)
-    assert available_times(req, kingsday) == []
-    [finding] = explain(req, at(kingsday, "10:00")).staff[0].findings
+    assert training not in available_dates(req)
+    assert training + timedelta(days=1) in available_dates(req)
+    assert available_times(req, training) == []
+    [finding] = explain(req, at(training, "10:00")).staff[0].findings
     assert finding.reason is Reason.EXCEPTION
-    assert "Koningsdag" in finding.detail
+    assert "Opleiding" in finding.detail
 
 
 def test_closed_hours_cut_a_window_out_of_the_day() -> None:

@@ -1,6 +1,7 @@
 """Properties of the slot engine over random staff, hours, busy time, bookings, holds and now.
 
-``now`` is drawn around the DST changes of 2026 and 2027 (and one ordinary week), hours and
+``now`` is drawn around the DST changes of 2026 and 2027 (and one ordinary week; Easter 2027
+falls in the March one, so public holidays close or, by the tenant's rules, do not), hours and
 purposes on a 5-minute grid, busy blocks to the minute. The checks are written directly
 against the inputs, not through the engine's index, and :func:`explain` (computed the slow,
 direct way) must agree with the fast sweep on every 5-minute start in the horizon.
@@ -29,6 +30,7 @@ from server.booking import (
     available_times,
 )
 from server.booking.intervals import merge, union, wall_to_instant
+from server.core.holidays import HolidayRules, closing_holiday
 
 FIVE = timedelta(minutes=5)
 MINUTE = timedelta(minutes=1)
@@ -119,6 +121,7 @@ def scenarios(draw: st.DrawFn) -> SlotRequest:
         now=now,
         busy=tuple(busy),
         allocations=tuple(allocations),
+        holidays=draw(st.sampled_from((HolidayRules(), HolidayRules(close=False)))),
     )
 
 
@@ -126,9 +129,19 @@ def overlaps(start: datetime, end: datetime, other_start: datetime, other_end: d
     return start < other_end and other_start < end
 
 
-def working_hours(member: Staff, day: date) -> list[tuple[datetime, datetime]]:
-    """The member's hours on ``day`` as real intervals: rules + extra - closed."""
-    spans = [(r.start, r.end) for r in member.rules if r.weekday == day.weekday()]
+def weekly_hours(member: Staff, day: date, holidays: HolidayRules) -> list[tuple[time, time]]:
+    """The member's weekly rules for ``day``, none on a closing public holiday."""
+    if closing_holiday(holidays, day):
+        return []
+    return [(r.start, r.end) for r in member.rules if r.weekday == day.weekday()]
+
+
+def working_hours(
+    member: Staff, day: date, holidays: HolidayRules
+) -> list[tuple[datetime, datetime]]:
+    """The member's hours on ``day`` as real intervals: rules (none on a holiday) + extra -
+    closed."""
+    spans = weekly_hours(member, day, holidays)
     closed = []
     for exception in member.exceptions:
         if exception.day == day:
@@ -161,9 +174,11 @@ def is_live(allocation: Allocation, now: datetime) -> bool:
     )
 
 
-def on_grid(member: Staff, day: date, moment: datetime, step: timedelta) -> bool:
+def on_grid(
+    member: Staff, day: date, moment: datetime, step: timedelta, holidays: HolidayRules
+) -> bool:
     """Does ``moment`` lie on the wall-clock grid of the hours it falls in?"""
-    sources = [(r.start, r.end) for r in member.rules if r.weekday == day.weekday()]
+    sources = weekly_hours(member, day, holidays)
     sources += [x.hours for x in member.exceptions if x.day == day and x.hours is not None]
     wall = moment.astimezone(AMSTERDAM).replace(tzinfo=None)
     for start, end in sources:
@@ -190,9 +205,11 @@ def free_staff(request: SlotRequest, moment: datetime) -> tuple[str, ...]:
     for member in request.staff:
         if SKILL not in member.skills:
             continue
-        if not any(lo <= moment and end <= hi for lo, hi in working_hours(member, day)):
+        if not any(
+            lo <= moment and end <= hi for lo, hi in working_hours(member, day, request.holidays)
+        ):
             continue
-        if not on_grid(member, day, moment, purpose.step):
+        if not on_grid(member, day, moment, purpose.step, request.holidays):
             continue
         mine = [a for a in request.allocations if a.staff_id == member.id and is_live(a, now)]
         theirs = [b for b in request.busy if b.staff_id == member.id]
@@ -255,9 +272,11 @@ def test_every_offered_slot_respects_every_rule(request: SlotRequest) -> None:
             for member_id in slot.staff_ids:
                 member = members[member_id]
                 assert SKILL in member.skills
-                assert any(
-                    lo <= slot.start and slot.end <= hi for lo, hi in working_hours(member, day)
-                ), (member_id, slot)
+                spans = working_hours(member, day, request.holidays)
+                assert any(lo <= slot.start and slot.end <= hi for lo, hi in spans), (
+                    member_id,
+                    slot,
+                )
                 for block in request.busy:
                     if block.staff_id == member_id:
                         assert not overlaps(low, high, block.start, block.end), (slot, block)
@@ -311,6 +330,7 @@ def test_inputs_outside_the_span_change_nothing(request: SlotRequest) -> None:
         now=request.now,
         busy=tuple(b for b in request.busy if b.start < high and low < b.end),
         allocations=tuple(a for a in request.allocations if a.start < high and low < a.end),
+        holidays=request.holidays,
     )
     full, cut = SlotSearch(request), SlotSearch(trimmed)
     assert full.slots() == cut.slots()

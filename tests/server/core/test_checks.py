@@ -56,6 +56,20 @@ def test_demo_mode_or_demo_data_in_production(variable: str, raw: str) -> None:
     assert f"{variable}=false" in finding.message
 
 
+def test_no_mail_server_in_production() -> None:
+    """Without one, confirmations would go into a folder nobody reads."""
+    (finding,) = found(BALIE_SMTP_HOST="")
+    assert (finding.variable, finding.refuses_start) == ("BALIE_SMTP_HOST", True)
+    assert "written to a folder" in finding.message
+
+
+def test_mail_in_clear_over_the_network_in_production() -> None:
+    (finding,) = found(BALIE_SMTP_SECURITY="none")
+    assert (finding.variable, finding.refuses_start) == ("BALIE_SMTP_SECURITY", True)
+    # a relay on the node itself may take plain SMTP
+    assert found(BALIE_SMTP_SECURITY="none", BALIE_SMTP_HOST="127.0.0.1") == []
+
+
 def test_the_irma_emulator_in_production() -> None:
     """Without a real irma server's URL the emulator would stand in for it."""
     (finding,) = found(BALIE_IRMA_URL="")

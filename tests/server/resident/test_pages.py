@@ -46,7 +46,7 @@ from tests.server.resident.support import (
     times_page,
 )
 
-PHONE: Final = "0600000000"
+PHONE: Final = "06-12345678"  # the Dutch numbering plan's example mobile number
 
 
 # --- the journey --------------------------------------------------------------------------
@@ -112,9 +112,10 @@ async def test_booking_step_by_step_ends_on_the_confirmation(
         row = (
             await conn.execute(select(appointments).where(appointments.c.tenant_id == tenant))
         ).one()
-    assert (row.state, row.contact_email, row.contact_phone) == ("booked", EMAIL, PHONE)
+    # the number as E.164, however it was typed
+    assert (row.state, row.contact_email, row.contact_phone) == ("booked", EMAIL, "+31612345678")
     # no token, and nothing personal, in any URL the resident's browser asked for
-    assert not [u for u in resident.urls if "token" in u or "@" in u or PHONE in u]
+    assert not [u for u in resident.urls if "token" in u or "@" in u or "12345678" in u]
 
     status, ics = await resident.get(location.replace("/bevestiging", "/afspraak.ics"))
     assert status == 200 and "BEGIN:VCALENDAR" in ics and "METHOD:REQUEST" in ics

@@ -198,7 +198,7 @@ async def test_form_errors_are_in_english(server: Booking, resident: Resident) -
     assert status == 422
     assert_english(answer, leave_out=SEED_NAMES)
     assert "This email address is not right. A good example is: name@example.com" in answer
-    assert "This phone number is not right. Use numbers only, like 0612345678" in answer
+    assert "Use only digits in a phone number, for example 06 12345678." in answer
     assert switch_returns_to(answer) == f"/afspraak/{tenant}/gegevens"
 
     # a wrong manage link pasted into the form

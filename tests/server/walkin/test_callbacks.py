@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from identity.vault import KeyRing, new_key_config_entry
 from server.db.schema import walkin_callbacks
+from server.messages.phones import PhoneProblem
 from server.walkin.callbacks import (
     BadPhone,
     BadWindow,
@@ -25,7 +26,8 @@ from server.walkin.callbacks import (
 from server.walkin.hours import DateException, ExceptionKind, OpeningHours
 from tests.server.db.support import seed_tenant
 
-PHONE = "06 00000000"  # obviously fake: no Dutch mobile number starts 06 0
+PHONE = "06 12345678"  # the Dutch numbering plan's example mobile number ...
+STORED = "+31612345678"  # ... as a call-back keeps it (E.164)
 OLD = new_key_config_entry("old")
 NEW = new_key_config_entry("new")
 MORNING = ((time(9), time(12)),)
@@ -80,12 +82,12 @@ async def test_a_number_is_sealed_shown_to_the_right_desk_and_deleted_when_done(
     made = await callbacks.request(tenant, "intake", PHONE, offered[0], offered, TUESDAY)
     assert made.state is CallbackState.OPEN and PHONE not in repr(made)
     (sealed,) = await phone_column(engine, tenant)
-    assert sealed is not None and PHONE not in sealed and "00000000" not in sealed
+    assert sealed is not None and STORED not in sealed and "12345678" not in sealed
 
     # the desk of a specialist for intake sees it, with the number; for tax it does not
     today = TUESDAY.date()
     (listed,) = await callbacks.open_for(tenant, ["intake"], today)
-    assert (listed.id, listed.phone, listed.window_start) == (made.id, PHONE, offered[0][0])
+    assert (listed.id, listed.phone, listed.window_start) == (made.id, STORED, offered[0][0])
     assert await callbacks.open_for(tenant, ["tax"], today) == []
     # a window of a later day is not listed yet
     later = await callbacks.request(tenant, "intake", PHONE, offered[1], offered, TUESDAY)
@@ -109,15 +111,28 @@ async def test_a_number_is_sealed_shown_to_the_right_desk_and_deleted_when_done(
     assert (await callbacks.get(tenant, later.id)).state is CallbackState.EXPIRED  # type: ignore[union-attr]
 
 
-@pytest.mark.parametrize("phone", ["", "12345", "06-123", "bel me", "+31 6 1234 567x", "0" * 40])
+@pytest.mark.parametrize(
+    ("phone", "problem"),
+    [
+        ("", PhoneProblem.EMPTY),
+        ("12345", PhoneProblem.TOO_SHORT),
+        ("06-123", PhoneProblem.TOO_SHORT),
+        ("bel me", PhoneProblem.NOT_DIGITS),
+        ("+31 6 1234 567x", PhoneProblem.NOT_DIGITS),
+        ("0" * 40, PhoneProblem.TOO_LONG),
+        ("06 00000000", PhoneProblem.NOT_IN_USE),  # no Dutch number starts 06 0
+        ("0900 1234567", PhoneProblem.COSTLY),  # the municipality would pay to call it
+    ],
+)
 async def test_a_number_that_is_not_one_is_refused_and_nothing_stored(
-    engine: AsyncEngine, phone: str
+    engine: AsyncEngine, phone: str, problem: PhoneProblem
 ) -> None:
     tenant = await seed_tenant(engine)
     callbacks = Callbacks(engine, KeyRing.from_config(NEW))
     offered = offered_windows(WEEKDAYS, TUESDAY)
     with pytest.raises(BadPhone) as refused:
         await callbacks.request(tenant, "intake", phone, offered[0], offered, TUESDAY)
+    assert refused.value.problem is problem
     assert phone not in str(refused.value) or not phone
     assert await phone_column(engine, tenant) == []
 
@@ -140,12 +155,12 @@ async def test_reseal_moves_numbers_to_the_new_key_and_a_copied_number_does_not_
     offered = offered_windows(WEEKDAYS, TUESDAY)
     old = Callbacks(engine, KeyRing.from_config(OLD))
     first = await old.request(tenant, "intake", PHONE, offered[0], offered, TUESDAY)
-    second = await old.request(tenant, "intake", "06 11111111", offered[0], offered, TUESDAY)
+    second = await old.request(tenant, "intake", "020 1234567", offered[0], offered, TUESDAY)
 
     assert await Callbacks(engine, KeyRing.from_config(f"{NEW},{OLD}")).reseal() == 2
     only_new = Callbacks(engine, KeyRing.from_config(NEW))
     phones = {c.id: c.phone for c in await only_new.open_for(tenant, ["intake"], TUESDAY.date())}
-    assert phones == {first.id: PHONE, second.id: "06 11111111"}
+    assert phones == {first.id: STORED, second.id: "+31201234567"}  # a landline will do
 
     # the sealed number is bound to its row: copied onto another, it opens for nobody
     async with engine.begin() as conn:
@@ -160,4 +175,4 @@ async def test_reseal_moves_numbers_to_the_new_key_and_a_copied_number_does_not_
             .values(phone_sealed=sealed)
         )
     phones = {c.id: c.phone for c in await only_new.open_for(tenant, ["intake"], TUESDAY.date())}
-    assert phones == {first.id: PHONE, second.id: None}
+    assert phones == {first.id: STORED, second.id: None}

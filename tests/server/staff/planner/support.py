@@ -14,6 +14,7 @@ from sqlalchemy import insert
 from server.booking.appkeys import BOOKING
 from server.booking.service import BookingService
 from server.core.clock import AMSTERDAM
+from server.core.holidays import DEFAULT_RULES, closing_holiday
 from server.db import writer
 from server.db.appkeys import ENGINE
 from server.db.schema import appointments, audit_events, feedback
@@ -33,10 +34,14 @@ def booking_service(server: Staffed) -> BookingService:
 
 
 def next_weekday(weekday: int, *, after_days: int = 2) -> date:
-    """The first local date with ``weekday`` at least ``after_days`` from today: past every
-    purpose's notice, inside every horizon."""
+    """The first local date with ``weekday`` at least ``after_days`` from today that no public
+    holiday closes (the demo tenant keeps the default holiday rules): past every purpose's
+    notice, inside every horizon."""
     day = datetime.now(AMSTERDAM).date() + timedelta(days=after_days)
-    return day + timedelta(days=(weekday - day.weekday()) % 7)
+    day += timedelta(days=(weekday - day.weekday()) % 7)
+    while closing_holiday(DEFAULT_RULES, day) is not None:
+        day += timedelta(days=7)
+    return day
 
 
 def local(day: date, hour: int, minute: int = 0) -> datetime:
