@@ -25,7 +25,6 @@ from typing import Final
 #: no control characters (PostgreSQL refuses NUL, the rest would break a mail header)
 _ADDRESS_PART: Final = r"[^@\s:\x00-\x1f\x7f-\x9f]"
 CONTACT_EMAIL: Final = re.compile(rf"{_ADDRESS_PART}{{1,64}}@{_ADDRESS_PART}{{1,190}}")
-CONTACT_PHONE: Final = re.compile(r"\+?[0-9][0-9 ()-]{5,30}")
 #: an appointment id (a UUID4 in lower-case hex), as URLs and forms carry it
 APPOINTMENT_ID: Final = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 

@@ -783,9 +783,14 @@ class BookingService:
         allocations = await store.load_allocations(
             conn, plan.tenant_id, ids, window_low, window_high
         )
+        # Their hours as they are now, under the lock: a planner's absence saved while this
+        # booking was planned (the save takes the same lock, server/staff/planner/absences.py)
+        # must not be booked over with the hours read before it.
+        current = await store.load_staff(conn, plan.tenant_id, purpose.skill, day, day)
+        fresh = {member.staff.id: member.staff for member in current}
         request = SlotRequest(
             purpose=purpose,
-            staff=plan.staff,
+            staff=tuple(fresh[member.id] for member in plan.staff if member.id in fresh),
             now=now,
             busy=plan.busy,
             allocations=tuple(allocations),

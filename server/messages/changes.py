@@ -39,6 +39,7 @@ from server.core.clock import AMSTERDAM
 from server.db.schema import purposes, staff
 from server.messages import outbox
 from server.messages.model import REMINDERS, Channel, Template, reminder_times
+from server.messages.phones import is_mobile
 
 #: states after which a reminder is of no use any more
 _PAST_REMINDING = frozenset(
@@ -53,11 +54,13 @@ _PAST_REMINDING = frozenset(
 
 
 def resident_channels(appointment: Appointment) -> list[Channel]:
-    """The channels that reach this appointment's resident."""
+    """The channels that reach this appointment's resident: an SMS only to a mobile number
+    (a planner may note a caller's landline)."""
     channels = []
-    if appointment.contact.email:
+    contact = appointment.contact
+    if contact.email:
         channels.append(Channel.EMAIL)
-    if appointment.contact.phone:
+    if contact.phone and is_mobile(contact.phone):
         channels.append(Channel.SMS)
     return channels
 

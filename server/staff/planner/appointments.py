@@ -13,7 +13,6 @@ from yarl import URL
 from server.booking.appointment import (
     APPOINTMENT_ID,
     CONTACT_EMAIL,
-    CONTACT_PHONE,
     Appointment,
     AppointmentState,
     Contact,
@@ -25,6 +24,8 @@ from server.core.clock import AMSTERDAM
 from server.core.dates import parse_date, within_range
 from server.core.forms import FORM_KEY, new_form_key, see_other
 from server.core.language import gettext_for
+from server.messages.errors import BadPhoneNumber
+from server.messages.phones import phone_number, problem_of, resident_message
 from server.staff.auth import requires, staff_principal
 from server.staff.model import Role, StaffPrincipal
 from server.staff.planner.common import (
@@ -145,11 +146,14 @@ def _contact(
         errors["email"] = gettext(
             "Dit e-mailadres klopt niet. Controleer het, of laat het veld leeg."
         )
-    if phone and not CONTACT_PHONE.fullmatch(phone):
-        errors["phone"] = gettext(
-            "Dit telefoonnummer klopt niet. Gebruik alleen cijfers, spaties en +."
-        )
-    return Contact(email=email or None, phone=phone or None)
+    checked = None
+    if phone:
+        # a caller may give a landline (no SMS goes there); stored as E.164 like the resident's
+        try:
+            checked = phone_number(phone)
+        except BadPhoneNumber as error:
+            errors["phone"] = gettext(resident_message(problem_of(error)))
+    return Contact(email=email or None, phone=checked)
 
 
 @requires(Role.PLANNER)

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.booking.appointment import AppointmentState, Contact
@@ -30,8 +30,9 @@ from server.booking.errors import (
 from server.booking.links import LinkKeys
 from server.booking.model import Busy
 from server.booking.service import BookingService
-from server.db import create_engine
-from server.db.schema import appointments, audit_events, idempotency_keys
+from server.core.clock import AMSTERDAM
+from server.db import create_engine, writer
+from server.db.schema import appointments, audit_events, availability_exceptions, idempotency_keys
 from tests.server.db.support import EMAIL, PHONE, TUESDAY_10, FakeClock, seed_tenant
 
 S = AppointmentState
@@ -433,3 +434,35 @@ async def test_an_unreachable_database_is_storage_unavailable(clock: FakeClock) 
             await booking.expire_holds()
     finally:
         await dead.dispose()
+
+
+class AbsenceMeanwhile:
+    """A calendar read (between a booking's planning and its write transaction) during
+    which a planner saves s1 as absent all Tuesday: the race of an absence and a booking."""
+
+    def __init__(self, engine: AsyncEngine, tenant: str) -> None:
+        self.engine, self.tenant = engine, tenant
+
+    async def busy(
+        self, tenant_id: str, calendars: Sequence[CalendarRef], start: datetime, end: datetime
+    ) -> Mapping[str, Sequence[Busy]]:
+        async with writer(self.engine).begin() as conn:
+            await conn.execute(
+                insert(availability_exceptions).values(
+                    tenant_id=self.tenant,
+                    staff_id="s1",
+                    day=TUESDAY_10.astimezone(AMSTERDAM).date(),
+                    kind="closed",
+                    reason="afwezig",
+                )
+            )
+        return {calendar.staff_id: () for calendar in calendars}
+
+
+async def test_an_absence_saved_while_a_booking_is_planned_is_not_booked_over(
+    engine: AsyncEngine, clock: FakeClock
+) -> None:
+    tenant = await seed_tenant(engine)
+    booking = service(engine, clock, busy_source=AbsenceMeanwhile(engine, tenant))
+    with pytest.raises(SlotUnavailable, match="not offered: exception"):
+        await booking.hold(tenant, "intake", TUESDAY_10, staff_id="s1")

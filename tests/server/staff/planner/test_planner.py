@@ -397,7 +397,7 @@ async def test_booking_form_errors_change_nothing(
     for fields, message in (
         ({}, "Kies een tijd."),
         ({"start": start, "email": "geen-adres"}, "Dit e-mailadres klopt niet"),
-        ({"start": start, "phone": "bel me"}, "Dit telefoonnummer klopt niet"),
+        ({"start": start, "phone": "bel me"}, "Gebruik alleen cijfers in een telefoonnummer"),
     ):
         status, _, page = await post(planner, f"{server.url}/staff/planner/book", base | fields)
         assert status == 400 and message in page
