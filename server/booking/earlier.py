@@ -38,6 +38,7 @@ from sqlalchemy.orm import aliased
 from server.booking import store
 from server.booking.appointment import Appointment, AppointmentState
 from server.db.schema import appointments, earlier_requests, purposes
+from server.db.tx import locked
 
 #: how long a freed slot is held for the first in line
 OFFER_TIME: Final = timedelta(hours=2)
@@ -70,9 +71,11 @@ async def ask(conn: AsyncConnection, appointment: Appointment, now: datetime) ->
         )
 
 
-async def withdraw(conn: AsyncConnection, tenant_id: str, appointment_id: str) -> str | None:
-    """Take the appointment off the list; the id of its offer (a hold) if it had one, which
-    the caller releases."""
+async def leave(
+    conn: AsyncConnection, tenant_id: str, appointment_id: str, now: datetime
+) -> Appointment | None:
+    """Take the appointment off the list. An offer it still held is let go (released); that
+    hold is returned, for the caller to offer its slot to the next in line."""
     row = (
         await conn.execute(
             select(r.offer_id).where(r.tenant_id == tenant_id, r.appointment_id == appointment_id)
@@ -81,8 +84,7 @@ async def withdraw(conn: AsyncConnection, tenant_id: str, appointment_id: str) -
     if row is None:
         return None
     await conn.execute(delete(earlier_requests).where(r.appointment_id == appointment_id))
-    offer: str | None = row.offer_id
-    return offer
+    return None if row.offer_id is None else await _release(conn, tenant_id, row.offer_id, now)
 
 
 async def place(
@@ -143,9 +145,7 @@ async def offer_freed(
         .order_by(r.asked_at, r.appointment_id)
         .limit(1)
     )
-    if conn.dialect.name == "postgresql":
-        waiting = waiting.with_for_update(of=earlier_requests)
-    first = (await conn.execute(waiting)).scalar_one_or_none()
+    first = (await conn.execute(locked(conn, waiting, of=earlier_requests))).scalar_one_or_none()
     if first is None:
         return None
     expires = min(now + OFFER_TIME, freed.start - timedelta(minutes=notice))
@@ -178,11 +178,11 @@ async def offer_freed(
     return await store.get_appointment(conn, freed.tenant_id, first)
 
 
-async def release_offer(
+async def _release(
     conn: AsyncConnection, tenant_id: str, offer_id: str, now: datetime
 ) -> Appointment | None:
-    """Let go of an offer's hold that is still held (its resident left the list some other
-    way); the released hold, whose slot the caller offers on, or None."""
+    """Let go of an offer's hold if it is still held (taken, it is a booking now; lapsed, it
+    frees itself); the released hold, or None."""
     row = (
         await conn.execute(
             update(appointments)

@@ -464,9 +464,8 @@ class BookingService:
             if action == "aan":
                 await earlier.ask(conn, current, now)
             else:
-                offer = await earlier.withdraw(conn, tenant_id, appointment_id)
-                released = offer and await earlier.release_offer(conn, tenant_id, offer, now)
-                if released:
+                released = await earlier.leave(conn, tenant_id, appointment_id, now)
+                if released is not None:
                     await self._changed(conn, released, now, reason=ChangeReason.OFFER_LET_GO)
             await audit(
                 conn,

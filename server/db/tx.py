@@ -1,4 +1,5 @@
-"""Transactions: a connection to read, a transaction to write, and one error for both.
+"""Transactions: a connection to read, a transaction to write, and one error for both; and
+the row locks a write transaction takes on PostgreSQL (:func:`locked`).
 
 Stores open their connections here, so an unreachable or exhausted database becomes
 :class:`DatabaseUnavailable` (a 503 for whoever asked) in one place, and never a driver error
@@ -10,7 +11,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
+from sqlalchemy import Select, Table
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -19,7 +22,7 @@ from server.core.problems import DatabaseUnavailable
 from server.core.tasks import failure
 from server.db.engine import writer
 
-__all__ = ["DatabaseUnavailable", "reading", "writing"]
+__all__ = ["DatabaseUnavailable", "locked", "reading", "writing"]
 
 
 @asynccontextmanager
@@ -41,3 +44,15 @@ async def writing(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
             yield conn
     except (DBAPIError, OSError, PoolTimeout) as error:
         raise DatabaseUnavailable(f"the database cannot be written ({failure(error)})") from None
+
+
+def locked(
+    conn: AsyncConnection, query: Select[Any], *, skip: bool = False, of: Table | None = None
+) -> Select[Any]:
+    """``query`` locking the rows it returns (``of``: only that table's), on PostgreSQL;
+    ``skip``: passing over rows another transaction holds, so that workers share a queue.
+    SQLite has no row locks and needs none: the write transaction (``BEGIN IMMEDIATE``)
+    already excludes every other writer."""
+    if conn.dialect.name != "postgresql":
+        return query
+    return query.with_for_update(skip_locked=skip, of=of)

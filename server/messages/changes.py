@@ -121,9 +121,8 @@ class OutboxHook:
         self, conn: AsyncConnection, appointment: Appointment, now: datetime
     ) -> None:
         """Off the earlier-time list; an offer it still held goes to the next in line."""
-        offer = await earlier.withdraw(conn, appointment.tenant_id, appointment.id)
-        released = offer and await earlier.release_offer(conn, appointment.tenant_id, offer, now)
-        if released:
+        released = await earlier.leave(conn, appointment.tenant_id, appointment.id, now)
+        if released is not None:
             await self._offer_earlier(conn, released, now)
 
     async def _offer_earlier(

@@ -27,6 +27,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.db.schema import outbox
+from server.db.tx import locked
 from server.messages.model import LEASE, Channel, Message, State, Template
 
 o = outbox.c
@@ -154,10 +155,8 @@ async def claim_due(
         and_(o.state == State.SENDING.value, o.lease_until <= now),
     )
     query = select(outbox).where(due).order_by(o.not_before, o.id).limit(limit)
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
     jobs = []
-    for row in (await conn.execute(query)).all():
+    for row in (await conn.execute(locked(conn, query, skip=True))).all():
         claimed = _message(row).claim(now, lease)
         await conn.execute(
             update(outbox)

@@ -43,12 +43,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import Row, Select, delete, func, insert, select, update
+from sqlalchemy import Row, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from server.db.audit import audit
 from server.db.schema import purposes, walkin_tickets
-from server.db.tx import reading, writing
+from server.db.tx import locked, reading, writing
 from server.walkin import queue
 from server.walkin.queue import (
     DEFAULT_GRACE,
@@ -185,7 +185,7 @@ class WalkinQueue:
                     .order_by(t.booked.desc(), t.arrived_at, t.id)
                     .limit(1)
                 )
-                row = (await conn.execute(_locked(conn, head, skip=True))).first()
+                row = (await conn.execute(locked(conn, head, skip=True))).first()
                 if row is None:
                     return None
                 current = _ticket(row)
@@ -263,7 +263,7 @@ class WalkinQueue:
                 .order_by(t.away_since, t.id)
             )
             gone = []
-            for row in (await conn.execute(_locked(conn, overdue, skip=True))).all():
+            for row in (await conn.execute(locked(conn, overdue, skip=True))).all():
                 current = _ticket(row)
                 left = queue.expire(current, now, self.grace)
                 if await _compare_and_set(conn, current, left):
@@ -390,15 +390,6 @@ class WalkinQueue:
 
 
 # --- rows ----------------------------------------------------------------------------------
-
-
-def _locked(conn: AsyncConnection, query: Select[Any], *, skip: bool = False) -> Select[Any]:
-    """``query`` locking the rows it returns, on PostgreSQL. SQLite has no row locks and
-    needs none: the write transaction (``BEGIN IMMEDIATE``) already excludes every other
-    writer."""
-    if conn.dialect.name != "postgresql":
-        return query
-    return query.with_for_update(skip_locked=skip)
 
 
 async def _read(conn: AsyncConnection, tenant_id: str, ticket_id: str) -> Ticket:

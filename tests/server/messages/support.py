@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,12 @@ from server.messages.appkeys import OUTBOX
 from tests.server.booking.support import Booking, BookingClient, key
 from tests.server.messages.smtp import smtp_settings
 from tests.support import MovableClock, config_for, live_server
+
+#: the tests' now: Friday 23 October 2026, 12:00 in Amsterdam (CEST); the clocks go back on
+#: Sunday the 25th
+FRIDAY = datetime(2026, 10, 23, 10, 0, tzinfo=UTC)
+#: the appointment they book: Monday 26 October 2026, 10:00 in Amsterdam, now CET (UTC+1)
+MONDAY_TEN = datetime(2026, 10, 26, 9, 0, tzinfo=UTC)
 
 
 @asynccontextmanager

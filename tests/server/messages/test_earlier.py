@@ -5,7 +5,7 @@ time for the next; saying no passes it on. Through the manage pages, with real e
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
@@ -17,11 +17,9 @@ from server.booking.appointment import AppointmentState
 from server.db.schema import appointments
 from tests.server.booking.support import Booking, key, seed
 from tests.server.messages.smtp import SmtpServer
-from tests.server.messages.support import book, deliver_due, messaging_server
+from tests.server.messages.support import FRIDAY, MONDAY_TEN, book, deliver_due, messaging_server
 from tests.support import MovableClock
 
-FRIDAY = datetime(2026, 10, 23, 10, 0, tzinfo=UTC)
-MONDAY_TEN = datetime(2026, 10, 26, 9, 0, tzinfo=UTC)  # 10:00 in Amsterdam
 TUESDAY_TEN = MONDAY_TEN + timedelta(days=1)
 TUESDAY_ELEVEN = TUESDAY_TEN + timedelta(hours=1)
 

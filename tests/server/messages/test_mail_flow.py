@@ -20,13 +20,15 @@ from server.messages import outbox as outbox_store
 from server.messages.model import State
 from tests.server.booking.support import EMAIL, key, seed
 from tests.server.messages.smtp import Delivered, SmtpServer
-from tests.server.messages.support import book, deliver_due, messaging_server, outbox_rows
+from tests.server.messages.support import (
+    FRIDAY,
+    MONDAY_TEN,
+    book,
+    deliver_due,
+    messaging_server,
+    outbox_rows,
+)
 from tests.support import MovableClock
-
-#: Friday 23 October 2026, 12:00 in Amsterdam (CEST); the clocks go back on Sunday the 25th
-FRIDAY = datetime(2026, 10, 23, 10, 0, tzinfo=UTC)
-#: Monday 26 October 2026, 10:00 in Amsterdam, now CET (UTC+1)
-MONDAY_TEN = datetime(2026, 10, 26, 9, 0, tzinfo=UTC)
 
 
 def parts(message: EmailMessage) -> tuple[str, str, list[icalendar.Calendar]]:

@@ -4,6 +4,8 @@ every request against CM's documented shape."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,32 +13,49 @@ from pytest_aiohttp import AiohttpServer
 
 from server.config import SmsProviderName
 from server.walkin.appkeys import WALKIN
-from tests.server.booking.support import seed
+from tests.server.booking.support import Booking, seed
 from tests.server.messages.cm import PATH, TOKEN, FakeCm
 from tests.server.messages.smtp import SmtpServer
-from tests.server.messages.support import book, deliver_due, messaging_server, outbox_rows
+from tests.server.messages.support import (
+    FRIDAY,
+    MONDAY_TEN,
+    book,
+    deliver_due,
+    messaging_server,
+    outbox_rows,
+)
 from tests.support import MovableClock
 
-FRIDAY = datetime(2026, 10, 23, 10, 0, tzinfo=UTC)
-MONDAY_TEN = datetime(2026, 10, 26, 9, 0, tzinfo=UTC)
 PHONE = "06 12345678"
+
+
+@asynccontextmanager
+async def texting_server(
+    tmp_path: Path,
+    smtp: SmtpServer,
+    aiohttp_server: AiohttpServer,
+    fake: FakeCm,
+    clock: MovableClock,
+) -> AsyncIterator[Booking]:
+    """Balie sending its SMS through CM.com at ``fake``, on a loopback port."""
+    gateway = await aiohttp_server(fake.app())
+    async with messaging_server(
+        tmp_path,
+        smtp.port,
+        clock,
+        sms_provider=SmsProviderName.CM,
+        sms_url=str(gateway.make_url(PATH)),
+        sms_token=TOKEN,
+    ) as server:
+        yield server
 
 
 async def test_a_phone_number_gets_the_confirmation_and_reminders_by_sms(
     tmp_path: Path, aiohttp_server: AiohttpServer
 ) -> None:
-    fake = FakeCm()
-    gateway = await aiohttp_server(fake.app())
-    clock = MovableClock(FRIDAY)
+    fake, clock = FakeCm(), MovableClock(FRIDAY)
     with SmtpServer() as smtp:
-        async with messaging_server(
-            tmp_path,
-            smtp.port,
-            clock,
-            sms_provider=SmsProviderName.CM,
-            sms_url=str(gateway.make_url(PATH)),
-            sms_token=TOKEN,
-        ) as server:
+        async with texting_server(tmp_path, smtp, aiohttp_server, fake, clock) as server:
             tenant = await seed(server.engine)
             booked = await book(server, tenant, MONDAY_TEN, {"phone": PHONE})
             assert await deliver_due(server) == 1
@@ -76,18 +95,9 @@ async def test_without_an_sms_provider_the_planner_sees_why_nothing_went(tmp_pat
 async def test_a_call_back_to_a_mobile_number_is_confirmed_by_sms_and_a_landline_is_not(
     tmp_path: Path, aiohttp_server: AiohttpServer
 ) -> None:
-    fake = FakeCm()
-    gateway = await aiohttp_server(fake.app())
-    clock = MovableClock(FRIDAY)
+    fake, clock = FakeCm(), MovableClock(FRIDAY)
     with SmtpServer() as smtp:
-        async with messaging_server(
-            tmp_path,
-            smtp.port,
-            clock,
-            sms_provider=SmsProviderName.CM,
-            sms_url=str(gateway.make_url(PATH)),
-            sms_token=TOKEN,
-        ) as server:
+        async with texting_server(tmp_path, smtp, aiohttp_server, fake, clock) as server:
             tenant = await seed(server.engine)
             callbacks = server.app[WALKIN].callbacks
             window = (MONDAY_TEN, MONDAY_TEN + timedelta(hours=1))

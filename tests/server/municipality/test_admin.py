@@ -5,21 +5,18 @@ pages at once, and a bad one is refused with an error per field and changes noth
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest
-from sqlalchemy import select
 
 from server.core.language import COOKIE
-from server.db.appkeys import ENGINE
-from server.db.schema import audit_events, tenants
+from server.db.schema import tenants
 from server.municipality.store import PROFILE_SAVED
+from tests.server.municipality import support
+from tests.server.municipality.support import PAGE, errors_of, post, saves, stored
 from tests.server.staff.support import Staffed, csrf_of, signed_in, staff_client, staffed_server
-
-PAGE = "/staff/beheer/gemeente"
 
 GOOD = {
     "phone": "14 099",
@@ -36,52 +33,13 @@ GOOD = {
 }
 
 
+admin = support.admin
+
+
 @pytest.fixture
 async def server(tmp_path: Path) -> AsyncIterator[Staffed]:
     async with staffed_server(tmp_path) as running:
         yield running
-
-
-@pytest.fixture
-async def admin(server: Staffed) -> AsyncIterator[aiohttp.ClientSession]:
-    async with signed_in(server, "beheerder") as session:
-        yield session
-
-
-async def stored(server: Staffed) -> object:
-    async with server.app[ENGINE].connect() as conn:
-        query = select(tenants.c.profile).where(tenants.c.id == "demo")
-        return (await conn.execute(query)).scalar_one()
-
-
-async def saves(server: Staffed) -> list[tuple[str, str, str]]:
-    async with server.app[ENGINE].connect() as conn:
-        rows = await conn.execute(
-            select(audit_events.c.actor, audit_events.c.subject, audit_events.c.tenant_id).where(
-                audit_events.c.action == PROFILE_SAVED
-            )
-        )
-        return [tuple(row) for row in rows]
-
-
-async def post(
-    session: aiohttp.ClientSession, server: Staffed, form: dict[str, str], *, path: str = PAGE
-) -> tuple[int, str, str]:
-    token = await csrf_of(session, server.url + PAGE)
-    async with session.post(
-        server.url + path, data=form | {"csrf_token": token}, allow_redirects=False
-    ) as response:
-        return response.status, response.headers.get("Location", ""), await response.text()
-
-
-def errors_of(page: str) -> dict[str, str]:
-    """Field id → its error message, as the page shows them next to the fields."""
-    found = re.findall(
-        r'<p class="error-message" id="([a-z_]+)-error"><span class="visually-hidden">'
-        r"[^<]*</span>([^<]*)</p>",
-        page,
-    )
-    return {name: html.unescape(message) for name, message in found}
 
 
 async def test_the_form_shows_what_is_stored(server: Staffed, admin: aiohttp.ClientSession) -> None:
@@ -106,10 +64,10 @@ async def test_a_good_form_is_saved_audited_and_shown_to_residents(
     async with admin.get(server.url + location) as response:
         page = await response.text()
     assert "De gegevens van de gemeente zijn opgeslagen." in page
-    data = await stored(server)
+    data = await stored(server, tenants.c.profile)
     assert isinstance(data, dict)
     assert data["phone"] == "14 099" and data["email"] is None
-    assert await saves(server) == [("staff:demo-admin", "tenant:demo", "demo")]
+    assert await saves(server, PROFILE_SAVED) == [("staff:demo-admin", "tenant:demo", "demo")]
 
     async with aiohttp.ClientSession() as resident:
         async with resident.get(server.url + "/afspraak/demo") as response:
@@ -121,7 +79,7 @@ async def test_a_good_form_is_saved_audited_and_shown_to_residents(
 async def test_bad_input_is_refused_per_field_and_changes_nothing(
     server: Staffed, admin: aiohttp.ClientSession
 ) -> None:
-    before = await stored(server)
+    before = await stored(server, tenants.c.profile)
     bad = GOOD | {
         "phone": "bel ons",
         "form_url": "javascript:alert(1)",
@@ -144,8 +102,8 @@ async def test_bad_input_is_refused_per_field_and_changes_nothing(
     assert 'id="phone" name="phone" type="tel"' in page and 'aria-invalid="true"' in page
     assert "<title>Fout:" in page
     assert 'value="bel ons"' in page and "De chat werkt niet met een schermlezer." in page
-    assert await stored(server) == before
-    assert await saves(server) == []
+    assert await stored(server, tenants.c.profile) == before
+    assert await saves(server, PROFILE_SAVED) == []
 
 
 async def test_an_empty_form_names_every_required_field(
@@ -178,7 +136,7 @@ async def test_the_errors_speak_english_after_the_switch(
 
 @pytest.mark.parametrize("login", ["specialist", "planner"])
 async def test_other_roles_may_neither_open_nor_post_it(server: Staffed, login: str) -> None:
-    before = await stored(server)
+    before = await stored(server, tenants.c.profile)
     async with signed_in(server, login) as session:
         async with session.get(server.url + PAGE) as response:
             assert response.status == 403
@@ -187,8 +145,8 @@ async def test_other_roles_may_neither_open_nor_post_it(server: Staffed, login: 
             server.url + PAGE, data=GOOD | {"csrf_token": token}, allow_redirects=False
         ) as response:
             assert response.status == 403
-    assert await stored(server) == before
-    assert await saves(server) == []
+    assert await stored(server, tenants.c.profile) == before
+    assert await saves(server, PROFILE_SAVED) == []
 
 
 async def test_nobody_signed_in_is_sent_to_sign_in(server: Staffed) -> None:
@@ -198,13 +156,13 @@ async def test_nobody_signed_in_is_sent_to_sign_in(server: Staffed) -> None:
             assert response.headers["Location"].startswith("/staff/sign-in")
         async with session.post(server.url + PAGE, data=GOOD, allow_redirects=False) as response:
             assert response.status in (303, 403)
-    assert await saves(server) == []
+    assert await saves(server, PROFILE_SAVED) == []
 
 
 async def test_a_post_without_the_token_or_from_another_site_changes_nothing(
     server: Staffed, admin: aiohttp.ClientSession
 ) -> None:
-    before = await stored(server)
+    before = await stored(server, tenants.c.profile)
     async with admin.post(server.url + PAGE, data=GOOD, allow_redirects=False) as response:
         assert response.status == 403
     token = await csrf_of(admin, server.url + PAGE)
@@ -215,8 +173,8 @@ async def test_a_post_without_the_token_or_from_another_site_changes_nothing(
         allow_redirects=False,
     ) as response:
         assert response.status == 403
-    assert await stored(server) == before
-    assert await saves(server) == []
+    assert await stored(server, tenants.c.profile) == before
+    assert await saves(server, PROFILE_SAVED) == []
 
 
 async def test_another_tenants_page_is_refused(

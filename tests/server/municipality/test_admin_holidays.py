@@ -16,7 +16,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from server.booking.appkeys import BOOKING
 from server.core.clock import AMSTERDAM
@@ -24,9 +24,10 @@ from server.core.holidays import HolidayRules, LiberationDay, to_data
 from server.core.language import COOKIE
 from server.db import writer
 from server.db.appkeys import ENGINE
-from server.db.schema import audit_events, tenants
+from server.db.schema import tenants
 from server.municipality.store import HOLIDAYS_SAVED
-from tests.server.municipality.test_admin import PAGE, errors_of, post
+from tests.server.municipality import support
+from tests.server.municipality.support import PAGE, errors_of, post, saves, stored
 from tests.server.staff.support import Staffed, csrf_of, signed_in, staffed_server
 from tests.support import MovableClock
 
@@ -37,33 +38,14 @@ ASCENSION = date(2027, 5, 6)
 OPEN = {"holidays_close": "open", "liberation_day": "every-year", "good_friday": "open"}
 
 
+admin = support.admin
+
+
 @pytest.fixture
 async def server(tmp_path: Path) -> AsyncIterator[Staffed]:
     monday = datetime.combine(date(2027, 4, 19), time(9), AMSTERDAM)
     async with staffed_server(tmp_path, clock=MovableClock(monday)) as running:
         yield running
-
-
-@pytest.fixture
-async def admin(server: Staffed) -> AsyncIterator[aiohttp.ClientSession]:
-    async with signed_in(server, "beheerder") as session:
-        yield session
-
-
-async def stored(server: Staffed) -> object:
-    async with server.app[ENGINE].connect() as conn:
-        query = select(tenants.c.holidays).where(tenants.c.id == "demo")
-        return (await conn.execute(query)).scalar_one()
-
-
-async def saves(server: Staffed) -> list[tuple[str, str, str]]:
-    async with server.app[ENGINE].connect() as conn:
-        rows = await conn.execute(
-            select(audit_events.c.actor, audit_events.c.subject, audit_events.c.tenant_id).where(
-                audit_events.c.action == HOLIDAYS_SAVED
-            )
-        )
-        return [tuple(row) for row in rows]
 
 
 async def bookable(server: Staffed) -> set[date]:
@@ -91,7 +73,7 @@ def checked(page: str, name: str) -> list[str]:
 async def test_the_page_shows_the_defaults_while_nothing_is_stored(
     server: Staffed, admin: aiohttp.ClientSession
 ) -> None:
-    assert await stored(server) is None
+    assert await stored(server, tenants.c.holidays) is None
     page = await page_of(admin, server.url + PAGE)
     assert "<legend><h2>Feestdagen voor afspraken</h2></legend>" in page
     assert f'action="{HOLIDAYS}"' in page
@@ -111,17 +93,17 @@ async def test_holidays_open_makes_koningsdag_bookable_audited(
     assert checked(page, "holidays_close") == ["holidays_close-open"]
 
     # written by the holidays module's own function, and read back by booking
-    assert await stored(server) == to_data(HolidayRules(close=False))
+    assert await stored(server, tenants.c.holidays) == to_data(HolidayRules(close=False))
     assert await bookable(server) == {KINGSDAY, LIBERATION_DAY, ASCENSION}
     times = await server.app[BOOKING].available_times("demo", "burgerzaken", KINGSDAY)
     assert times and times[0].start.astimezone(AMSTERDAM).time() >= time(9)
-    assert await saves(server) == [("staff:demo-admin", "tenant:demo", "demo")]
+    assert await saves(server, HOLIDAYS_SAVED) == [("staff:demo-admin", "tenant:demo", "demo")]
 
     # and closed again: the next save writes its own audit row
     closed = OPEN | {"holidays_close": "dicht"}
     assert (await post(admin, server, closed, path=HOLIDAYS))[0] == 303
     assert await bookable(server) == set()
-    assert len(await saves(server)) == 2
+    assert len(await saves(server, HOLIDAYS_SAVED)) == 2
 
 
 async def test_liberation_day_in_lustrum_years_only_opens_5_may_2027(
@@ -129,7 +111,7 @@ async def test_liberation_day_in_lustrum_years_only_opens_5_may_2027(
 ) -> None:
     form = OPEN | {"holidays_close": "dicht", "liberation_day": "lustrum", "good_friday": "dicht"}
     assert (await post(admin, server, form, path=HOLIDAYS))[0] == 303
-    assert await stored(server) == to_data(
+    assert await stored(server, tenants.c.holidays) == to_data(
         HolidayRules(liberation_day=LiberationDay.LUSTRUM, good_friday=True)
     )
     assert await bookable(server) == {LIBERATION_DAY}
@@ -156,8 +138,8 @@ async def test_a_bad_answer_is_refused_per_question_and_changes_nothing(
     assert checked(page, "holidays_close") == ["holidays_close-open"]
     assert checked(page, "liberation_day") == [] and checked(page, "good_friday") == []
     assert 'value="0900-0000000"' in page
-    assert await stored(server) is None
-    assert await saves(server) == []
+    assert await stored(server, tenants.c.holidays) is None
+    assert await saves(server, HOLIDAYS_SAVED) == []
     assert await bookable(server) == set()
 
 
@@ -181,7 +163,7 @@ async def test_a_profile_error_leaves_the_holidays_as_stored(
     assert status == 400
     assert checked(page, "holidays_close") == ["holidays_close-open"]
     assert "Er is niets opgeslagen. Verbeter de velden hieronder." in page
-    assert await stored(server) == to_data(HolidayRules(close=False))
+    assert await stored(server, tenants.c.holidays) == to_data(HolidayRules(close=False))
 
 
 async def test_rules_that_do_not_read_are_shown_as_the_defaults_and_can_be_fixed(
@@ -209,8 +191,8 @@ async def test_other_roles_may_not_post_it(server: Staffed, login: str) -> None:
             server.url + HOLIDAYS, data=OPEN | {"csrf_token": token}, allow_redirects=False
         ) as response:
             assert response.status == 403
-    assert await stored(server) is None
-    assert await saves(server) == []
+    assert await stored(server, tenants.c.holidays) is None
+    assert await saves(server, HOLIDAYS_SAVED) == []
     assert await bookable(server) == set()
 
 
@@ -219,5 +201,5 @@ async def test_a_post_without_the_token_changes_nothing(
 ) -> None:
     async with admin.post(server.url + HOLIDAYS, data=OPEN, allow_redirects=False) as response:
         assert response.status == 403
-    assert await stored(server) is None
-    assert await saves(server) == []
+    assert await stored(server, tenants.c.holidays) is None
+    assert await saves(server, HOLIDAYS_SAVED) == []
