@@ -161,10 +161,37 @@ class IrmaSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class OpenID4VPSettings:
+    """The OpenID4VP verifier for EU and NL identity wallets (docs/identity.md). Off until
+    ``certificate_file`` is set; the request, response and return URLs follow from
+    ``BALIE_PUBLIC_URL``."""
+
+    #: PEM chain of the relying-party access certificate, leaf first (``x509_hash``)
+    certificate_file: Path | None = None
+    #: PEM private key of that certificate (EC P-256); signs request objects
+    key_file: Path | None = None
+    #: credential type (``vct`` or mdoc ``docType``) -> PEM file of its trust anchors
+    trust_anchors: tuple[tuple[str, Path], ...] = ()
+    #: ``direct_post.jwt`` (encrypted, HAIP and the NL Wallet) or ``direct_post``
+    response_mode: str = "direct_post.jwt"
+    #: the wallet's authorization endpoint in the QR code and the button
+    wallet_url: str = "openid4vp://"
+    #: seconds a resident has to answer with the wallet
+    ttl: int = 300
+    #: the https base wallets reach Balie at, when not ``BALIE_PUBLIC_URL``
+    public_url: str = ""
+
+    @property
+    def enabled(self) -> bool:
+        return self.certificate_file is not None
+
+
+@dataclass(frozen=True, slots=True)
 class IdentitySettings:
     #: accept ``irma-demo.*`` credentials; never allowed in production
     demo_mode: bool = True
     irma: IrmaSettings = field(default_factory=IrmaSettings)
+    openid4vp: OpenID4VPSettings = field(default_factory=OpenID4VPSettings)
     #: attribute-vault keys ``kid:base64key[,kid:base64key...]``, the first one
     #: encrypts; empty in development means a key file in the data directory
     vault_keys: str = field(default="", repr=False)
@@ -428,6 +455,7 @@ class Config:
                     issuer=read.text("BALIE_IRMA_ISSUER", "irmaserver"),
                     public_url=read.text("BALIE_IRMA_PUBLIC_URL", "").rstrip("/"),
                 ),
+                openid4vp=_openid4vp_from_env(read),
                 vault_keys=read.text("BALIE_VAULT_KEYS", ""),
             ),
             booking=_booking_from_env(read, env),
@@ -498,6 +526,37 @@ class Config:
             raise ConfigError(f"BALIE_LOG_KEY must decode to at least {MIN_LOG_KEY_BYTES} bytes")
         self._validate_metrics()
         self._validate_messages()
+        self._validate_openid4vp()
+
+    def _validate_openid4vp(self) -> None:
+        oid4vp = self.identity.openid4vp
+        if (oid4vp.certificate_file is None) != (oid4vp.key_file is None):
+            raise ConfigError(
+                "BALIE_OPENID4VP_CERTIFICATE_FILE and BALIE_OPENID4VP_KEY_FILE go together"
+            )
+        if not oid4vp.enabled:
+            return
+        if not oid4vp.trust_anchors:
+            raise ConfigError(
+                "BALIE_OPENID4VP_TRUST_ANCHORS must name the trust anchors of at least one "
+                "credential type (type=file.pem,...)"
+            )
+        if oid4vp.response_mode not in ("direct_post", "direct_post.jwt"):
+            raise ConfigError(
+                "BALIE_OPENID4VP_RESPONSE_MODE must be direct_post.jwt or direct_post"
+            )
+        if not 30 <= oid4vp.ttl <= 1800:
+            raise ConfigError("BALIE_OPENID4VP_TTL must be 30 to 1800 seconds")
+        if not self.openid4vp_url.startswith("https://"):
+            raise ConfigError(
+                "BALIE_PUBLIC_URL (or BALIE_OPENID4VP_PUBLIC_URL) must be an https:// URL for "
+                "the OpenID4VP verifier: wallets fetch the request and post their answer there"
+            )
+
+    @property
+    def openid4vp_url(self) -> str:
+        """Where wallets reach this Balie: request objects, responses, the way back."""
+        return self.identity.openid4vp.public_url or self.public_url
 
     def _validate_messages(self) -> None:
         messages = self.messages
@@ -604,6 +663,28 @@ def _messages_from_env(read: _Reader) -> MessagesSettings:
         poll_seconds=read.number("BALIE_OUTBOX_POLL_SECONDS", 5.0),
         max_attempts=read.integer("BALIE_OUTBOX_MAX_ATTEMPTS", 8),
         lease_seconds=read.number("BALIE_OUTBOX_LEASE_SECONDS", 120.0),
+    )
+
+
+def _openid4vp_from_env(read: _Reader) -> OpenID4VPSettings:
+    certificate = read.text("BALIE_OPENID4VP_CERTIFICATE_FILE", "")
+    key = read.text("BALIE_OPENID4VP_KEY_FILE", "")
+    anchors = []
+    for item in read.items("BALIE_OPENID4VP_TRUST_ANCHORS"):
+        kind, _, path = item.rpartition("=")
+        if not kind.strip() or not path.strip():
+            raise ConfigError(
+                "BALIE_OPENID4VP_TRUST_ANCHORS must be type=file.pem pairs, comma-separated"
+            )
+        anchors.append((kind.strip(), Path(path.strip())))
+    return OpenID4VPSettings(
+        certificate_file=Path(certificate) if certificate else None,
+        key_file=Path(key) if key else None,
+        trust_anchors=tuple(anchors),
+        response_mode=read.text("BALIE_OPENID4VP_RESPONSE_MODE", "direct_post.jwt").lower(),
+        wallet_url=read.text("BALIE_OPENID4VP_WALLET_URL", "openid4vp://"),
+        ttl=read.integer("BALIE_OPENID4VP_TTL", 300),
+        public_url=read.text("BALIE_OPENID4VP_PUBLIC_URL", "").rstrip("/"),
     )
 
 

@@ -24,6 +24,7 @@ from joserfc.jwk import ECKey
 
 from identity.errors import (
     IdentityError,
+    PolicyError,
     PresentationRefused,
     RefusalReason,
     TransactionStateError,
@@ -121,6 +122,15 @@ class OpenID4VPVerifier:
         return VERIFIER_NAME
 
     # -- the browser side (identity.verifier.Verifier)
+
+    def can_answer(self, policy: DisclosurePolicy) -> bool:
+        """Whether a credential we have trust anchors for can answer ``policy`` (so the
+        page may offer this wallet for it)."""
+        try:
+            build_query(policy, self._settings.trust.types)
+        except PolicyError:
+            return False
+        return True
 
     async def start(
         self, policy: DisclosurePolicy, *, flow: Flow = Flow.CROSS_DEVICE

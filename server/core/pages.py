@@ -28,6 +28,8 @@ PAGE_CONTEXT = web.RequestKey("page_context", dict[str, object])
 #: browser packages from npm that pages load, by the name pages use
 VENDOR_FILES: Final = {
     "yivi.js": "@privacybydesign/yivi-frontend/dist/yivi.js",
+    # the QR code of the EU/NL wallet step (web/static/call/ui/wallets.js)
+    "qrcode.mjs": "qrcode-generator/dist/qrcode.mjs",
 }
 
 
@@ -68,6 +70,8 @@ async def vendor_file(request: web.Request) -> web.FileResponse:
         log.error("%s is missing: run `npm ci --omit=dev` in the project folder", relative)
         raise web.HTTPServiceUnavailable()
     response = web.FileResponse(path)
+    if path.suffix in (".js", ".mjs"):  # a module script is refused under any other type
+        response.content_type = "text/javascript"
     response.headers["Cache-Control"] = "public, max-age=3600"
     return response
 

@@ -374,6 +374,26 @@ verifications = Table(
     Index(None, "expires_at"),
 )
 
+#: OpenID4VP transactions (identity/openid4vp/, server/verification/openid4vp_store.py): one
+#: presentation request to an EU or NL wallet, changed only by compare-and-set on ``state``
+#: (the request object served once, a response taken once, on any node). Keyed by the SHA-256
+#: of the secret transaction id; ``request_id`` is the public id in the wallet's URLs. The rest
+#: of the transaction (nonce, query, response key and verified identity, themselves sealed) is
+#: in ``sealed``, sealed with the vault key ring and bound to the row's key.
+openid4vp_transactions = Table(
+    "openid4vp_transactions",
+    metadata,
+    Column("transaction_digest", String(64), nullable=False),
+    Column("request_id", String(64), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("sealed", Text, nullable=False),
+    Column("created_at", Float, nullable=False),  #: unix seconds
+    Column("expires_at", Float, nullable=False),  #: unix seconds
+    PrimaryKeyConstraint("transaction_digest"),
+    UniqueConstraint("request_id"),
+    Index(None, "expires_at"),
+)
+
 #: staff sign-in (server/staff/): one account per person per tenant. ``password_hash`` is
 #: argon2id; ``totp_sealed`` is the TOTP secret sealed with the vault key ring
 #: (identity/vault.py), so a copy of the database alone does not give away second factors.

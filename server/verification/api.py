@@ -23,6 +23,7 @@ PREFIX = "/api/rooms/{room_id}/verification"
 def add_routes(app: web.Application) -> None:
     app.router.add_get(PREFIX, verification_state)
     app.router.add_post(PREFIX + "/session", start_session)
+    app.router.add_get(PREFIX + "/progress", session_progress)
     app.router.add_post(PREFIX + "/result", finish_session)
     app.router.add_post(PREFIX + "/reveal", reveal_attribute)
     app.router.add_post(PREFIX + "/renew", request_renewal)
@@ -33,7 +34,15 @@ def _gate(request: web.Request) -> IdentityGate:
 
 
 def _problem(error: GateError) -> Problem:
-    return Problem(error.status, error.code, error.code.replace("-", " "), error.detail)
+    extra = {"check": error.check} if error.check else None
+    return Problem(
+        error.status, error.code, error.code.replace("-", " "), error.detail, extra=extra
+    )
+
+
+async def _optional_body(request: web.Request) -> dict[str, object]:
+    """The JSON body, or nothing: the Yivi page posts ``{}`` or no body at all."""
+    return await json_body(request) if request.can_read_body else {}
 
 
 def _language(request: web.Request) -> str:
@@ -52,20 +61,39 @@ async def verification_state(request: web.Request) -> web.Response:
 async def start_session(request: web.Request) -> web.Response:
     claims = room_claims(request)
     try:
-        payload = await _gate(request).start(claims, browser_id(request))
+        body = await _optional_body(request)
+        payload = await _gate(request).start(
+            claims, browser_id(request), body.get("wallet"), body.get("flow")
+        )
     except GateError as error:
         raise _problem(error) from None
     return web.json_response(dict(payload))
 
 
-async def finish_session(request: web.Request) -> web.Response:
+async def session_progress(request: web.Request) -> web.Response:
     claims = room_claims(request)
     try:
-        verdict = await _gate(request).finish(claims, browser_id(request), _language(request))
+        body = await _gate(request).progress(claims, browser_id(request))
     except GateError as error:
-        count_finish(request, error.code)
         raise _problem(error) from None
-    count_finish(request, None)
+    return web.json_response(body, headers={"Cache-Control": "no-store"})
+
+
+async def finish_session(request: web.Request) -> web.Response:
+    claims = room_claims(request)
+    code = (await _optional_body(request)).get("response_code")
+    try:
+        verdict = await _gate(request).finish(
+            claims,
+            browser_id(request),
+            _language(request),
+            response_code=code if isinstance(code, str) else None,
+        )
+    except GateError as error:
+        if error.code != "not-finished":  # asked too early: nothing finished yet
+            count_finish(request, error.code, error.verifier)
+        raise _problem(error) from None
+    count_finish(request, None, str(verdict.get("wallet", "")) or None)
     await request.app[HUB].notify_verified(claims.room)
     return web.json_response(verdict)
 

@@ -26,10 +26,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from identity.errors import (
     IdentityError,
     PolicyError,
+    PresentationRefused,
     RefusalReason,
     VerificationRefused,
     VerifierUnavailable,
 )
+from identity.openid4vp import OpenID4VPVerifier
 from identity.policy import (
     FIELD_LABELS_NL,
     TAG_FIELDS,
@@ -48,6 +50,14 @@ from server.db.audit import audit
 from server.db.engine import writer
 from server.db.schema import purposes, vault_entries
 from server.verification.vault_store import SqlVault
+from server.verification.wallets import (
+    NOT_OFFERED,
+    WALLET_LABELS,
+    start_wallet,
+    wallet_result,
+    wallet_status,
+    wallets_for,
+)
 from signaling.roles import Role
 from signaling.tokens import RoomClaims
 
@@ -61,13 +71,25 @@ _DAY: Final = 86_400
 
 
 class GateError(Exception):
-    """A request the gate refuses; ``code`` is stable, ``detail`` readable Dutch."""
+    """A request the gate refuses; ``code`` is stable, ``detail`` readable Dutch; ``check``
+    names the failed check of a refused wallet presentation (log-safe, no value)."""
 
-    def __init__(self, status: int, code: str, detail: str) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        detail: str,
+        *,
+        check: str | None = None,
+        verifier: str | None = None,
+    ) -> None:
         super().__init__(code)
         self.status = status
         self.code = code
         self.detail = detail
+        self.check = check
+        #: the verifier that refused, when known
+        self.verifier = verifier
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +109,8 @@ class IdentityGate:
     #: the demo wallet page, offered to residents in demo mode only
     demo_wallet_url: str | None = None
     clock: Callable[[], float] = time.time
+    #: the OpenID4VP verifier for EU and NL wallets, when configured (beside ``verifier``)
+    openid4vp: OpenID4VPVerifier | None = None
 
     # -- the policy ----------------------------------------------------------------
 
@@ -133,28 +157,41 @@ class IdentityGate:
             "required": True,
             "verified": await self._verified(claims, browser, gated),
             "attributes": [{"label": item.label(language)} for item in gated.policy.items],
+            "wallets": wallets_for(gated.policy, self.verifier, self.openid4vp),
         }
         if self.demo_wallet_url:
             body["demo_wallet_url"] = self.demo_wallet_url
         return body
 
-    async def start(self, claims: RoomClaims, browser: str | None) -> Mapping[str, object]:
-        """Open a wallet session for this room, browser and purpose."""
+    async def start(
+        self, claims: RoomClaims, browser: str | None, wallet: object = None, flow: object = None
+    ) -> Mapping[str, object]:
+        """Open a wallet session for this room, browser and purpose, with ``wallet``
+        (``yivi`` when not given, or ``openid4vp`` in the ``flow`` given)."""
         gated = await self._resident_policy(claims)
         browser = _require_browser(browser)
         try:
-            started = await self.verifier.start(gated.policy)
+            started = await start_wallet(
+                gated.policy, wallet, flow, yivi=self.verifier, openid4vp=self.openid4vp
+            )
         except VerifierUnavailable:
             raise GateError(503, "verifier-unavailable", _TRY_LATER) from None
+        if started is None:
+            raise GateError(400, "unknown-wallet", NOT_OFFERED)
         # the page never sees the verification's id: the store finds it by the binding, on
         # whichever node the page asks next
         await self.verifications.open(started.handle, self._binding(claims, browser))
         return started.browser_payload
 
     async def finish(
-        self, claims: RoomClaims, browser: str | None, language: str = "nl"
+        self,
+        claims: RoomClaims,
+        browser: str | None,
+        language: str = "nl",
+        response_code: str | None = None,
     ) -> dict[str, object]:
-        """Fetch, check and keep the result of this browser's wallet session."""
+        """Fetch, check and keep the result of this browser's wallet session; a same-device
+        OpenID4VP session needs the ``response_code`` the wallet sent this browser back with."""
         await self._resident_policy(claims)
         browser = _require_browser(browser)
         binding = self._binding(claims, browser)
@@ -163,6 +200,8 @@ class IdentityGate:
             raise GateError(
                 409, "no-verification", N_("Start eerst het controleren met de Yivi-app.")
             )
+        if not await self._answered(verification_id, binding):
+            raise GateError(409, "not-finished", _NOT_FINISHED)
         try:
             verification = await self.verifications.claim(verification_id, binding)
         except VerificationRefused as refused:
@@ -171,14 +210,22 @@ class IdentityGate:
         except IdentityError:
             raise GateError(409, "no-verification", N_("Start het controleren opnieuw.")) from None
         try:
-            identity = await self.verifier.result(verification.handle)
+            identity = await wallet_result(
+                verification.handle, response_code, yivi=self.verifier, openid4vp=self.openid4vp
+            )
         except VerifierUnavailable:
             await self.verifications.release(verification_id)
             raise GateError(503, "verifier-unavailable", _TRY_LATER) from None
         except VerificationRefused as refused:
             await self.verifications.refuse(verification_id, refused.reason)
-            await self._audit_refusal(claims, refused.reason)
-            raise _refusal(refused.reason) from None
+            check = refused.check if isinstance(refused, PresentationRefused) else None
+            await self._audit_refusal(claims, refused.reason, check)
+            error = _refusal(refused.reason, check)
+            error.verifier = verification.handle.verifier
+            raise error from None
+        except IdentityError:  # not answered after all: the claim goes back
+            await self.verifications.release(verification_id)
+            raise GateError(409, "not-finished", _NOT_FINISHED) from None
         try:
             await self.verifications.complete(verification_id, identity)
         except VerificationRefused as refused:
@@ -187,8 +234,37 @@ class IdentityGate:
         await self._keep(claims, browser, verification_id, identity)
         return {
             "verified": True,
+            "wallet": identity.verifier,
             "attributes": [{"label": label} for label in _labels(identity, language)],
         }
+
+    async def progress(self, claims: RoomClaims, browser: str | None) -> dict[str, object]:
+        """How far this browser's wallet session is (``waiting``, ``connected``, ``done``,
+        ``cancelled``, ``timeout``): the page polls it and finishes once it is final."""
+        await self._resident_policy(claims)
+        binding = self._binding(claims, _require_browser(browser))
+        verification_id = await self.verifications.pending(binding)
+        if verification_id is None:
+            raise GateError(409, "no-verification", N_("Start het controleren opnieuw."))
+        verification = await self.verifications.get(verification_id, binding)
+        status = await wallet_status(
+            verification.handle, yivi=self.verifier, openid4vp=self.openid4vp
+        )
+        return {"status": status.value}
+
+    async def _answered(self, verification_id: str, binding: Binding) -> bool:
+        """Has the wallet of an OpenID4VP session answered? (Yivi's page asks its own
+        server first; its result is fetched as soon as the page finishes.)"""
+        try:
+            verification = await self.verifications.get(verification_id, binding)
+        except IdentityError:
+            return True  # the claim refuses it, with its reason
+        if verification.handle.verifier == self.verifier.name:
+            return True
+        status = await wallet_status(
+            verification.handle, yivi=self.verifier, openid4vp=self.openid4vp
+        )
+        return status.final
 
     async def admits(self, claims: RoomClaims, browser: str | None) -> bool:
         """May this seat enter the lobby? Residents of a gated room need a live,
@@ -239,7 +315,7 @@ class IdentityGate:
         return {
             "required": True,
             "verified": True,
-            "verifier": "Yivi" if identity.verifier == "yivi" else identity.verifier,
+            "verifier": WALLET_LABELS.get(identity.verifier, identity.verifier),
             "verified_at": datetime.fromtimestamp(identity.verified_at, UTC).isoformat(),
             "demo": identity.demo,
             "attributes": rows,
@@ -353,8 +429,15 @@ class IdentityGate:
             )
             return None
 
-    async def _audit_refusal(self, claims: RoomClaims, reason: RefusalReason) -> None:
-        log.warning("proof refused: %s", reason.code, extra=event(Event.IDENTITY_PROOF_REFUSED))
+    async def _audit_refusal(
+        self, claims: RoomClaims, reason: RefusalReason, check: str | None = None
+    ) -> None:
+        log.warning(
+            "proof refused: %s%s",
+            reason.code,
+            f" (check {check})" if check else "",
+            extra=event(Event.IDENTITY_PROOF_REFUSED),
+        )
         await self._audit(claims, f"identity.refused.{reason.code}", [])
 
     async def _audit(self, claims: RoomClaims, action: str, attributes: list[str]) -> None:
@@ -372,6 +455,7 @@ class IdentityGate:
             )
 
 
+_NOT_FINISHED: Final = N_("Rond eerst het delen af in uw app.")
 _TRY_LATER: Final = N_("Het controleren lukt nu niet. Probeer het over een paar minuten opnieuw.")
 
 
@@ -383,8 +467,8 @@ def _require_browser(browser: str | None) -> str:
     return browser
 
 
-def _refusal(reason: RefusalReason) -> GateError:
-    return GateError(403, f"refused-{reason.code}", reason.resident_message)
+def _refusal(reason: RefusalReason, check: str | None = None) -> GateError:
+    return GateError(403, f"refused-{reason.code}", reason.resident_message, check=check)
 
 
 def _field_label(name: str, language: str) -> str:

@@ -42,6 +42,7 @@ def setup_metrics(app: web.Application) -> None:
     app[VERIFICATION_METRICS] = VerificationMetrics(app[METRICS])
 
 
-def count_finish(request: web.Request, code: str | None) -> None:
-    """The result step of ``request`` ended with ``code`` (None: verified)."""
-    request.app[VERIFICATION_METRICS].finished(request.app[GATE].verifier.name, code)
+def count_finish(request: web.Request, code: str | None, verifier: str | None = None) -> None:
+    """The result step of ``request`` ended with ``code`` (None: verified), with
+    ``verifier`` (the gate's Yivi verifier when not known)."""
+    request.app[VERIFICATION_METRICS].finished(verifier or request.app[GATE].verifier.name, code)

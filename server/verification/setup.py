@@ -25,6 +25,7 @@ from identity.emulator.settings import TokenAuth as EmulatorTokenAuth
 from identity.errors import VerifierUnavailable
 from identity.irma import IrmaSettings, IrmaVerifier, TokenAuth
 from identity.irma_result import load_result_key
+from identity.openid4vp import OpenID4VPVerifier, StatusListFetcher
 from server.call.hub import Admission
 from server.config import Config, ConfigError
 from server.core.appkeys import CONFIG, VAULT_KEYS
@@ -32,12 +33,13 @@ from server.core.health import add_readiness_check
 from server.core.secrets import write_secret
 from server.core.tasks import periodic
 from server.db.appkeys import ENGINE
-from server.verification import api
+from server.verification import api, openid4vp_setup, wallet_api
 from server.verification.appkeys import GATE
 from server.verification.gate import IdentityGate
 from server.verification.metrics import setup_metrics
 from server.verification.vault_store import SqlVault
 from server.verification.verification_store import SqlVerifications
+from server.verification.wallet_api import OPENID4VP
 from signaling.tokens import RoomClaims
 
 log = logging.getLogger("balie.identity")
@@ -58,7 +60,11 @@ def setup(app: web.Application) -> None:
     config = app[CONFIG]
     if config.emulate_irma:
         mount_emulator(app, config)
+    settings = openid4vp_setup.verifier_settings(config)
+    if settings is not None:
+        app[openid4vp_setup.SETTINGS] = settings
     api.add_routes(app)
+    wallet_api.add_routes(app)
     setup_metrics(app)
     app.cleanup_ctx.append(identity_context)
     add_readiness_check(app, "verifier", lambda: _verifier_answers(app))
@@ -162,6 +168,14 @@ def pinned_result_key(path: Path) -> rsa.RSAPublicKey:
 async def identity_context(app: web.Application) -> AsyncIterator[None]:
     """cleanup_ctx: the verifier's HTTP client and the gate."""
     config = app[CONFIG]
+    openid4vp: OpenID4VPVerifier | None = None
+    fetcher: StatusListFetcher | None = None
+    if openid4vp_setup.SETTINGS in app:
+        fetcher = openid4vp_setup.status_fetcher()
+        openid4vp = openid4vp_setup.make_verifier(
+            app[openid4vp_setup.SETTINGS], app[ENGINE], app[VAULT_KEYS], fetcher
+        )
+        app[OPENID4VP] = openid4vp
     async with aiohttp.ClientSession() as http:
         app[IRMA] = IrmaVerifier(http, _irma_settings(app, config))
         app[GATE] = IdentityGate(
@@ -172,8 +186,13 @@ async def identity_context(app: web.Application) -> AsyncIterator[None]:
             keys=app[VAULT_KEYS],
             engine=app[ENGINE],
             demo_wallet_url=EMULATOR_PREFIX + "/wallet" if config.emulate_irma else None,
+            openid4vp=openid4vp,
         )
-        yield
+        try:
+            yield
+        finally:
+            if fetcher is not None:
+                await openid4vp_setup.close_fetcher(fetcher)
 
 
 async def _verifier_answers(app: web.Application) -> str | None:
@@ -188,6 +207,8 @@ async def _verifier_answers(app: web.Application) -> str | None:
 
 
 async def _sweep(app: web.Application) -> None:
+    if OPENID4VP in app:
+        await app[OPENID4VP].purge()
     deleted = await app[GATE].sweep()
     if deleted:
         log.info("deleted %d vault entries past their retention", deleted)

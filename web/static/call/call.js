@@ -210,6 +210,7 @@ const verifiedPanel = new VerifiedPanel({
 });
 
 const identityStep = new IdentityStep({
+  section: byId('verify', HTMLElement),
   title: byId('verify-title', HTMLElement),
   attributes: byId('verify-attributes', HTMLElement),
   demo: byId('verify-demo', HTMLElement),

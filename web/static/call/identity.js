@@ -32,6 +32,7 @@ const YIVI_LANGUAGE = LANGUAGE === 'en' ? 'en' : 'nl';
  * @property {boolean} [verified]
  * @property {VerifiedAttribute[]} [attributes]
  * @property {string | null} [demo_wallet_url]
+ * @property {string[]} [wallets] the apps the purpose allows: yivi, openid4vp
  * @property {string | null} [verified_at]
  * @property {string | null} [verifier]
  * @property {boolean} [demo]

@@ -1,15 +1,18 @@
 // @ts-check
 // The resident's identity step (`#verify`, docs/identity.md): which attributes they share,
-// the Yivi QR code or app button, and a retry when it fails.
+// the choice of app when the purpose allows more than one (ui/wallets.js), the Yivi QR code
+// or app button, and a retry when it fails.
 
 import { t } from '../../texts.js';
 import { ApiProblem, problemText, verifyWithYivi } from '../identity.js';
+import { WalletStep } from './wallets.js';
 
 /** @typedef {import('./status.js').Announce} Announce */
 /** @typedef {import('../identity.js').Verification} Verification */
 
 /**
  * @typedef {object} VerifyElements
+ * @property {HTMLElement} section the whole step (ui/wallets.js finds its parts in it)
  * @property {HTMLElement} title
  * @property {HTMLElement} attributes the list of attributes shared
  * @property {HTMLElement} demo the demo wallet hint
@@ -32,6 +35,10 @@ export class IdentityStep {
   #active = false;
   /** @type {string | null} the demo wallet's address (development only) */
   #demoWallet = null;
+  /** @type {string[]} the apps this purpose allows: yivi, openid4vp */
+  #wallets = ['yivi'];
+  /** @type {'yivi' | 'openid4vp'} the app of the last attempt (a retry uses it again) */
+  #chosen = 'yivi';
 
   /**
    * @param {VerifyElements} elements
@@ -40,8 +47,18 @@ export class IdentityStep {
   constructor(elements, options) {
     this.elements = elements;
     this.options = options;
+    this.wallet = new WalletStep(elements.section);
     elements.retry.addEventListener('click', () => {
-      this.run();
+      this.#attempt();
+    });
+    this.wallet.chooseYivi.addEventListener('click', () => this.#choose('yivi'));
+    this.wallet.chooseWallet.addEventListener('click', () => this.#choose('openid4vp'));
+    this.wallet.other.addEventListener('click', () => {
+      this.wallet.stop();
+      this.elements.retry.hidden = true;
+      this.options.alert.clear();
+      this.wallet.showChoice(true);
+      this.wallet.chooseWallet.focus();
     });
   }
 
@@ -67,9 +84,48 @@ export class IdentityStep {
     // a URL: anyone with the link could answer the question.
     if (this.#demoWallet) demoForm.action = `${this.#demoWallet}/open`;
     this.options.onChange();
-    this.options.announce(t('Laat zien wie u bent. Scan de QR-code met de Yivi-app.'));
     title.focus();
+    this.#wallets = state.wallets ?? ['yivi'];
+    if (this.#wallets.includes('openid4vp')) {
+      this.wallet.showChoice(true);
+      this.options.announce(t('Laat zien wie u bent. Kies de app die u heeft.'));
+      return;
+    }
+    this.wallet.showChoice(false);
+    this.options.announce(t('Laat zien wie u bent. Scan de QR-code met de Yivi-app.'));
     this.run();
+  }
+
+  /** @param {'yivi' | 'openid4vp'} wallet */
+  #choose(wallet) {
+    this.#chosen = wallet;
+    this.wallet.showChoice(false);
+    this.#attempt();
+  }
+
+  #attempt() {
+    if (this.#chosen === 'openid4vp') this.runWallet();
+    else this.run();
+  }
+
+  /** One attempt with the EU/NL wallet. */
+  async runWallet() {
+    const { retry } = this.elements;
+    const { room, token, announce, alert } = this.options;
+    retry.hidden = true;
+    alert.clear();
+    document.getElementById('yivi-web-form')?.replaceChildren();
+    this.#showDemoSession(null);
+    try {
+      await this.wallet.run({ room, token, announce, canChoose: this.#wallets.length > 1 });
+    } catch (error) {
+      if (this.wallet.step.hidden && !(error instanceof ApiProblem)) return; // stopped
+      this.wallet.clear();
+      this.#failed(error);
+      return;
+    }
+    this.wallet.stop();
+    this.#succeeded();
   }
 
   async run() {
@@ -92,20 +148,31 @@ export class IdentityStep {
       });
     } catch (error) {
       this.#showDemoSession(null);
-      if (error instanceof ApiProblem) {
-        alert.show(problemText(error, t('Het lukte niet om te laten zien wie u bent.')));
-      } else {
-        alert.show(t('Het lukte niet om te laten zien wie u bent. Probeer het opnieuw.'));
-      }
-      announce(t('Het controleren is niet gelukt.'));
-      retry.hidden = false;
-      retry.focus();
+      this.#failed(error);
       return;
     }
     this.#showDemoSession(null);
+    this.#succeeded();
+  }
+
+  /** @param {unknown} error */
+  #failed(error) {
+    const { retry } = this.elements;
+    const { announce, alert } = this.options;
+    if (error instanceof ApiProblem) {
+      alert.show(problemText(error, t('Het lukte niet om te laten zien wie u bent.')));
+    } else {
+      alert.show(t('Het lukte niet om te laten zien wie u bent. Probeer het opnieuw.'));
+    }
+    announce(t('Het controleren is niet gelukt.'));
+    retry.hidden = false;
+    retry.focus();
+  }
+
+  #succeeded() {
     this.#active = false;
     this.options.onChange();
-    announce(t('Gelukt. De gemeente weet nu dat u het bent.'));
+    this.options.announce(t('Gelukt. De gemeente weet nu dat u het bent.'));
     this.options.onVerified();
   }
 
