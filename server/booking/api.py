@@ -195,9 +195,13 @@ async def create_hold(request: web.Request) -> web.Response:
 
 
 async def book_appointment(request: web.Request) -> web.Response:
+    """Book a held slot (``hold_id`` and ``version``), or a slot at once (``purpose`` and
+    ``start``): one transaction instead of two, for a client that has every detail."""
     tenant = await _tenant(request)
     key = idempotency_key(request)
     body = await json_body(request)
+    if "hold_id" not in body and "purpose" in body:
+        return await _book_at_once(request, tenant, key, body)
     only_fields(body, {"hold_id", "version", "contact"})
     hold_id = body.get("hold_id")
     if not isinstance(hold_id, str) or not APPOINTMENT_ID.fullmatch(hold_id):
@@ -211,6 +215,28 @@ async def book_appointment(request: web.Request) -> web.Response:
             tenant, hold_id, version, contact=contact, room_id=new_room_id(), idempotency_key=key
         )
     log.info("appointment %s booked (tenant %s)", booked.id, tenant)
+    return _created(request, booked)
+
+
+async def _book_at_once(
+    request: web.Request, tenant: str, key: str, body: dict[str, object]
+) -> web.Response:
+    only_fields(body, {"purpose", "start", "staff_id", "contact"})
+    purpose = required_id(body, "purpose")
+    start = instant_from(body.get("start"), "start")
+    staff_id = optional_id(body, "staff_id")
+    contact = contact_from(body.get("contact"))
+    with translated("purpose"):
+        booked = await _service(request).book(
+            tenant,
+            purpose,
+            start,
+            staff_id=staff_id,
+            contact=contact,
+            room_id=new_room_id(),
+            idempotency_key=key,
+        )
+    log.info("appointment %s booked at once (tenant %s)", booked.id, tenant)
     return _created(request, booked)
 
 

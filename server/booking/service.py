@@ -31,6 +31,7 @@ hold's 15 minutes.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -43,7 +44,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Final, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Row, delete, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -82,13 +83,13 @@ from server.booking.explanation import Explanation, Reason
 from server.booking.hooks import ChangeHook, ChangeReason
 from server.booking.intervals import wall_to_instant
 from server.booking.links import LinkKeys, ManageClaims, issue_manage_link, verify_manage_link
-from server.booking.model import Busy, PurposeRules, SlotRequest, Staff
-from server.booking.slots import Slot, SlotSearch, pick_staff
+from server.booking.model import Allocation, Busy, PurposeRules, SlotRequest, Staff
+from server.booking.slots import Slot, SlotSearch, rank_staff
 from server.core.clock import AMSTERDAM, Clock, utc_now
 from server.core.holidays import HolidayRules
 from server.core.logs import Event, event
 from server.db.audit import audit
-from server.db.engine import writer
+from server.db.engine import write_turn, writer
 from server.db.schema import idempotency_keys
 
 log = logging.getLogger(__name__)
@@ -106,10 +107,23 @@ _RETRY_SQLSTATES: Final = frozenset({"40001", "40P01"})
 #: Crockford-like alphabet for references read out on the phone: no 0/O, 1/I/L, U
 _REFERENCE_ALPHABET: Final = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
 _REFERENCE_LENGTH: Final = 8
+#: turns of a slot claim: the fast way on all but the last (BookingService._place)
+_TURNS: Final = 6
+#: the wait before the second turn, doubling: 1 + 2 + 4 + 8 + 16 ms at most in all
+_TURN_WAIT: Final = 0.001
 
 
 class _Retry(Exception):
     """Run the whole transaction again: it lost a race that a fresh attempt resolves."""
+
+
+class _Busy(Exception):
+    """Every candidate for the slot is held by another writer, or was taken since it was
+    read: read again in a moment (:meth:`BookingService._place`)."""
+
+
+#: completes a slot claim: ``await claim(state=..., contact=..., ...)`` inserts the row
+_Claim = Callable[..., Awaitable["Appointment"]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +138,24 @@ class _Plan:
     staff_id: str | None
     #: which public holidays close the tenant's booking (``tenants.holidays``)
     holidays: HolidayRules
+
+    def request(
+        self,
+        now: datetime,
+        zone: ZoneInfo,
+        allocations: list[Allocation],
+        staff: tuple[Staff, ...] | None = None,
+    ) -> SlotRequest:
+        """The engine's question with these allocations (and ``staff``, if not the plan's)."""
+        return SlotRequest(
+            purpose=self.purpose,
+            staff=self.staff if staff is None else staff,
+            now=now,
+            busy=self.busy,
+            allocations=tuple(allocations),
+            zone=zone,
+            holidays=self.holidays,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,16 +258,9 @@ class BookingService:
         request = _fingerprint(
             "hold", tenant_id, purpose_key, start, staff_id, contact.email, contact.phone
         )
-        plan = await self._plan(
-            tenant_id, purpose_key, start.astimezone(self.zone).date(), staff_id
-        )
+        client, browser = self._pseudonyms(holder)
 
-        async def work(conn: AsyncConnection) -> Appointment:
-            replay = await self._claim_key(conn, tenant_id, idempotency_key, "hold", request)
-            if replay is not None:
-                return replay
-            now = self._clock()
-            client, browser = self._pseudonyms(holder)
+        async def held(conn: AsyncConnection, now: datetime, claim: _Claim) -> Appointment:
             if browser is not None:
                 for tenant, released in await store.release_holds_of_browser(conn, browser, now):
                     await audit(conn, tenant, now, actor, "appointment.release", _subject(released))
@@ -243,11 +268,7 @@ class BookingService:
                 live = await store.live_holds_of_client(conn, client, now)
                 if live >= self.holds_per_client:
                     raise TooManyHolds(f"the client holds {live} slots already")
-            held = await self._allocate(
-                conn,
-                plan,
-                start,
-                now,
+            placed = await claim(
                 state=AppointmentState.HELD,
                 hold_expires_at=now + self.hold_duration,
                 contact=contact,
@@ -259,13 +280,61 @@ class BookingService:
                 now,
                 actor,
                 "appointment.hold",
-                _subject(held.id),
+                _subject(placed.id),
                 contact.attribute_names,
             )
-            await self._settle_key(conn, tenant_id, idempotency_key, held.id)
-            return held
+            return placed
 
-        return await self._write(work)
+        return await self._place(
+            tenant_id, purpose_key, start, staff_id, "hold", request, idempotency_key, held, browser
+        )
+
+    async def book(
+        self,
+        tenant_id: str,
+        purpose_key: str,
+        start: datetime,
+        *,
+        staff_id: str | None = None,
+        contact: Contact | None = None,
+        room_id: str | None = None,
+        idempotency_key: str | None = None,
+        actor: str = "resident",
+    ) -> Appointment:
+        """:meth:`hold` and :meth:`confirm` in one transaction, for a client that has every
+        detail at once (a planner on the phone, an API client): the slot is checked and
+        claimed as a hold's is, and the row is ``booked`` from its first write.
+
+        Raises what :meth:`hold` raises but :class:`TooManyHolds`.
+        """
+        _check_aware("start", start)
+        contact = contact or Contact()
+        request = _fingerprint(
+            "book", tenant_id, purpose_key, start, staff_id, contact.email, contact.phone
+        )
+
+        async def booked(conn: AsyncConnection, now: datetime, claim: _Claim) -> Appointment:
+            placed = await claim(
+                state=AppointmentState.BOOKED,
+                hold_expires_at=None,
+                contact=contact,
+                room_id=room_id,
+            )
+            await self._changed(conn, placed, now)
+            await audit(
+                conn,
+                tenant_id,
+                now,
+                actor,
+                "appointment.book",
+                _subject(placed.id),
+                contact.attribute_names,
+            )
+            return placed
+
+        return await self._place(
+            tenant_id, purpose_key, start, staff_id, "book", request, idempotency_key, booked
+        )
 
     async def confirm(
         self,
@@ -390,6 +459,7 @@ class BookingService:
                 plan,
                 start,
                 now,
+                None,  # checked under every qualified staff member's lock
                 state=AppointmentState.BOOKED,
                 hold_expires_at=None,
                 contact=old.contact,
@@ -752,12 +822,91 @@ class BookingService:
             )
         raise Conflict(f"cannot {verb}: appointment {appointment_id} changed")  # pragma: no cover
 
+    async def _place(
+        self,
+        tenant_id: str,
+        purpose_key: str,
+        start: datetime,
+        staff_id: str | None,
+        operation: str,
+        request: str,
+        key: str | None,
+        finish: Callable[[AsyncConnection, datetime, _Claim], Awaitable[Appointment]],
+        browser: str | None = None,
+    ) -> Appointment:
+        """Claim the slot at ``start`` in a write transaction that ``finish`` completes.
+
+        The fast way, every turn but the last: who could take the slot is read before the
+        transaction (a slot already gone is refused there, without a lock), and the
+        transaction locks only the fairest of them that no other writer holds, re-checking
+        that one staff member's day under the lock. A burst on one slot thus answers its
+        losers as soon as the winner commits, instead of queueing them all behind one lock;
+        when every candidate is held by another writer (or the read was overtaken), the turn
+        waits a little and reads again. The last turn takes the original way: every qualified
+        staff member locked (waiting for them), the whole day checked. Daily caps are per
+        staff member, so one member's lock guards its counts.
+        """
+        day = start.astimezone(self.zone).date()
+        for turn in range(_TURNS):
+            plan = await self._plan(tenant_id, purpose_key, day, staff_id)
+            last = turn == _TURNS - 1
+            candidates = None if last else await self._candidates(plan, start, key, browser)
+
+            async def work(
+                conn: AsyncConnection,
+                plan: _Plan = plan,
+                candidates: tuple[str, ...] | None = candidates,
+            ) -> Appointment:
+                replay = await self._claim_key(conn, tenant_id, key, operation, request)
+                if replay is not None:
+                    return replay
+                now = self._clock()
+
+                async def claim(**values: Any) -> Appointment:
+                    return await self._allocate(conn, plan, start, now, candidates, **values)
+
+                placed = await finish(conn, now, claim)
+                await self._settle_key(conn, tenant_id, key, placed.id)
+                return placed
+
+            try:
+                return await self._write(work)
+            except _Busy:
+                await asyncio.sleep(_TURN_WAIT * 2**turn)
+        raise AssertionError("the last turn never raises _Busy")  # pragma: no cover
+
+    async def _candidates(
+        self, plan: _Plan, start: datetime, key: str | None, browser: str | None
+    ) -> tuple[str, ...] | None:
+        """Who could take ``start`` as the database stands now, fairest first, read outside
+        any write transaction; raises the refusal when nobody can. None: the transaction must
+        decide under all its locks (nobody qualified; a refusal for a key that may replay an
+        earlier success)."""
+        if not plan.staff:
+            return None
+        now = self._clock()
+        low, high = self._day_window(plan.purpose, start.astimezone(self.zone).date())
+        ids = [member.id for member in plan.staff]
+        async with self._read() as conn:
+            allocations = await store.load_allocations(
+                conn, plan.tenant_id, ids, low, high, but_holds_of=browser
+            )
+        request = plan.request(now, self.zone, allocations)
+        search = SlotSearch(request)
+        free = search.free_at(start)
+        if free:
+            return tuple(rank_staff(request, start, free))
+        if key is not None and await self._key_used(plan.tenant_id, key):
+            return None
+        raise _refusal(search, start, plan)
+
     async def _allocate(
         self,
         conn: AsyncConnection,
         plan: _Plan,
         start: datetime,
         now: datetime,
+        candidates: tuple[str, ...] | None,
         *,
         state: AppointmentState,
         hold_expires_at: datetime | None,
@@ -766,41 +915,17 @@ class BookingService:
         room_id: str | None = None,
         holder: tuple[str | None, str | None] = (None, None),
     ) -> Appointment:
-        """Check ``start`` against the engine with the allocations as this transaction sees
-        them, then insert; the database refuses an overlap the check could not see."""
-        purpose = plan.purpose
+        """Check ``start`` with the allocations as this transaction sees them, then insert;
+        the database refuses an overlap the check could not see. ``candidates``: only those
+        staff, fairest first, each locked without waiting (:meth:`_place`); None: all of the
+        plan's, locked."""
         start = start.astimezone(UTC)
+        if candidates is None:
+            chosen = await self._check_all(conn, plan, start, now)
+        else:
+            chosen = await self._check_first_free(conn, plan, start, now, candidates)
+        purpose = plan.purpose
         end = start + purpose.duration
-        low, high = start - purpose.buffer_before, end + purpose.buffer_after
-        ids = [member.id for member in plan.staff]
-        await store.lock_staff(conn, plan.tenant_id, ids)
-        await store.expire_lapsed_holds(
-            conn, now, tenant_id=plan.tenant_id, staff_ids=ids, low=low, high=high
-        )
-        day = start.astimezone(self.zone).date()
-        window_low, window_high = self._day_window(purpose, day)
-        allocations = await store.load_allocations(
-            conn, plan.tenant_id, ids, window_low, window_high
-        )
-        # Their hours as they are now, under the lock: a planner's absence saved while this
-        # booking was planned (the save takes the same lock, server/staff/planner/absences.py)
-        # must not be booked over with the hours read before it.
-        current = await store.load_staff(conn, plan.tenant_id, purpose.skill, day, day)
-        fresh = {member.staff.id: member.staff for member in current}
-        request = SlotRequest(
-            purpose=purpose,
-            staff=tuple(fresh[member.id] for member in plan.staff if member.id in fresh),
-            now=now,
-            busy=plan.busy,
-            allocations=tuple(allocations),
-            zone=self.zone,
-            holidays=plan.holidays,  # the hold-time re-check refuses a holiday too
-        )
-        search = SlotSearch(request)
-        slot = next((s for s in search.times(day) if s.start == start), None)
-        if slot is None:
-            raise _refusal(search, start, plan)
-        chosen = plan.staff_id or pick_staff(request, slot)
         values = {
             "id": str(uuid.uuid4()),
             "tenant_id": plan.tenant_id,
@@ -810,8 +935,8 @@ class BookingService:
             "state": state,
             "starts_at": start,
             "ends_at": end,
-            "buffered_start": low,
-            "buffered_end": high,
+            "buffered_start": start - purpose.buffer_before,
+            "buffered_end": end + purpose.buffer_after,
             "hold_expires_at": hold_expires_at,
             "version": 1,
             "rescheduled_from": rescheduled_from,
@@ -833,6 +958,74 @@ class BookingService:
                 raise _Retry from error  # two random references collided: draw again
             raise
 
+    async def _check_all(
+        self, conn: AsyncConnection, plan: _Plan, start: datetime, now: datetime
+    ) -> str:
+        """Lock every qualified staff member, check ``start`` against their whole day as
+        this transaction sees it, and pick the fairest free one (or raise the refusal)."""
+        ids = [member.id for member in plan.staff]
+        await store.lock_staff(conn, plan.tenant_id, ids)
+        day = start.astimezone(self.zone).date()
+        search = await self._locked_search(conn, plan, start, now, None, day)
+        free = search.free_at(start)
+        if not free:
+            raise _refusal(search, start, plan)
+        return plan.staff_id or rank_staff(search.request, start, free)[0]
+
+    async def _check_first_free(
+        self,
+        conn: AsyncConnection,
+        plan: _Plan,
+        start: datetime,
+        now: datetime,
+        candidates: tuple[str, ...],
+    ) -> str:
+        """The first of ``candidates`` that no other writer holds and that is still free at
+        ``start`` under its lock; :class:`_Busy` when there is none (held by others, or
+        taken since they were read)."""
+        day = start.astimezone(self.zone).date()
+        left = list(candidates)
+        while (row := await store.lock_first_free(conn, plan.tenant_id, left)) is not None:
+            left.remove(row.id)
+            search = await self._locked_search(conn, plan, start, now, [row], day)
+            if search.free_at(start):
+                return str(row.id)
+        raise _Busy
+
+    async def _locked_search(
+        self,
+        conn: AsyncConnection,
+        plan: _Plan,
+        start: datetime,
+        now: datetime,
+        rows: list[Row[Any]] | None,
+        day: date,
+    ) -> SlotSearch:
+        """The engine on ``day`` as this transaction sees it, for the staff ``rows`` just
+        locked (None: every one of the plan's, locked): their hours and exceptions read again,
+        lapsed holds in the slot expired first."""
+        purpose, tenant_id = plan.purpose, plan.tenant_id
+        if rows is None:
+            # Their hours as they are now, under the lock: a planner's absence saved while
+            # this booking was planned (the save takes the same lock,
+            # server/staff/planner/absences.py) must not be booked over.
+            ids = [member.id for member in plan.staff]
+            current = await store.load_staff(conn, tenant_id, purpose.skill, day, day, only=ids)
+        else:
+            ids = [row.id for row in rows]
+            current = await store.staff_members(conn, tenant_id, rows, purpose.skill, day, day)
+        window_low, window_high = self._day_window(purpose, day)
+        allocations = await store.load_allocations(conn, tenant_id, ids, window_low, window_high)
+        low, high = start - purpose.buffer_before, start + purpose.duration + purpose.buffer_after
+        if any(not a.live(now) and a.start < high and a.end > low for a in allocations):
+            # The engine passes over a lapsed hold, but the database counts it until expired.
+            await store.expire_lapsed_holds(
+                conn, now, tenant_id=tenant_id, staff_ids=ids, low=low, high=high
+            )
+        fresh = {member.staff.id: member.staff for member in current}
+        staff = tuple(fresh[member.id] for member in plan.staff if member.id in fresh)
+        return SlotSearch(plan.request(now, self.zone, allocations, staff))
+
     async def _plan(
         self, tenant_id: str, purpose_key: str, day: date | None, staff_id: str | None
     ) -> _Plan:
@@ -842,10 +1035,14 @@ class BookingService:
         async with self._read() as conn:
             purpose = await store.load_purpose(conn, tenant_id, purpose_key)
             holidays = await store.load_holidays(conn, tenant_id)
-            days = SlotRequest(purpose=purpose, staff=(), now=now, zone=self.zone).days()
-            members = await store.load_staff(conn, tenant_id, purpose.skill, days[0], days[-1])
+            if day is None:
+                days = SlotRequest(purpose=purpose, staff=(), now=now, zone=self.zone).days()
+                first, last = days[0], days[-1]
+            else:
+                first = last = day
+            only = None if staff_id is None else [staff_id]
+            members = await store.load_staff(conn, tenant_id, purpose.skill, first, last, only=only)
         if staff_id is not None:
-            members = [m for m in members if m.staff.id == staff_id]
             if not members:
                 raise SlotUnavailable(
                     f"staff member {staff_id!r} does not take {purpose_key!r} appointments",
@@ -881,16 +1078,7 @@ class BookingService:
             allocations = await store.load_allocations(
                 conn, tenant_id, [s.id for s in plan.staff], low, high
             )
-        request = SlotRequest(
-            purpose=plan.purpose,
-            staff=plan.staff,
-            now=self._clock(),
-            busy=plan.busy,
-            allocations=tuple(allocations),
-            zone=self.zone,
-            holidays=plan.holidays,
-        )
-        return SlotSearch(request)
+        return SlotSearch(plan.request(self._clock(), self.zone, allocations))
 
     def _day_window(self, purpose: PurposeRules, day: date) -> tuple[datetime, datetime]:
         """What one local date's slots and caps can touch: the date, widened by a slot."""
@@ -937,6 +1125,15 @@ class BookingService:
             raise _Retry from error
         return None
 
+    async def _key_used(self, tenant_id: str, key: str) -> bool:
+        async with self._read() as conn:
+            found = await conn.execute(
+                select(idempotency_keys.c.key).where(
+                    idempotency_keys.c.tenant_id == tenant_id, idempotency_keys.c.key == key
+                )
+            )
+            return found.first() is not None
+
     async def _settle_key(
         self, conn: AsyncConnection, tenant_id: str, key: str | None, appointment_id: str
     ) -> None:
@@ -952,7 +1149,7 @@ class BookingService:
         """Run ``work`` in one write transaction, again on a retryable failure."""
         for _attempt in range(_ATTEMPTS):
             try:
-                async with self._writer.begin() as conn:
+                async with write_turn(self._engine), self._writer.begin() as conn:
                     return await work(conn)
             except _Retry:
                 continue

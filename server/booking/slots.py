@@ -49,8 +49,9 @@ Errors are drawn as a tree in :mod:`server.booking.errors`; the inputs are in
 from __future__ import annotations
 
 import math
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Final
@@ -83,6 +84,8 @@ from server.booking.model import (
 from server.core.holidays import closing_holiday
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+#: two instants closer than this (seconds) are one: starts are whole seconds
+_SAME_INSTANT: Final = 1e-3
 
 
 # --- results ------------------------------------------------------------------------------
@@ -190,6 +193,15 @@ class SlotSearch:
             for start, names in sorted(by_start.items())
         ]
 
+    def free_at(self, start: datetime) -> tuple[str, ...]:
+        """The staff free for a slot at ``start``: what :meth:`times` names for it, checked
+        for that one start only (a booking asks this of every qualified staff member)."""
+        day = start.astimezone(self._zone).date()
+        if day not in self._day_index:
+            return ()
+        at = to_instant(start)
+        return tuple(member.id for member in self.qualified if self._free_at(member, day, at))
+
     def slots(self) -> dict[date, list[Slot]]:
         """Every free slot of every bookable date (the whole horizon at once)."""
         found = {}
@@ -209,18 +221,9 @@ class SlotSearch:
         if plan is None or not plan[1]:
             return []
         windows, candidates = plan
-        cap = self.request.purpose.daily_cap
-        if member.daily_cap is not None or cap is not None:
-            if index.booked is None:
-                index.booked = self._booked(member.id)
-            booked, booked_purpose = index.booked
-            if member.daily_cap is not None and booked[day] >= member.daily_cap:
-                return []
-            if cap is not None and booked_purpose[day] >= cap:
-                return []
-        if index.blocked is None:
-            index.blocked = self._blocked(member.id)
-        starts, ends = index.blocked
+        if self._capped(member, index, day):
+            return []
+        starts, ends = self._blocks(member, index)
         duration = self._duration
         blocked = len(starts)
         j = bisect_right(ends, candidates[0])  # the first block still running at that start
@@ -243,6 +246,46 @@ class SlotSearch:
             if first_only:
                 break
         return free
+
+    def _free_at(self, member: Staff, day: date, at: Instant) -> bool:
+        """:meth:`_free` for the one start ``at``: whether it is among that member's starts."""
+        index = self._indexes.get(member.id)
+        if index is None:
+            index = self._indexes[member.id] = self._index(member)
+        plan = self._plan(index, day)
+        if plan is None:
+            return False
+        windows, candidates = plan
+        # Grid starts are sums of floats: the same instant may differ in its last bits.
+        i = bisect_left(candidates, at - _SAME_INSTANT)
+        if i == len(candidates) or candidates[i] > at + _SAME_INSTANT:
+            return False
+        at = candidates[i]
+        w = bisect_right(windows, (at, math.inf)) - 1
+        if w < 0 or windows[w][1] < at + self._duration:
+            return False
+        if self._capped(member, index, day):
+            return False
+        starts, ends = self._blocks(member, index)
+        j = bisect_right(ends, at)
+        return not (j < len(starts) and starts[j] < at + self._duration)
+
+    def _capped(self, member: Staff, index: _StaffIndex, day: date) -> bool:
+        """Whether ``member``'s own or the purpose's daily cap is reached on ``day``."""
+        cap = self.request.purpose.daily_cap
+        if member.daily_cap is None and cap is None:
+            return False
+        if index.booked is None:
+            index.booked = self._booked(member.id)
+        booked, booked_purpose = index.booked
+        return (member.daily_cap is not None and booked[day] >= member.daily_cap) or (
+            cap is not None and booked_purpose[day] >= cap
+        )
+
+    def _blocks(self, member: Staff, index: _StaffIndex) -> tuple[list[Instant], list[Instant]]:
+        if index.blocked is None:
+            index.blocked = self._blocked(member.id)
+        return index.blocked
 
     def _plan(
         self, index: _StaffIndex, day: date
@@ -570,12 +613,17 @@ def explain(request: SlotRequest, start: datetime) -> Explanation:
 
 
 def pick_staff(request: SlotRequest, slot: Slot) -> str:
-    """The staff member to assign ``slot`` to, fairly: the fewest live allocations on the
-    slot's local date, then the fewest in the whole request, then the smallest id (stable
-    across requests, unlike list order)."""
+    """The staff member to assign ``slot`` to, fairly: the first of :func:`rank_staff`."""
     if not slot.staff_ids:
         raise NoStaffFree(f"the slot at {slot.start.isoformat()} names no staff member")
-    day = slot.start.astimezone(request.zone).date()
+    return rank_staff(request, slot.start, slot.staff_ids)[0]
+
+
+def rank_staff(request: SlotRequest, start: datetime, staff_ids: Iterable[str]) -> list[str]:
+    """``staff_ids``, fairest first for a slot at ``start``: the fewest live allocations on
+    its local date, then the fewest in the whole request, then the smallest id (stable across
+    requests, unlike list order)."""
+    day = start.astimezone(request.zone).date()
     that_day: Counter[str] = Counter()
     overall: Counter[str] = Counter()
     for allocation in request.allocations:
@@ -583,4 +631,4 @@ def pick_staff(request: SlotRequest, slot: Slot) -> str:
             overall[allocation.staff_id] += 1
             if allocation.start.astimezone(request.zone).date() == day:
                 that_day[allocation.staff_id] += 1
-    return min(slot.staff_ids, key=lambda member: (that_day[member], overall[member], member))
+    return sorted(staff_ids, key=lambda member: (that_day[member], overall[member], member))

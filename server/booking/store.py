@@ -99,17 +99,35 @@ async def load_purpose(conn: AsyncConnection, tenant_id: str, key: str) -> Purpo
 
 
 async def load_staff(
-    conn: AsyncConnection, tenant_id: str, skill: str, first_day: date, last_day: date
+    conn: AsyncConnection,
+    tenant_id: str,
+    skill: str,
+    first_day: date,
+    last_day: date,
+    *,
+    only: Sequence[str] | None = None,
 ) -> list[StaffMember]:
-    """Active staff with ``skill``, with their weekly hours and the exceptions in the dates."""
-    rows = (
-        await conn.execute(
-            select(staff).where(staff.c.tenant_id == tenant_id, staff.c.active).order_by(staff.c.id)
-        )
-    ).all()
+    """Active staff with ``skill`` (``only`` these, if given), with their weekly hours and the
+    exceptions in the dates."""
+    query = select(staff).where(staff.c.tenant_id == tenant_id, staff.c.active)
+    if only is not None:
+        query = query.where(staff.c.id.in_(only))
+    rows = (await conn.execute(query.order_by(staff.c.id))).all()
+    return await staff_members(conn, tenant_id, rows, skill, first_day, last_day)
+
+
+async def staff_members(
+    conn: AsyncConnection,
+    tenant_id: str,
+    rows: Sequence[Row[Any]],
+    skill: str,
+    first_day: date,
+    last_day: date,
+) -> list[StaffMember]:
+    """:func:`load_staff` for staff rows already read: the active ones with ``skill``."""
     # Skills are a JSON list; filtering here keeps the query the same on both dialects, and a
     # tenant has tens of staff, not thousands.
-    rows = [row for row in rows if skill in row.skills]
+    rows = [row for row in rows if row.active and skill in row.skills]
     if not rows:
         return []
     ids = [row.id for row in rows]
@@ -155,30 +173,36 @@ async def load_allocations(
     staff_ids: Sequence[str],
     low: datetime,
     high: datetime,
+    *,
+    but_holds_of: str | None = None,
 ) -> list[Allocation]:
-    """Active appointments of these staff whose buffered period overlaps [low, high).
+    """Active appointments of these staff whose buffered period overlaps [low, high), but
+    the holds of browser ``but_holds_of`` (its next hold releases them).
 
     Lapsed holds are included: the engine ignores them itself, given ``now``.
     """
     if not staff_ids:
         return []
-    rows = await conn.execute(
-        select(
-            appointments.c.id,
-            appointments.c.staff_id,
-            appointments.c.state,
-            appointments.c.purpose_key,
-            appointments.c.buffered_start,
-            appointments.c.buffered_end,
-            appointments.c.hold_expires_at,
-        ).where(
-            appointments.c.tenant_id == tenant_id,
-            appointments.c.staff_id.in_(staff_ids),
-            appointments.c.state.in_(ACTIVE_STATES),
-            appointments.c.buffered_start < high,
-            appointments.c.buffered_end > low,
-        )
+    query = select(
+        appointments.c.id,
+        appointments.c.staff_id,
+        appointments.c.state,
+        appointments.c.purpose_key,
+        appointments.c.buffered_start,
+        appointments.c.buffered_end,
+        appointments.c.hold_expires_at,
+    ).where(
+        appointments.c.tenant_id == tenant_id,
+        appointments.c.staff_id.in_(staff_ids),
+        appointments.c.state.in_(ACTIVE_STATES),
+        appointments.c.buffered_start < high,
+        appointments.c.buffered_end > low,
     )
+    if but_holds_of is not None:
+        query = query.where(
+            (appointments.c.hold_browser.is_(None)) | (appointments.c.hold_browser != but_holds_of)
+        )
+    rows = await conn.execute(query)
     return [
         Allocation(
             row.staff_id,
@@ -211,6 +235,25 @@ async def lock_staff(conn: AsyncConnection, tenant_id: str, staff_ids: Sequence[
         .order_by(staff.c.id)
         .with_for_update()
     )
+
+
+async def lock_first_free(
+    conn: AsyncConnection, tenant_id: str, staff_ids: Sequence[str]
+) -> Row[Any] | None:
+    """The staff row of the first of ``staff_ids`` (in their order) that no other writer
+    holds, locked, passing over those that one does (:func:`lock_staff`'s lock without its
+    wait); None if every one is held or gone. SQLite's writer already excludes every other.
+    """
+    postgres = conn.dialect.name == "postgresql"
+    # One row at a time: the first is nearly always free, and one statement shape is cached.
+    for member in staff_ids:
+        query = select(staff).where(staff.c.tenant_id == tenant_id, staff.c.id == member)
+        row = (
+            await conn.execute(query.with_for_update(skip_locked=True) if postgres else query)
+        ).one_or_none()
+        if row is not None:
+            return row
+    return None
 
 
 async def expire_lapsed_holds(

@@ -13,13 +13,17 @@ process or another.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Final
 
 from sqlalchemy import event
-from sqlalchemy.engine import URL, Connection, Dialect, make_url
+from sqlalchemy.engine import URL, Connection, Dialect, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
@@ -93,6 +97,34 @@ def _connect_or_operational_error(
 def writer(engine: AsyncEngine) -> AsyncEngine:
     """The same engine (and pool), with transactions that write: immediate on SQLite."""
     return engine.execution_options(**{_WRITE: True})
+
+
+@asynccontextmanager
+async def write_turn(engine: AsyncEngine) -> AsyncIterator[None]:
+    """Wait for this process's turn to write, on SQLite; at once on PostgreSQL.
+
+    SQLite lets one writer in at a time and makes the others wait in its busy handler, which
+    sleeps (1, 2, 5, 10 … 100 ms) and tries again: under a burst of writers in one process
+    most of them sleep while the lock is free. Queueing them here instead hands the lock on
+    as soon as it is let go; the busy handler still orders this process against others.
+    """
+    if engine.dialect.name != "sqlite":
+        yield
+        return
+    loops = _turns.setdefault(engine.sync_engine, weakref.WeakKeyDictionary())
+    loop = asyncio.get_running_loop()
+    turn = loops.get(loop)
+    if turn is None:
+        turn = loops[loop] = asyncio.Lock()
+    async with turn:
+        yield
+
+
+#: one queue of writers per SQLite engine and event loop (:func:`write_turn`), forgotten
+#: with either
+_turns: weakref.WeakKeyDictionary[
+    Engine, weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock]
+] = weakref.WeakKeyDictionary()
 
 
 def is_sqlite(engine: AsyncEngine) -> bool:

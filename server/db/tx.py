@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from server.core.problems import DatabaseUnavailable
 from server.core.tasks import failure
-from server.db.engine import writer
+from server.db.engine import write_turn, writer
 
 __all__ = ["DatabaseUnavailable", "locked", "reading", "writing"]
 
@@ -40,7 +40,7 @@ async def reading(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
 async def writing(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     """A write transaction (``BEGIN IMMEDIATE`` on SQLite)."""
     try:
-        async with writer(engine).begin() as conn:
+        async with write_turn(engine), writer(engine).begin() as conn:
             yield conn
     except (DBAPIError, OSError, PoolTimeout) as error:
         raise DatabaseUnavailable(f"the database cannot be written ({failure(error)})") from None

@@ -188,19 +188,15 @@ async def book_submit(request: web.Request) -> web.Response:
     service = booking_service(request)
     actor = actor_of(principal)
     try:
-        held = await service.hold(
-            tenant, purpose, start, contact=contact, idempotency_key=key + ".hold", actor=actor
+        booked = await service.book(
+            tenant,
+            purpose,
+            start,
+            contact=contact,
+            room_id=new_room_id(),
+            idempotency_key=key + ".book",
+            actor=actor,
         )
-        booked = held
-        if held.state is AppointmentState.HELD:
-            booked = await service.confirm(
-                tenant,
-                held.id,
-                held.version,
-                room_id=new_room_id(),
-                idempotency_key=key + ".confirm",
-                actor=actor,
-            )
     except BookingError as error:
         values["idempotency_key"] = new_form_key()  # the next try is another request
         return await _book_page(

@@ -251,6 +251,18 @@ def test_the_engine_offers_exactly_what_the_rules_allow(request: SlotRequest) ->
         assert offered.get(moment, ()) == free_staff(request, moment), moment
 
 
+@settings(max_examples=150, deadline=None)
+@given(scenarios(), st.integers(1, 4))
+def test_free_at_names_the_staff_the_rules_allow_for_one_start(
+    request: SlotRequest, off_grid_minutes: int
+) -> None:
+    """The booking path's one-start check (a fresh search per start, as a booking makes)
+    against the rules written out directly; off the grid nobody is free."""
+    for moment in five_minute_starts(request):
+        assert SlotSearch(request).free_at(moment) == free_staff(request, moment), moment
+        assert SlotSearch(request).free_at(moment + off_grid_minutes * MINUTE) == ()
+
+
 @settings(max_examples=250, deadline=None)
 @given(scenarios())
 def test_every_offered_slot_respects_every_rule(request: SlotRequest) -> None:
