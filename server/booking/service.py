@@ -37,11 +37,11 @@ import json
 import logging
 import secrets
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Final, TypeVar
+from typing import Any, Final, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Row, delete, insert, select
@@ -84,6 +84,7 @@ from server.booking.hooks import ChangeHook, ChangeReason
 from server.booking.intervals import wall_to_instant
 from server.booking.links import LinkKeys, ManageClaims, issue_manage_link, verify_manage_link
 from server.booking.model import Allocation, Busy, PurposeRules, SlotRequest, Staff
+from server.booking.offers import OfferCache
 from server.booking.slots import Slot, SlotSearch, rank_staff
 from server.core.clock import AMSTERDAM, Clock, utc_now
 from server.core.holidays import HolidayRules
@@ -107,6 +108,8 @@ _RETRY_SQLSTATES: Final = frozenset({"40001", "40P01"})
 #: Crockford-like alphabet for references read out on the phone: no 0/O, 1/I/L, U
 _REFERENCE_ALPHABET: Final = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
 _REFERENCE_LENGTH: Final = 8
+#: how many of the free staff, fairest first, a claim may try to lock without waiting
+_CANDIDATES: Final = 4
 #: turns of a slot claim: the fast way on all but the last (BookingService._place)
 _TURNS: Final = 6
 #: the wait before the second turn, doubling: 1 + 2 + 4 + 8 + 16 ms at most in all
@@ -180,6 +183,7 @@ class BookingService:
     :param zone: the zone of working hours and dates.
     :param on_change: called inside every write transaction that changes an appointment
         (:mod:`server.booking.hooks`); None: nothing else happens.
+    :param offers: the node's memory of offered dates and times (:mod:`server.booking.offers`).
     """
 
     def __init__(
@@ -193,6 +197,7 @@ class BookingService:
         holds_per_client: int = 0,
         zone: ZoneInfo = AMSTERDAM,
         on_change: ChangeHook | None = None,
+        offers: OfferCache | None = None,
     ) -> None:
         if hold_duration <= timedelta(0):
             raise ValueError(f"hold_duration {hold_duration} must be positive")
@@ -205,20 +210,64 @@ class BookingService:
         self.holds_per_client = holds_per_client
         self.zone = zone
         self._on_change = on_change
+        self._offers = offers or OfferCache()
+        self._catalogs = OfferCache()
+        #: offers being computed, by key and generation (:meth:`_offered`)
+        self._computing: dict[tuple[Hashable, int], asyncio.Future[Any]] = {}
 
     # --- availability ----------------------------------------------------------------------
 
     async def available_dates(
         self, tenant_id: str, purpose_key: str, first: date | None = None, last: date | None = None
     ) -> list[date]:
-        """The local dates with at least one free slot (within ``first``..``last``)."""
-        search = await self._search(tenant_id, purpose_key)
-        return search.dates(first, last)
+        """The local dates with at least one free slot (within ``first``..``last``); possibly
+        as this node offered them up to a second ago (:mod:`server.booking.offers`)."""
+
+        async def dates() -> tuple[date, ...]:
+            search = await self._search(tenant_id, purpose_key)
+            return tuple(search.dates())
+
+        found = await self._offered(("dates", tenant_id, purpose_key), dates)
+        return [
+            day
+            for day in found
+            if (first is None or day >= first) and (last is None or day <= last)
+        ]
 
     async def available_times(self, tenant_id: str, purpose_key: str, day: date) -> list[Slot]:
-        """The free slots on local ``day``, each with the staff free for it."""
-        search = await self._search(tenant_id, purpose_key, day=day)
-        return search.times(day)
+        """The free slots on local ``day``, each with the staff free for it; possibly as this
+        node offered them up to a second ago (:mod:`server.booking.offers`)."""
+
+        async def times() -> tuple[Slot, ...]:
+            search = await self._search(tenant_id, purpose_key, day=day)
+            return tuple(search.times(day))
+
+        return list(await self._offered(("times", tenant_id, purpose_key, day), times))
+
+    def forget_offers(self, tenant_id: str | None = None) -> None:
+        """Something the offers are computed from changed on this node (hours, exceptions,
+        holidays): read and compute them again (:mod:`server.booking.offers`)."""
+        self._catalogs.forget(tenant_id)
+        self._offers.forget(tenant_id)
+
+    async def _offered(
+        self, key: Hashable, compute: Callable[[], Awaitable[T]], memory: OfferCache | None = None
+    ) -> T:
+        """The answer ``memory`` (the offers) keeps under ``key``, or the one being computed
+        for it (a page loaded by many at once computes it once), or a new one."""
+        memory = memory or self._offers
+        now, generation = self._clock(), memory.generation
+        kept = memory.get(key, now)
+        if kept is not None:
+            return cast(T, kept)
+        running = self._computing.get((key, generation))
+        if running is None:
+            running = asyncio.ensure_future(compute())
+            self._computing[(key, generation)] = running
+            running.add_done_callback(lambda _: self._computing.pop((key, generation), None))
+        value = await asyncio.shield(running)
+        memory.put(key, now, value, generation)
+        return cast(T, value)
 
     async def explain(self, tenant_id: str, purpose_key: str, start: datetime) -> Explanation:
         """Why ``start`` is or is not offered (for planners; names bookings by id only)."""
@@ -444,7 +493,7 @@ class BookingService:
         async with self._read() as conn:
             current = await store.get_appointment(conn, tenant_id, appointment_id)
         plan = await self._plan(
-            tenant_id, current.purpose_key, start.astimezone(self.zone).date(), staff_id
+            tenant_id, current.purpose_key, start.astimezone(self.zone).date(), staff_id, claim=True
         )
         request = _fingerprint("reschedule", tenant_id, appointment_id, version, start, staff_id)
 
@@ -848,7 +897,7 @@ class BookingService:
         """
         day = start.astimezone(self.zone).date()
         for turn in range(_TURNS):
-            plan = await self._plan(tenant_id, purpose_key, day, staff_id)
+            plan = await self._plan(tenant_id, purpose_key, day, staff_id, claim=True)
             last = turn == _TURNS - 1
             candidates = None if last else await self._candidates(plan, start, key, browser)
 
@@ -891,11 +940,10 @@ class BookingService:
             allocations = await store.load_allocations(
                 conn, plan.tenant_id, ids, low, high, but_holds_of=browser
             )
-        request = plan.request(now, self.zone, allocations)
-        search = SlotSearch(request)
-        free = search.free_at(start)
+        search = SlotSearch(plan.request(now, self.zone, allocations))
+        free = search.fairest_free(start, _CANDIDATES)
         if free:
-            return tuple(rank_staff(request, start, free))
+            return free
         if key is not None and await self._key_used(plan.tenant_id, key):
             return None
         raise _refusal(search, start, plan)
@@ -1027,21 +1075,32 @@ class BookingService:
         return SlotSearch(plan.request(now, self.zone, allocations, staff))
 
     async def _plan(
-        self, tenant_id: str, purpose_key: str, day: date | None, staff_id: str | None
+        self,
+        tenant_id: str,
+        purpose_key: str,
+        day: date | None,
+        staff_id: str | None,
+        *,
+        claim: bool = False,
     ) -> _Plan:
         """Purpose, qualified staff and their external busy time: everything of a slot check
-        that may be read before (outside) the write transaction."""
+        that may be read before (outside) the write transaction. The staff and their hours
+        as this node read them up to a second ago (:meth:`_catalog`); a ``claim`` reads the
+        purpose and holidays now, and its staff member's hours again under the lock."""
         now = self._clock()
-        async with self._read() as conn:
-            purpose = await store.load_purpose(conn, tenant_id, purpose_key)
-            holidays = await store.load_holidays(conn, tenant_id)
-            if day is None:
-                days = SlotRequest(purpose=purpose, staff=(), now=now, zone=self.zone).days()
-                first, last = days[0], days[-1]
-            else:
-                first = last = day
-            only = None if staff_id is None else [staff_id]
-            members = await store.load_staff(conn, tenant_id, purpose.skill, first, last, only=only)
+        purpose, holidays, members = await self._catalog(tenant_id, purpose_key)
+        if claim:
+            # A claim checks the rules as they are now; only the staff list may be a second
+            # old (their hours are read again under the lock).
+            async with self._read() as conn:
+                fresh = await store.load_purpose(conn, tenant_id, purpose_key)
+                holidays = await store.load_holidays(conn, tenant_id)
+            if (fresh.skill, fresh.horizon_days) != (purpose.skill, purpose.horizon_days):
+                self._catalogs.forget()
+                _, _, members = await self._catalog(tenant_id, purpose_key)
+            purpose = fresh
+        if staff_id is not None:
+            members = tuple(m for m in members if m.staff.id == staff_id)
         if staff_id is not None:
             if not members:
                 raise SlotUnavailable(
@@ -1064,6 +1123,25 @@ class BookingService:
                 f"the calendar of staff member {staff_id!r} cannot be read now", (Reason.BUSY,)
             )
         return _Plan(tenant_id, purpose, staff, tuple(busy), staff_id, holidays)
+
+    async def _catalog(
+        self, tenant_id: str, purpose_key: str
+    ) -> tuple[PurposeRules, HolidayRules, tuple[store.StaffMember, ...]]:
+        """The purpose, the tenant's holidays and the qualified staff with their hours and
+        their exceptions over the purpose's horizon. Kept for a second like the offers
+        (:mod:`server.booking.offers`), but forgotten only when hours, exceptions or
+        holidays change on this node (:meth:`forget_offers`), not on every booking."""
+
+        async def read() -> tuple[PurposeRules, HolidayRules, tuple[store.StaffMember, ...]]:
+            async with self._read() as conn:
+                purpose = await store.load_purpose(conn, tenant_id, purpose_key)
+                holidays = await store.load_holidays(conn, tenant_id)
+                days = SlotRequest(purpose=purpose, staff=(), now=self._clock(), zone=self.zone)
+                first, *_, last = days.days()
+                members = await store.load_staff(conn, tenant_id, purpose.skill, first, last)
+            return purpose, holidays, tuple(members)
+
+        return await self._offered(("catalog", tenant_id, purpose_key), read, self._catalogs)
 
     async def _search(
         self, tenant_id: str, purpose_key: str, day: date | None = None
@@ -1149,8 +1227,12 @@ class BookingService:
         """Run ``work`` in one write transaction, again on a retryable failure."""
         for _attempt in range(_ATTEMPTS):
             try:
-                async with write_turn(self._engine), self._writer.begin() as conn:
-                    return await work(conn)
+                try:
+                    async with write_turn(self._engine), self._writer.begin() as conn:
+                        return await work(conn)
+                finally:
+                    # whatever it did (if anything), the offers may no longer be what's free
+                    self._offers.forget()
             except _Retry:
                 continue
             except DBAPIError as error:

@@ -202,6 +202,23 @@ class SlotSearch:
         at = to_instant(start)
         return tuple(member.id for member in self.qualified if self._free_at(member, day, at))
 
+    def fairest_free(self, start: datetime, count: int) -> tuple[str, ...]:
+        """The first ``count`` of :meth:`free_at`'s staff in :func:`rank_staff`'s order,
+        checking members in that order only until ``count`` are found (a claim locks the
+        first of them that no other writer holds; with hundreds of staff it needs a few)."""
+        day = start.astimezone(self._zone).date()
+        if day not in self._day_index:
+            return ()
+        at = to_instant(start)
+        members = {member.id: member for member in self.qualified}
+        found: list[str] = []
+        for member_id in rank_staff(self.request, start, members):
+            if self._free_at(members[member_id], day, at):
+                found.append(member_id)
+                if len(found) == count:
+                    break
+        return tuple(found)
+
     def slots(self) -> dict[date, list[Slot]]:
         """Every free slot of every bookable date (the whole horizon at once)."""
         found = {}

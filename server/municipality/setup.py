@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from server.booking.appkeys import BOOKING
 from server.core.security import add_guard
 from server.db.appkeys import ENGINE
 from server.municipality import admin, pages
@@ -31,4 +32,4 @@ def setup(app: web.Application) -> None:
 
 async def _store(app: web.Application) -> None:
     # on_startup runs after every cleanup_ctx has started, so the engine exists
-    app[PROFILES] = ProfileStore(app[ENGINE])
+    app[PROFILES] = ProfileStore(app[ENGINE], changed=app[BOOKING].forget_offers)

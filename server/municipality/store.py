@@ -11,6 +11,7 @@ booking service reads back (:func:`server.booking.store.load_holidays`).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
@@ -77,10 +78,14 @@ class PurposeFacts:
 
 
 class ProfileStore:
-    """Load and save profiles; read the facts of the privacy statement."""
+    """Load and save profiles; read the facts of the privacy statement. ``changed(tenant_id)``
+    is told after the holidays changed (the booking service forgets its offers)."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(
+        self, engine: AsyncEngine, *, changed: Callable[[str], None] = lambda _tenant: None
+    ) -> None:
         self._engine = engine
+        self._changed = changed
 
     async def municipality(self, tenant_id: str) -> Municipality | None:
         """The tenant's name and profile; None if there is no such tenant."""
@@ -132,6 +137,7 @@ class ProfileStore:
             if result.rowcount != 1:
                 raise UnknownTenant(tenant_id)
             await audit(conn, tenant_id, now, actor, HOLIDAYS_SAVED, f"tenant:{tenant_id}")
+        self._changed(tenant_id)
 
     async def purposes(self, tenant_id: str) -> list[PurposeFacts]:
         """The tenant's active purposes, by name, with what the statement says of each."""

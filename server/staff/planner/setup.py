@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from server.booking.appkeys import BOOKING
 from server.db.appkeys import ENGINE
 from server.staff.planner.absences import PATH as ABSENCE_PATH
 from server.staff.planner.absences import absence_page, absence_submit
@@ -87,4 +88,4 @@ def setup(app: web.Application) -> None:
 
 async def _store(app: web.Application) -> None:
     # on_startup runs after every cleanup_ctx has started, so the engine exists
-    app[PLANNER_STORE] = PlannerStore(app[ENGINE])
+    app[PLANNER_STORE] = PlannerStore(app[ENGINE], changed=app[BOOKING].forget_offers)

@@ -86,10 +86,14 @@ class Score:
 
 
 class PlannerStore:
-    """Reads and writes of the planner console, on one engine."""
+    """Reads and writes of the planner console, on one engine. ``changed(tenant_id)`` is
+    told after hours or exceptions changed (the booking service forgets its offers)."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(
+        self, engine: AsyncEngine, *, changed: Callable[[str], None] = lambda _tenant: None
+    ) -> None:
         self._engine = engine
+        self._changed = changed
 
     # --- staff and hours -------------------------------------------------------------------
 
@@ -181,6 +185,7 @@ class PlannerStore:
             if rows:
                 await conn.execute(insert(availability_rules), rows)
             await audit(conn, tenant_id, now, actor, RULES_REPLACED, f"staff:{staff_id}")
+        self._changed(tenant_id)
         return True
 
     async def add_exceptions(
@@ -216,6 +221,7 @@ class PlannerStore:
                 return False
             await conn.execute(insert(availability_exceptions), rows)
             await audit(conn, tenant_id, now, actor, EXCEPTION_ADDED, f"staff:{staff_id}")
+        self._changed(tenant_id)
         return True
 
     async def remove_exception(
@@ -234,6 +240,7 @@ class PlannerStore:
             if result.rowcount != 1:
                 return False
             await audit(conn, tenant_id, now, actor, EXCEPTION_REMOVED, f"staff:{staff_id}")
+        self._changed(tenant_id)
         return True
 
     # --- the numbers -----------------------------------------------------------------------

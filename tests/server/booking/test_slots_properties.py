@@ -30,6 +30,7 @@ from server.booking import (
     available_times,
 )
 from server.booking.intervals import merge, union, wall_to_instant
+from server.booking.slots import rank_staff
 from server.core.holidays import HolidayRules, closing_holiday
 
 FIVE = timedelta(minutes=5)
@@ -260,6 +261,8 @@ def test_free_at_names_the_staff_the_rules_allow_for_one_start(
     against the rules written out directly; off the grid nobody is free."""
     for moment in five_minute_starts(request):
         assert SlotSearch(request).free_at(moment) == free_staff(request, moment), moment
+        fairest = rank_staff(request, moment, free_staff(request, moment))
+        assert SlotSearch(request).fairest_free(moment, 2) == tuple(fairest[:2]), moment
         assert SlotSearch(request).free_at(moment + off_grid_minutes * MINUTE) == ()
 
 
