@@ -4,6 +4,7 @@
     .venv/bin/python bench/relay.py --quick      # smoke run, a few seconds per server
     .venv/bin/python bench/relay.py --compress   # the permessage-deflate arm
     .venv/bin/python bench/relay.py --no-cross   # one node only: no Redis, no PostgreSQL
+    .venv/bin/python bench/relay.py --balie-before ../old-checkout   # + arm "before": an A/B
     (or .venv/bin/python -m bench.relay ...)
 
 N pairs exchange offer/answer/candidate messages of browser size (SDP ~2.9 KB, candidates
@@ -31,6 +32,19 @@ Redis's together, on the one server core. Beside it, in the same run and on the 
 The added latency per message is the cross-node p50 minus the one-node p50; its ratio to one
 redis-py round trip has a target of at most 1.5x (issue 11), read at the smallest N, where
 a message waits least behind others.
+
+The fixed-load arm (``fixed``; left out with ``--no-fixed``) runs Balie and PeerJS once more
+at the largest N, at a fixed offered load instead of a closed loop: half of Balie's
+saturation rate as just measured (the median relayed msg/s of its closed-loop windows at
+that N; ``--fixed-rate`` sets it instead), sent by bench/_paced.py on a schedule whatever
+comes back. There latency is what a resident's browser waits at a load the server carries
+with room to spare, not queueing behind its own window: issue 15 asks p99 <= 2 ms for
+Balie. With ``--balie-before CHECKOUT`` Balie from another checkout runs as one more arm,
+``before``, in the same run and rotation (``ratio_balie_before_N``): on a shared machine an
+A/B within one run is the only comparison of two versions that the noise does not swamp.
+Both headline targets of issue 15 are in the RESULT line: ``balie_vs_peerjs`` (msgs
+per server CPU-second at 100 pairs, target >= 1.2, ``target_ratio_met``) and
+``balie_fixed_p99_ms`` (``target_p99_met``).
 
 Each server runs alone on core 0 (taskset), the load generators (bench/_loadgen.py, the same
 code for all arms) on the other cores. The headline is messages relayed per server
@@ -74,6 +88,15 @@ from bench._workload import ProtocolName, build_templates
 SERVERS: Final[tuple[ProtocolName, ...]] = ("balie", "peerjs", "echo")
 CROSS: Final = "cross"
 TARGET_RATIO: Final = 0.8  # the issue: Balie >= 0.8x PeerJS msgs per CPU-second at 100 pairs
+TARGET_RATIO_15: Final = 1.2  # issue 15: Balie >= 1.2x PeerJS msgs per CPU-second at 100 pairs
+TARGET_FIXED_P99_MS: Final = 2.0  # issue 15: p99 at half the saturation rate
+FIXED_SHARE: Final = 0.5  # the fixed offered load, as a share of Balie's saturation rate
+BEFORE: Final = "before"
+#: runs server/cli.py from another checkout (``--balie-before``): argv is [-m, server.cli, ...]
+_BEFORE_RUNNER: Final = (
+    "import runpy, sys; sys.path.insert(0, sys.argv[1]); sys.argv = ['balie', *sys.argv[4:]]; "
+    "runpy.run_module('server.cli', run_name='__main__', alter_sys=True)"
+)
 TARGET_ADDED_VS_RTT: Final = 1.5  # issue 11: a hop between nodes adds <= 1.5 Redis round trips
 _PING_COUNT: Final = 2000
 _CEILING_CHANNEL: Final = "bench:ceiling"
@@ -102,6 +125,37 @@ class Config:
     cross: bool = True
     #: requests per redis-benchmark PUBLISH run, per client (capped at 100,000 in all)
     redis_requests: int = 5000
+    #: the fixed-load arm at the largest N (Balie and PeerJS at a fixed offered load)
+    fixed: bool = True
+    #: its offered load in msg/s; None: FIXED_SHARE of Balie's measured saturation rate
+    fixed_rate: float | None = None
+    #: another checkout whose Balie runs beside this one as the arm ``before`` (an A/B of a
+    #: change under the same noise, in the same run)
+    before: str | None = None
+
+
+@dataclass
+class NamedArm:
+    """A server under another name: Balie from another checkout (``--balie-before``)."""
+
+    name: str
+    server: _servers.Server
+
+    @property
+    def protocol(self) -> ProtocolName:
+        return self.server.protocol
+
+    def cpu_seconds(self) -> float:
+        return self.server.cpu_seconds()
+
+    def check_alive(self) -> None:
+        self.server.check_alive()
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    async def pair_specs(self, count: int, tag: str) -> list[dict[str, Any]]:
+        return await self.server.pair_specs(count, tag)
 
 
 class Arm(Protocol):
@@ -141,6 +195,11 @@ class Sample:
     deflate_sockets: int = 0
     sockets: int = 0
     error_samples: list[str] = field(default_factory=list)
+    #: the fixed-load arm: the offered load (msg/s), what was sent in the window, and how
+    #: late (p99, ms) the pacer sent against its schedule; 0 in the closed loop
+    offered_per_s: float = 0.0
+    sent: int = 0
+    late_p99_ms: float = 0.0
 
     @property
     def msgs_per_s(self) -> float:
@@ -195,21 +254,33 @@ class Readings:
 
 
 async def _start_loadgens(
-    protocol: ProtocolName, specs: list[dict[str, Any]], cfg: Config, files: list[Path]
+    protocol: ProtocolName,
+    specs: list[dict[str, Any]],
+    cfg: Config,
+    files: list[Path],
+    rate: float | None = None,
 ) -> list[Loadgen]:
-    """Spawn one generator per group of pairs and wait until every pair is connected."""
+    """Spawn one generator per group of pairs and wait until every pair is connected.
+
+    With ``rate`` (msg/s in all) the generators are bench/_paced.py at a fixed offered load,
+    shared in proportion to their pairs; else bench/_loadgen.py, a closed loop."""
     pin = _servers.pin_prefix(_loadgen_cores() if cfg.pin else None)
     gens: list[Loadgen] = []
     for group, path in zip(_split(specs, len(files)), files, strict=True):
-        gen = await Loadgen.spawn(pin)
+        if rate is None:
+            gen = await Loadgen.spawn(pin)
+        else:
+            gen = await Loadgen.start("bench._paced", pin)
         gens.append(gen)
-        job = {
+        job: dict[str, Any] = {
             "protocol": protocol,
             "window": cfg.window,
             "compress": cfg.compress,
             "latency_file": str(path),
             "pairs": group,
         }
+        if rate is not None:
+            job["rate"] = rate * len(group) / len(specs)
         await gen.say(orjson.dumps(job).decode())
     for gen in gens:
         if (line := await gen.hear(_READY_TIMEOUT_S)) != "READY":
@@ -253,16 +324,22 @@ def _latencies(files: list[Path]) -> list[int]:
     return sorted(latencies)
 
 
-async def measure(server: Arm, pairs: int, cfg: Config, tag: str, workdir: Path) -> Sample:
-    """Set up ``pairs`` fresh pairs, load the server, and measure one window."""
+async def measure(
+    server: Arm, pairs: int, cfg: Config, tag: str, workdir: Path, rate: float | None = None
+) -> Sample:
+    """Set up ``pairs`` fresh pairs, load the server, and measure one window (a closed loop,
+    or with ``rate`` a fixed offered load in msg/s)."""
     specs = await server.pair_specs(pairs, tag)
     parts = min(cfg.loadgens, pairs)
     files = [workdir / f"lat-{tag}-{i}.bin" for i in range(parts)]
     gens: list[Loadgen] = []
+    paced: list[dict[str, Any]] = []
     try:
-        gens = await _start_loadgens(server.protocol, specs, cfg, files)
+        gens = await _start_loadgens(server.protocol, specs, cfg, files, rate)
         readings = await _window(server, gens, cfg)
         reports = [orjson.loads(await gen.hear(_REPORT_TIMEOUT_S)) for gen in gens]
+        if rate is not None:
+            paced = [orjson.loads(await gen.hear(_REPORT_TIMEOUT_S)) for gen in gens]
     finally:
         await asyncio.gather(*(gen.finish() for gen in gens))
     ordered = _latencies(files)
@@ -281,6 +358,9 @@ async def measure(server: Arm, pairs: int, cfg: Config, tag: str, workdir: Path)
         deflate_sockets=sum(int(r["deflate_sockets"]) for r in reports),
         sockets=sum(int(r["sockets"]) for r in reports),
         error_samples=[s for r in reports for s in r["error_samples"]],
+        offered_per_s=rate or 0.0,
+        sent=sum(int(p["sent"]) for p in paced),
+        late_p99_ms=max((float(p["late_p99_ms"]) for p in paced), default=0.0),
     )
 
 
@@ -328,6 +408,15 @@ def start_servers(cfg: Config, workdir: Path) -> dict[str, Arm]:
                 started[name] = _servers.start_peerjs(pin, workdir)
             else:
                 started[name] = _servers.start_echo(pin, cfg.compress, workdir)
+        if cfg.before is not None:
+            other = _servers.start_balie(
+                pin,
+                cfg.compress,
+                workdir,
+                python=(sys.executable, "-c", _BEFORE_RUNNER, cfg.before),
+                log_name="balie-before",
+            )
+            started[BEFORE] = NamedArm(BEFORE, other)
         if cfg.cross:
             started[CROSS] = _servers.start_cluster(pin, cfg.compress, workdir)
     except BaseException:
@@ -347,6 +436,11 @@ def _show(sample: Sample, run: int, cfg: Config) -> None:
         warn += f"  [{sample.errors} errors]"
     if cfg.compress:
         warn += f"  [deflate on {sample.deflate_sockets}/{sample.sockets} sockets]"
+    if sample.offered_per_s:
+        warn += (
+            f"  [fixed load {sample.offered_per_s:,.0f} msg/s offered, sent "
+            f"{sample.sent / sample.window_s:,.0f}/s, pacer late p99 {sample.late_p99_ms:.2f} ms]"
+        )
     print(
         f"  N={sample.pairs:<3} run {run + 1}/{cfg.runs} {sample.server:<6}"
         f" {sample.msgs_per_s:9,.0f} msg/s  server {sample.server_util:4.0%} CPU"
@@ -377,7 +471,13 @@ async def wait_for_quiet(budget_s: float) -> None:
 
 
 async def quiet_sample(
-    server: Arm, pairs: int, cfg: Config, tag: str, workdir: Path, run: int
+    server: Arm,
+    pairs: int,
+    cfg: Config,
+    tag: str,
+    workdir: Path,
+    run: int,
+    rate: float | None = None,
 ) -> Sample:
     """One sample; repeated (up to ``--retries``) while other tenants load the machine.
 
@@ -388,7 +488,7 @@ async def quiet_sample(
     best: Sample | None = None
     for attempt in range(cfg.retries + 1):
         await wait_for_quiet(cfg.quiet_wait_s)
-        sample = await measure(server, pairs, cfg, f"{tag}a{attempt}", workdir)
+        sample = await measure(server, pairs, cfg, f"{tag}a{attempt}", workdir, rate)
         _show(sample, run, cfg)
         for text in sample.error_samples[:3]:
             print(f"      error frame: {text}")
@@ -511,12 +611,41 @@ async def redis_sample(
     )
 
 
+def fixed_rate(cfg: Config, samples: list[Sample]) -> float | None:
+    """The fixed arm's offered load: ``--fixed-rate``, else FIXED_SHARE of the median
+    msg/s Balie relayed in its closed-loop windows at the largest N (its saturation rate)."""
+    if cfg.fixed_rate is not None:
+        return cfg.fixed_rate
+    top = max(cfg.pairs)
+    rates = [s.msgs_per_s for s in samples if s.server == "balie" and s.pairs == top]
+    return FIXED_SHARE * statistics.median(rates) if rates else None
+
+
+async def run_fixed(
+    cfg: Config, servers: dict[str, Arm], workdir: Path, rate: float
+) -> list[Sample]:
+    """Balie and PeerJS at the largest N under the same fixed offered load, ``--runs`` times
+    in rotating order."""
+    top = max(cfg.pairs)
+    order = [name for name in ("balie", BEFORE, "peerjs") if name in servers]
+    print(f"\nfixed offered load: {rate:,.0f} msg/s over {top} pairs", flush=True)
+    samples: list[Sample] = []
+    for run in range(cfg.runs):
+        rotated = order[run % len(order) :] + order[: run % len(order)]
+        for name in rotated:
+            tag = f"f{run}n{top}{name[:2]}"
+            samples.append(
+                await quiet_sample(servers[name], top, cfg, tag, workdir, run, rate=rate)
+            )
+    return samples
+
+
 async def run_all(
     cfg: Config, servers: dict[str, Arm], workdir: Path
-) -> tuple[list[Sample], list[RedisSample]]:
+) -> tuple[list[Sample], list[RedisSample], list[Sample]]:
     samples: list[Sample] = []
     redis: list[RedisSample] = []
-    order = [name for name in (*cfg.servers, CROSS) if name in servers]
+    order = [name for name in (*cfg.servers, BEFORE, CROSS) if name in servers]
     cluster = servers.get(CROSS)
     assert cluster is None or isinstance(cluster, Cluster)
     for pairs in cfg.pairs:
@@ -525,7 +654,7 @@ async def run_all(
             rotated = order[run % len(order) :] + order[: run % len(order)]
             counted = (0, 0, 0)
             for name in rotated:
-                tag = f"r{run}n{pairs}{name[0]}"
+                tag = f"r{run}n{pairs}{name[:2]}"
                 before = cluster.redis_counters() if cluster and name == CROSS else None
                 samples.append(await quiet_sample(servers[name], pairs, cfg, tag, workdir, run))
                 if cluster is not None and before is not None:
@@ -544,7 +673,11 @@ async def run_all(
                     f"{r.sets_per_publish:.2f} SET per relayed message",
                     flush=True,
                 )
-    return samples, redis
+    fixed: list[Sample] = []
+    rate = fixed_rate(cfg, samples) if cfg.fixed else None
+    if rate is not None and rate > 0 and ("balie" in servers or "peerjs" in servers):
+        fixed = await run_fixed(cfg, servers, workdir, rate)
+    return samples, redis, fixed
 
 
 @dataclass(frozen=True)
@@ -587,7 +720,12 @@ def redis_medians(samples: list[RedisSample]) -> dict[int, RedisSample]:
     }
 
 
-def report(cfg: Config, table: dict[tuple[int, str], Median], redis: dict[int, RedisSample]) -> str:
+def report(
+    cfg: Config,
+    table: dict[tuple[int, str], Median],
+    redis: dict[int, RedisSample],
+    fixed: list[Sample] | None = None,
+) -> str:
     """Print the tables (markdown, ready for docs/performance.md); return the RESULT line."""
     result: list[str] = []
     for pairs in cfg.pairs:
@@ -597,7 +735,7 @@ def report(cfg: Config, table: dict[tuple[int, str], Median], redis: dict[int, R
             "| p50 ms | p99 ms | loadgen CPU | other CPU |"
         )
         print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-        for name in (*cfg.servers, CROSS):
+        for name in (*cfg.servers, BEFORE, CROSS):
             m = table.get((pairs, name))
             if m is None:
                 continue
@@ -621,6 +759,15 @@ def report(cfg: Config, table: dict[tuple[int, str], Median], redis: dict[int, R
             if r is not None:
                 ratios.append(f"Balie/{label} {r:.2f}")
                 result.append(f"ratio_balie_{label}_{pairs}={r:.3f}")
+        before = table.get((pairs, BEFORE))
+        for label, num, den in (
+            ("before_peer", before, table.get((pairs, "peerjs"))),
+            ("balie_before", balie, before),
+        ):
+            r = _ratio(num, den)
+            if r is not None:
+                ratios.append(f"{label.replace('_', '/')} {r:.2f}")
+                result.append(f"ratio_{label}_{pairs}={r:.3f}")
         if ratios:
             print(f"\nmsg per server CPU-second: {', '.join(ratios)}")
         result += _cross_report(pairs, balie, table.get((pairs, CROSS)), redis.get(pairs))
@@ -632,9 +779,62 @@ def report(cfg: Config, table: dict[tuple[int, str], Median], redis: dict[int, R
             f"\ntarget Balie >= {TARGET_RATIO}x PeerJS at 100 pairs: {'met' if met else 'MISSED'}"
         )
         result.append(f"target_met={'yes' if met else 'no'}")
+        met15 = target >= TARGET_RATIO_15
+        print(
+            f"target (issue 15) Balie >= {TARGET_RATIO_15}x PeerJS at 100 pairs: "
+            f"{target:.2f}x, {'met' if met15 else 'MISSED'}"
+        )
+        result += [f"balie_vs_peerjs={target:.3f}", f"target_ratio_met={'yes' if met15 else 'no'}"]
+    result += _fixed_report(cfg, fixed or [])
     result += _cross_headline(cfg, table, redis)
     result.append(f"compress={int(cfg.compress)}")
     return "RESULT " + " ".join(result)
+
+
+def _fixed_report(cfg: Config, samples: list[Sample]) -> list[str]:
+    """The fixed-load arm: medians per server, the p99 target; its RESULT items."""
+    if not samples:
+        return []
+    table = medians(samples)
+    top = max(cfg.pairs)
+    rate = samples[0].offered_per_s
+    print(
+        f"\n### Fixed offered load: {rate:,.0f} msg/s over {top} pairs "
+        f"(median of {cfg.runs} runs)\n"
+    )
+    print(
+        "| server | offered msg/s | relayed msg/s | server CPU | p50 ms | p99 ms "
+        "| pacer late p99 ms |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    result = [f"fixed_pairs={top}", f"fixed_rate={rate:.0f}"]
+    for name in ("balie", BEFORE, "peerjs"):
+        m = table.get((top, name))
+        if m is None:
+            continue
+        late = statistics.median(s.late_p99_ms for s in samples if s.server == name)
+        print(
+            f"| {name} | {rate:,.0f} | {m.msgs_per_s:,.0f} | {m.server_util:.0%} "
+            f"| {m.p50_ms:.2f} | {m.p99_ms:.2f} | {late:.2f} |"
+        )
+        result += [
+            f"{name}_fixed_msgs_per_s={m.msgs_per_s:.0f}",
+            f"{name}_fixed_cpu={m.server_util:.3f}",
+            f"{name}_fixed_p50_ms={m.p50_ms:.3f}",
+            f"{name}_fixed_p99_ms={m.p99_ms:.3f}",
+            f"{name}_fixed_late_p99_ms={late:.3f}",
+        ]
+        if m.errors:
+            result.append(f"{name}_fixed_errors={m.errors}")
+    balie = table.get((top, "balie"))
+    if balie is not None:
+        met = balie.p99_ms <= TARGET_FIXED_P99_MS
+        print(
+            f"\ntarget (issue 15) Balie p99 <= {TARGET_FIXED_P99_MS:g} ms at the fixed load: "
+            f"{balie.p99_ms:.2f} ms, {'met' if met else 'MISSED'}"
+        )
+        result.append(f"target_p99_met={'yes' if met else 'no'}")
+    return result
 
 
 def _cross_report(
@@ -742,6 +942,23 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
         action="store_true",
         help="leave out the cross-node arm (two Balie nodes on Redis and PostgreSQL)",
     )
+    parser.add_argument(
+        "--no-fixed",
+        action="store_true",
+        help="leave out the fixed-load arm (Balie and PeerJS at half Balie's saturation rate)",
+    )
+    parser.add_argument(
+        "--fixed-rate",
+        type=float,
+        default=None,
+        help="the fixed arm's offered load in msg/s (default: half Balie's measured rate)",
+    )
+    parser.add_argument(
+        "--balie-before",
+        metavar="CHECKOUT",
+        default=None,
+        help="also run Balie from another checkout (arm 'before'), for an A/B of a change",
+    )
     parser.add_argument("--no-pin", action="store_true", help="do not pin processes to cores")
     parser.add_argument("--keep", action="store_true", help="keep server logs and Balie's data")
     parser.add_argument(
@@ -763,6 +980,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
         parser.error("runs, pairs, window, loadgens and measure must be positive")
     if args.retries < 0:
         parser.error("retries must not be negative")
+    if args.fixed_rate is not None and args.fixed_rate <= 0:
+        parser.error("--fixed-rate must be positive")
     return Config(
         pairs=pairs,
         runs=runs,
@@ -778,6 +997,9 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
         keep=args.keep,
         cross=not args.no_cross,
         redis_requests=200 if args.quick else 5000,
+        fixed=not args.no_fixed,
+        fixed_rate=args.fixed_rate,
+        before=str(Path(args.balie_before).resolve()) if args.balie_before else None,
     )
 
 
@@ -801,11 +1023,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     with bench_workdir("relay", cfg.keep) as workdir:
         servers = start_servers(cfg, workdir)
         try:
-            samples, redis = asyncio.run(run_all(cfg, servers, workdir))
+            samples, redis, fixed = asyncio.run(run_all(cfg, servers, workdir))
         finally:
             for server in servers.values():
                 server.stop()
-        line = report(cfg, medians(samples), redis_medians(redis))
+        line = report(cfg, medians(samples), redis_medians(redis), fixed)
     print()
     print(line)
     return 0

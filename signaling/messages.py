@@ -6,6 +6,11 @@ server message into a text frame. Nothing else in Balie touches JSON frames.
 
 Relayed payloads (session descriptions, ICE candidates) are rebuilt from the
 fields we know, so a client can never smuggle extra fields to a peer.
+
+The two relayed messages are most of what a call's socket carries (a negotiation is an
+offer, an answer and a dozen candidates), so their parsers are written for speed: one
+lookup per field, the id check cached (:func:`is_id`), and the payload object reused when it
+already holds exactly the known fields (orjson made it for this frame alone).
 """
 
 from __future__ import annotations
@@ -33,6 +38,12 @@ MAX_SESSION_ID: Final = 128
 MAX_SEQ: Final = 2**53 - 1  # what a JavaScript number holds exactly
 
 ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+#: ids that matched ID_PATTERN lately: a call names the same few peers in every frame
+_VALID_IDS: set[str] = set()
+_VALID_IDS_LIMIT: Final = 4096
+#: the fields of a candidate, all present and in this order: such an object is relayed as it
+#: came (after its fields are checked)
+_CANDIDATE_FIELDS: Final = ("candidate", "sdpMid", "sdpMLineIndex", "usernameFragment")
 DESCRIPTION_TYPES: Final = frozenset({"offer", "answer", "pranswer", "rollback"})
 #: what a ``report`` tells the server (docs/signaling.md, "Reports")
 REPORT_EVENTS: Final = frozenset({"connected", "ice-failed"})
@@ -43,6 +54,7 @@ MAX_SETUP_MS: Final = 600_000
 CHANNELS: Final = frozenset(channel.value for channel in Channel)
 
 JsonObject: TypeAlias = dict[str, Any]
+_MISSING: Final = object()
 
 # The messages are not frozen dataclasses: a frozen one sets each field through
 # object.__setattr__, which made building one about four times as costly, once
@@ -225,9 +237,12 @@ def _readable_seq(data: JsonObject) -> int | None:
 
 
 def _seq(data: JsonObject) -> int | None:
-    if "seq" not in data or data["seq"] is None:
+    value = data.get("seq")
+    if value is None:
         return None
-    return _int(data, "seq", 1, MAX_SEQ)
+    if type(value) is int and 1 <= value <= MAX_SEQ:  # not bool: JSON true is not a number
+        return value
+    return _int(data, "seq", 1, MAX_SEQ)  # raises
 
 
 def _int(data: JsonObject, name: str, low: int, high: int) -> int:
@@ -255,11 +270,26 @@ def _optional_str(data: JsonObject, name: str, limit: int) -> str | None:
     return _str(data, name, limit, empty=True)
 
 
+def is_id(value: object) -> bool:
+    """Whether ``value`` is a participant or room id (ID_PATTERN), remembering the last few
+    thousand that were: the regular expression then runs once per peer, not once a frame."""
+    if type(value) is not str:  # a list or object is unhashable and cannot be looked up
+        return False
+    if value in _VALID_IDS:
+        return True
+    if not ID_PATTERN.fullmatch(value):
+        return False
+    if len(_VALID_IDS) >= _VALID_IDS_LIMIT:
+        _VALID_IDS.clear()
+    _VALID_IDS.add(value)
+    return True
+
+
 def _id(data: JsonObject, name: str) -> str:
     value = data.get(name)
-    if not isinstance(value, str) or not ID_PATTERN.fullmatch(value):
-        raise BadMessage(f"field {name!r} must be an id of 1 to {MAX_ID} letters, digits, - or _")
-    return value
+    if type(value) is str and (value in _VALID_IDS or is_id(value)):
+        return value
+    raise BadMessage(f"field {name!r} must be an id of 1 to {MAX_ID} letters, digits, - or _")
 
 
 def _bool(data: JsonObject, name: str) -> bool:
@@ -306,19 +336,47 @@ def _description(data: JsonObject, seq: int | None) -> Description:
     # isinstance first: a list or object is unhashable and cannot be looked up
     if not isinstance(kind, str) or kind not in DESCRIPTION_TYPES:
         raise BadMessage("description.type must be offer, answer, pranswer or rollback")
-    sdp = _str(raw, "sdp", MAX_SDP, empty=True) if "sdp" in raw else ""
-    if kind != "rollback" and not sdp:
+    sdp = raw.get("sdp", "")
+    if type(sdp) is not str or len(sdp) > MAX_SDP:
+        sdp = _str(raw, "sdp", MAX_SDP, empty=True)  # raises, saying why
+    if not sdp and kind != "rollback":
         raise BadMessage(f"description.sdp must not be empty for a {kind}")
-    return Description(_id(data, "to"), {"type": kind, "sdp": sdp}, seq)
+    to = _id(data, "to")
+    # exactly the two known fields, in the order they are relayed in: keep orjson's object
+    if len(raw) != 2 or "sdp" not in raw or next(iter(raw)) != "type":
+        raw = {"type": kind, "sdp": sdp}
+    return Description(to, raw, seq)
 
 
 def _candidate(data: JsonObject, seq: int | None) -> Candidate:
     to = _id(data, "to")
+    raw = data.get("candidate", _MISSING)
+    if raw is None:
+        return Candidate(to, None, seq)
+    if type(raw) is dict and tuple(raw) == _CANDIDATE_FIELDS:
+        # what a browser sends (RTCIceCandidate.toJSON()): check each field in place
+        text, mid, index, ufrag = (
+            raw["candidate"],
+            raw["sdpMid"],
+            raw["sdpMLineIndex"],
+            raw["usernameFragment"],
+        )
+        if (
+            type(text) is str
+            and len(text) <= MAX_CANDIDATE
+            and (mid is None or (type(mid) is str and len(mid) <= MAX_MID))
+            and (index is None or (type(index) is int and 0 <= index <= 1024))
+            and (ufrag is None or (type(ufrag) is str and len(ufrag) <= MAX_UFRAG))
+        ):
+            return Candidate(to, raw, seq)
+    return Candidate(to, _clean_candidate(data), seq)
+
+
+def _clean_candidate(data: JsonObject) -> JsonObject:
+    """The candidate rebuilt from its known fields, or the reason it cannot be."""
     if "candidate" not in data:
         raise BadMessage("field 'candidate' is required (null ends the candidates)")
     raw = data["candidate"]
-    if raw is None:
-        return Candidate(to, None, seq)
     if not isinstance(raw, dict):
         raise BadMessage("field 'candidate' must be an object or null")
     clean: JsonObject = {"candidate": _str(raw, "candidate", MAX_CANDIDATE, empty=True)}
@@ -328,7 +386,7 @@ def _candidate(data: JsonObject, seq: int | None) -> Candidate:
     else:
         clean["sdpMLineIndex"] = _int(raw, "sdpMLineIndex", 0, 1024)
     clean["usernameFragment"] = _optional_str(raw, "usernameFragment", MAX_UFRAG)
-    return Candidate(to, clean, seq)
+    return clean
 
 
 def _media(data: JsonObject, seq: int | None) -> Media:

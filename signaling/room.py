@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Final, TypeAlias
 
+import orjson
+
 from signaling.channels import Channel, richer
 from signaling.close_codes import CloseCode
 from signaling.errors import Denied, Forbidden, NotAllowed, NotAnUpgrade, RoomFull, UnknownPeer
@@ -57,15 +59,46 @@ DENIED_FOR: Final = 15 * 60
 # one is built for every relayed frame, and nothing changes it afterwards.
 
 
-@dataclass(slots=True)
 class Send:
-    """Send ``message`` to the socket of a seat's session (if it has one now)."""
+    """Send ``message`` to the socket of a seat's session (if it has one now).
 
-    participant_id: str
-    session_id: str
-    message: JsonObject
-    #: ``message`` encoded once, when it was numbered; what the socket sends
-    frame: bytes = field(default=b"", compare=False, repr=False)
+    ``frame`` is the message encoded once, when it was numbered: what the socket sends. A
+    relayed description or candidate is built as a frame only (:meth:`Room._relay`), and
+    ``message`` is read back from it when someone asks (tests, never the relay)."""
+
+    __slots__ = ("_message", "frame", "participant_id", "session_id")
+
+    def __init__(
+        self,
+        participant_id: str,
+        session_id: str,
+        message: JsonObject | None = None,
+        frame: bytes = b"",
+    ) -> None:
+        self.participant_id = participant_id
+        self.session_id = session_id
+        self._message = message
+        self.frame = frame
+
+    @property
+    def message(self) -> JsonObject:
+        if self._message is None:
+            self._message = orjson.loads(self.frame)
+        return self._message
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Send):
+            return NotImplemented
+        return (self.participant_id, self.session_id, self.message) == (
+            other.participant_id,
+            other.session_id,
+            other.message,
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclass was
+
+    def __repr__(self) -> str:
+        return f"Send({self.participant_id!r}, {self.session_id!r}, {self.message!r})"
 
 
 @dataclass(slots=True)
@@ -101,6 +134,7 @@ class Seat:
         "id",
         "last_client_seq",
         "owner",
+        "relay_heads",
         "role",
         "sent",
         "seq",
@@ -135,6 +169,9 @@ class Seat:
         #: not a deque: an empty deque already holds a 64-slot block, and most seats keep
         #: a handful of frames
         self.sent: list[tuple[int, bytes]] = []
+        #: the start of the frames this seat relays, up to the payload (description,
+        #: candidate): made by its first relayed message (Room._relay)
+        self.relay_heads: tuple[bytes, bytes] | None = None
 
     @property
     def in_lobby(self) -> bool:
@@ -334,6 +371,25 @@ class Room:
             if message.seq <= seat.last_client_seq:
                 return []  # sent again after a resume; already handled
             seat.last_client_seq = message.seq
+        kind = type(message)
+        if kind is Candidate or kind is Description:  # most of what a call sends: first
+            return [self._relay(seat, message)]  # type: ignore[arg-type]
+        return self._handle(seat, message, now)
+
+    def relay(self, participant_id: str, message: Description | Candidate) -> Send | None:
+        """:meth:`handle` for a description or candidate, the one effect it has (None for a
+        message sent again after a resume): what the hub calls for each relayed frame."""
+        seat = self.seats.get(participant_id)
+        if seat is None:
+            raise UnknownPeer("the sender has no seat in this room")
+        seq = message.seq
+        if seq is not None:
+            if seq <= seat.last_client_seq:
+                return None  # sent again after a resume; already handled
+            seat.last_client_seq = seq
+        return self._relay(seat, message)
+
+    def _handle(self, seat: Seat, message: ClientMessage, now: float) -> list[Effect]:
         match message:
             case Ping(ts=ts, last_seq=received):
                 if received is not None:
@@ -349,7 +405,7 @@ class Room:
                 effects.append(Close(seat.id, CloseCode.NORMAL, "left", seat.session_id))
                 return effects
             case Description() | Candidate():
-                return self._relay(seat, message)
+                return [self._relay(seat, message)]
             case Media(audio=audio, video=video):
                 self._require_call(seat, "media")
                 return self._to_call(
@@ -383,22 +439,37 @@ class Room:
 
     # -- the rules ----------------------------------------------------------
 
-    def _relay(self, seat: Seat, message: Description | Candidate) -> list[Effect]:
-        self._require_call(seat, "negotiation")
+    def _relay(self, seat: Seat, message: Description | Candidate) -> Send:
+        """Relay a description or candidate to ``to``, numbered for the target's seat.
+
+        The frame is ``{"type", "from", <payload>, "seq"}``, as :meth:`_send` would encode
+        it, but spliced: the head up to the payload is the sender's and made once, and only
+        the payload (already checked and rebuilt by signaling/messages.py) is encoded."""
+        if seat.state is not Seat.State.IN_CALL:
+            raise NotAllowed("negotiation", seat.describe())
         target = self.seats.get(message.to)
         if target is None or target is seat:
             raise UnknownPeer("'to' is not another participant in this room")
-        if target.in_lobby:
+        if target.state is not Seat.State.IN_CALL:
             raise NotAllowed("negotiation with a participant in the lobby", target.describe())
-        if isinstance(message, Description):
-            out: JsonObject = {
-                "type": "description",
-                "from": seat.id,
-                "description": message.description,
-            }
+        heads = seat.relay_heads
+        if heads is None:
+            sender = orjson.dumps(seat.id)
+            heads = seat.relay_heads = (
+                b'{"type":"description","from":%s,"description":' % sender,
+                b'{"type":"candidate","from":%s,"candidate":' % sender,
+            )
+        if type(message) is Description:
+            head, payload = heads[0], orjson.dumps(message.description)
         else:
-            out = {"type": "candidate", "from": seat.id, "candidate": message.candidate}
-        return [self._send(target, out)]
+            head, payload = heads[1], orjson.dumps(message.candidate)  # type: ignore[union-attr]
+        seq = target.seq = target.seq + 1
+        frame = b'%s%s,"seq":%d}' % (head, payload, seq)
+        sent = target.sent
+        sent.append((seq, frame))
+        if len(sent) > REPLAY_LIMIT:
+            del sent[0]
+        return Send(target.id, target.session_id, None, frame)
 
     def _admit(self, seat: Seat, target_id: str) -> list[Effect]:
         target = self._lobby_target(seat, target_id, "admit")

@@ -38,7 +38,7 @@ import logging
 import secrets
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Final, TypeVar, cast
@@ -896,30 +896,33 @@ class BookingService:
         staff member, so one member's lock guards its counts.
         """
         day = start.astimezone(self.zone).date()
+        plan = await self._plan(tenant_id, purpose_key, day, staff_id, claim=True)
+
+        async def attempt(last: bool) -> Appointment:
+            # SQLite: the read and the write in one turn of this process's writers, so that
+            # the losers of a burst read the winner's row and are refused without a write
+            # transaction of their own (PostgreSQL: no turn; SKIP LOCKED steers them).
+            async with write_turn(self._engine):
+                candidates = None if last else await self._candidates(plan, start, key, browser)
+
+                async def work(conn: AsyncConnection) -> Appointment:
+                    replay = await self._claim_key(conn, tenant_id, key, operation, request)
+                    if replay is not None:
+                        return replay
+                    now = self._clock()
+
+                    async def claim(**values: Any) -> Appointment:
+                        return await self._allocate(conn, plan, start, now, candidates, **values)
+
+                    placed = await finish(conn, now, claim)
+                    await self._settle_key(conn, tenant_id, key, placed.id)
+                    return placed
+
+                return await self._write(work, turn_held=True)
+
         for turn in range(_TURNS):
-            plan = await self._plan(tenant_id, purpose_key, day, staff_id, claim=True)
-            last = turn == _TURNS - 1
-            candidates = None if last else await self._candidates(plan, start, key, browser)
-
-            async def work(
-                conn: AsyncConnection,
-                plan: _Plan = plan,
-                candidates: tuple[str, ...] | None = candidates,
-            ) -> Appointment:
-                replay = await self._claim_key(conn, tenant_id, key, operation, request)
-                if replay is not None:
-                    return replay
-                now = self._clock()
-
-                async def claim(**values: Any) -> Appointment:
-                    return await self._allocate(conn, plan, start, now, candidates, **values)
-
-                placed = await finish(conn, now, claim)
-                await self._settle_key(conn, tenant_id, key, placed.id)
-                return placed
-
             try:
-                return await self._write(work)
+                return await attempt(last=turn == _TURNS - 1)
             except _Busy:
                 await asyncio.sleep(_TURN_WAIT * 2**turn)
         raise AssertionError("the last turn never raises _Busy")  # pragma: no cover
@@ -1223,12 +1226,18 @@ class BookingService:
             .values(appointment_id=appointment_id)
         )
 
-    async def _write(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
-        """Run ``work`` in one write transaction, again on a retryable failure."""
+    async def _write(
+        self, work: Callable[[AsyncConnection], Awaitable[T]], *, turn_held: bool = False
+    ) -> T:
+        """Run ``work`` in one write transaction, again on a retryable failure; in this
+        process's turn of writers (``turn_held``: the caller has it)."""
         for _attempt in range(_ATTEMPTS):
             try:
                 try:
-                    async with write_turn(self._engine), self._writer.begin() as conn:
+                    async with (
+                        nullcontext() if turn_held else write_turn(self._engine),
+                        self._writer.begin() as conn,
+                    ):
                         return await work(conn)
                 finally:
                     # whatever it did (if anything), the offers may no longer be what's free

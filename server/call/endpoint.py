@@ -32,6 +32,8 @@ from signaling.ratelimit import TokenBucket
 from signaling.room import REPLAY_LIMIT
 
 log = logging.getLogger("balie.ws")
+_TEXT = WSMsgType.TEXT
+_BINARY = WSMsgType.BINARY
 
 
 def origin_allowed(config: Config, request: web.Request) -> bool:
@@ -65,14 +67,15 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
             return ws
         clock = time.monotonic
         bucket = TokenBucket(config.ws.rate, config.ws.burst, clock())
+        allow, handle, receive = bucket.allow, hub.handle, ws.receive
         strikes = 0
         # receive() rather than ``async for``: one coroutine layer less per frame
         while True:
-            msg = await ws.receive()
-            if msg.type is not WSMsgType.TEXT and msg.type is not WSMsgType.BINARY:
+            kind, data, _extra = await receive()
+            if kind is not _TEXT and kind is not _BINARY:
                 return ws  # closing, closed, or a protocol error aiohttp answered
             # every frame counts against the rate, the ones we cannot use included
-            if not bucket.allow(clock()):
+            if not allow(clock()):
                 strikes += 1
                 if strikes >= config.ws.rate_strikes:
                     log.warning(
@@ -83,15 +86,15 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
                 conn.refuse(RateLimited("too many messages; this one was dropped"))
                 continue
             strikes = 0
-            if msg.type is WSMsgType.BINARY:
+            if kind is _BINARY:
                 conn.refuse(BinaryNotSupported("binary frames are not supported"))
                 continue
             try:
-                message = decode_client_message(msg.data)
+                message = decode_client_message(data)
             except ProtocolError as exc:
                 conn.refuse(exc, exc.ref)
                 continue
-            elsewhere = hub.handle(conn, message, msg.data)
+            elsewhere = handle(conn, message, data)
             if elsewhere is not None:
                 await elsewhere
             if conn.closed_by_room:

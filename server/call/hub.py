@@ -58,8 +58,10 @@ from signaling.home_wire import (
 from signaling.messages import (
     WRITTEN_LAZILY,
     Admit,
+    Candidate,
     ClientMessage,
     Deny,
+    Description,
     End,
     Join,
     JsonObject,
@@ -226,11 +228,43 @@ class Hub:
             if not conn.participant_id:  # resumed while the room's home was elsewhere
                 seat = room.seat_of(conn.session_id)
                 conn.participant_id = seat.id if seat is not None else ""
+            kind = type(message)
+            if kind is Candidate or kind is Description:
+                return self._relay(conn, room, message)  # type: ignore[arg-type]
             out = self._apply_message(room, conn.participant_id, message, self._route(conn))
             remote = self._deliver_here(out)
             return self._publish(remote) if remote else None
         command = MessageCommand(conn.session_id, frame, self._route(conn))
         return self._forward_message(conn, command)
+
+    def _relay(
+        self, conn: Connection, room: Room, message: Description | Candidate
+    ) -> Awaitable[None] | None:
+        """:meth:`handle` for a description or candidate in a room homed here: what
+        :meth:`_apply_message` and :meth:`dispatch` do, for the one frame a relay sends.
+
+        A relay changes only the numbering and the target's replay buffer: the room can
+        neither end nor empty (nothing to settle), and is written down lazily."""
+        try:
+            sent = room.relay(conn.participant_id, message)
+        except RefusedError as exc:
+            conn.send(_error_frame(exc, message.seq))
+            return None
+        if sent is None:
+            return None  # a repeat after a resume
+        # CallStats.applied, without its lookups: the metric counts relayed frames by type
+        self.stats.relayed["candidate" if type(message) is Candidate else "description"] += 1
+        if self.homes is not None:
+            self._unsaved.add(room.id)
+        route = self.routes.get(sent.session_id)
+        if route is None:
+            return None  # the seat's socket is away: it gets this on resume
+        if route.node == self.node:
+            target = self.connections.get(route.conn)
+            if target is not None:
+                target.send(sent.frame)
+            return None
+        return self._publish([(route, Envelope(frame=sent.frame))])
 
     async def _forward_message(self, conn: Connection, command: MessageCommand) -> None:
         assert conn.room_id is not None

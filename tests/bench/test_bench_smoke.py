@@ -61,8 +61,25 @@ def test_bus_bench_reports_the_round_trip_raw_pub_sub_and_the_bus(tmp_path: Path
     assert math.isfinite(float(result["added_over_round_trip"]))  # may be < 0 on a noisy run
 
 
-def test_setup_bench_reports_balie_next_to_the_direct_floor() -> None:
+def test_setup_bench_reports_balie_next_to_the_direct_floor_and_chromium() -> None:
     result = run_bench("-m", "bench.setup", "--quick")
     assert float(result["direct_p50_ms"]) > 0
     assert float(result["balie_p50_ms"]) > 0
     assert float(result["ratio_p50"]) > 0
+    assert result["target_ratio_met"] in ("yes", "no")
+    assert result["chromium_runs"] == "3"
+    assert float(result["chromium_p50_ms"]) > 0
+    assert float(result["chromium_both_p50_ms"]) >= float(result["chromium_p50_ms"])
+    assert result["target_chromium_met"] in ("yes", "no")
+
+
+def test_pages_bench_reports_both_pages_next_to_hello_world() -> None:
+    result = run_bench("-m", "bench.pages", "--quick", "--duration", "1", "--connections", "10")
+    assert result["connections"] == "10"
+    for arm in ("hello", "dates", "times"):
+        assert float(result[f"{arm}_per_s"]) > 0
+        assert float(result[f"{arm}_p99_ms"]) > 0
+        assert result[f"{arm}_errors"] == "0"  # every answer a 200: a 404 would be fast
+    for page in ("dates", "times"):
+        assert float(result[f"{page}_vs_hello"]) > 0
+        assert result[f"target_{page}_met"] in ("yes", "no")
