@@ -27,7 +27,7 @@ details are only in request and response bodies.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Final
 
 from aiohttp import web
@@ -177,10 +177,7 @@ async def create_hold(request: web.Request) -> web.Response:
     tenant = await _tenant(request)
     key = idempotency_key(request)
     body = await json_body(request)
-    only_fields(body, {"purpose", "start", "staff_id"})
-    purpose = required_id(body, "purpose")
-    start = instant_from(body.get("start"), "start")
-    staff_id = optional_id(body, "staff_id")
+    purpose, start, staff_id = _slot_of(body)
     with translated("purpose"):
         held = await _service(request).hold(
             tenant,
@@ -221,10 +218,7 @@ async def book_appointment(request: web.Request) -> web.Response:
 async def _book_at_once(
     request: web.Request, tenant: str, key: str, body: dict[str, object]
 ) -> web.Response:
-    only_fields(body, {"purpose", "start", "staff_id", "contact"})
-    purpose = required_id(body, "purpose")
-    start = instant_from(body.get("start"), "start")
-    staff_id = optional_id(body, "staff_id")
+    purpose, start, staff_id = _slot_of(body, also={"contact"})
     contact = contact_from(body.get("contact"))
     with translated("purpose"):
         booked = await _service(request).book(
@@ -238,6 +232,18 @@ async def _book_at_once(
         )
     log.info("appointment %s booked at once (tenant %s)", booked.id, tenant)
     return _created(request, booked)
+
+
+def _slot_of(
+    body: dict[str, object], also: frozenset[str] | set[str] = frozenset()
+) -> tuple[str, datetime, str | None]:
+    """The slot a hold or a booking at once asks for: purpose, start and staff member."""
+    only_fields(body, {"purpose", "start", "staff_id", *also})
+    return (
+        required_id(body, "purpose"),
+        instant_from(body.get("start"), "start"),
+        optional_id(body, "staff_id"),
+    )
 
 
 # --- manage: details, cancel, reschedule, invite ------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -53,12 +53,6 @@ def event_of(data: bytes) -> tuple[str, dict[str, str]]:
     calendar = icalendar.Calendar.from_ical(data)
     (event,) = calendar.walk("VEVENT")
     return str(calendar["METHOD"]), {name: str(value) for name, value in event.items()}
-
-
-@pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[Booking]:
-    async with booking_server(tmp_path) as live:
-        yield live
 
 
 # --- the flow -----------------------------------------------------------------------------

@@ -3,26 +3,16 @@ one transaction, for a client that has every detail at once; its errors, and its
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 
 from tests.server.booking.support import (
     EMAIL,
     Booking,
-    booking_server,
     count_appointments,
     free_times,
     key,
     seed,
 )
-
-
-@pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[Booking]:
-    async with booking_server(tmp_path) as live:
-        yield live
 
 
 async def test_a_slot_is_booked_at_once_and_replayed_by_its_key(server: Booking) -> None:

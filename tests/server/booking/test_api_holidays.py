@@ -4,23 +4,14 @@ holiday is the next one that closes a day from the day after tomorrow on."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date, datetime, time, timedelta
-from pathlib import Path
 
-import pytest
 from sqlalchemy import update
 
 from server.core.clock import AMSTERDAM
 from server.core.holidays import DEFAULT_RULES, HolidayRules, closing_holiday, to_data
 from server.db.schema import tenants
-from tests.server.booking.support import Booking, booking_server, key, seed
-
-
-@pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[Booking]:
-    async with booking_server(tmp_path) as live:
-        yield live
+from tests.server.booking.support import Booking, key, seed
 
 
 def next_holiday() -> tuple[date, str]:

@@ -51,12 +51,6 @@ async def any_server(tmp_path: Path, database_url: str) -> AsyncIterator[Booking
         yield live
 
 
-@pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[Booking]:
-    async with booking_server(tmp_path) as live:
-        yield live
-
-
 async def raw_post(
     server: Booking, url: str, data: str, *, headers: dict[str, str] | None = None
 ) -> tuple[int, Any]:
