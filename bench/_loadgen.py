@@ -309,22 +309,24 @@ def _say(line: str) -> None:
     sys.stdout.flush()
 
 
-async def _main() -> None:
+async def _main(kind: type[Worker]) -> None:
     loop = asyncio.get_running_loop()
     # The job line holds every pair's tokens: 100 Balie pairs are well over the 64 KiB default.
     lines = asyncio.StreamReader(limit=_JOB_LINE_LIMIT)
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(lines), sys.stdin)
     job = orjson.loads(await lines.readline())
-    await Worker(job).run(lines)
+    await kind(job).run(lines)
 
 
-def main() -> None:
+def main(kind: type[Worker] = Worker) -> None:
+    """Run a load-generator process: its job on the first line of stdin, ``kind`` working it
+    (this module's closed loop, or bench/_paced.py's fixed rate)."""
     try:
         import uvloop
     except ImportError:
-        asyncio.run(_main())
+        asyncio.run(_main(kind))
     else:
-        uvloop.run(_main())
+        uvloop.run(_main(kind))
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ server. A late pacer shows in that figure (and in an offered load not reached) i
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 from array import array
 from typing import Any, Final
@@ -27,7 +26,7 @@ from typing import Any, Final
 import aiohttp
 import orjson
 
-from bench._loadgen import _JOB_LINE_LIMIT, Pair, Stats, Step, Worker, _say
+from bench._loadgen import Pair, Stats, Step, Worker, _say, main
 
 _TICK_S: Final = 0.001
 #: at most this many seconds of backlog are sent in one tick (a stalled pacer catches up
@@ -127,22 +126,5 @@ class PacedWorker(Worker):
         _say(orjson.dumps({"sent": sent, "late_p99_ms": p99}).decode())
 
 
-async def _main() -> None:
-    loop = asyncio.get_running_loop()
-    lines = asyncio.StreamReader(limit=_JOB_LINE_LIMIT)
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(lines), sys.stdin)
-    job = orjson.loads(await lines.readline())
-    await PacedWorker(job).run(lines)
-
-
-def main() -> None:
-    try:
-        import uvloop
-    except ImportError:
-        asyncio.run(_main())
-    else:
-        uvloop.run(_main())
-
-
 if __name__ == "__main__":
-    main()
+    main(PacedWorker)
