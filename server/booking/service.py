@@ -44,7 +44,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Final, TypeVar, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Row, delete, insert, select
+from sqlalchemy import Row, Select, delete, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -125,7 +125,7 @@ class _Busy(Exception):
     read: read again in a moment (:meth:`BookingService._place`)."""
 
 
-#: completes a slot claim: ``await claim(state=..., contact=..., ...)`` inserts the row
+#: completes a slot claim: ``await claim(state=..., ...)`` inserts the row
 _Claim = Callable[..., Awaitable["Appointment"]]
 
 
@@ -302,11 +302,6 @@ class BookingService:
         (the rules do not offer it), :class:`NotFound`, :class:`IdempotencyConflict`,
         :class:`TooManyHolds`.
         """
-        _check_aware("start", start)
-        contact = contact or Contact()
-        request = _fingerprint(
-            "hold", tenant_id, purpose_key, start, staff_id, contact.email, contact.phone
-        )
         client, browser = self._pseudonyms(holder)
 
         async def held(conn: AsyncConnection, now: datetime, claim: _Claim) -> Appointment:
@@ -317,25 +312,23 @@ class BookingService:
                 live = await store.live_holds_of_client(conn, client, now)
                 if live >= self.holds_per_client:
                     raise TooManyHolds(f"the client holds {live} slots already")
-            placed = await claim(
+            return await claim(
                 state=AppointmentState.HELD,
                 hold_expires_at=now + self.hold_duration,
-                contact=contact,
                 holder=(client, browser),
             )
-            await audit(
-                conn,
-                tenant_id,
-                now,
-                actor,
-                "appointment.hold",
-                _subject(placed.id),
-                contact.attribute_names,
-            )
-            return placed
 
         return await self._place(
-            tenant_id, purpose_key, start, staff_id, "hold", request, idempotency_key, held, browser
+            "hold",
+            tenant_id,
+            purpose_key,
+            start,
+            staff_id=staff_id,
+            contact=contact or Contact(),
+            key=idempotency_key,
+            actor=actor,
+            finish=held,
+            browser=browser,
         )
 
     async def book(
@@ -356,33 +349,24 @@ class BookingService:
 
         Raises what :meth:`hold` raises but :class:`TooManyHolds`.
         """
-        _check_aware("start", start)
-        contact = contact or Contact()
-        request = _fingerprint(
-            "book", tenant_id, purpose_key, start, staff_id, contact.email, contact.phone
-        )
 
         async def booked(conn: AsyncConnection, now: datetime, claim: _Claim) -> Appointment:
             placed = await claim(
-                state=AppointmentState.BOOKED,
-                hold_expires_at=None,
-                contact=contact,
-                room_id=room_id,
+                state=AppointmentState.BOOKED, hold_expires_at=None, room_id=room_id
             )
             await self._changed(conn, placed, now)
-            await audit(
-                conn,
-                tenant_id,
-                now,
-                actor,
-                "appointment.book",
-                _subject(placed.id),
-                contact.attribute_names,
-            )
             return placed
 
         return await self._place(
-            tenant_id, purpose_key, start, staff_id, "book", request, idempotency_key, booked
+            "book",
+            tenant_id,
+            purpose_key,
+            start,
+            staff_id=staff_id,
+            contact=contact or Contact(),
+            key=idempotency_key,
+            actor=actor,
+            finish=booked,
         )
 
     async def confirm(
@@ -873,17 +857,21 @@ class BookingService:
 
     async def _place(
         self,
+        operation: str,
         tenant_id: str,
         purpose_key: str,
         start: datetime,
+        *,
         staff_id: str | None,
-        operation: str,
-        request: str,
+        contact: Contact,
         key: str | None,
+        actor: str,
         finish: Callable[[AsyncConnection, datetime, _Claim], Awaitable[Appointment]],
         browser: str | None = None,
     ) -> Appointment:
-        """Claim the slot at ``start`` in a write transaction that ``finish`` completes.
+        """Claim the slot at ``start`` for ``contact`` in a write transaction that ``finish``
+        completes (``await claim(state=..., ...)`` inserts the row), audited as
+        ``appointment.{operation}`` with the contact's attribute names.
 
         The fast way, every turn but the last: who could take the slot is read before the
         transaction (a slot already gone is refused there, without a lock), and the
@@ -895,6 +883,10 @@ class BookingService:
         staff member locked (waiting for them), the whole day checked. Daily caps are per
         staff member, so one member's lock guards its counts.
         """
+        _check_aware("start", start)
+        request = _fingerprint(
+            operation, tenant_id, purpose_key, start, staff_id, contact.email, contact.phone
+        )
         day = start.astimezone(self.zone).date()
         plan = await self._plan(tenant_id, purpose_key, day, staff_id, claim=True)
 
@@ -912,9 +904,20 @@ class BookingService:
                     now = self._clock()
 
                     async def claim(**values: Any) -> Appointment:
-                        return await self._allocate(conn, plan, start, now, candidates, **values)
+                        return await self._allocate(
+                            conn, plan, start, now, candidates, contact=contact, **values
+                        )
 
                     placed = await finish(conn, now, claim)
+                    await audit(
+                        conn,
+                        tenant_id,
+                        now,
+                        actor,
+                        f"appointment.{operation}",
+                        _subject(placed.id),
+                        contact.attribute_names,
+                    )
                     await self._settle_key(conn, tenant_id, key, placed.id)
                     return placed
 
@@ -1175,13 +1178,7 @@ class BookingService:
         """The earlier result of this key, or None after claiming it for this transaction."""
         if key is None:
             return None
-        row = (
-            await conn.execute(
-                select(idempotency_keys).where(
-                    idempotency_keys.c.tenant_id == tenant_id, idempotency_keys.c.key == key
-                )
-            )
-        ).one_or_none()
+        row = (await conn.execute(_key_row(tenant_id, key))).one_or_none()
         if row is not None:
             if row.operation != operation or row.request_hash != request:
                 raise IdempotencyConflict(
@@ -1208,12 +1205,7 @@ class BookingService:
 
     async def _key_used(self, tenant_id: str, key: str) -> bool:
         async with self._read() as conn:
-            found = await conn.execute(
-                select(idempotency_keys.c.key).where(
-                    idempotency_keys.c.tenant_id == tenant_id, idempotency_keys.c.key == key
-                )
-            )
-            return found.first() is not None
+            return (await conn.execute(_key_row(tenant_id, key))).first() is not None
 
     async def _settle_key(
         self, conn: AsyncConnection, tenant_id: str, key: str | None, appointment_id: str
@@ -1293,6 +1285,13 @@ def _refusal(search: SlotSearch, start: datetime, plan: _Plan) -> Exception:
 def _holder_kept(transition: Transition) -> dict[str, Any]:
     """Who held a hold is forgotten as soon as it is no longer a hold."""
     return {} if transition.target is AppointmentState.HELD else dict(store.NO_HOLDER)
+
+
+def _key_row(tenant_id: str, key: str) -> Select[Any]:
+    """The idempotency key's row, if it was used."""
+    return select(idempotency_keys).where(
+        idempotency_keys.c.tenant_id == tenant_id, idempotency_keys.c.key == key
+    )
 
 
 def _check_aware(name: str, moment: datetime) -> None:
