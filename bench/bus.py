@@ -1,9 +1,13 @@
 """What the Redis bus adds to a message between two nodes, next to Redis itself.
 
-Three arms on the same Redis, in the same run, one message at a time (publish, then wait
+Four arms on the same Redis, in the same run, one message at a time (publish, then wait
 until the other side has it), ``--messages`` each with a chat-sized payload:
 
 - ``ping``: one Redis round trip (PING), the floor of anything that goes through Redis;
+- ``lean``: PUBLISH and SUBSCRIBE spoken over two bare asyncio protocols with hiredis parsing
+  the replies, no client library's layers (no pool, retries, timeouts or per-message
+  coroutines): what pub/sub costs from Python at the least, the floor a client written for
+  the bus alone could reach;
 - ``raw``: redis-py PUBLISH on one connection, a plain subscriber on another (the peer:
   pub/sub with nothing of ours);
 - ``bus``: :class:`server.call.redis_bus.RedisBus` on both sides (sealing, numbering,
@@ -28,7 +32,9 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Final
 
+import hiredis
 from redis.asyncio import Redis
+from redis.asyncio.connection import parse_url
 
 from bench._stats import percentile
 from server.call.redis_bus import RedisBus
@@ -76,6 +82,61 @@ async def raw_arm(url: str, count: int) -> list[float]:
         await listener.aclose()
 
 
+class _Resp(asyncio.Protocol):
+    """One bare Redis connection: replies and pushed messages parsed by hiredis, each handed
+    to ``heard`` as it is read."""
+
+    def __init__(self, heard: Callable[[object], None]) -> None:
+        self._reader = hiredis.Reader()
+        self._heard = heard
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self._reader.feed(data)
+        while (reply := self._reader.gets()) is not False:
+            self._heard(reply)
+
+    def send(self, *words: bytes) -> None:
+        assert self.transport is not None
+        head = b"*%d\r\n" % len(words)
+        self.transport.write(head + b"".join(b"$%d\r\n%s\r\n" % (len(w), w) for w in words))
+
+
+async def lean_arm(url: str, count: int) -> list[float]:
+    loop = asyncio.get_running_loop()
+    where = parse_url(url)
+    host, port = str(where.get("host", "127.0.0.1")), int(where.get("port", 6379))
+    channel = b"bench:lean:" + os.urandom(4).hex().encode()
+    waiting: list[asyncio.Future[None]] = []
+
+    def heard(reply: object) -> None:  # a message, or the subscription's confirmation
+        if isinstance(reply, list) and reply[0] in (b"message", b"subscribe") and waiting:
+            waiting.pop(0).set_result(None)
+
+    _, subscriber = await loop.create_connection(lambda: _Resp(heard), host, port)
+    _, publisher = await loop.create_connection(lambda: _Resp(lambda reply: None), host, port)
+    waiting.append(loop.create_future())
+    subscriber.send(b"SUBSCRIBE", channel)
+    await waiting[0]
+
+    async def one() -> None:
+        arrived = loop.create_future()
+        waiting.append(arrived)
+        publisher.send(b"PUBLISH", channel, PAYLOAD)
+        await asyncio.wait_for(arrived, 5.0)
+
+    try:
+        return await timed(count, one)
+    finally:
+        for side in (subscriber, publisher):
+            if side.transport is not None:
+                side.transport.close()
+
+
 async def bus_arm(url: str, count: int) -> list[float]:
     keys = {"bench": os.urandom(32)}
     a = RedisBus.from_url(url, keys, prefix="bench:")
@@ -103,7 +164,7 @@ async def bus_arm(url: str, count: int) -> list[float]:
 
 
 async def run(url: str, messages: int, runs: int) -> str:
-    arms = {"ping": ping_arm, "raw": raw_arm, "bus": bus_arm}
+    arms = {"ping": ping_arm, "lean": lean_arm, "raw": raw_arm, "bus": bus_arm}
     p50: dict[str, list[float]] = {name: [] for name in arms}
     p99: dict[str, list[float]] = {name: [] for name in arms}
     for _ in range(runs):
@@ -127,7 +188,8 @@ async def run(url: str, messages: int, runs: int) -> str:
         f"{median50['bus'] / median50['raw']:.2f}×"
     )
     return (
-        f"RESULT ping_p50_us={median50['ping']:.0f} raw_p50_us={median50['raw']:.0f} "
+        f"RESULT ping_p50_us={median50['ping']:.0f} lean_p50_us={median50['lean']:.0f} "
+        f"raw_p50_us={median50['raw']:.0f} "
         f"bus_p50_us={median50['bus']:.0f} bus_p99_us={median99['bus']:.0f} "
         f"added_p50_us={added:.0f} added_over_round_trip={ratio:.2f}"
     )

@@ -27,11 +27,21 @@ Redis's together, on the one server core. Beside it, in the same run and on the 
 - the Redis ceiling: ``redis-benchmark`` PUBLISH of a message of the workload's mean size, one
   client per socket (2 per pair), to a channel a ``redis-cli`` subscriber listens on;
 - one Redis round trip: PING p50 from redis-py (what a node pays, as bench/bus.py measures
-  it) and from ``redis-benchmark``.
+  it) and from ``redis-benchmark``;
+- the raw pub/sub floor (``redis_pubsub_p50_ms``): p50 of one message at a time of the mean
+  size, PUBLISHed by redis-py to a channel a second redis-py connection reads: the least a
+  message crossing Redis can add with redis-py, whatever Balie does (bench/bus.py's ``raw``).
 
 The added latency per message is the cross-node p50 minus the one-node p50; its ratio to one
 redis-py round trip has a target of at most 1.5x (issue 11), read at the smallest N, where
-a message waits least behind others.
+a message waits least behind others (``added_p50_ms``, ``added_vs_rtt``,
+``target_cross_met``). In the closed loop both p50s include queueing, though: the server core
+is near saturation even at one pair. So the paced cross-node arm (``crossfixed``; left out
+with the cross arm) runs one node and two once more at that N under the same fixed offered
+load, ``--cross-rate`` msg/s in all (default 500, where nothing queues), sent by
+bench/_paced.py: ``paced_single_p50_ms``, ``paced_cross_p50_ms``, their difference
+``paced_added_p50_ms``, its ratio to one redis-py round trip ``paced_added_vs_rtt``, and
+``target_paced_met``.
 
 The fixed-load arm (``fixed``; left out with ``--no-fixed``) runs Balie and PeerJS once more
 at the largest N, at a fixed offered load instead of a closed loop: half of Balie's
@@ -67,7 +77,7 @@ import subprocess
 import sys
 import time
 from array import array
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Final, Protocol
@@ -100,6 +110,7 @@ _BEFORE_RUNNER: Final = (
 TARGET_ADDED_VS_RTT: Final = 1.5  # issue 11: a hop between nodes adds <= 1.5 Redis round trips
 _PING_COUNT: Final = 2000
 _CEILING_CHANNEL: Final = "bench:ceiling"
+_PUBSUB_CHANNEL: Final = "bench:pubsub"
 _READY_TIMEOUT_S: Final = 120.0
 _REPORT_TIMEOUT_S: Final = 30.0
 _SATURATED: Final = 0.9  # a process above 90 % of its cores is the bottleneck
@@ -132,6 +143,9 @@ class Config:
     #: another checkout whose Balie runs beside this one as the arm ``before`` (an A/B of a
     #: change under the same noise, in the same run)
     before: str | None = None
+    #: the paced cross-node arm's offered load in msg/s (one node and two at the smallest N);
+    #: low enough that nothing queues, so the difference is the hop and not a longer queue
+    cross_rate: float = 500.0
 
 
 @dataclass
@@ -512,6 +526,8 @@ class RedisSample:
     publish_p99_ms: float
     rtt_ms: float  # redis-py PING p50
     rtt_c_ms: float  # redis-benchmark PING p50
+    #: redis-py PUBLISH until a redis-py subscriber has it, one at a time, p50: the floor
+    pubsub_p50_ms: float
     #: what the cross-node arm sent Redis per relayed message (one PUBLISH each): bytes, SETs
     in_bytes_per_publish: float = 0.0
     sets_per_publish: float = 0.0
@@ -552,26 +568,54 @@ async def _redis_benchmark(
     return rows[0]
 
 
+async def _p50_ms(one: Callable[[], Awaitable[object]]) -> float:
+    """p50 in ms of ``_PING_COUNT`` calls of ``one``, one at a time, after 100 to warm up."""
+    samples = []
+    for i in range(_PING_COUNT + 100):
+        started = time.perf_counter_ns()
+        await one()
+        if i >= 100:
+            samples.append((time.perf_counter_ns() - started) / 1e6)
+    return percentile(samples, 0.5)
+
+
 async def _python_rtt_ms(url: str) -> float:
     """p50 of one PING from redis-py, after a warm-up."""
     client = Redis.from_url(url)
     try:
-        samples = []
-        for i in range(_PING_COUNT + 100):
-            started = time.perf_counter_ns()
-            await client.ping()
-            if i >= 100:
-                samples.append((time.perf_counter_ns() - started) / 1e6)
-        return percentile(samples, 0.5)
+        return await _p50_ms(client.ping)
     finally:
         await client.aclose()
+
+
+async def _pubsub_p50_ms(url: str) -> float:
+    """p50 of one message of the workload's mean size through Redis with redis-py: PUBLISH on
+    one connection until a PubSub on another has it (what a node's bus does at the least)."""
+    publisher, listener = Redis.from_url(url), Redis.from_url(url)
+    subscriber = listener.pubsub()
+    payload = b"x" * mean_message_bytes()
+
+    async def one() -> None:
+        await publisher.publish(_PUBSUB_CHANNEL, payload)
+        await subscriber.get_message(timeout=None)
+
+    try:
+        await subscriber.subscribe(_PUBSUB_CHANNEL)
+        # Wait for the confirmation: a PUBLISH before it would reach no one and hang the loop.
+        await subscriber.get_message(timeout=None)
+        return await _p50_ms(one)
+    finally:
+        await subscriber.aclose()
+        await publisher.aclose()
+        await listener.aclose()
 
 
 async def redis_sample(
     cluster: Cluster, pairs: int, cfg: Config, counted: tuple[int, int, int]
 ) -> RedisSample:
     """PUBLISH at the workload's mean message size, one client per socket, to a channel with a
-    subscriber (redis-cli, as each node subscribes once); then one round trip, both ways.
+    subscriber (redis-cli, as each node subscribes once); then one round trip, both ways, and
+    one message through pub/sub from redis-py to redis-py.
     ``counted``: Redis's input bytes, PUBLISH and SET calls during the cross-node sample."""
     port = cluster.redis.port
     pin = _servers.pin_prefix(_loadgen_cores() if cfg.pin else None)
@@ -606,6 +650,8 @@ async def redis_sample(
         publish_p99_ms=float(row["p99_latency_ms"]),
         rtt_ms=await _python_rtt_ms(cluster.redis_url),
         rtt_c_ms=float(ping["p50_latency_ms"]),
+        # A deadline: with get_message(timeout=None) a lost message would hang the run.
+        pubsub_p50_ms=await asyncio.wait_for(_pubsub_p50_ms(cluster.redis_url), _REPORT_TIMEOUT_S),
         in_bytes_per_publish=counted[0] / max(1, counted[1]),
         sets_per_publish=counted[2] / max(1, counted[1]),
     )
@@ -621,28 +667,34 @@ def fixed_rate(cfg: Config, samples: list[Sample]) -> float | None:
     return FIXED_SHARE * statistics.median(rates) if rates else None
 
 
-async def run_fixed(
-    cfg: Config, servers: dict[str, Arm], workdir: Path, rate: float
+async def run_paced(
+    cfg: Config,
+    servers: dict[str, Arm],
+    workdir: Path,
+    load: tuple[float, int],
+    names: Sequence[str],
+    prefix: str,
 ) -> list[Sample]:
-    """Balie and PeerJS at the largest N under the same fixed offered load, ``--runs`` times
-    in rotating order."""
-    top = max(cfg.pairs)
-    order = [name for name in ("balie", BEFORE, "peerjs") if name in servers]
-    print(f"\nfixed offered load: {rate:,.0f} msg/s over {top} pairs", flush=True)
+    """The arms ``names`` (those started) under the same fixed offered load, ``load`` =
+    (msg/s in all, pairs), ``--runs`` times in rotating order; ``prefix`` keeps tags apart."""
+    rate, pairs = load
+    order = [name for name in names if name in servers]
     samples: list[Sample] = []
     for run in range(cfg.runs):
         rotated = order[run % len(order) :] + order[: run % len(order)]
         for name in rotated:
-            tag = f"f{run}n{top}{name[:2]}"
+            tag = f"{prefix}{run}n{pairs}{name[:2]}"
             samples.append(
-                await quiet_sample(servers[name], top, cfg, tag, workdir, run, rate=rate)
+                await quiet_sample(servers[name], pairs, cfg, tag, workdir, run, rate=rate)
             )
     return samples
 
 
 async def run_all(
     cfg: Config, servers: dict[str, Arm], workdir: Path
-) -> tuple[list[Sample], list[RedisSample], list[Sample]]:
+) -> tuple[list[Sample], list[RedisSample], list[Sample], list[Sample]]:
+    """The closed loop at every N (with Redis alone beside the cross-node arm), then the
+    fixed-load arm at the largest N and the paced cross-node arm at the smallest."""
     samples: list[Sample] = []
     redis: list[RedisSample] = []
     order = [name for name in (*cfg.servers, BEFORE, CROSS) if name in servers]
@@ -668,7 +720,8 @@ async def run_all(
                     f"  N={pairs:<3} run {run + 1}/{cfg.runs} redis  PUBLISH "
                     f"{r.publish_per_s:9,.0f} msg/s ({2 * pairs} clients)  p50 "
                     f"{r.publish_p50_ms:6.3f} ms  p99 {r.publish_p99_ms:6.3f} ms  PING p50 "
-                    f"redis-py {r.rtt_ms:.3f} ms, redis-benchmark {r.rtt_c_ms:.3f} ms; the "
+                    f"redis-py {r.rtt_ms:.3f} ms, redis-benchmark {r.rtt_c_ms:.3f} ms; "
+                    f"redis-py pub/sub p50 {r.pubsub_p50_ms:.3f} ms; the "
                     f"cross-node arm sent Redis {r.in_bytes_per_publish:,.0f} B and "
                     f"{r.sets_per_publish:.2f} SET per relayed message",
                     flush=True,
@@ -676,8 +729,22 @@ async def run_all(
     fixed: list[Sample] = []
     rate = fixed_rate(cfg, samples) if cfg.fixed else None
     if rate is not None and rate > 0 and ("balie" in servers or "peerjs" in servers):
-        fixed = await run_fixed(cfg, servers, workdir, rate)
-    return samples, redis, fixed
+        top = max(cfg.pairs)
+        print(f"\nfixed offered load: {rate:,.0f} msg/s over {top} pairs", flush=True)
+        names = ("balie", BEFORE, "peerjs")
+        fixed = await run_paced(cfg, servers, workdir, (rate, top), names, "f")
+    paced: list[Sample] = []
+    if cluster is not None:
+        # The closed loop's p50 includes queueing on a near-saturated core; at a low fixed
+        # load the difference between one node and two is the hop between them.
+        load = (cfg.cross_rate, min(cfg.pairs))
+        print(
+            f"\ncross-node at a fixed offered load: {load[0]:,.0f} msg/s over {load[1]} "
+            "pair(s), one node and two",
+            flush=True,
+        )
+        paced = await run_paced(cfg, servers, workdir, load, ("balie", CROSS), "c")
+    return samples, redis, fixed, paced
 
 
 @dataclass(frozen=True)
@@ -725,6 +792,7 @@ def report(
     table: dict[tuple[int, str], Median],
     redis: dict[int, RedisSample],
     fixed: list[Sample] | None = None,
+    paced: list[Sample] | None = None,
 ) -> str:
     """Print the tables (markdown, ready for docs/performance.md); return the RESULT line."""
     result: list[str] = []
@@ -787,6 +855,7 @@ def report(
         result += [f"balie_vs_peerjs={target:.3f}", f"target_ratio_met={'yes' if met15 else 'no'}"]
     result += _fixed_report(cfg, fixed or [])
     result += _cross_headline(cfg, table, redis)
+    result += _paced_cross_report(cfg, paced or [], redis)
     result.append(f"compress={int(cfg.compress)}")
     return "RESULT " + " ".join(result)
 
@@ -798,34 +867,10 @@ def _fixed_report(cfg: Config, samples: list[Sample]) -> list[str]:
     table = medians(samples)
     top = max(cfg.pairs)
     rate = samples[0].offered_per_s
-    print(
-        f"\n### Fixed offered load: {rate:,.0f} msg/s over {top} pairs "
-        f"(median of {cfg.runs} runs)\n"
-    )
-    print(
-        "| server | offered msg/s | relayed msg/s | server CPU | p50 ms | p99 ms "
-        "| pacer late p99 ms |"
-    )
-    print("|---|---:|---:|---:|---:|---:|---:|")
     result = [f"fixed_pairs={top}", f"fixed_rate={rate:.0f}"]
-    for name in ("balie", BEFORE, "peerjs"):
-        m = table.get((top, name))
-        if m is None:
-            continue
-        late = statistics.median(s.late_p99_ms for s in samples if s.server == name)
-        print(
-            f"| {name} | {rate:,.0f} | {m.msgs_per_s:,.0f} | {m.server_util:.0%} "
-            f"| {m.p50_ms:.2f} | {m.p99_ms:.2f} | {late:.2f} |"
-        )
-        result += [
-            f"{name}_fixed_msgs_per_s={m.msgs_per_s:.0f}",
-            f"{name}_fixed_cpu={m.server_util:.3f}",
-            f"{name}_fixed_p50_ms={m.p50_ms:.3f}",
-            f"{name}_fixed_p99_ms={m.p99_ms:.3f}",
-            f"{name}_fixed_late_p99_ms={late:.3f}",
-        ]
-        if m.errors:
-            result.append(f"{name}_fixed_errors={m.errors}")
+    title = f"Fixed offered load: {rate:,.0f} msg/s over {top} pairs"
+    arms = [(name, f"{name}_fixed_") for name in ("balie", BEFORE, "peerjs")]
+    result += _paced_table(cfg, samples, title, arms)
     balie = table.get((top, "balie"))
     if balie is not None:
         met = balie.p99_ms <= TARGET_FIXED_P99_MS
@@ -835,6 +880,89 @@ def _fixed_report(cfg: Config, samples: list[Sample]) -> list[str]:
         )
         result.append(f"target_p99_met={'yes' if met else 'no'}")
     return result
+
+
+def _paced_table(
+    cfg: Config, samples: list[Sample], title: str, arms: Sequence[tuple[str, str]]
+) -> list[str]:
+    """Print the medians of samples at one fixed load, a row per (server, RESULT key prefix)
+    in ``arms``; return their RESULT items."""
+    table = medians(samples)
+    pairs, rate = samples[0].pairs, samples[0].offered_per_s
+    print(f"\n### {title} (median of {cfg.runs} runs)\n")
+    print(
+        "| server | offered msg/s | sent msg/s | relayed msg/s | server CPU | p50 ms | p99 ms "
+        "| pacer late p99 ms |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    result: list[str] = []
+    for name, key in arms:
+        m = table.get((pairs, name))
+        if m is None:
+            continue
+        mine = [s for s in samples if s.server == name]
+        sent = statistics.median(s.sent / s.window_s for s in mine)
+        late = statistics.median(s.late_p99_ms for s in mine)
+        print(
+            f"| {name} | {rate:,.0f} | {sent:,.0f} | {m.msgs_per_s:,.0f} | {m.server_util:.0%} "
+            f"| {m.p50_ms:.2f} | {m.p99_ms:.2f} | {late:.2f} |"
+        )
+        result += [
+            f"{key}sent_per_s={sent:.0f}",
+            f"{key}msgs_per_s={m.msgs_per_s:.0f}",
+            f"{key}cpu={m.server_util:.3f}",
+            f"{key}p50_ms={m.p50_ms:.3f}",
+            f"{key}p99_ms={m.p99_ms:.3f}",
+            f"{key}late_p99_ms={late:.3f}",
+        ]
+        if m.errors:
+            result.append(f"{key}errors={m.errors}")
+    return result
+
+
+def _added(
+    where: str, single: Median, cross: Median, trip: RedisSample
+) -> tuple[float, float, bool]:
+    """Print and return the cross-node p50 minus the one-node p50, its ratio to one redis-py
+    round trip, and whether that meets the target."""
+    added = cross.p50_ms - single.p50_ms
+    vs_rtt = added / trip.rtt_ms
+    met = vs_rtt <= TARGET_ADDED_VS_RTT
+    print(
+        f"\nadded latency per message between nodes {where}: {added:+.3f} ms p50 "
+        f"= {vs_rtt:.2f}x one Redis round trip (redis-py PING p50 {trip.rtt_ms:.3f} ms; "
+        f"{added / trip.rtt_c_ms:.1f}x redis-benchmark's {trip.rtt_c_ms:.3f} ms; raw redis-py "
+        f"pub/sub {trip.pubsub_p50_ms:.3f} ms); target <= {TARGET_ADDED_VS_RTT}x: "
+        f"{'met' if met else 'MISSED'}"
+    )
+    return added, vs_rtt, met
+
+
+def _paced_cross_report(
+    cfg: Config, samples: list[Sample], redis: dict[int, RedisSample]
+) -> list[str]:
+    """The paced cross-node arm: one node and two at the same fixed load at the smallest N,
+    and the added p50 against one Redis round trip; its RESULT items."""
+    if not samples:
+        return []
+    pairs, rate = min(cfg.pairs), cfg.cross_rate
+    result = [f"paced_pairs={pairs}", f"paced_rate={rate:.0f}"]
+    title = f"Cross-node at a fixed offered load: {rate:,.0f} msg/s over {pairs} pair(s)"
+    arms = (("balie", "paced_single_"), (CROSS, "paced_cross_"))
+    result += _paced_table(cfg, samples, title, arms)
+    table = medians(samples)
+    single, cross, trip = table.get((pairs, "balie")), table.get((pairs, CROSS)), redis.get(pairs)
+    if single is None or cross is None or trip is None:
+        return result
+    added, vs_rtt, met = _added(
+        f"at {pairs} pair(s), {rate:,.0f} msg/s offered", single, cross, trip
+    )
+    return [
+        *result,
+        f"paced_added_p50_ms={added:.3f}",
+        f"paced_added_vs_rtt={vs_rtt:.3f}",
+        f"target_paced_met={'yes' if met else 'no'}",
+    ]
 
 
 def _cross_report(
@@ -890,18 +1018,14 @@ def _cross_headline(
         f"cross_p99_ms={cross.p99_ms:.3f}",
     ]
     if trip is not None:
-        result += [f"redis_rtt_ms={trip.rtt_ms:.3f}", f"redis_rtt_c_ms={trip.rtt_c_ms:.3f}"]
+        result += [
+            f"redis_rtt_ms={trip.rtt_ms:.3f}",
+            f"redis_rtt_c_ms={trip.rtt_c_ms:.3f}",
+            f"redis_pubsub_p50_ms={trip.pubsub_p50_ms:.3f}",
+        ]
     if single is None or trip is None or single.msgs_per_s <= 0:
         return result
-    added = cross.p50_ms - single.p50_ms
-    vs_rtt = added / trip.rtt_ms
-    met = vs_rtt <= TARGET_ADDED_VS_RTT
-    print(
-        f"\nadded latency per message between nodes at {pairs} pair(s): {added:+.3f} ms p50 "
-        f"= {vs_rtt:.2f}x one Redis round trip (redis-py PING p50 {trip.rtt_ms:.3f} ms; "
-        f"{added / trip.rtt_c_ms:.1f}x redis-benchmark's {trip.rtt_c_ms:.3f} ms); target "
-        f"<= {TARGET_ADDED_VS_RTT}x: {'met' if met else 'MISSED'}"
-    )
+    added, vs_rtt, met = _added(f"at {pairs} pair(s), closed loop", single, cross, trip)
     return [
         *result,
         f"single_p50_ms={single.p50_ms:.3f}",
@@ -940,7 +1064,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
     parser.add_argument(
         "--no-cross",
         action="store_true",
-        help="leave out the cross-node arm (two Balie nodes on Redis and PostgreSQL)",
+        help="leave out the cross-node arms, closed-loop and paced (two Balie nodes on Redis "
+        "and PostgreSQL)",
     )
     parser.add_argument(
         "--no-fixed",
@@ -952,6 +1077,13 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
         type=float,
         default=None,
         help="the fixed arm's offered load in msg/s (default: half Balie's measured rate)",
+    )
+    parser.add_argument(
+        "--cross-rate",
+        type=float,
+        default=500.0,
+        help="offered load in msg/s of the paced cross-node arm: one node and two at the "
+        "smallest N (default 500, where nothing queues)",
     )
     parser.add_argument(
         "--balie-before",
@@ -982,6 +1114,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
         parser.error("retries must not be negative")
     if args.fixed_rate is not None and args.fixed_rate <= 0:
         parser.error("--fixed-rate must be positive")
+    if args.cross_rate <= 0:
+        parser.error("--cross-rate must be positive")
     return Config(
         pairs=pairs,
         runs=runs,
@@ -1000,11 +1134,14 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
         fixed=not args.no_fixed,
         fixed_rate=args.fixed_rate,
         before=str(Path(args.balie_before).resolve()) if args.balie_before else None,
+        cross_rate=args.cross_rate,
     )
 
 
 def _header(cfg: Config) -> None:
-    nodes = "one node and two (cross-node arm)" if cfg.cross else "one node"
+    nodes = "one node"
+    if cfg.cross:
+        nodes += f" and two (cross-node arm; paced at {cfg.cross_rate:,.0f} msg/s)"
     _servers.preamble(f"Balie signalling relay benchmark, {nodes}")
     pins = _servers.pinning(cfg.pin, _server_core(), _loadgen_cores(), "load generators")
     print(
@@ -1023,11 +1160,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     with bench_workdir("relay", cfg.keep) as workdir:
         servers = start_servers(cfg, workdir)
         try:
-            samples, redis, fixed = asyncio.run(run_all(cfg, servers, workdir))
+            samples, redis, fixed, paced = asyncio.run(run_all(cfg, servers, workdir))
         finally:
             for server in servers.values():
                 server.stop()
-        line = report(cfg, medians(samples), redis_medians(redis), fixed)
+        line = report(cfg, medians(samples), redis_medians(redis), fixed, paced)
     print()
     print(line)
     return 0

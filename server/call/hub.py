@@ -230,7 +230,7 @@ class Hub:
                 conn.participant_id = seat.id if seat is not None else ""
             kind = type(message)
             if kind is Candidate or kind is Description:
-                return self._relay(conn, room, message)  # type: ignore[arg-type]
+                return self._relay(room, conn.participant_id, message, self._route(conn))  # type: ignore[arg-type]
             out = self._apply_message(room, conn.participant_id, message, self._route(conn))
             remote = self._deliver_here(out)
             return self._publish(remote) if remote else None
@@ -238,18 +238,18 @@ class Hub:
         return self._forward_message(conn, command)
 
     def _relay(
-        self, conn: Connection, room: Room, message: Description | Candidate
+        self, room: Room, participant_id: str, message: Description | Candidate, sender: Route
     ) -> Awaitable[None] | None:
-        """:meth:`handle` for a description or candidate in a room homed here: what
+        """A description or candidate in a room homed here, from a socket on this node
+        (:meth:`handle`) or forwarded by another (:meth:`_execute`): what
         :meth:`_apply_message` and :meth:`dispatch` do, for the one frame a relay sends.
 
         A relay changes only the numbering and the target's replay buffer: the room can
         neither end nor empty (nothing to settle), and is written down lazily."""
         try:
-            sent = room.relay(conn.participant_id, message)
+            sent = room.relay(participant_id, message)
         except RefusedError as exc:
-            conn.send(_error_frame(exc, message.seq))
-            return None
+            return self._send_to(sender, _error_frame(exc, message.seq))
         if sent is None:
             return None  # a repeat after a resume
         # CallStats.applied, without its lookups: the metric counts relayed frames by type
@@ -259,12 +259,16 @@ class Hub:
         route = self.routes.get(sent.session_id)
         if route is None:
             return None  # the seat's socket is away: it gets this on resume
+        return self._send_to(route, sent.frame)
+
+    def _send_to(self, route: Route, frame: bytes) -> Awaitable[None] | None:
+        """One frame to the socket at ``route``: written here, or published to its node."""
         if route.node == self.node:
             target = self.connections.get(route.conn)
             if target is not None:
-                target.send(sent.frame)
+                target.send(frame)
             return None
-        return self._publish([(route, Envelope(frame=sent.frame))])
+        return self._publish([(route, Envelope(frame=frame))])
 
     async def _forward_message(self, conn: Connection, command: MessageCommand) -> None:
         assert conn.room_id is not None
@@ -438,6 +442,12 @@ class Hub:
                     except ProtocolError:
                         pass  # the socket's node decoded it already
                     else:
+                        kind = type(message)
+                        if kind is Candidate or kind is Description:
+                            relayed = self._relay(room, seat.id, message, command.route)  # type: ignore[arg-type]
+                            if relayed is not None:
+                                await relayed
+                            return  # a relay neither ends nor empties its room
                         out = self._apply_message(room, seat.id, message, command.route)
             case DisconnectCommand():
                 held = self._held_by(room_id, command.session_id, command.route)

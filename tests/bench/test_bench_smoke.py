@@ -44,6 +44,15 @@ def test_relay_bench_cross_node_arm_reports_added_latency_next_to_redis() -> Non
         assert math.isfinite(float(result[key]))  # the added latency may be < 0 on a noisy run
     assert result["target_cross_met"] in ("yes", "no")
     assert "cross_errors_2" not in result
+    # the paced arm: one node and two at the same fixed load, next to the pub/sub floor
+    assert float(result["redis_pubsub_p50_ms"]) > 0
+    assert result["paced_pairs"] == "2" and result["paced_rate"] == "500"
+    for arm in ("single", "cross"):
+        assert float(result[f"paced_{arm}_msgs_per_s"]) > 0
+        assert float(result[f"paced_{arm}_p50_ms"]) > 0
+        assert f"paced_{arm}_errors" not in result
+    assert math.isfinite(float(result["paced_added_vs_rtt"]))
+    assert result["target_paced_met"] in ("yes", "no")
 
 
 def test_slots_bench_reports_both_sizes_and_the_ceiling() -> None:
@@ -53,10 +62,10 @@ def test_slots_bench_reports_both_sizes_and_the_ceiling() -> None:
     assert float(result["engine_over_ceiling_100x28"]) > 0
 
 
-def test_bus_bench_reports_the_round_trip_raw_pub_sub_and_the_bus(tmp_path: Path) -> None:
+def test_bus_bench_reports_the_round_trip_lean_and_raw_pub_sub_and_the_bus(tmp_path: Path) -> None:
     with redis_server(tmp_path) as redis:
         result = run_bench("-m", "bench.bus", "--quick", "--redis", redis.url)
-    for arm in ("ping", "raw", "bus"):
+    for arm in ("ping", "lean", "raw", "bus"):
         assert float(result[f"{arm}_p50_us"]) > 0
     assert math.isfinite(float(result["added_over_round_trip"]))  # may be < 0 on a noisy run
 

@@ -90,12 +90,22 @@ async def test_a_call_with_its_sockets_on_two_nodes_works_as_on_one(
     await specialist.send(type="description", to=resident.participant_id, description=offer)
     relayed = await resident.expect("description")
     assert relayed["from"] == specialist.participant_id and relayed["description"] == offer
+    candidate = {"candidate": "candidate:1 1 udp 1 192.0.2.1 9 typ host", "sdpMid": "0"}
+    sent = await resident.send(type="candidate", to=specialist.participant_id, candidate=candidate)
+    first = await specialist.expect("candidate")
+    assert first["from"] == resident.participant_id and first["candidate"]["sdpMid"] == "0"
+    # the home relays what another node forwarded as it relays its own sockets' frames: a
+    # frame sent again after a resume is dropped, a bad target is refused back across nodes
     await resident.send(
-        type="candidate",
-        to=specialist.participant_id,
-        candidate={"candidate": "candidate:1 1 udp 1 192.0.2.1 9 typ host", "sdpMid": "0"},
+        type="candidate", to=specialist.participant_id, candidate=candidate, seq=sent
     )
-    assert (await specialist.expect("candidate"))["from"] == resident.participant_id
+    ref = await resident.send(type="candidate", to="nobody", candidate=candidate)
+    error = await resident.expect("error")
+    assert error["code"] == "unknown-peer" and error["ref"] == ref, error
+    later = {**candidate, "sdpMid": "1"}
+    await resident.send(type="candidate", to=specialist.participant_id, candidate=later)
+    second = await specialist.expect("candidate")
+    assert second["candidate"]["sdpMid"] == "1" and second["seq"] == first["seq"] + 1, second
     await resident.send(type="chat", text="Goedemiddag")
     for side in (specialist, resident):
         assert (await side.expect("chat"))["text"] == "Goedemiddag"
