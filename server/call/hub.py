@@ -230,7 +230,7 @@ class Hub:
                 conn.participant_id = seat.id if seat is not None else ""
             kind = type(message)
             if kind is Candidate or kind is Description:
-                return self._relay(room, conn.participant_id, message, self._route(conn))  # type: ignore[arg-type]
+                return self._relay(room, conn.participant_id, message, conn)  # type: ignore[arg-type]
             out = self._apply_message(room, conn.participant_id, message, self._route(conn))
             remote = self._deliver_here(out)
             return self._publish(remote) if remote else None
@@ -238,18 +238,27 @@ class Hub:
         return self._forward_message(conn, command)
 
     def _relay(
-        self, room: Room, participant_id: str, message: Description | Candidate, sender: Route
+        self,
+        room: Room,
+        participant_id: str,
+        message: Description | Candidate,
+        sender: Connection | Route,
     ) -> Awaitable[None] | None:
         """A description or candidate in a room homed here, from a socket on this node
-        (:meth:`handle`) or forwarded by another (:meth:`_execute`): what
-        :meth:`_apply_message` and :meth:`dispatch` do, for the one frame a relay sends.
+        (:meth:`handle`, ``sender`` its connection) or forwarded by another
+        (:meth:`_execute`, ``sender`` the socket's route): what :meth:`_apply_message` and
+        :meth:`dispatch` do, for the one frame a relay sends.
 
         A relay changes only the numbering and the target's replay buffer: the room can
         neither end nor empty (nothing to settle), and is written down lazily."""
         try:
             sent = room.relay(participant_id, message)
         except RefusedError as exc:
-            return self._send_to(sender, _error_frame(exc, message.seq))
+            refusal = _error_frame(exc, message.seq)
+            if isinstance(sender, Route):
+                return self._send_to(sender, refusal)
+            sender.send(refusal)
+            return None
         if sent is None:
             return None  # a repeat after a resume
         # CallStats.applied, without its lookups: the metric counts relayed frames by type
