@@ -23,6 +23,7 @@ from typing import Any, Final
 
 import cbor2
 import cwt
+import jwt
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -439,3 +440,62 @@ def device_response(
 
 
 __all__ = ["VCT_PID_EU", "VCT_PID_NL", "SDObj"]
+
+
+@dataclass
+class WalletRequest:
+    """What a wallet learnt from the QR code (or button) and the request object."""
+
+    request_id: str
+    claims: dict[str, Any]
+
+    @property
+    def nonce(self) -> str:
+        return str(self.claims["nonce"])
+
+    @property
+    def client_id(self) -> str:
+        return str(self.claims["client_id"])
+
+    @property
+    def state(self) -> str:
+        return str(self.claims["state"])
+
+    @property
+    def response_uri(self) -> str:
+        return str(self.claims["response_uri"])
+
+    @property
+    def response_jwk(self) -> dict[str, Any]:
+        key: dict[str, Any] = self.claims["client_metadata"]["jwks"]["keys"][0]
+        return key
+
+    @property
+    def thumbprint(self) -> bytes:
+        return base64.urlsafe_b64decode(jwk.JWK(**self.response_jwk).thumbprint() + "==")
+
+    def encrypted(
+        self, vp_token: object, *, enc: str = "A128GCM", **extra: object
+    ) -> dict[str, str]:
+        """The ``direct_post.jwt`` form carrying ``vp_token``."""
+        payload = {"vp_token": vp_token, "state": self.state, **extra}
+        return {"response": encrypt_response(self.response_jwk, payload, enc)}
+
+
+def checked_request_object(jar: str, client_id: str) -> dict[str, Any]:
+    """What a wallet checks of a request object: the ``x5c`` leaf signs it, its hash is the
+    client id, the outer client id is the inner one, and it asks for a ``vp_token`` answered
+    to its ``response_uri`` (no ``redirect_uri``)."""
+    header = jwt.get_unverified_header(jar)
+    assert header["typ"] == "oauth-authz-req+jwt"
+    der = base64.b64decode(header["x5c"][0])
+    assert client_id == "x509_hash:" + b64url(hashlib.sha256(der).digest())
+    public = x509.load_der_x509_certificate(der).public_key()
+    assert isinstance(public, ec.EllipticCurvePublicKey)
+    claims: dict[str, Any] = jwt.decode(
+        jar, public, algorithms=["ES256"], audience="https://self-issued.me/v2"
+    )
+    assert claims["client_id"] == client_id
+    assert claims["response_type"] == "vp_token"
+    assert "redirect_uri" not in claims
+    return claims

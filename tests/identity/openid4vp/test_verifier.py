@@ -5,9 +5,7 @@ browser side collects the same VerifiedIdentity the Yivi path yields, once."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import dataclasses
-import hashlib
 import json
 import time
 from dataclasses import dataclass
@@ -16,7 +14,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import jwt
 import pytest
-from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwcrypto import jwk  # type: ignore[import-untyped]
 
@@ -44,8 +41,9 @@ from tests.identity.openid4vp.support import (
     DictFetcher,
     Pki,
     SDObj,
+    WalletRequest,
     assert_private,
-    b64url,
+    checked_request_object,
     device_response,
     encrypt_response,
     eu_pid_claims,
@@ -76,35 +74,10 @@ class Clock:
 
 
 @dataclass
-class Request:
-    """What the wallet learnt from the QR code and the request object."""
+class Request(WalletRequest):
+    """A wallet's request, with the verifier's handle of its transaction."""
 
     handle: VerifierHandle
-    request_id: str
-    claims: dict[str, Any]
-
-    @property
-    def nonce(self) -> str:
-        return str(self.claims["nonce"])
-
-    @property
-    def client_id(self) -> str:
-        return str(self.claims["client_id"])
-
-    @property
-    def state(self) -> str:
-        return str(self.claims["state"])
-
-    @property
-    def response_jwk(self) -> dict[str, Any]:
-        key: dict[str, Any] = self.claims["client_metadata"]["jwks"]["keys"][0]
-        return key
-
-    def encrypted(
-        self, vp_token: object, *, enc: str = "A128GCM", **extra: object
-    ) -> dict[str, str]:
-        payload = {"vp_token": vp_token, "state": self.state, **extra}
-        return {"response": encrypt_response(self.response_jwk, payload, enc)}
 
 
 @dataclass
@@ -125,31 +98,12 @@ class World:
         query = {k: v[0] for k, v in parse_qs(link.query).items()}
         request_id = query["request_uri"].rsplit("/", 1)[1]
         jar = await self.verifier.request_object(request_id)
-        claims = _wallet_checks_request_object(jar, query["client_id"])
-        return Request(started.handle, request_id, claims)
+        claims = checked_request_object(jar, query["client_id"])
+        return Request(request_id, claims, started.handle)
 
     def nl_presentation(self, request: Request, disclose: dict[str, Any] = DISCLOSE) -> str:
         issuance = issue(self.nl, nl_pid_claims(self.clock.now), self.holder)
         return present(issuance, disclose, self.holder, nonce=request.nonce, aud=request.client_id)
-
-
-def _wallet_checks_request_object(jar: str, client_id: str) -> dict[str, Any]:
-    """What a wallet does with the request object: x5c leaf signs it, its hash is the
-    client id, and the outer client_id is the inner one."""
-    header = jwt.get_unverified_header(jar)
-    assert header["typ"] == "oauth-authz-req+jwt"
-    der = base64.b64decode(header["x5c"][0])
-    leaf = x509.load_der_x509_certificate(der)
-    assert client_id == "x509_hash:" + b64url(hashlib.sha256(der).digest())
-    public = leaf.public_key()
-    assert isinstance(public, ec.EllipticCurvePublicKey)
-    claims: dict[str, Any] = jwt.decode(
-        jar, public, algorithms=["ES256"], audience="https://self-issued.me/v2"
-    )
-    assert claims["client_id"] == client_id
-    assert claims["response_type"] == "vp_token"
-    assert "redirect_uri" not in claims
-    return claims
 
 
 @pytest.fixture
@@ -241,9 +195,7 @@ async def test_plain_direct_post_works_when_configured(
 
 async def test_an_mdoc_pid_is_verified_over_this_session(world: World) -> None:
     request = await world.ask()
-    thumbprint = base64.urlsafe_b64decode(jwk.JWK(**request.response_jwk).thumbprint() + "==")
-    response_uri = str(request.claims["response_uri"])
-    session = transcript(request.client_id, request.nonce, thumbprint, response_uri)
+    session = transcript(request.client_id, request.nonce, request.thumbprint, request.response_uri)
     device = ec.generate_private_key(ec.SECP256R1())
     encoded = device_response(world.eu, device, session)
     reply = await world.verifier.accept_response(

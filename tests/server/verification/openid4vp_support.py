@@ -14,8 +14,6 @@ The wallet is libraries not written here: ``sd-jwt`` presents, ``jwcrypto`` encr
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -26,12 +24,10 @@ from typing import Any, Final
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
-import jwt
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from jwcrypto import jwk  # type: ignore[import-untyped]
 
 from identity.openid4vp import AiohttpStatusListFetcher, StatusListFetcher
 from identity.openid4vp.pid import DOCTYPE_PID, VCT_PID_EU, VCT_PID_NL
@@ -39,9 +35,9 @@ from server.config import Config, IdentitySettings, OpenID4VPSettings
 from server.verification import openid4vp_setup
 from tests.identity.openid4vp.support import (
     Pki,
-    b64url,
+    WalletRequest,
+    checked_request_object,
     device_response,
-    encrypt_response,
     holder_key,
     issue,
     make_pki,
@@ -135,56 +131,6 @@ async def openid4vp_balie(
     monkeypatch.setattr(openid4vp_setup, "status_fetcher", fetcher)
     async with live_server(data_dir, config=openid4vp_config(data_dir, pkis, **fields)) as live:
         yield live, lists
-
-
-@dataclass
-class WalletRequest:
-    """What the wallet learnt from the QR code (or button) and the request object."""
-
-    request_id: str
-    claims: dict[str, Any]
-
-    @property
-    def nonce(self) -> str:
-        return str(self.claims["nonce"])
-
-    @property
-    def client_id(self) -> str:
-        return str(self.claims["client_id"])
-
-    @property
-    def response_uri(self) -> str:
-        return str(self.claims["response_uri"])
-
-    @property
-    def response_jwk(self) -> dict[str, Any]:
-        key: dict[str, Any] = self.claims["client_metadata"]["jwks"]["keys"][0]
-        return key
-
-    @property
-    def thumbprint(self) -> bytes:
-        return base64.urlsafe_b64decode(jwk.JWK(**self.response_jwk).thumbprint() + "==")
-
-    def encrypted(self, vp_token: object, **extra: object) -> dict[str, str]:
-        """The ``direct_post.jwt`` form carrying ``vp_token``."""
-        payload = {"vp_token": vp_token, "state": self.claims["state"], **extra}
-        return {"response": encrypt_response(self.response_jwk, payload, "A128GCM")}
-
-
-def checked_request_object(jar: str, client_id: str) -> dict[str, Any]:
-    """What a wallet checks: the ``x5c`` leaf signs it, its hash is the client id, and the
-    outer client id is the inner one."""
-    header = jwt.get_unverified_header(jar)
-    assert header["typ"] == "oauth-authz-req+jwt"
-    der = base64.b64decode(header["x5c"][0])
-    assert client_id == "x509_hash:" + b64url(hashlib.sha256(der).digest())
-    public = x509.load_der_x509_certificate(der).public_key()
-    assert isinstance(public, ec.EllipticCurvePublicKey)
-    claims: dict[str, Any] = jwt.decode(
-        jar, public, algorithms=["ES256"], audience="https://self-issued.me/v2"
-    )
-    assert claims["client_id"] == client_id
-    return claims
 
 
 class ScriptedWallet:

@@ -32,6 +32,7 @@ from server.call.rooms import IssuedRoom
 from signaling.roles import Role
 from tests.identity.openid4vp.support import (
     FAKE_VALUES,
+    WalletRequest,
     b64url,
     device_response,
     holder_key,
@@ -49,7 +50,6 @@ from tests.server.verification.openid4vp_support import (
     Pkis,
     ScriptedWallet,
     StatusLists,
-    WalletRequest,
     make_pkis,
     openid4vp_balie,
 )
