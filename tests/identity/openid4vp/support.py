@@ -34,7 +34,10 @@ from sd_jwt.holder import SDJWTHolder  # type: ignore[import-untyped]
 from sd_jwt.issuer import SDJWTIssuer  # type: ignore[import-untyped]
 
 from identity.errors import FetchError
+from identity.openid4vp.config import Flow, ResponseMode
 from identity.openid4vp.pid import DOCTYPE_PID, MDOC_NAMESPACE, VCT_PID_EU, VCT_PID_NL
+from identity.openid4vp.transactions import Transaction, TransactionState
+from identity.policy import policy_from_data
 
 BSN: Final = "999999990"
 GIVEN_NAME: Final = "Test"
@@ -499,3 +502,24 @@ def checked_request_object(jar: str, client_id: str) -> dict[str, Any]:
     assert claims["response_type"] == "vp_token"
     assert "redirect_uri" not in claims
     return claims
+
+
+def a_transaction(now: float, number: int = 1, **changes: Any) -> Transaction:
+    """A transaction created at ``now`` (its ids end in ``number``), with ``changes``; every
+    secret in it is a recognisable fake value a leak test can look for."""
+    values: dict[str, Any] = {
+        "transaction_id": f"secret-transaction-id-{number}",
+        "request_id": f"public-request-id-{number}",
+        "nonce": "secret-nonce-value",
+        "client_id": "x509_hash:abc",
+        "flow": Flow.SAME_DEVICE,
+        "response_mode": ResponseMode.DIRECT_POST_JWT,
+        "policy": policy_from_data("p", {"required": ["bsn"], "optional": ["email"]}),
+        "dcql_query": {"credentials": [{"id": "pid_nl"}]},
+        "sealed_response_key": "v1.k1.sealed.key",
+        "state": TransactionState.CREATED,
+        "created_at": now,
+        "expires_at": now + 300,
+    }
+    values.update(changes)
+    return Transaction(**values)

@@ -3,50 +3,28 @@
 from __future__ import annotations
 
 import itertools
-from typing import Any
 
 import pytest
 
 from identity.errors import IdentityError, RefusalReason, TransactionStateError, UnknownTransaction
-from identity.openid4vp.config import Flow, ResponseMode
 from identity.openid4vp.transactions import (
     TRANSITIONS,
     Action,
     MemoryTransactions,
-    Transaction,
     TransactionState,
     transaction_from_data,
     transaction_to_data,
 )
-from identity.policy import policy_from_data
+from tests.identity.openid4vp.support import a_transaction
 
 NOW = 1_800_000_000.0
-
-
-def _transaction(**changes: Any) -> Transaction:
-    values: dict[str, Any] = {
-        "transaction_id": "secret-transaction-id",
-        "request_id": "public-request-id",
-        "nonce": "secret-nonce",
-        "client_id": "x509_hash:abc",
-        "flow": Flow.SAME_DEVICE,
-        "response_mode": ResponseMode.DIRECT_POST_JWT,
-        "policy": policy_from_data("p", {"required": ["bsn"], "optional": ["email"]}),
-        "dcql_query": {"credentials": [{"id": "pid_nl"}]},
-        "sealed_response_key": "v1.k1.sealed.key",
-        "state": TransactionState.CREATED,
-        "created_at": NOW,
-        "expires_at": NOW + 300,
-    }
-    values.update(changes)
-    return Transaction(**values)
 
 
 @pytest.mark.parametrize(("state", "action"), list(itertools.product(TransactionState, Action)))
 def test_every_transition_follows_the_table_and_others_name_the_state(
     state: TransactionState, action: Action
 ) -> None:
-    transaction = _transaction(state=state)
+    transaction = a_transaction(NOW, state=state)
     following = TRANSITIONS.get((state, action))
     if following is None or state is TransactionState.EXPIRED:
         with pytest.raises(TransactionStateError) as refused:
@@ -58,22 +36,22 @@ def test_every_transition_follows_the_table_and_others_name_the_state(
 
 
 def test_a_non_final_transaction_past_its_expiry_is_expired() -> None:
-    assert _transaction().current_state(NOW + 300) is TransactionState.EXPIRED
-    verified = _transaction(state=TransactionState.VERIFIED)
+    assert a_transaction(NOW).current_state(NOW + 300) is TransactionState.EXPIRED
+    verified = a_transaction(NOW, state=TransactionState.VERIFIED)
     assert verified.current_state(NOW + 300) is TransactionState.VERIFIED
     with pytest.raises(TransactionStateError) as late:
-        _transaction().after(Action.RETRIEVE, NOW + 301)
+        a_transaction(NOW).after(Action.RETRIEVE, NOW + 301)
     assert late.value.state == "expired"
 
 
 def test_the_repr_hides_every_secret() -> None:
-    text = repr(_transaction(sealed_identity="v1.k1.sealed.identity", response_code_hash="h"))
-    for secret in ("secret-transaction-id", "secret-nonce", "sealed"):
+    text = repr(a_transaction(NOW, sealed_identity="v1.k1.sealed.identity", response_code_hash="h"))
+    for secret in ("secret-transaction-id-1", "secret-nonce-value", "sealed"):
         assert secret not in text
 
 
 def test_plain_data_round_trips() -> None:
-    transaction = _transaction(
+    transaction = a_transaction(NOW,
         state=TransactionState.REFUSED, reason=RefusalReason.CREDENTIAL_REVOKED,
         check="status.revoked", response_code_hash="hash",
     )  # fmt: skip
@@ -84,7 +62,7 @@ def test_plain_data_round_trips() -> None:
 
 @pytest.mark.parametrize(
     "broken",
-    [None, {}, {**transaction_to_data(_transaction()), "state": "flying"}],
+    [None, {}, {**transaction_to_data(a_transaction(NOW)), "state": "flying"}],
 )
 def test_malformed_data_is_refused_without_echoing_it(broken: object) -> None:
     with pytest.raises(IdentityError) as refused:
@@ -94,18 +72,18 @@ def test_malformed_data_is_refused_without_echoing_it(broken: object) -> None:
 
 async def test_the_store_finds_by_either_id_and_swaps_only_from_the_state_it_read() -> None:
     store = MemoryTransactions()
-    created = _transaction()
+    created = a_transaction(NOW)
     await store.insert(created)
     with pytest.raises(IdentityError):
         await store.insert(created)
-    assert await store.by_request_id("public-request-id") == created
+    assert await store.by_request_id("public-request-id-1") == created
     sent = created.after(Action.RETRIEVE, NOW)
     await store.swap(created, sent)
     # a second node that read CREATED loses the race
     with pytest.raises(TransactionStateError) as lost:
         await store.swap(created, sent)
     assert lost.value.state == "request-sent"
-    assert (await store.by_transaction_id("secret-transaction-id")).state is (
+    assert (await store.by_transaction_id("secret-transaction-id-1")).state is (
         TransactionState.REQUEST_SENT
     )
     with pytest.raises(UnknownTransaction):
@@ -114,4 +92,4 @@ async def test_the_store_finds_by_either_id_and_swaps_only_from_the_state_it_rea
     assert await store.purge(NOW + 300) == 1
     assert len(store) == 0
     with pytest.raises(UnknownTransaction):
-        await store.by_request_id("public-request-id")
+        await store.by_request_id("public-request-id-1")

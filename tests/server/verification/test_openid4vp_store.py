@@ -7,42 +7,22 @@ from __future__ import annotations
 
 import asyncio
 import os
-from typing import Any
 
 import pytest
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from identity.errors import IdentityError, TransactionStateError, UnknownTransaction
-from identity.openid4vp.config import Flow, ResponseMode
-from identity.openid4vp.transactions import Action, Transaction, TransactionState
-from identity.policy import policy_from_data
+from identity.openid4vp.transactions import Action, TransactionState
 from identity.vault import KeyRing
 from server.db.schema import openid4vp_transactions
 from server.verification.openid4vp_store import SqlTransactions
+from tests.identity.openid4vp.support import a_transaction
 from tests.server.db.support import Database
 
 KEYS = KeyRing({"k1": os.urandom(32)}, "k1")
+
 NOW = 1_800_000_000.0
-
-
-def _transaction(number: int = 1, **changes: Any) -> Transaction:
-    values: dict[str, Any] = {
-        "transaction_id": f"secret-transaction-id-{number}",
-        "request_id": f"public-request-id-{number}",
-        "nonce": "secret-nonce-value",
-        "client_id": "x509_hash:abc",
-        "flow": Flow.SAME_DEVICE,
-        "response_mode": ResponseMode.DIRECT_POST_JWT,
-        "policy": policy_from_data("p", {"required": ["bsn"], "optional": ["email"]}),
-        "dcql_query": {"credentials": [{"id": "pid_nl"}]},
-        "sealed_response_key": "v1.k1.sealed.key",
-        "state": TransactionState.CREATED,
-        "created_at": NOW,
-        "expires_at": NOW + 300,
-    }
-    values.update(changes)
-    return Transaction(**values)
 
 
 @pytest.fixture
@@ -55,7 +35,7 @@ async def store(engine: AsyncEngine) -> SqlTransactions:
 async def test_the_store_finds_by_either_id_and_swaps_only_from_the_state_it_read(
     store: SqlTransactions,
 ) -> None:
-    created = _transaction()
+    created = a_transaction(NOW)
     await store.insert(created)
     with pytest.raises(IdentityError):
         await store.insert(created)
@@ -80,7 +60,7 @@ async def test_the_store_finds_by_either_id_and_swaps_only_from_the_state_it_rea
 async def test_two_nodes_racing_for_one_response_have_one_winner(
     database: Database, store: SqlTransactions
 ) -> None:
-    created = _transaction(2)
+    created = a_transaction(NOW, 2)
     await store.insert(created)
     sent = created.after(Action.RETRIEVE, NOW)
     await store.swap(created, sent)
@@ -102,7 +82,7 @@ async def test_two_nodes_racing_for_one_response_have_one_winner(
 async def test_a_copy_of_the_table_gives_no_secret_away(
     engine: AsyncEngine, store: SqlTransactions
 ) -> None:
-    await store.insert(_transaction(3, sealed_identity="v1.k1.sealed.identity"))
+    await store.insert(a_transaction(NOW, 3, sealed_identity="v1.k1.sealed.identity"))
     async with engine.connect() as conn:
         rows = (await conn.execute(select(openid4vp_transactions))).all()
     dumped = repr(rows)
@@ -117,8 +97,8 @@ async def test_a_copy_of_the_table_gives_no_secret_away(
 async def test_a_row_moved_under_another_key_does_not_open(
     engine: AsyncEngine, store: SqlTransactions
 ) -> None:
-    await store.insert(_transaction(4))
-    await store.insert(_transaction(5))
+    await store.insert(a_transaction(NOW, 4))
+    await store.insert(a_transaction(NOW, 5))
     async with engine.begin() as conn:
         sealed = (
             await conn.execute(
