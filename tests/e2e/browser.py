@@ -374,6 +374,15 @@ async def remote_video_facts(participant: Participant) -> list[dict[str, object]
     return facts
 
 
+async def video_flows(*participants: Participant, peers: int = 1) -> None:
+    """Each of ``participants`` shows ``peers`` remote videos and decodes ever more frames
+    of each: media flowed, not just signalling."""
+    for participant in participants:
+        await wait_for_remote_video(participant, count=peers)
+        first, second = await wait_for_video_flowing(participant, peers=peers)
+        assert all(second[peer] > first[peer] > 0 for peer in second), (first, second)
+
+
 async def wait_for_remote_video(participant: Participant, *, count: int) -> None:
     """Wait until ``count`` remote video elements show a picture."""
     try:

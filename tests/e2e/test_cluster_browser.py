@@ -36,9 +36,8 @@ from tests.e2e.browser import (
     open_demo_wallet,
     open_participant,
     share_in_demo_wallet,
+    video_flows,
     wait_for_phase,
-    wait_for_remote_video,
-    wait_for_video_flowing,
 )
 from tests.redis_server import RedisServer
 from tests.support import BalieProcess, balie_serve
@@ -130,10 +129,7 @@ async def test_a_call_across_two_nodes_with_the_identity_step_on_both(
         await admit_first_waiting(specialist)
         await wait_for_phase(resident, "call")
 
-        for participant in (resident, specialist):
-            await wait_for_remote_video(participant, count=1)
-            first, second = await wait_for_video_flowing(participant, peers=1)
-            assert all(second[peer] > first[peer] > 0 for peer in second), (first, second)
+        await video_flows(resident, specialist)
 
         # Redis goes away and the specialist's connection drops: node A cannot reach the
         # room's home (node B), so the page hears 1013 and says so, while the video goes on
@@ -142,9 +138,7 @@ async def test_a_call_across_two_nodes_with_the_identity_step_on_both(
         await expect(specialist.page.locator("#status")).to_contain_text(
             "De videobalie is even niet bereikbaar", timeout=DEADLINE_MS
         )
-        for participant in (resident, specialist):
-            first, second = await wait_for_video_flowing(participant, peers=1)
-            assert all(second[peer] > first[peer] > 0 for peer in second), (first, second)
+        await video_flows(resident, specialist)
         # Redis is back: the page resumes its seat by itself, in the call
         nodes.redis.start()
         await specialist.page.wait_for_function(
