@@ -114,6 +114,8 @@ class RedisBus:
         self.dropped = 0
         #: this bus was connected once: a connection now is a reconnect
         self._was_connected = False
+        #: closed: pipelines made from now on are dropped instead of connecting again
+        self._closed = False
 
     @classmethod
     def from_url(
@@ -247,6 +249,8 @@ class RedisBus:
             await asyncio.sleep(0.005)
 
     async def close(self) -> None:
+        """Send what was published before (a stopping node's last word to its sockets,
+        say), then close every connection; what is published afterwards is dropped."""
         # bounded: redis-py finishes a connection's teardown even when cancelled, and a
         # teardown stuck behind a connection that Redis dropped must not keep the node from
         # exiting
@@ -257,10 +261,17 @@ class RedisBus:
                     await asyncio.gather(self._reader, return_exceptions=True)
                 if self._pubsub is not None:
                     await self._pubsub.aclose()
-                if self._publisher is not None:
-                    await self._publisher.disconnect()
+                # after every pipeline made before (they go in order); a pipeline still on
+                # its way would otherwise connect the publisher again after it was closed,
+                # and leave that connection open
+                await self.barrier()
+                async with self._flushing:
+                    self._closed = True
+                    if self._publisher is not None:
+                        await self._publisher.disconnect()
                 await self._redis.aclose()
         except TimeoutError:
+            self._closed = True
             log.warning(
                 "bus: Redis connections did not close within %g s; leaving them", SHUTDOWN_WAIT
             )
@@ -307,6 +318,9 @@ class RedisBus:
                 commands.append(("DEL", name))
         if not commands:
             return [None] * len(outbox)
+        if self._closed:
+            self.dropped += len(commands)
+            return None
         # A connection of its own rather than a pipeline from the pool: a relayed message
         # is often alone in its pipeline, and the pool's borrowing and returning cost more
         # CPU than sending it (bench/relay.py, cross-node arm).

@@ -244,3 +244,35 @@ async def test_a_publisher_waits_only_when_redis_falls_behind(
     await asyncio.gather(*waiting)
     for _ in range(HIGH_WATER + 11):
         await inbox.next()
+
+
+async def test_closing_sends_what_was_published_before_and_leaves_no_connection(
+    redis: RedisServer,
+) -> None:
+    """A node stopping (SIGTERM) publishes its last envelopes, say the resync its sockets
+    are told, and then closes every connection it has: a pipeline still on its way must not
+    open a new one behind the closed bus's back."""
+    inbox = Inbox()
+    listener = RedisBus.from_url(redis.url, KEYS)
+    await listener.start()
+    await listener.subscribe("room.7", inbox.deliver)
+    watcher = Redis.from_url(redis.url)
+    try:
+
+        async def clients() -> int:
+            return len(await watcher.client_list())
+
+        before = await clients()
+        for _ in range(3):
+            node = RedisBus.from_url(redis.url, KEYS)
+            await node.start()
+            await node.publish("room.7", Envelope(frame=b'{"last":1}'))  # queued, not sent
+            await node.close()
+            await node.publish("room.7", Envelope(frame=b'{"late":1}'))  # after: dropped
+            assert (await inbox.next()).frame == b'{"last":1}'
+            await asyncio.sleep(0.2)  # anything left running has done its worst by now
+            assert await clients() == before
+        assert inbox.envelopes.empty()
+    finally:
+        await watcher.aclose()
+        await listener.close()
