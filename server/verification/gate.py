@@ -200,13 +200,14 @@ class IdentityGate:
             raise GateError(
                 409, "no-verification", N_("Start eerst het controleren met de Yivi-app.")
             )
-        if not await self._answered(verification_id, binding):
+        answered, verifier = await self._answered(verification_id, binding)
+        if not answered:
             raise GateError(409, "not-finished", _NOT_FINISHED)
         try:
             verification = await self.verifications.claim(verification_id, binding)
-        except VerificationRefused as refused:
+        except VerificationRefused as refused:  # claimed meanwhile (another tab or node)
             await self._audit_refusal(claims, refused.reason)
-            raise _refusal(refused.reason) from None
+            raise _refusal(refused.reason, verifier=verifier) from None
         except IdentityError:
             raise GateError(409, "no-verification", N_("Start het controleren opnieuw.")) from None
         try:
@@ -215,14 +216,12 @@ class IdentityGate:
             )
         except VerifierUnavailable:
             await self.verifications.release(verification_id)
-            raise GateError(503, "verifier-unavailable", _TRY_LATER) from None
+            raise GateError(503, "verifier-unavailable", _TRY_LATER, verifier=verifier) from None
         except VerificationRefused as refused:
             await self.verifications.refuse(verification_id, refused.reason)
             check = refused.check if isinstance(refused, PresentationRefused) else None
             await self._audit_refusal(claims, refused.reason, check)
-            error = _refusal(refused.reason, check)
-            error.verifier = verification.handle.verifier
-            raise error from None
+            raise _refusal(refused.reason, check, verifier) from None
         except IdentityError:  # not answered after all: the claim goes back
             await self.verifications.release(verification_id)
             raise GateError(409, "not-finished", _NOT_FINISHED) from None
@@ -230,7 +229,7 @@ class IdentityGate:
             await self.verifications.complete(verification_id, identity)
         except VerificationRefused as refused:
             await self._audit_refusal(claims, refused.reason)
-            raise _refusal(refused.reason) from None
+            raise _refusal(refused.reason, verifier=verifier) from None
         await self._keep(claims, browser, verification_id, identity)
         return {
             "verified": True,
@@ -252,19 +251,21 @@ class IdentityGate:
         )
         return {"status": status.value}
 
-    async def _answered(self, verification_id: str, binding: Binding) -> bool:
+    async def _answered(self, verification_id: str, binding: Binding) -> tuple[bool, str | None]:
         """Has the wallet of an OpenID4VP session answered? (Yivi's page asks its own
-        server first; its result is fetched as soon as the page finishes.)"""
+        server first; its result is fetched as soon as the page finishes.) And which
+        verifier runs the session, so that a refusal is counted under it (None: not known)."""
         try:
             verification = await self.verifications.get(verification_id, binding)
         except IdentityError:
-            return True  # the claim refuses it, with its reason
-        if verification.handle.verifier == self.verifier.name:
-            return True
+            return True, None  # the claim refuses it, with its reason
+        verifier = verification.handle.verifier
+        if verifier == self.verifier.name:
+            return True, verifier
         status = await wallet_status(
             verification.handle, yivi=self.verifier, openid4vp=self.openid4vp
         )
-        return status.final
+        return status.final, verifier
 
     async def admits(self, claims: RoomClaims, browser: str | None) -> bool:
         """May this seat enter the lobby? Residents of a gated room need a live,
@@ -467,8 +468,12 @@ def _require_browser(browser: str | None) -> str:
     return browser
 
 
-def _refusal(reason: RefusalReason, check: str | None = None) -> GateError:
-    return GateError(403, f"refused-{reason.code}", reason.resident_message, check=check)
+def _refusal(
+    reason: RefusalReason, check: str | None = None, verifier: str | None = None
+) -> GateError:
+    return GateError(
+        403, f"refused-{reason.code}", reason.resident_message, check=check, verifier=verifier
+    )
 
 
 def _field_label(name: str, language: str) -> str:

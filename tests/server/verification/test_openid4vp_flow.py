@@ -18,14 +18,16 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import String, Text, cast, or_, select
 
+from identity.sessions import Binding, Verification
 from server.call.rooms import IssuedRoom
 from server.config import ClusterSettings, DatabaseSettings
 from server.db.appkeys import ENGINE
 from server.db.schema import audit_events, metadata, openid4vp_transactions, vault_entries
 from server.verification import openid4vp_setup
+from server.verification.appkeys import GATE
 from signaling.roles import Role
 from tests.identity.openid4vp.support import BSN, FAKE_VALUES
-from tests.leaks import logged
+from tests.leaks import logged, metrics_text
 from tests.redis_server import RedisServer
 from tests.server.call.cluster import BUS_KEYS
 from tests.server.verification.openid4vp_support import (
@@ -175,6 +177,38 @@ async def test_an_mdoc_pid_passes_too(
     seat = await SignalClient.connect(browsers[0].http, server)
     assert (await seat.join(room.seat(Role.RESIDENT).token))["state"] == "lobby"
     await seat.close()
+
+
+async def test_a_result_claimed_meanwhile_is_refused_and_counted_under_the_wallet(
+    server: LiveServer,
+    browsers: list[Browser],
+    wallet: ScriptedWallet,
+    pkis: Pkis,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Another node (a second tab) claims the result between this node's look at the
+    session and its own claim: refused once, and counted under the verifier that ran the
+    session, not under Yivi's."""
+    room = server.issue_room(purpose="bijstand", tenant="demo")
+    request = await wallet.fetch((await start(browsers[0], room))["authorization_request"])
+    answered = await wallet.answer(
+        request, request.encrypted({"pid_nl": [wallet.nl_pid(request, pkis.nl)]})
+    )
+    assert answered == (200, {})
+    verifications = server.app[GATE].verifications
+    claim = verifications.claim
+
+    async def claimed_meanwhile(verification_id: str, binding: Binding) -> Verification:
+        await claim(verification_id, binding)  # the other node's, on the same database
+        return await claim(verification_id, binding)
+
+    monkeypatch.setattr(verifications, "claim", claimed_meanwhile)
+    status, problem = await browsers[0].finish(room)
+    assert (status, problem["code"]) == (403, "refused-already-used")
+    refused = 'outcome="refused",reason="already-used"'
+    metrics = metrics_text(server.app)
+    assert f'balie_verifications_total{{{refused},verifier="openid4vp"}} 1.0' in metrics
+    assert f'{refused},verifier="{server.app[GATE].verifier.name}"' not in metrics
 
 
 async def test_same_device_needs_the_response_code_the_wallet_sent_back(
