@@ -22,7 +22,8 @@ private ``redis-server`` and a fresh PostgreSQL database (``BALIE_BENCH_POSTGRES
 postgres@127.0.0.1:5432, trust auth), the Balie messages again: each pair's specialist joins
 on the first node (the room's home), its resident on the second, so every message crosses
 Redis once (server/call/hub.py, server/call/redis_bus.py). Its server CPU is both nodes' and
-Redis's together, on the one server core. Beside it, in the same run and on the same Redis:
+Redis's together, on the one server core. Beside it, in the same run and on the same Redis
+(bench/_redis_alone.py):
 
 - the Redis ceiling: ``redis-benchmark`` PUBLISH of a message of the workload's mean size, one
   client per socket (2 per pair), to a channel a ``redis-cli`` subscriber listens on;
@@ -68,16 +69,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
-import io
 import os
-import shutil
 import statistics
-import subprocess
 import sys
 import time
 from array import array
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Final, Protocol
@@ -88,12 +85,12 @@ if not __package__:
 
 import orjson
 import psutil  # type: ignore[import-untyped, unused-ignore]
-from redis.asyncio import Redis
 
 from bench import _servers
+from bench._redis_alone import RedisSample, mean_message_bytes, redis_medians, redis_sample
 from bench._servers import Cluster, bench_workdir
-from bench._stats import medians_of, percentile
-from bench._workload import ProtocolName, build_templates
+from bench._stats import medians_of
+from bench._workload import ProtocolName
 
 SERVERS: Final[tuple[ProtocolName, ...]] = ("balie", "peerjs", "echo")
 CROSS: Final = "cross"
@@ -108,9 +105,6 @@ _BEFORE_RUNNER: Final = (
     "runpy.run_module('server.cli', run_name='__main__', alter_sys=True)"
 )
 TARGET_ADDED_VS_RTT: Final = 1.5  # issue 11: a hop between nodes adds <= 1.5 Redis round trips
-_PING_COUNT: Final = 2000
-_CEILING_CHANNEL: Final = "bench:ceiling"
-_PUBSUB_CHANNEL: Final = "bench:pubsub"
 _READY_TIMEOUT_S: Final = 120.0
 _REPORT_TIMEOUT_S: Final = 30.0
 _SATURATED: Final = 0.9  # a process above 90 % of its cores is the bottleneck
@@ -516,147 +510,6 @@ async def quiet_sample(
     return best
 
 
-@dataclass(frozen=True)
-class RedisSample:
-    """Redis alone, next to the cross-node arm at one N: the PUBLISH ceiling, one round trip."""
-
-    pairs: int
-    publish_per_s: float
-    publish_p50_ms: float
-    publish_p99_ms: float
-    rtt_ms: float  # redis-py PING p50
-    rtt_c_ms: float  # redis-benchmark PING p50
-    #: redis-py PUBLISH until a redis-py subscriber has it, one at a time, p50: the floor
-    pubsub_p50_ms: float
-    #: what the cross-node arm sent Redis per relayed message (one PUBLISH each): bytes, SETs
-    in_bytes_per_publish: float = 0.0
-    sets_per_publish: float = 0.0
-
-
-def mean_message_bytes() -> int:
-    """The mean size of the workload's messages (offer, answer, 5 + 5 candidates)."""
-    peer = "p_" + "x" * 22  # as long as Balie's participant ids
-    offer, candidates_a = build_templates("balie", peer, 1, "offer")
-    answer, candidates_b = build_templates("balie", peer, 2, "answer")
-    now = time.perf_counter_ns()
-    templates = (offer, answer, *candidates_a, *candidates_b)
-    return round(statistics.mean(len(t.render(now)) for t in templates))
-
-
-async def _redis_benchmark(
-    pin: list[str], port: int, clients: int, requests: int, *args: str
-) -> dict[str, str]:
-    """One ``redis-benchmark`` run (pinned like the load generators): its CSV row."""
-    binary = shutil.which("redis-benchmark")
-    if binary is None:
-        raise RuntimeError("the cross-node arm needs redis-benchmark (apt-get install redis-tools)")
-    cmd = [binary, "-h", _servers.HOST, "-p", str(port), "-c", str(clients), "-n", str(requests)]
-    proc = await asyncio.create_subprocess_exec(
-        *pin,
-        *cmd,
-        "--csv",
-        "--precision",
-        "3",
-        *args,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    out, err = await proc.communicate()
-    rows = list(csv.DictReader(io.StringIO(out.decode())))
-    if proc.returncode != 0 or not rows:
-        raise RuntimeError(f"redis-benchmark failed ({proc.returncode}): {err.decode()[-500:]}")
-    return rows[0]
-
-
-async def _p50_ms(one: Callable[[], Awaitable[object]]) -> float:
-    """p50 in ms of ``_PING_COUNT`` calls of ``one``, one at a time, after 100 to warm up."""
-    samples = []
-    for i in range(_PING_COUNT + 100):
-        started = time.perf_counter_ns()
-        await one()
-        if i >= 100:
-            samples.append((time.perf_counter_ns() - started) / 1e6)
-    return percentile(samples, 0.5)
-
-
-async def _python_rtt_ms(url: str) -> float:
-    """p50 of one PING from redis-py, after a warm-up."""
-    client = Redis.from_url(url)
-    try:
-        return await _p50_ms(client.ping)
-    finally:
-        await client.aclose()
-
-
-async def _pubsub_p50_ms(url: str) -> float:
-    """p50 of one message of the workload's mean size through Redis with redis-py: PUBLISH on
-    one connection until a PubSub on another has it (what a node's bus does at the least)."""
-    publisher, listener = Redis.from_url(url), Redis.from_url(url)
-    subscriber = listener.pubsub()
-    payload = b"x" * mean_message_bytes()
-
-    async def one() -> None:
-        await publisher.publish(_PUBSUB_CHANNEL, payload)
-        await subscriber.get_message(timeout=None)
-
-    try:
-        await subscriber.subscribe(_PUBSUB_CHANNEL)
-        # Wait for the confirmation: a PUBLISH before it would reach no one and hang the loop.
-        await subscriber.get_message(timeout=None)
-        return await _p50_ms(one)
-    finally:
-        await subscriber.aclose()
-        await publisher.aclose()
-        await listener.aclose()
-
-
-async def redis_sample(
-    cluster: Cluster, pairs: int, cfg: Config, counted: tuple[int, int, int]
-) -> RedisSample:
-    """PUBLISH at the workload's mean message size, one client per socket, to a channel with a
-    subscriber (redis-cli, as each node subscribes once); then one round trip, both ways, and
-    one message through pub/sub from redis-py to redis-py.
-    ``counted``: Redis's input bytes, PUBLISH and SET calls during the cross-node sample."""
-    port = cluster.redis.port
-    pin = _servers.pin_prefix(_loadgen_cores() if cfg.pin else None)
-    listener = await asyncio.create_subprocess_exec(
-        *pin,
-        "redis-cli",
-        "-h",
-        _servers.HOST,
-        "-p",
-        str(port),
-        "subscribe",
-        _CEILING_CHANNEL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        await asyncio.sleep(0.2)  # subscribed before the first PUBLISH
-        clients = 2 * pairs
-        requests = min(100_000, cfg.redis_requests * clients)
-        payload = "x" * mean_message_bytes()
-        row = await _redis_benchmark(
-            pin, port, clients, requests, "PUBLISH", _CEILING_CHANNEL, payload
-        )
-    finally:
-        listener.terminate()
-        await listener.wait()
-    ping = await _redis_benchmark(pin, port, 1, max(2000, cfg.redis_requests * 2), "-t", "ping")
-    return RedisSample(
-        pairs=pairs,
-        publish_per_s=float(row["rps"]),
-        publish_p50_ms=float(row["p50_latency_ms"]),
-        publish_p99_ms=float(row["p99_latency_ms"]),
-        rtt_ms=await _python_rtt_ms(cluster.redis_url),
-        rtt_c_ms=float(ping["p50_latency_ms"]),
-        # A deadline: with get_message(timeout=None) a lost message would hang the run.
-        pubsub_p50_ms=await asyncio.wait_for(_pubsub_p50_ms(cluster.redis_url), _REPORT_TIMEOUT_S),
-        in_bytes_per_publish=counted[0] / max(1, counted[1]),
-        sets_per_publish=counted[2] / max(1, counted[1]),
-    )
-
-
 def fixed_rate(cfg: Config, samples: list[Sample]) -> float | None:
     """The fixed arm's offered load: ``--fixed-rate``, else FIXED_SHARE of the median
     msg/s Balie relayed in its closed-loop windows at the largest N (its saturation rate)."""
@@ -714,7 +567,13 @@ async def run_all(
                     counted = (after[0] - before[0], after[1] - before[1], after[2] - before[2])
             if cluster is not None:
                 await wait_for_quiet(cfg.quiet_wait_s)
-                r = await redis_sample(cluster, pairs, cfg, counted)
+                r = await redis_sample(
+                    cluster,
+                    pairs,
+                    counted,
+                    pin=_servers.pin_prefix(_loadgen_cores() if cfg.pin else None),
+                    requests_per_client=cfg.redis_requests,
+                )
                 redis.append(r)
                 print(
                     f"  N={pairs:<3} run {run + 1}/{cfg.runs} redis  PUBLISH "
@@ -775,16 +634,6 @@ def _ratio(num: Median | None, den: Median | None) -> float | None:
     if num is None or den is None or den.msgs_per_cpu_s <= 0:
         return None
     return num.msgs_per_cpu_s / den.msgs_per_cpu_s
-
-
-def redis_medians(samples: list[RedisSample]) -> dict[int, RedisSample]:
-    groups: dict[int, list[RedisSample]] = {}
-    for s in samples:
-        groups.setdefault(s.pairs, []).append(s)
-    names = [f.name for f in fields(RedisSample) if f.name != "pairs"]
-    return {
-        pairs: RedisSample(pairs, **medians_of(group, names)) for pairs, group in groups.items()
-    }
 
 
 def report(
