@@ -40,7 +40,8 @@ const YIVI_LANGUAGE = LANGUAGE === 'en' ? 'en' : 'nl';
 
 /**
  * The parts of yivi-frontend's global this page uses.
- * @typedef {{newWeb: (options: object) => {start: () => Promise<unknown>}}} Yivi
+ * @typedef {{start: () => Promise<unknown>, abort: () => unknown}} YiviWeb
+ * @typedef {{newWeb: (options: object) => YiviWeb}} Yivi
  */
 
 /** @param {string} room */
@@ -122,12 +123,15 @@ function loadYivi() {
  * Run one Yivi session in `element` and ask the server for its verdict.
  * Resolves with the server's verdict; rejects with ApiProblem (refused) or Error.
  * `onSessionPointer` gets the session pointer the page already has (the demo wallet's
- * button posts its link; it never goes into a URL).
+ * button posts its link; it never goes into a URL). Aborting `signal` stops the session:
+ * yivi-frontend stops following it, cancels it on the irma server (or, still starting, as
+ * soon as it exists) and the promise rejects; the verdict is then never asked for.
  * @param {{room: string, token: string, element: string,
- *   onSessionPointer?: (pointer: {u?: unknown}) => void}} options
+ *   onSessionPointer?: (pointer: {u?: unknown}) => void, signal?: AbortSignal}} options
  */
-export async function verifyWithYivi({ room, token, element, onSessionPointer }) {
+export async function verifyWithYivi({ room, token, element, onSessionPointer, signal }) {
   const yivi = await loadYivi();
+  signal?.throwIfAborted();
   const base = verificationUrl(room);
   const web = yivi.newWeb({
     element,
@@ -154,7 +158,16 @@ export async function verifyWithYivi({ room, token, element, onSessionPointer })
       result: false,
     },
   });
-  await web.start();
+  const abort = () => {
+    web.abort();
+  };
+  signal?.addEventListener('abort', abort, { once: true });
+  try {
+    await web.start();
+  } finally {
+    signal?.removeEventListener('abort', abort);
+  }
+  signal?.throwIfAborted();
   return api('POST', `${base}/result`, token, {});
 }
 

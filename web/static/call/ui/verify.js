@@ -1,7 +1,7 @@
 // @ts-check
 // The resident's identity step (`#verify`, docs/identity.md): which attributes they share,
 // the choice of app when the purpose allows more than one (ui/wallets.js), the Yivi QR code
-// or app button, and a retry when it fails.
+// or app button, "Andere app kiezen" back to the choice, and a retry when it fails.
 
 import { t } from '../../texts.js';
 import { ApiProblem, problemText, verifyWithYivi } from '../identity.js';
@@ -39,6 +39,8 @@ export class IdentityStep {
   #wallets = ['yivi'];
   /** @type {'yivi' | 'openid4vp'} the app of the last attempt (a retry uses it again) */
   #chosen = 'yivi';
+  /** @type {AbortController | null} stops the running Yivi attempt */
+  #yivi = null;
 
   /**
    * @param {VerifyElements} elements
@@ -53,13 +55,8 @@ export class IdentityStep {
     });
     this.wallet.chooseYivi.addEventListener('click', () => this.#choose('yivi'));
     this.wallet.chooseWallet.addEventListener('click', () => this.#choose('openid4vp'));
-    this.wallet.other.addEventListener('click', () => {
-      this.wallet.stop();
-      this.elements.retry.hidden = true;
-      this.options.alert.clear();
-      this.wallet.showChoice(true);
-      this.wallet.chooseWallet.focus();
-    });
+    this.wallet.other.addEventListener('click', () => this.#backToChoice());
+    this.wallet.yiviOther.addEventListener('click', () => this.#backToChoice());
   }
 
   /** Whether the step is on screen (before the lobby, or when asked again). */
@@ -100,12 +97,44 @@ export class IdentityStep {
   #choose(wallet) {
     this.#chosen = wallet;
     this.wallet.showChoice(false);
+    // the chosen button is gone with the choice: the focus stays in the step, at its title
+    this.elements.title.focus();
+    if (wallet === 'yivi') {
+      this.options.announce(t('Laat zien wie u bent. Scan de QR-code met de Yivi-app.'));
+    }
     this.#attempt();
   }
 
   #attempt() {
     if (this.#chosen === 'openid4vp') this.runWallet();
     else this.run();
+  }
+
+  /** "Andere app kiezen": stop the attempt, whichever app, and offer the choice again. */
+  #backToChoice() {
+    this.#stopYivi();
+    this.wallet.stop();
+    this.elements.retry.hidden = true;
+    this.options.alert.clear();
+    this.wallet.showChoice(true);
+    this.wallet.chooseYivi.focus();
+    this.options.announce(t('U kunt nu een andere app kiezen.'));
+  }
+
+  /** Stop a running Yivi attempt (it ends without an error) and take its QR code away. */
+  #stopYivi() {
+    this.#yivi?.abort();
+    this.#yivi = null;
+    this.#freshYiviForm();
+    this.#showDemoSession(null);
+  }
+
+  /** yivi-frontend can start only once per element: every attempt gets a fresh one. */
+  #freshYiviForm() {
+    const form = document.createElement('div');
+    form.id = 'yivi-web-form';
+    form.className = 'yivi-form';
+    document.getElementById('yivi-web-form')?.replaceWith(form);
   }
 
   /** One attempt with the EU/NL wallet. */
@@ -130,26 +159,32 @@ export class IdentityStep {
 
   async run() {
     const { retry } = this.elements;
-    const { room, token, announce, alert } = this.options;
+    const { room, token, alert } = this.options;
+    this.#yivi?.abort();
+    const running = new AbortController();
+    this.#yivi = running;
     retry.hidden = true;
     alert.clear();
-    // yivi-frontend can start only once per element: give every attempt a fresh one.
-    const form = document.createElement('div');
-    form.id = 'yivi-web-form';
-    form.className = 'yivi-form';
-    document.getElementById('yivi-web-form')?.replaceWith(form);
+    this.#freshYiviForm();
     this.#showDemoSession(null);
+    this.wallet.yiviOther.hidden = this.#wallets.length < 2;
     try {
       await verifyWithYivi({
         room,
         token,
         element: '#yivi-web-form',
-        onSessionPointer: (pointer) => this.#showDemoSession(pointer && pointer.u),
+        onSessionPointer: (pointer) => {
+          if (!running.signal.aborted) this.#showDemoSession(pointer && pointer.u);
+        },
+        signal: running.signal,
       });
     } catch (error) {
+      if (running.signal.aborted) return; // "Andere app kiezen" stopped it: nothing went wrong
       this.#showDemoSession(null);
       this.#failed(error);
       return;
+    } finally {
+      if (this.#yivi === running) this.#yivi = null;
     }
     this.#showDemoSession(null);
     this.#succeeded();

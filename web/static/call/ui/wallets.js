@@ -2,7 +2,9 @@
 // The choice of app in the identity step (`#verify-choice`) and the EU/NL wallet's own step
 // (`#wallet-step`): a QR code on a computer, a button that opens the wallet on a phone. The
 // page follows the session by itself and moves on when the wallet has answered; each change
-// is said in the status line (aria-live) and shown under the code.
+// is said in the status line (aria-live) and shown under the code. Both the wallet's step and
+// a Yivi attempt have "Andere app kiezen" (`#wallet-other`, `#yivi-other`) when there is a
+// choice; ui/verify.js stops the attempt and shows the choice again.
 
 import { t } from '../../texts.js';
 import {
@@ -57,6 +59,7 @@ export class WalletStep {
     this.open = /** @type {HTMLAnchorElement} */ (part(section, 'wallet-open'));
     this.progress = part(section, 'wallet-progress');
     this.other = part(section, 'wallet-other');
+    this.yiviOther = part(section, 'yivi-other');
     /** @type {AbortController | null} */
     this.running = null;
   }
@@ -69,6 +72,7 @@ export class WalletStep {
     this.choice.hidden = !shown;
     this.yiviIntro.hidden = shown;
     this.step.hidden = true;
+    this.yiviOther.hidden = true; // a Yivi attempt shows it again when there is a choice
   }
 
   /** Take away the code and the button of an attempt that is over. */
