@@ -111,7 +111,7 @@ async def test_the_desktop_page_shows_a_qr_code_and_moves_on_when_the_wallet_ans
         request = await wallet.fetch(started["authorization_request"])
         await expect(page.locator("#wallet-progress")).to_contain_text("verbonden")
         await expect(page.locator("#wallet-qr")).to_be_hidden()
-        form = request.encrypted({"pid_nl": [wallet.nl_pid(request, pkis.nl)]})
+        form = wallet.nl_pid_form(request, pkis.nl)
         assert await wallet.answer(request, form) == (200, {})
 
         # nobody clicks: the page follows the session and goes on to the lobby
@@ -151,9 +151,7 @@ async def test_a_phone_gets_a_button_and_the_wallets_way_back_finishes_the_step(
 
         # the wallet app: fetches the request, answers, and sends the browser back
         request = await wallet.fetch(link)
-        status, body = await wallet.answer(
-            request, request.encrypted({"pid_nl": [wallet.nl_pid(request, pkis.nl)]})
-        )
+        status, body = await wallet.answer(request, wallet.nl_pid_form(request, pkis.nl))
         assert status == 200
         back = await resident.context.new_page()
         await back.goto(wallet.local(body["redirect_uri"]))
@@ -290,7 +288,7 @@ async def test_after_yivi_the_resident_can_go_back_and_choose_the_wallet(
         await expect(page.locator("#status")).to_have_text("Scan de QR-code met uw wallet-app.")
         await expect(page.get_by_role("button", name=OTHER_APP)).to_be_visible()
         request = await wallet.fetch(started["authorization_request"])
-        form = request.encrypted({"pid_nl": [wallet.nl_pid(request, pkis.nl)]})
+        form = wallet.nl_pid_form(request, pkis.nl)
         assert await wallet.answer(request, form) == (200, {})
 
         await wait_for_phase(resident, "lobby")

@@ -107,7 +107,7 @@ async def test_the_nl_wallet_from_balie_serve_to_video_on_both_sides(
             link = await scan_qr(page)
             assert link.startswith("openid4vp://"), link
             request = await wallet.fetch(link)
-            form = request.encrypted({"pid_nl": [wallet.nl_pid(request, pkis.nl)]})
+            form = wallet.nl_pid_form(request, pkis.nl)
             assert await wallet.answer(request, form) == (200, {})
 
             # nobody clicks: the page follows the session into the waiting room

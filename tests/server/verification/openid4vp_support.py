@@ -174,6 +174,11 @@ class ScriptedWallet:
         issuance = issue(pki, nl_pid_claims(time.time(), **claims), self.holder)
         return present(issuance, DISCLOSE, self.holder, nonce=request.nonce, aud=request.client_id)
 
+    def nl_pid_form(self, request: WalletRequest, pki: Pki) -> dict[str, str]:
+        """The wallet's answer to ``request`` as it posts it: an NL PID issued by ``pki``,
+        encrypted to the request's key."""
+        return request.encrypted({"pid_nl": [self.nl_pid(request, pki)]})
+
     def mdoc_pid(self, request: WalletRequest, pki: Pki, **knobs: Any) -> str:
         """An mdoc PID DeviceResponse over ``request``'s session transcript (cbor2, cwt)."""
         session = transcript(

@@ -117,9 +117,7 @@ async def test_an_nl_pid_admits_the_resident_and_the_specialist_sees_it(
     assert request.claims["response_mode"] == "direct_post.jwt"
     assert await progress(resident, room) == "connected"
     assert (await wallet.refetch(request))[0] == 400  # served once
-    answered = await wallet.answer(
-        request, request.encrypted({"pid_nl": [wallet.nl_pid(request, pkis.nl)]})
-    )
+    answered = await wallet.answer(request, wallet.nl_pid_form(request, pkis.nl))
     assert answered == (200, {})
     assert await progress(resident, room) == "done"
 
@@ -148,9 +146,7 @@ async def test_an_nl_pid_admits_the_resident_and_the_specialist_sees_it(
 
     # consumed once: a second finish is refused, a replayed answer too
     assert (await resident.finish(room))[0] == 409
-    replay = await wallet.answer(
-        request, request.encrypted({"pid_nl": [wallet.nl_pid(request, pkis.nl)]})
-    )
+    replay = await wallet.answer(request, wallet.nl_pid_form(request, pkis.nl))
     assert replay == (400, {"error": "invalid_request", "error_description": "response.state"})
 
     async with server.app[ENGINE].connect() as conn:
@@ -191,9 +187,7 @@ async def test_a_result_claimed_meanwhile_is_refused_and_counted_under_the_walle
     session, not under Yivi's."""
     room = server.issue_room(purpose="bijstand", tenant="demo")
     request = await wallet.fetch((await start(browsers[0], room))["authorization_request"])
-    answered = await wallet.answer(
-        request, request.encrypted({"pid_nl": [wallet.nl_pid(request, pkis.nl)]})
-    )
+    answered = await wallet.answer(request, wallet.nl_pid_form(request, pkis.nl))
     assert answered == (200, {})
     verifications = server.app[GATE].verifications
     claim = verifications.claim
@@ -218,9 +212,7 @@ async def test_same_device_needs_the_response_code_the_wallet_sent_back(
     room = server.issue_room(purpose="bijstand", tenant="demo")
     started = await start(resident, room, "same-device")
     request = await wallet.fetch(started["authorization_request"])
-    status, body = await wallet.answer(
-        request, request.encrypted({"pid_nl": [wallet.nl_pid(request, pkis.nl)]})
-    )
+    status, body = await wallet.answer(request, wallet.nl_pid_form(request, pkis.nl))
     assert status == 200
     back = urlsplit(body["redirect_uri"])
     assert (back.netloc, back.path, back.query) == ("balie.test", "/identiteit/wallet", "")
@@ -337,7 +329,7 @@ async def test_two_nodes_on_postgresql_share_the_transaction(
         stack.push_async_callback(wallet.close)
         room = a.issue_room(purpose="bijstand", tenant="demo")
         request = await wallet.fetch((await start(browser, room))["authorization_request"])
-        form = request.encrypted({"pid_nl": [wallet.nl_pid(request, pkis.nl)]})
+        form = wallet.nl_pid_form(request, pkis.nl)
         wallet.live_url = a.url
         racing = await asyncio.gather(wallet.answer(request, form), wallet.answer(request, form))
         assert sorted(status for status, _ in racing) == [200, 400]
