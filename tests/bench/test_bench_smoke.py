@@ -62,11 +62,12 @@ def test_slots_bench_reports_both_sizes_and_the_ceiling() -> None:
     assert float(result["engine_over_ceiling_100x28"]) > 0
 
 
-def test_bus_bench_reports_the_round_trip_lean_and_raw_pub_sub_and_the_bus(tmp_path: Path) -> None:
+def test_bus_bench_reports_the_round_trip_pub_sub_the_bus_and_a_link(tmp_path: Path) -> None:
     with redis_server(tmp_path) as redis:
         result = run_bench("-m", "bench.bus", "--quick", "--redis", redis.url)
-    for arm in ("ping", "lean", "raw", "bus"):
+    for arm in ("ping", "lean", "raw", "bus", "link"):
         assert float(result[f"{arm}_p50_us"]) > 0
+    assert float(result["link_hop_us"]) == pytest.approx(float(result["link_p50_us"]) / 2, abs=1)
     assert math.isfinite(float(result["added_over_round_trip"]))  # may be < 0 on a noisy run
 
 
