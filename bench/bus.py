@@ -20,8 +20,8 @@ chat-sized payload:
 
 Reports p50 and p99 per arm, the bus's added p50 over ``raw`` and its ratio to one Redis
 round trip (target from issue 11: added p50 at most 1.5× a round trip), and the link's hop
-as a share of that round trip. Medians over
-``--runs``; the machine is shared, so the load average is printed. Run::
+as a share of that round trip. Medians over ``--runs``; the machine is shared, so the load
+average is printed. Run::
 
     .venv/bin/python -m bench.bus [--redis redis://127.0.0.1:6379/0] [--quick]
 
@@ -287,6 +287,7 @@ async def run(url: str, messages: int, runs: int) -> str:
     ratio = added / median50["ping"]
     verdict = "met" if ratio <= TARGET_RATIO else "missed"
     hop = median50["link"] / 2
+    hop_ratio = hop / median50["ping"]
     print(
         f"the bus adds {added:.0f} µs at p50 over raw pub/sub = {ratio:.2f}× one Redis round "
         f"trip (target ≤ {TARGET_RATIO}×: {verdict}); bus/raw p50 "
@@ -294,7 +295,7 @@ async def run(url: str, messages: int, runs: int) -> str:
     )
     print(
         f"a sealed envelope over a link from node to node: {hop:.0f} µs one way (half its "
-        f"p50 there and back) = {hop / median50['ping']:.2f}× one Redis round trip"
+        f"p50 there and back) = {hop_ratio:.2f}× one Redis round trip"
     )
     return (
         f"RESULT ping_p50_us={median50['ping']:.0f} lean_p50_us={median50['lean']:.0f} "
@@ -302,7 +303,7 @@ async def run(url: str, messages: int, runs: int) -> str:
         f"bus_p50_us={median50['bus']:.0f} bus_p99_us={median99['bus']:.0f} "
         f"added_p50_us={added:.0f} added_over_round_trip={ratio:.2f} "
         f"link_p50_us={median50['link']:.0f} link_hop_us={hop:.0f} "
-        f"link_hop_over_round_trip={hop / median50['ping']:.2f}"
+        f"link_hop_over_round_trip={hop_ratio:.2f}"
     )
 
 
