@@ -18,19 +18,23 @@ import logging
 import time
 import weakref
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import Any, Final
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Dialect, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import QueuePool, StaticPool
 
 #: how long an SQLite writer waits for the write lock before giving up (milliseconds)
 SQLITE_BUSY_TIMEOUT_MS: Final = 30_000
 #: the execution option that makes an SQLite transaction ``BEGIN IMMEDIATE``
 _WRITE: Final = "balie_write"
+#: how long :func:`close` waits for connections still in use (a last write finishing)
+IN_USE_WAIT_SECONDS: Final = 5.0
+
+log = logging.getLogger("balie.db")
 
 
 def create_engine(
@@ -67,15 +71,16 @@ def create_engine(
                 "server_settings": {"statement_timeout": str(int(timeout * 1000))},
             },
         )
-        event.listen(engine.sync_engine, "do_connect", _connect_or_operational_error)
+        event.listen(engine.sync_engine, "do_connect", _connect)
         return engine
     raise ValueError(f"unsupported database {parsed.drivername!r}: use sqlite or postgresql")
 
 
-def _connect_or_operational_error(
+def _connect(
     dialect: Dialect, _record: Any, cargs: tuple[Any, ...], cparams: dict[str, Any]
 ) -> Any:
-    """Open a driver connection; a server that cannot be reached is an ``OperationalError``.
+    """Open a driver connection, unless the engine was closed (:func:`close`); a server that
+    cannot be reached is an ``OperationalError``.
 
     asyncpg's connect raises the socket's own errors: a refused port is a
     ``ConnectionError``, but a name that does not resolve (a container's name while it
@@ -85,6 +90,8 @@ def _connect_or_operational_error(
     (``sqlalchemy.exc.OperationalError``, a 503), never a 500 with a traceback.
     """
     dbapi = dialect.loaded_dbapi
+    if dialect in _closed:
+        raise dbapi.OperationalError("the database is closed: this node is stopping")
     try:
         return dbapi.connect(*cargs, **cparams)
     except OSError as error:  # TimeoutError, refused, unresolvable, unreachable
@@ -92,6 +99,46 @@ def _connect_or_operational_error(
         raise dbapi.OperationalError(
             f"the database cannot be reached ({type(error).__name__})", error
         ) from error
+
+
+#: the dialects (one per engine) of engines that :func:`close` closed
+_closed: weakref.WeakSet[Dialect] = weakref.WeakSet()
+
+
+async def close(engine: AsyncEngine, *, wait: float = IN_USE_WAIT_SECONDS) -> None:
+    """Close ``engine`` for good: refuse new connections, let those in use come back (for up
+    to ``wait`` seconds), then close them all.
+
+    ``AsyncEngine.dispose`` alone closes only the idle connections. One in use at that
+    moment goes back to a pool that nothing closes any more, and one asked for afterwards
+    opens a new pool; both are left to the garbage collector, which cannot close an async
+    driver's connection: aiosqlite warns that it was never closed, in whatever runs next.
+    """
+    _closed.add(engine.sync_engine.dialect)
+    pool = engine.pool
+    if isinstance(pool, QueuePool):  # a StaticPool (in memory) has its one connection only
+        with suppress(TimeoutError):
+            async with asyncio.timeout(wait):
+                await _all_back(pool)
+        if pool.checkedout():
+            log.warning("closing the database with %d connections in use", pool.checkedout())
+    await engine.dispose()
+
+
+async def _all_back(pool: QueuePool) -> None:
+    returned = asyncio.Event()
+
+    def checked_in(*_args: Any) -> None:
+        # the pool counts the connection back right after this event, before anything awaits
+        returned.set()
+
+    event.listen(pool, "checkin", checked_in)
+    try:
+        while pool.checkedout():
+            returned.clear()
+            await returned.wait()
+    finally:
+        event.remove(pool, "checkin", checked_in)
 
 
 def writer(engine: AsyncEngine) -> AsyncEngine:
@@ -151,6 +198,7 @@ def _sqlite_engine(url: URL) -> AsyncEngine:
         connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
         **options,
     )
+    event.listen(engine.sync_engine, "do_connect", _connect)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -13,7 +13,7 @@ from server.core.appkeys import CONFIG
 from server.core.health import add_readiness_check
 from server.db.appkeys import ENGINE
 from server.db.demo import seed_demo
-from server.db.engine import create_engine
+from server.db.engine import close, create_engine
 from server.db.migrate import migrate
 from server.db.sole_node import migration_turn, sole_node
 
@@ -51,4 +51,4 @@ async def database_context(app: web.Application) -> AsyncIterator[None]:
             app[ENGINE] = engine
             yield
     finally:
-        await engine.dispose()
+        await close(engine)
