@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import AsyncIterator, Generator, Iterator
 from pathlib import Path
 
@@ -26,6 +27,19 @@ def pytest_runtest_makereport(
     if IN_CI and report.skipped:
         report.outcome = "failed"
         report.longrepr = f"skipped in CI, which must run every test: {report.longrepr}"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # schemathesis names each operation's test "test_...[GET /path]", but on pytest 9 gives
+    # them all one node id; pytest-xdist, which hands tests to its workers by node id, would
+    # run one operation of tests/server/test_openapi.py and skip the rest without a word
+    for item in items:
+        label = getattr(item, "operation_label", None)
+        if label is not None and item._id.params is None:
+            item._id = item._id.with_params(label)
+    twice = sorted(nodeid for nodeid, n in Counter(i.nodeid for i in items).items() if n > 1)
+    if twice:
+        raise pytest.UsageError(f"tests that share a node id, which pytest-xdist drops: {twice}")
 
 
 @pytest.fixture(scope="module")
