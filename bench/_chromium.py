@@ -152,6 +152,27 @@ async def _open(browser: Browser, url: str) -> Page:
     return page
 
 
+async def _first_frame(page: Page, who: str) -> float:
+    """When ``page`` showed its first remote frame; past the deadline, an error that says
+    where the page stood (its phase, its peer connections), to tell a call that did not
+    connect from a step the bench missed."""
+    try:
+        return float(await asyncio.wait_for(page.evaluate("() => window.__bench.done"), DEADLINE_S))
+    except TimeoutError:
+        where = await page.evaluate(_WHERE)
+        raise RuntimeError(
+            f"no remote frame on the {who}'s page within {DEADLINE_S:g} s: {where}"
+        ) from None
+
+
+#: the call page's phase and each peer connection's states (no names: bench rooms have none)
+_WHERE: Final = """() => JSON.stringify({
+  phase: window.balie && window.balie.state.phase,
+  peers: window.balie ? [...window.balie.pcs.values()].map(
+    (pc) => `${pc.signalingState}/${pc.iceConnectionState}/${pc.connectionState}`) : null,
+})"""
+
+
 async def browser_run(browser: Browser, server: Server) -> BrowserRun:
     specialist_url, resident_url = await room_urls(server)
     specialist = await _open(browser, specialist_url)
@@ -164,12 +185,8 @@ async def browser_run(browser: Browser, server: Server) -> BrowserRun:
         resident = await _open(browser, resident_url)
         await resident.evaluate(_WATCH_FRAMES)
         joined = float(await resident.evaluate(_PRESS_JOIN))
-        seen = float(
-            await asyncio.wait_for(resident.evaluate("() => window.__bench.done"), DEADLINE_S)
-        )
-        other = float(
-            await asyncio.wait_for(specialist.evaluate("() => window.__bench.done"), DEADLINE_S)
-        )
+        seen = await _first_frame(resident, "resident")
+        other = await _first_frame(specialist, "specialist")
         source = str(await resident.evaluate("() => window.__bench.source"))
         return BrowserRun(seen - joined, max(seen, other) - joined, source)
     finally:
