@@ -53,27 +53,33 @@ def create_engine(
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
-        return _sqlite_engine(parsed)
-    if backend == "postgresql":
-        if parsed.get_driver_name() != "asyncpg":
-            raise ValueError(f"PostgreSQL needs the asyncpg driver: {parsed.drivername!r}")
-        engine = create_async_engine(
-            parsed,
-            hide_parameters=True,
-            # A node may outlive a database fail-over; check pooled connections first.
-            pool_pre_ping=True,
-            pool_size=pool_size,
-            max_overflow=max_overflow,
-            pool_timeout=timeout,
-            connect_args={
-                "timeout": timeout,
-                "command_timeout": timeout,
-                "server_settings": {"statement_timeout": str(int(timeout * 1000))},
-            },
-        )
-        event.listen(engine.sync_engine, "do_connect", _connect)
-        return engine
-    raise ValueError(f"unsupported database {parsed.drivername!r}: use sqlite or postgresql")
+        engine = _sqlite_engine(parsed)
+    elif backend == "postgresql":
+        engine = _postgresql_engine(parsed, pool_size, max_overflow, timeout)
+    else:
+        raise ValueError(f"unsupported database {parsed.drivername!r}: use sqlite or postgresql")
+    # every connection of either backend opens here: refused once closed, errors made alike
+    event.listen(engine.sync_engine, "do_connect", _connect)
+    return engine
+
+
+def _postgresql_engine(url: URL, pool_size: int, max_overflow: int, timeout: float) -> AsyncEngine:
+    if url.get_driver_name() != "asyncpg":
+        raise ValueError(f"PostgreSQL needs the asyncpg driver: {url.drivername!r}")
+    return create_async_engine(
+        url,
+        hide_parameters=True,
+        # A node may outlive a database fail-over; check pooled connections first.
+        pool_pre_ping=True,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_timeout=timeout,
+        connect_args={
+            "timeout": timeout,
+            "command_timeout": timeout,
+            "server_settings": {"statement_timeout": str(int(timeout * 1000))},
+        },
+    )
 
 
 def _connect(
@@ -198,7 +204,6 @@ def _sqlite_engine(url: URL) -> AsyncEngine:
         connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
         **options,
     )
-    event.listen(engine.sync_engine, "do_connect", _connect)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
