@@ -42,9 +42,12 @@ class RedisSample:
     rtt_c_ms: float  # redis-benchmark PING p50
     #: redis-py PUBLISH until a redis-py subscriber has it, one at a time, p50: the floor
     pubsub_p50_ms: float
-    #: what the cross-node arm sent Redis per relayed message (one PUBLISH each): bytes, SETs
-    in_bytes_per_publish: float = 0.0
-    sets_per_publish: float = 0.0
+    #: what the cross-node arm sent Redis per message it relayed in its window: bytes,
+    #: PUBLISHes (1 through Redis alone, about 0 over links), SETs. The counts span the whole
+    #: sample, joins and warm-up included, so they overstate a message's share somewhat.
+    in_bytes_per_msg: float = 0.0
+    publishes_per_msg: float = 0.0
+    sets_per_msg: float = 0.0
 
 
 def mean_message_bytes() -> int:
@@ -127,7 +130,7 @@ async def _pubsub_p50_ms(url: str) -> float:
 async def redis_sample(
     cluster: Cluster,
     pairs: int,
-    counted: tuple[int, int, int],
+    counted: tuple[int, int, int, int],
     *,
     pin: list[str],
     requests_per_client: int,
@@ -135,7 +138,8 @@ async def redis_sample(
     """PUBLISH at the workload's mean message size, one client per socket, to a channel with a
     subscriber (redis-cli, as each node subscribes once); then one round trip, both ways, and
     one message through pub/sub from redis-py to redis-py.
-    ``counted``: Redis's input bytes, PUBLISH and SET calls during the cross-node sample;
+    ``counted``: Redis's input bytes, PUBLISH and SET calls during the cross-node sample, and
+    the messages it relayed in its window;
     ``pin``: the command prefix that pins a process to the load generators' cores;
     ``requests_per_client``: PUBLISH and PING requests per redis-benchmark client."""
     port = cluster.redis.port
@@ -171,8 +175,9 @@ async def redis_sample(
         rtt_ms=await _python_rtt_ms(cluster.redis_url),
         rtt_c_ms=float(ping["p50_latency_ms"]),
         pubsub_p50_ms=await asyncio.wait_for(_pubsub_p50_ms(cluster.redis_url), _PUBSUB_TIMEOUT_S),
-        in_bytes_per_publish=counted[0] / max(1, counted[1]),
-        sets_per_publish=counted[2] / max(1, counted[1]),
+        in_bytes_per_msg=counted[0] / max(1, counted[3]),
+        publishes_per_msg=counted[1] / max(1, counted[3]),
+        sets_per_msg=counted[2] / max(1, counted[3]),
     )
 
 

@@ -419,9 +419,11 @@ class Cluster:
         asyncio.run(self.drop_database())
 
 
-def start_cluster(pin: list[str], compress: bool, workdir: Path) -> Cluster:
+def start_cluster(pin: list[str], compress: bool, workdir: Path, *, links: bool = True) -> Cluster:
     """Redis, a fresh PostgreSQL database and two Balie nodes sharing them (and one data
-    directory, so one set of key files), the nodes started one after the other."""
+    directory, so one set of key files), the nodes started one after the other; with
+    ``links``, frames between the nodes go over links (server/call/node_link.py), as
+    docker/compose.yaml deploys them, instead of through Redis."""
     url, drop = asyncio.run(postgres_database())
     started: list[Server] = []
     try:
@@ -433,6 +435,8 @@ def start_cluster(pin: list[str], compress: bool, workdir: Path) -> Cluster:
             "BALIE_DATABASE_URL": url,
             "BALIE_DEMO_DATA": "0",
         }
+        if links:
+            env["BALIE_LINK_LISTEN"] = f"{HOST}:0"
         data = Path(tempfile.mkdtemp(prefix="balie-cluster-", dir=workdir))
         for node in ("node1", "node2"):
             started.append(

@@ -21,7 +21,9 @@ The cross-node arm (``cross``; left out with ``--no-cross``) is Balie on two nod
 private ``redis-server`` and a fresh PostgreSQL database (``BALIE_BENCH_POSTGRES``, default
 postgres@127.0.0.1:5432, trust auth), the Balie messages again: each pair's specialist joins
 on the first node (the room's home), its resident on the second, so every message crosses
-Redis once (server/call/hub.py, server/call/redis_bus.py). Its server CPU is both nodes' and
+from one node to the other once (server/call/hub.py, server/call/redis_bus.py): over the
+link between them (server/call/node_link.py, ``BALIE_LINK_LISTEN``), or through Redis with
+``--no-links``. Its server CPU is both nodes' and
 Redis's together, on the one server core. Beside it, in the same run and on the same Redis
 (bench/_redis_alone.py):
 
@@ -140,6 +142,9 @@ class Config:
     #: the paced cross-node arm's offered load in msg/s (one node and two at the smallest N);
     #: low enough that nothing queues, so the difference is the hop and not a longer queue
     cross_rate: float = 500.0
+    #: the nodes of the cross-node arm send each other frames over links (False: through
+    #: Redis only, as without BALIE_LINK_LISTEN)
+    links: bool = True
 
 
 @dataclass
@@ -426,7 +431,7 @@ def start_servers(cfg: Config, workdir: Path) -> dict[str, Arm]:
             )
             started[BEFORE] = NamedArm(BEFORE, other)
         if cfg.cross:
-            started[CROSS] = _servers.start_cluster(pin, cfg.compress, workdir)
+            started[CROSS] = _servers.start_cluster(pin, cfg.compress, workdir, links=cfg.links)
     except BaseException:
         for server in started.values():
             server.stop()
@@ -557,14 +562,15 @@ async def run_all(
         for run in range(cfg.runs):
             # Rotate the order so slow drift of a shared machine does not favour one server.
             rotated = order[run % len(order) :] + order[: run % len(order)]
-            counted = (0, 0, 0)
+            counted = (0, 0, 0, 0)
             for name in rotated:
                 tag = f"r{run}n{pairs}{name[:2]}"
                 before = cluster.redis_counters() if cluster and name == CROSS else None
                 samples.append(await quiet_sample(servers[name], pairs, cfg, tag, workdir, run))
                 if cluster is not None and before is not None:
                     after = cluster.redis_counters()
-                    counted = (after[0] - before[0], after[1] - before[1], after[2] - before[2])
+                    read, published, sets = (a - b for a, b in zip(after, before, strict=True))
+                    counted = (read, published, sets, samples[-1].delivered)
             if cluster is not None:
                 await wait_for_quiet(cfg.quiet_wait_s)
                 r = await redis_sample(
@@ -581,8 +587,9 @@ async def run_all(
                     f"{r.publish_p50_ms:6.3f} ms  p99 {r.publish_p99_ms:6.3f} ms  PING p50 "
                     f"redis-py {r.rtt_ms:.3f} ms, redis-benchmark {r.rtt_c_ms:.3f} ms; "
                     f"redis-py pub/sub p50 {r.pubsub_p50_ms:.3f} ms; the "
-                    f"cross-node arm sent Redis {r.in_bytes_per_publish:,.0f} B and "
-                    f"{r.sets_per_publish:.2f} SET per relayed message",
+                    f"cross-node arm sent Redis {r.in_bytes_per_msg:,.0f} B, "
+                    f"{r.publishes_per_msg:.2f} PUBLISH and {r.sets_per_msg:.2f} SET per relayed "
+                    "message",
                     flush=True,
                 )
     fixed: list[Sample] = []
@@ -706,6 +713,8 @@ def report(
     result += _cross_headline(cfg, table, redis)
     result += _paced_cross_report(cfg, paced or [], redis)
     result.append(f"compress={int(cfg.compress)}")
+    if cfg.cross:
+        result.append(f"links={int(cfg.links)}")
     return "RESULT " + " ".join(result)
 
 
@@ -840,15 +849,17 @@ def _cross_report(
             f"Balie relays {cross.msgs_per_s / redis.publish_per_s:.1%} of it"
         )
         print(
-            f"per relayed message the nodes sent Redis {redis.in_bytes_per_publish:,.0f} B "
-            f"({redis.in_bytes_per_publish / mean_message_bytes():,.0f}x the mean message) "
-            f"in 1 PUBLISH and {redis.sets_per_publish:.2f} SET (the home writing the room down)"
+            f"per relayed message the nodes sent Redis {redis.in_bytes_per_msg:,.0f} B "
+            f"({redis.in_bytes_per_msg / mean_message_bytes():,.1f}x the mean message) in "
+            f"{redis.publishes_per_msg:.2f} PUBLISH and {redis.sets_per_msg:.2f} SET (the home "
+            "writing the room down; counted over the whole sample, joins and warm-up included)"
         )
         result += [
             f"redis_publish_per_s_{pairs}={redis.publish_per_s:.0f}",
             f"redis_publish_p50_ms_{pairs}={redis.publish_p50_ms:.3f}",
-            f"redis_in_bytes_per_msg_{pairs}={redis.in_bytes_per_publish:.0f}",
-            f"redis_sets_per_msg_{pairs}={redis.sets_per_publish:.2f}",
+            f"redis_in_bytes_per_msg_{pairs}={redis.in_bytes_per_msg:.0f}",
+            f"redis_publishes_per_msg_{pairs}={redis.publishes_per_msg:.2f}",
+            f"redis_sets_per_msg_{pairs}={redis.sets_per_msg:.2f}",
         ]
     return result
 
@@ -935,6 +946,12 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
         "smallest N (default 500, where nothing queues)",
     )
     parser.add_argument(
+        "--no-links",
+        action="store_true",
+        help="the cross-node arms' nodes send each other frames through Redis only, not over "
+        "links (BALIE_LINK_LISTEN unset)",
+    )
+    parser.add_argument(
         "--balie-before",
         metavar="CHECKOUT",
         default=None,
@@ -984,13 +1001,15 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
         fixed_rate=args.fixed_rate,
         before=str(Path(args.balie_before).resolve()) if args.balie_before else None,
         cross_rate=args.cross_rate,
+        links=not args.no_links,
     )
 
 
 def _header(cfg: Config) -> None:
     nodes = "one node"
     if cfg.cross:
-        nodes += f" and two (cross-node arm; paced at {cfg.cross_rate:,.0f} msg/s)"
+        path = "over links" if cfg.links else "through Redis only"
+        nodes += f" and two (cross-node arm, {path}; paced at {cfg.cross_rate:,.0f} msg/s)"
     _servers.preamble(f"Balie signalling relay benchmark, {nodes}")
     pins = _servers.pinning(cfg.pin, _server_core(), _loadgen_cores(), "load generators")
     print(

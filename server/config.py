@@ -31,6 +31,9 @@ DEFAULT_DATA_DIR: Final = "var"
 DEFAULT_NODE_MODULES: Final = Path(__file__).resolve().parent.parent / "node_modules"
 _UID_DOMAIN: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]{0,99}")
 _PREFIX: Final = re.compile(r"[A-Za-z0-9_.:-]{1,32}")
+#: a host name, an IPv4 address or a bracketed IPv6 one
+_HOST: Final = re.compile(r"[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\]")
+_LINK_LISTEN: Final = re.compile(r"(?:[A-Za-z0-9.-]{0,253}|\[[0-9A-Fa-f:.]{2,45}\]):[0-9]{1,5}")
 
 
 class ConfigError(ValueError):
@@ -131,6 +134,20 @@ class ClusterSettings:
     prefix: str = "balie:"
     #: ``kid:base64key,...``, the first seals: every node must have the same ring
     bus_keys: str = ""
+    #: ``host:port`` to listen on for links from the other nodes (server/call/node_link.py);
+    #: empty: none, everything between nodes goes through Redis
+    link_listen: str = ""
+    #: the host the other nodes reach this one's links at; empty: the listening host, or
+    #: the address this machine's host name resolves to if that is every interface
+    link_advertise: str = ""
+
+    @property
+    def link(self) -> tuple[str, int] | None:
+        """Where links are listened for (host, port; port 0: any free one), or None."""
+        if not self.link_listen:
+            return None
+        host, _, port = self.link_listen.rpartition(":")
+        return host.strip("[]"), int(port)
 
 
 @dataclass(frozen=True, slots=True)
@@ -443,6 +460,8 @@ class Config:
                 redis_url=read.text("BALIE_REDIS_URL", ""),
                 prefix=read.text("BALIE_REDIS_PREFIX", "balie:"),
                 bus_keys=read.text("BALIE_BUS_KEYS", ""),
+                link_listen=read.text("BALIE_LINK_LISTEN", ""),
+                link_advertise=read.text("BALIE_LINK_ADVERTISE", ""),
             ),
             identity=IdentitySettings(
                 demo_mode=read.flag("BALIE_DEMO_MODE", not production),
@@ -614,7 +633,15 @@ class Config:
     def _validate_cluster(self) -> None:
         cluster = self.cluster
         if not cluster.redis_url:
+            if cluster.link_listen:
+                raise ConfigError("BALIE_LINK_LISTEN needs BALIE_REDIS_URL: links join nodes")
             return
+        if cluster.link_listen and not _LINK_LISTEN.fullmatch(cluster.link_listen):
+            raise ConfigError("BALIE_LINK_LISTEN must be host:port (port 0: any free port)")
+        if cluster.link and cluster.link[1] > 65535:
+            raise ConfigError("BALIE_LINK_LISTEN: a port is at most 65535")
+        if cluster.link_advertise and not _HOST.fullmatch(cluster.link_advertise):
+            raise ConfigError("BALIE_LINK_ADVERTISE must be a host name or address, no port")
         if not cluster.redis_url.startswith(("redis://", "rediss://")):
             raise ConfigError("BALIE_REDIS_URL must start with redis:// or rediss:// (TLS)")
         if not _PREFIX.fullmatch(cluster.prefix):

@@ -38,7 +38,9 @@ class Subscription(Protocol):
 
 
 class MessageBus(Protocol):
-    async def publish(self, channel: str, envelope: Envelope) -> None: ...
+    async def publish(self, channel: str, envelope: Envelope, *, node: str | None = None) -> None:
+        """``node``: the node that listens on ``channel``, if the caller knows it (a bus
+        between nodes may send straight there)."""
 
     async def subscribe(self, channel: str, deliver: Deliver) -> Subscription: ...
 
@@ -51,7 +53,7 @@ class InProcessBus:
     def __init__(self) -> None:
         self._subscribers: dict[str, list[Deliver]] = {}
 
-    async def publish(self, channel: str, envelope: Envelope) -> None:
+    async def publish(self, channel: str, envelope: Envelope, *, node: str | None = None) -> None:
         delivers = self._subscribers.get(channel)
         if delivers:
             for deliver in delivers[:]:  # a copy: a delivery may (un)subscribe

@@ -126,7 +126,19 @@ class RedisHomes:
     async def forward(self, room_id: str, command: bytes) -> bool:
         """Send a command to the room's home; False if no node listens for the room."""
         channel = "room." + _digest(room_id)
-        return await self._bus.publish_counted(channel, Envelope(frame=command)) > 0
+        node = None
+        if self._bus.links is not None and not self._bus.routed(channel):
+            node = await self._holder(room_id)  # once; the bus remembers where it heard
+        return await self._bus.publish_counted(channel, Envelope(frame=command), node=node) > 0
+
+    async def _holder(self, room_id: str) -> str | None:
+        """The node holding the room's lease, if any; None also while Redis is away (the
+        publish that follows says so)."""
+        try:
+            holder = await self._redis.get(self._lease(room_id))
+        except (*_DOWN, RedisError):
+            return None
+        return holder.decode() if isinstance(holder, bytes) else None
 
     async def claim(self, room_id: str, on_command: Deliver) -> bool:
         """Become the room's home if it has none; listening first, so no command that

@@ -659,7 +659,7 @@ class Hub:
     async def _publish(self, remote: list[tuple[Route, Envelope]]) -> None:
         """Send envelopes over the bus to the nodes that hold their sockets."""
         for route, envelope in remote:
-            await self.bus.publish(socket_channel(route.conn), envelope)
+            await self.bus.publish(socket_channel(route.conn), envelope, node=route.node)
 
     # -- time and stopping ------------------------------------------------------------------
 

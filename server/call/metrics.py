@@ -35,6 +35,7 @@ from signaling.room import Seat
 
 if TYPE_CHECKING:
     from server.call.hub import Hub
+    from server.call.node_link import NodeLinks
 
 #: what the hub counts by type: the relayed messages, and the specialist's decisions
 _RELAYED: Final[dict[type, str]] = {
@@ -190,6 +191,25 @@ class HubCollector(Collector):
         for name, count in self._stats.decisions.items():
             decisions.add_metric((name,), count)
         yield decisions
+
+
+class LinkCollector(Collector):
+    """The links between this node and the others (server/call/node_link.py)."""
+
+    def __init__(self, links: NodeLinks) -> None:
+        self._links = links
+
+    def collect(self) -> Iterator[Metric]:
+        yield GaugeMetricFamily(
+            "balie_node_links",
+            "Links open from this node to other nodes",
+            value=self._links.open_links,
+        )
+        yield CounterMetricFamily(
+            "balie_link_frames",
+            "Frames this node sent another over a link instead of through Redis",
+            value=self._links.sent,
+        )
 
 
 def register_metrics(metrics: Metrics, hub: Hub) -> None:

@@ -1,3 +1,5 @@
+# Longer than 500 lines: one ordered pipeline, its reader and what links bring in share the
+# numbering, the gap check and the subscriptions; split, each half would reach into the other.
 """The message bus between nodes, on Redis pub/sub (signaling.bus.MessageBus).
 
 One Redis channel per bus channel (a socket session's digest, a room's), under a key prefix
@@ -18,6 +20,10 @@ the channels concerned, so their sockets resync. While Redis is
 down, publishing drops with one warning and subscribing waits for the reconnect; nothing
 raises into the caller.
 
+With links (``server/call/node_link.py``), an envelope whose node is known (a socket's, a
+room home's) goes straight there instead, numbered and sealed the same way; Redis carries
+the rest, and everything while a link is not open.
+
 Beside pub/sub the bus keeps the few values a cluster shares (a room's state, written by its
 home: ``server/call/homes.py``), sealed the same way and written through the same pipeline, so
 a value and the envelopes published after it reach Redis in that order.
@@ -26,6 +32,7 @@ a value and the envelopes published after it reach Redis in that order.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import secrets
@@ -39,6 +46,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from server.call.node_link import NodeLinks
 from signaling.bus import Deliver, Envelope
 from signaling.bus_wire import GapCheck, Numbering, Sealer
 from signaling.errors import BusUnavailable, BusWireError
@@ -68,6 +76,9 @@ SHUTDOWN_WAIT: Final = 5.0
 QUIESCE_WAIT: Final = 2.0
 #: envelopes waiting for Redis above which a publisher waits for them to be sent
 HIGH_WATER: Final = 1_000
+
+#: how many channels' nodes the bus remembers for counted publishes (:meth:`publish_counted`)
+ROUTES_KEPT: Final = 10_000
 
 #: one command waiting for the pipeline: (command, key or channel, sealed value, expiry in ms)
 _Item = tuple[str, str, bytes, int]
@@ -116,6 +127,12 @@ class RedisBus:
         self._was_connected = False
         #: closed: pipelines made from now on are dropped instead of connecting again
         self._closed = False
+        #: links to the other nodes, if this node makes them (:meth:`use_links`)
+        self.links: NodeLinks | None = None
+        #: channels being quiesced: a link says nobody listens there any more
+        self._quiet: set[str] = set()
+        #: the node a counted publish last reached over a link, per channel
+        self._routes: dict[str, str] = {}
 
     @classmethod
     def from_url(
@@ -129,16 +146,35 @@ class RedisBus:
         """``redis://`` or ``rediss://`` (TLS), with ``user:password@`` for an ACL user."""
         return cls(Redis.from_url(url), keys, prefix=prefix, on_missed=on_missed)
 
+    def use_links(self, listen: tuple[str, int], advertise: str = "") -> NodeLinks:
+        """Send to the other nodes over links where it can (before :meth:`start`)."""
+        self.links = NodeLinks(
+            node=self.node,
+            sealer=self._sealer,
+            redis=self._redis,
+            prefix=self._prefix,
+            listen=listen,
+            advertise=advertise,
+            receiver=self,
+            ready=self.barrier,
+        )
+        return self.links
+
     async def start(self) -> None:
         """Connect and start reading; returns once subscribed (or keeps trying meanwhile)."""
         self._reader = asyncio.create_task(self._read_forever(), name="bus-reader")
         await self._connected.wait()
+        if self.links is not None:
+            await self.links.start()
 
     # --- MessageBus ------------------------------------------------------------------------
 
-    async def publish(self, channel: str, envelope: Envelope) -> None:
+    async def publish(self, channel: str, envelope: Envelope, *, node: str | None = None) -> None:
+        """Publish; over the link to ``node`` (the one that listens there) if one is open."""
         name = self._prefix + channel
         sealed = self._sealer.seal(name, self.node, self._numbering.next(name), envelope)
+        if node is not None and self.links is not None and self.links.send(node, name, sealed):
+            return
         batch, _ = self._queue("publish", name, sealed, 0)
         if self._unsent + len(self._outbox) > HIGH_WATER:
             await asyncio.shield(batch)
@@ -155,12 +191,28 @@ class RedisBus:
             loop.call_soon(self._flush_soon)
         return self._batch, len(self._outbox) - 1
 
-    async def publish_counted(self, channel: str, envelope: Envelope) -> int:
+    async def publish_counted(
+        self, channel: str, envelope: Envelope, *, node: str | None = None
+    ) -> int:
         """Publish, in order with everything else this node publishes, and say how many
         subscribers got it (0: no node listens there). Raises :class:`BusUnavailable` while
-        Redis is down."""
+        Redis is down.
+
+        With links, over the link to ``node`` (or to the node that heard the last one on
+        this channel) if one is open and someone listens there; otherwise through Redis, the
+        same sealed envelope, so a node that got it both ways drops the second."""
         name = self._prefix + channel
         sealed = self._sealer.seal(name, self.node, self._numbering.next(name), envelope)
+        if self.links is not None:
+            node = node or self._routes.get(name)
+            if node is not None and node != self.node:
+                heard = await self.links.ask(node, name, sealed)
+                if heard == 0:
+                    self._routes.pop(name, None)  # it moved: Redis finds where
+                else:
+                    self._remember(name, node)  # heard, or asked again once a link is open
+                    if heard:
+                        return heard
         batch, index = self._queue("publish", name, sealed, 0)
         replies = await asyncio.shield(batch)
         if replies is None:
@@ -169,6 +221,15 @@ class RedisBus:
         if not isinstance(reply, int):  # an error Redis answered for this command alone
             raise BusUnavailable(type(reply).__name__)
         return reply
+
+    def routed(self, channel: str) -> bool:
+        """Whether a counted publish on ``channel`` knows which node to ask first."""
+        return self._prefix + channel in self._routes
+
+    def _remember(self, name: str, node: str) -> None:
+        if name not in self._routes and len(self._routes) >= ROUTES_KEPT:
+            del self._routes[next(iter(self._routes))]  # the oldest
+        self._routes[name] = node
 
     # --- shared values ---------------------------------------------------------------------
 
@@ -214,6 +275,8 @@ class RedisBus:
         name = self._prefix + channel
         delivers = self._delivers.setdefault(name, [])
         delivers.append(deliver)
+        if len(delivers) == 1:
+            self._quiet.discard(name)
         if len(delivers) == 1 and self._pubsub is not None and self._connected.is_set():
             try:
                 await self._pubsub.subscribe(name)
@@ -230,8 +293,15 @@ class RedisBus:
         Without this, envelopes published between the local cancel and Redis taking the
         unsubscribe in would be counted as heard (:meth:`publish_counted`) and dropped."""
         name = self._prefix + channel
+        if name not in self._delivers:
+            return
+        self._quiet.add(name)
+        if self.links is not None:  # what links brought in before is taken in first
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(QUIESCE_WAIT):
+                    await self.links.drained()
         pubsub = self._pubsub
-        if pubsub is None or not self._connected.is_set() or name not in self._delivers:
+        if pubsub is None or not self._connected.is_set():
             return
         try:
             await pubsub.unsubscribe(name)
@@ -256,6 +326,8 @@ class RedisBus:
         # exiting
         try:
             async with asyncio.timeout(SHUTDOWN_WAIT):
+                if self.links is not None:
+                    await self.links.close()
                 if self._reader is not None:
                     self._reader.cancel()
                     await asyncio.gather(self._reader, return_exceptions=True)
@@ -356,6 +428,7 @@ class RedisBus:
         if delivers:
             return
         del self._delivers[name]
+        self._quiet.discard(name)
         self._gaps.forget(name)
         # the numbering of what this node publishes there stays: a node
         # that stops listening on a room's channel (a claim that failed, a home given up) may
@@ -424,26 +497,36 @@ class RedisBus:
             message = await self._pubsub.get_message(timeout=None)
             if message is None or message.get("type") != "message":
                 continue
-            name = message["channel"].decode()
-            delivers = self._delivers.get(name)
-            if not delivers:
-                continue
-            try:
-                delivery = self._sealer.open(name, message["data"])
-            except BusWireError as error:
-                self.dropped += 1
-                log.warning("bus: dropped an envelope on a channel: %s", error.message)
-                continue
-            fresh, missed = self._gaps.see(name, delivery)
-            if missed:
-                log.warning("bus: envelopes missing on a channel; it resyncs")
-                await self._on_missed(name.removeprefix(self._prefix))
-            if fresh:
-                for deliver in delivers[:]:  # a copy: a delivery may (un)subscribe
-                    try:
-                        await deliver(delivery.envelope)
-                    except Exception:  # one socket's trouble must not stop the reader
-                        log.exception("bus: a delivery failed")
+            await self.take(message["channel"].decode(), message["data"])
+
+    # --- what links bring in (server/call/node_link.py) ------------------------------------
+
+    def listening(self, name: str) -> bool:
+        """Someone listens on ``name`` here, and it is not being quiesced."""
+        return name in self._delivers and name not in self._quiet
+
+    async def take(self, name: str, data: bytes) -> None:
+        """One sealed envelope on ``name``, from Redis or a link: open it, check its number,
+        deliver it."""
+        delivers = self._delivers.get(name)
+        if not delivers:
+            return
+        try:
+            delivery = self._sealer.open(name, data)
+        except BusWireError as error:
+            self.dropped += 1
+            log.warning("bus: dropped an envelope on a channel: %s", error.message)
+            return
+        fresh, missed = self._gaps.see(name, delivery)
+        if missed:
+            log.warning("bus: envelopes missing on a channel; it resyncs")
+            await self._on_missed(name.removeprefix(self._prefix))
+        if fresh:
+            for deliver in delivers[:]:  # a copy: a delivery may (un)subscribe
+                try:
+                    await deliver(delivery.envelope)
+                except Exception:  # one socket's trouble must not stop the reader
+                    log.exception("bus: a delivery failed")
 
 
 class _RedisSubscription:

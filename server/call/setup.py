@@ -21,7 +21,7 @@ from server.call.connection import FLUSH_BEFORE_CLOSE
 from server.call.endpoint import websocket_handler
 from server.call.homes import RedisHomes
 from server.call.hub import Hub, HubHooks
-from server.call.metrics import register_metrics
+from server.call.metrics import LinkCollector, register_metrics
 from server.call.pages import call_page, ice_servers
 from server.call.redis_bus import RedisBus
 from server.config import ConfigError
@@ -51,6 +51,9 @@ def setup(app: web.Application, hooks: HubHooks, *, bus: MessageBus | None = Non
             prefix=config.cluster.prefix,
             on_missed=lambda channel: app[HUB].resync(channel),
         )
+        if config.cluster.link is not None:
+            links = redis_bus.use_links(config.cluster.link, config.cluster.link_advertise)
+            app[METRICS].register(LinkCollector(links))
         homes, bus = RedisHomes(redis_bus), redis_bus
         app.cleanup_ctx.append(_connected(redis_bus))
         add_readiness_check(app, "redis", _answers(redis_bus))
@@ -121,6 +124,9 @@ def _connected(bus: RedisBus) -> Callable[[web.Application], AsyncIterator[None]
             raise ConfigError(
                 f"BALIE_REDIS_URL: no answer from Redis within {REDIS_START_SECONDS} s"
             ) from None
+        except OSError as error:  # only the link's listener binds here
+            await bus.close()
+            raise ConfigError(f"BALIE_LINK_LISTEN: cannot listen there: {error}") from None
         yield
 
     return context

@@ -326,6 +326,8 @@ class Deployment:
             "BALIE_IRMA_RESULT_KEY_FILE": "/run/secrets/irma-jwt.pem",
             "BALIE_ROOM_KEYS_FILE": f"{KEYS_MOUNT}/room-keys.json",
             "BALIE_LINK_KEYS_FILE": f"{KEYS_MOUNT}/link-keys.json",
+            # on the host's network, so on a free loopback port each
+            "BALIE_LINK_LISTEN": f"{WEB_HOST}:0",
         }
 
     def mounts(self, *names: str) -> list[str]:

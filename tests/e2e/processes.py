@@ -72,6 +72,8 @@ class Cluster:
             "BALIE_BUS_KEYS": BUS_KEYS,
             "BALIE_DATABASE_URL": database_url,
             "BALIE_DEMO_DATA": "false",
+            # frames between the nodes over links, as docker/compose.yaml deploys them
+            "BALIE_LINK_LISTEN": "127.0.0.1:0",
         }
         # the key files exist before any node starts, so every node reads the same ones
         self.config = Config.from_env({"BALIE_DATA_DIR": str(data_dir)})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import re
@@ -28,6 +29,7 @@ from server.staff.tenants import FirstAdministrator, create_tenant
 from server.verification.vault_store import SqlVault
 from signaling.roles import Role
 from signaling.tokens import KeySet, verify_room_token
+from tests.redis_server import RedisServer
 from tests.support import PRODUCTION_IDENTITY, free_port, operator_env
 
 
@@ -327,3 +329,25 @@ def test_keys_rotate_links_adds_a_link_key_and_keeps_the_old_one(
     assert f"links: signing key is now {second['active']}" in capsys.readouterr().out
     assert (data_dir / "link-keys.json").stat().st_mode & 0o777 == 0o600
     assert not (data_dir / "room-keys.json").exists()  # the other file is left alone
+
+
+def test_serve_with_a_busy_link_port_says_so(
+    data_dir: Path, redis: RedisServer, postgres_url: str
+) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = serve(
+            data_dir,
+            "--port",
+            str(free_port()),
+            BALIE_DATABASE_URL=postgres_url,
+            BALIE_REDIS_URL=redis.url,
+            BALIE_BUS_KEYS="k1:" + base64.b64encode(os.urandom(32)).decode(),
+            BALIE_LINK_LISTEN=f"127.0.0.1:{port}",
+        )
+    assert result.returncode == 2, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("balie: configuration error: BALIE_LINK_LISTEN: cannot listen there")
+    assert f"{port}" in last and "Traceback" not in result.stderr

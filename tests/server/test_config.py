@@ -406,3 +406,35 @@ def test_bad_staff_session_value_names_the_variable(name: str, raw: str) -> None
 def test_staff_idle_limit_must_fit_in_the_absolute_one() -> None:
     with pytest.raises(ConfigError, match="BALIE_STAFF_IDLE_MINUTES"):
         config(BALIE_STAFF_IDLE_MINUTES="90", BALIE_STAFF_ABSOLUTE_HOURS="1")
+
+
+def test_links_between_nodes_are_parsed() -> None:
+    redis = {
+        "BALIE_REDIS_URL": "redis://127.0.0.1:6379/0",
+        "BALIE_DATABASE_URL": "postgresql+asyncpg://balie@db/balie",
+        "BALIE_BUS_KEYS": "k1:" + "A" * 43 + "=",
+    }
+    assert Config.from_env(redis).cluster.link is None  # through Redis only
+    cluster = Config.from_env(
+        redis | {"BALIE_LINK_LISTEN": "0.0.0.0:7070", "BALIE_LINK_ADVERTISE": "node-1.internal"}
+    ).cluster
+    assert cluster.link == ("0.0.0.0", 7070) and cluster.link_advertise == "node-1.internal"  # noqa: S104
+    assert Config.from_env(redis | {"BALIE_LINK_LISTEN": "[::1]:0"}).cluster.link == ("::1", 0)
+
+
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        ({"BALIE_LINK_LISTEN": "127.0.0.1:7070"}, "BALIE_LINK_LISTEN needs BALIE_REDIS_URL"),
+        ({"BALIE_REDIS_URL": "redis://r/0", "BALIE_LINK_LISTEN": "7070"}, "host:port"),
+        ({"BALIE_REDIS_URL": "redis://r/0", "BALIE_LINK_LISTEN": "a b:1"}, "host:port"),
+        ({"BALIE_REDIS_URL": "redis://r/0", "BALIE_LINK_LISTEN": "h:99999"}, "at most 65535"),
+        (
+            {"BALIE_REDIS_URL": "redis://r/0", "BALIE_LINK_ADVERTISE": "h:7070"},
+            "BALIE_LINK_ADVERTISE",
+        ),
+    ],
+)
+def test_bad_link_settings_name_the_variable(env: dict[str, str], says: str) -> None:
+    with pytest.raises(ConfigError, match=says):
+        Config.from_env(env)

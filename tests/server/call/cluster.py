@@ -22,10 +22,14 @@ STOP_PATIENCE = 60.0
 class Cluster:
     """Nodes sharing one data directory (so one set of key files), Redis and database."""
 
-    def __init__(self, data_dir: Path, redis_url: str, database_url: str) -> None:
+    def __init__(
+        self, data_dir: Path, redis_url: str, database_url: str, *, links: bool = True
+    ) -> None:
         self.data_dir = data_dir
         self.redis_url = redis_url
         self.database_url = database_url
+        #: nodes send each other frames over links (BALIE_LINK_LISTEN), as deployed
+        self.links = links
         self.nodes: list[LiveServer] = []
         self._stacks: dict[int, AsyncExitStack] = {}
 
@@ -33,7 +37,11 @@ class Cluster:
         config = config_for(
             self.data_dir,
             database=DatabaseSettings(url=self.database_url, demo_data=False),
-            cluster=ClusterSettings(redis_url=self.redis_url, bus_keys=BUS_KEYS),
+            cluster=ClusterSettings(
+                redis_url=self.redis_url,
+                bus_keys=BUS_KEYS,
+                link_listen="127.0.0.1:0" if self.links else "",
+            ),
         )
         stack = AsyncExitStack()
         node = await stack.enter_async_context(live_server(self.data_dir, config=config))

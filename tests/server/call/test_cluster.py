@@ -21,10 +21,11 @@ import aiohttp
 import pytest
 from redis.asyncio import Redis
 
-from server.call.appkeys import HUB
+from server.call.appkeys import BUS, HUB
 from server.call.redis_bus import RedisBus
 from server.call.rooms import IssuedRoom
 from server.core.limits import SharedLimiter
+from server.core.metrics import METRICS
 from server.staff.auth import SIGN_IN_BURST, STAFF
 from signaling.close_codes import CloseCode
 from signaling.roles import Role
@@ -37,9 +38,13 @@ CANARIES = ("Test Persoon", "999999990", "test@example.invalid")
 CHAT = "Mijn naam is Test Persoon, BSN 999999990, mail test@example.invalid"
 
 
-@pytest.fixture
-async def cluster(tmp_path: Path, redis: RedisServer, postgres_url: str) -> AsyncIterator[Cluster]:
-    cluster = Cluster(tmp_path / "data", redis.url, postgres_url)
+@pytest.fixture(params=[True, False], ids=["links", "redis-only"])
+async def cluster(
+    request: pytest.FixtureRequest, tmp_path: Path, redis: RedisServer, postgres_url: str
+) -> AsyncIterator[Cluster]:
+    """Two nodes, frames between them over links or (without BALIE_LINK_LISTEN) through
+    Redis only."""
+    cluster = Cluster(tmp_path / "data", redis.url, postgres_url, links=request.param)
     await cluster.start()
     await cluster.start()
     try:
@@ -113,6 +118,24 @@ async def test_a_call_with_its_sockets_on_two_nodes_works_as_on_one(
     ref = await resident.send(type="admit", participant_id=specialist.participant_id)
     error = await resident.expect("error")
     assert error["code"] == "forbidden" and error["ref"] == ref
+    # with links, what crossed went over them once open, both ways; without, through Redis
+    buses = [node.app[BUS] for node in (a, b)]
+    assert all(isinstance(bus, RedisBus) for bus in buses)
+    for n in range(20):
+        await resident.send(type="chat", text=f"{n}")
+        for side in (specialist, resident):
+            assert (await side.expect("chat"))["text"] == f"{n}"
+    over_links = [
+        bus.links.sent if isinstance(bus, RedisBus) and bus.links is not None else 0
+        for bus in buses
+    ]
+    assert (min(over_links) > 0) == cluster.links, over_links
+    exposition = b.app[METRICS].render()[0].decode()
+    if cluster.links:  # and an operator sees them
+        assert "balie_node_links 1.0" in exposition
+        assert f"balie_link_frames_total {float(over_links[1])}" in exposition
+    else:
+        assert "balie_node_links" not in exposition
     await specialist.send(type="end")
     assert (await resident.expect("ended"))["by"] == "specialist"
     assert await resident.expect_close() == CloseCode.ENDED
