@@ -131,7 +131,8 @@ class RedisBus:
         self.links: NodeLinks | None = None
         #: channels being quiesced: a link says nobody listens there any more
         self._quiet: set[str] = set()
-        #: the node a counted publish last reached over a link, per channel
+        #: per channel, the node that listens there as last learned (a room's home), for
+        #: counted publishes over links; forgotten when a link says nobody listens there
         self._routes: dict[str, str] = {}
 
     @classmethod
