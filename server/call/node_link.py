@@ -14,6 +14,9 @@ A link only ever makes things faster, never less reliable:
   envelopes do not overtake each other at the switch;
 - a link that cannot be opened (no address, refused, no hello) is tried again after
   :data:`RETRY_SECONDS`; meanwhile, and whenever a link drops, frames go through Redis;
+- a node that stops reading its link holds its senders back once the link holds
+  :data:`WRITE_HIGH_WATER` bytes, as Redis falling behind does, and for at most
+  :data:`WRITE_WAIT_SECONDS`: then the link is closed and Redis carries on;
 - an envelope carries the same number on either path, so one sent both ways (an ask whose
   link dropped before the answer, sent again through Redis) is dropped as a duplicate, and
   one lost with a link shows as a gap at the next, which resyncs its socket.
@@ -49,6 +52,11 @@ RETRY_SECONDS: Final = 2.0
 OPEN_SECONDS: Final = 2.0
 #: how long an ask waits for its answer before it goes through Redis instead
 ASK_SECONDS: Final = 2.0
+#: bytes a link holds for a node that does not read them before its senders wait
+WRITE_HIGH_WATER: Final = 1024 * 1024
+#: how long senders wait for a node that does not read its link before the link is closed
+#: (what it held is lost: the gap check resyncs those sockets) and Redis carries on
+WRITE_WAIT_SECONDS: Final = 2.0
 #: host names that mean "every interface": a node listening there advertises the address its
 #: host name resolves to
 WILDCARDS: Final = frozenset({"", "0.0.0.0", "::"})  # noqa: S104 -- names, not a bind
@@ -139,6 +147,21 @@ class NodeLinks:
         link.write(link_wire.send(name, sealed))
         self.sent += 1
         return True
+
+    async def writable(self, node: str) -> None:
+        """Return once the link to ``node`` holds less than :data:`WRITE_HIGH_WATER` bytes
+        (at once, mostly); a link whose node reads nothing for :data:`WRITE_WAIT_SECONDS`
+        is closed instead, so a stuck node holds neither memory nor its senders for long."""
+        link = self._peers.get(node)
+        if link is None or link.writable.is_set():
+            return
+        try:
+            async with asyncio.timeout(WRITE_WAIT_SECONDS):
+                await link.writable.wait()
+        except TimeoutError:
+            log.warning("link: another node reads nothing from its link; closed it")
+            self._lost(node, link)
+            link.abort()  # a close would wait to send what the node does not read
 
     async def ask(self, node: str, name: str, sealed: bytes) -> int | None:
         """Send over the link to ``node`` and say how many listen there (0 or 1); None if
@@ -254,6 +277,10 @@ class _Link(asyncio.Protocol):
         if self._transport is not None:
             self._transport.close()
 
+    def abort(self) -> None:
+        if self._transport is not None:
+            self._transport.abort()
+
     def connection_lost(self, exc: Exception | None) -> None:
         self.lost = True
 
@@ -267,9 +294,14 @@ class _Outgoing(_Link):
         self.opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._asks: dict[int, asyncio.Future[int | None]] = {}
         self._next_ask = 0
+        #: set while the link holds less than WRITE_HIGH_WATER bytes not yet sent
+        self.writable = asyncio.Event()
+        self.writable.set()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
+        assert self._transport is not None
+        self._transport.set_write_buffer_limits(high=WRITE_HIGH_WATER)
         self.write(link_wire.hello(self._links._sealer, self._links._node, self._node))
 
     def handle(self, frame: link_wire.Frame) -> None:
@@ -300,8 +332,15 @@ class _Outgoing(_Link):
             self._asks.pop(ask_id, None)
             return None
 
+    def pause_writing(self) -> None:
+        self.writable.clear()
+
+    def resume_writing(self) -> None:
+        self.writable.set()
+
     def connection_lost(self, exc: Exception | None) -> None:
         super().connection_lost(exc)
+        self.writable.set()  # nobody waits for a closed link
         if not self.opened.done():
             self.opened.set_exception(ConnectionError("the link closed before its hello"))
             self.opened.exception()  # retrieved: the opener may have given up already

@@ -175,6 +175,7 @@ class RedisBus:
         name = self._prefix + channel
         sealed = self._sealer.seal(name, self.node, self._numbering.next(name), envelope)
         if node is not None and self.links is not None and self.links.send(node, name, sealed):
+            await self.links.writable(node)  # as for Redis: a node falling behind holds back
             return
         batch, _ = self._queue("publish", name, sealed, 0)
         if self._unsent + len(self._outbox) > HIGH_WATER:

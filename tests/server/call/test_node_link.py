@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator, Callable
+from typing import cast
 
 import pytest
 from redis.asyncio import Redis
@@ -282,3 +283,57 @@ async def test_a_link_needs_the_cluster_key_and_a_hello_first(
     assert inbox.envelopes.empty()
     writer.close()
     await writer.wait_closed()
+
+
+async def test_a_node_that_reads_nothing_holds_senders_back_then_loses_its_link(
+    redis: RedisServer,
+) -> None:
+    """A node that answers its hello and then reads nothing more (stuck, say): its senders
+    wait once the link holds a megabyte, as for Redis falling behind, and after a while the
+    link is closed instead of growing without end; what follows goes through Redis."""
+    opened: asyncio.Future[asyncio.StreamWriter] = asyncio.get_running_loop().create_future()
+
+    async def stuck(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        frames: list[link_wire.Frame] = []
+        frames_in = link_wire.FrameReader()
+        while not frames:
+            frames += frames_in.feed(await reader.read(4096))
+        hello = frames[0]
+        assert isinstance(hello, link_wire.Hello)
+        sender = link_wire.open_hello(Sealer(KEYS), hello, "node-stuck")
+        writer.write(link_wire.hello(Sealer(KEYS), "node-stuck", sender))
+        cast(asyncio.Transport, writer.transport).pause_reading()  # and never again
+        opened.set_result(writer)
+
+    server = await asyncio.start_server(stuck, "127.0.0.1", 0)
+    a = RedisBus.from_url(redis.url, KEYS)
+    a.use_links(LOOPBACK)
+    await a.start()
+    spy = Redis.from_url(redis.url)
+    try:
+        assert a.links is not None
+        address = f"127.0.0.1:{server.sockets[0].getsockname()[1]}"
+        await spy.set(address_key("balie:", "node-stuck"), address.encode(), px=60_000)
+        channel = socket_channel("socket-on-the-stuck-node")
+        large = Envelope(frame=b"x" * 60_000)
+        await a.publish(channel, large, node="node-stuck")  # through Redis; the link opens
+        await until_open(a)
+        for _ in range(2_000):  # 120 MB at most: far more than the sockets' buffers hold
+            publishing = asyncio.ensure_future(a.publish(channel, large, node="node-stuck"))
+            await asyncio.sleep(0)
+            if not publishing.done():
+                break
+        else:
+            pytest.fail("a sender was never held back")
+        await asyncio.wait_for(publishing, PATIENCE)  # the link is given up, the sender goes on
+        assert a.links.open_links == 0
+        sent = a.links.sent
+        await a.publish(channel, large, node="node-stuck")
+        assert a.links.sent == sent  # through Redis now
+    finally:
+        await spy.aclose()
+        await a.close()
+        if opened.done():
+            opened.result().transport.abort()
+        server.close()
+        await server.wait_closed()
