@@ -22,6 +22,7 @@ from typing import Final, TypeVar
 from urllib.parse import urlsplit
 
 from server.core.checks import refusals
+from signaling.link_wire import split_address
 from signaling.turn import IceSettings
 
 DEFAULT_HOST: Final = "127.0.0.1"
@@ -31,9 +32,9 @@ DEFAULT_DATA_DIR: Final = "var"
 DEFAULT_NODE_MODULES: Final = Path(__file__).resolve().parent.parent / "node_modules"
 _UID_DOMAIN: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]{0,99}")
 _PREFIX: Final = re.compile(r"[A-Za-z0-9_.:-]{1,32}")
-#: a host name, an IPv4 address or a bracketed IPv6 one
+#: a host name, an IPv4 address or a bracketed IPv6 one; a listening address may leave it out
 _HOST: Final = re.compile(r"[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\]")
-_LINK_LISTEN: Final = re.compile(r"(?:[A-Za-z0-9.-]{0,253}|\[[0-9A-Fa-f:.]{2,45}\]):[0-9]{1,5}")
+_LINK_LISTEN: Final = re.compile(rf"(?:{_HOST.pattern})?:[0-9]{{1,5}}")
 
 
 class ConfigError(ValueError):
@@ -146,8 +147,7 @@ class ClusterSettings:
         """Where links are listened for (host, port; port 0: any free one), or None."""
         if not self.link_listen:
             return None
-        host, _, port = self.link_listen.rpartition(":")
-        return host.strip("[]"), int(port)
+        return split_address(self.link_listen)
 
 
 @dataclass(frozen=True, slots=True)

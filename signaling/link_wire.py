@@ -74,6 +74,17 @@ class Heard:
 Frame = Hello | Send | Ask | Heard
 
 
+def split_address(address: str) -> tuple[str, int]:
+    """``host:port`` or ``[v6]:port`` as (host, port); ValueError if the port is no number."""
+    host, _, port = address.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+def join_address(host: str, port: int) -> str:
+    """(host, port) as :func:`split_address` reads it back, brackets for IPv6."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 def hello(sealer: Sealer, sender: str, recipient: str) -> bytes:
     """The hello ``sender`` opens (or answers) a link to ``recipient`` with."""
     sealed = sealer.seal(HELLO_CHANNEL, sender, 0, Envelope(frame=recipient.encode()))

@@ -119,7 +119,7 @@ class NodeLinks:
         if shown in WILDCARDS:
             # this machine's own address by its name (/etc/hosts: a container's address)
             shown = socket.gethostbyname(socket.gethostname())
-        self.address = f"[{shown}]:{bound}" if ":" in shown else f"{shown}:{bound}"
+        self.address = link_wire.join_address(shown, bound)
         await self._write_address()  # reachable by the time the node serves
         self._renewing = asyncio.create_task(self._keep_address(), name="link-address")
 
@@ -140,9 +140,8 @@ class NodeLinks:
     def send(self, node: str, name: str, sealed: bytes) -> bool:
         """Send over the link to ``node`` if one is open (True); else start opening one and
         leave this frame to Redis (False)."""
-        link = self._peers.get(node)
+        link = self._link(node)
         if link is None:
-            self._open_soon(node)
             return False
         link.write(link_wire.send(name, sealed))
         self.sent += 1
@@ -166,22 +165,24 @@ class NodeLinks:
     async def ask(self, node: str, name: str, sealed: bytes) -> int | None:
         """Send over the link to ``node`` and say how many listen there (0 or 1); None if
         there is no open link or it gave no answer (the caller sends it through Redis)."""
-        link = self._peers.get(node)
+        link = self._link(node)
         if link is None:
-            self._open_soon(node)
             return None
         heard = await link.ask(name, sealed)
         if heard is not None:
             self.sent += 1
         return heard
 
-    def _open_soon(self, node: str) -> None:
-        if self._server is None or node == self._node or node in self._opening:
-            return
-        loop = asyncio.get_running_loop()
-        if self._retry_at.get(node, 0.0) > loop.time():
-            return
-        self._opening[node] = asyncio.create_task(self._open(node), name="link-open")
+    def _link(self, node: str) -> _Outgoing | None:
+        """The open link to ``node``; if there is none, one starts opening (unless one is
+        opening already or failed a moment ago) and the caller goes through Redis."""
+        link = self._peers.get(node)
+        if link is not None or self._server is None or node == self._node:
+            return link
+        now = asyncio.get_running_loop().time()
+        if node not in self._opening and self._retry_at.get(node, 0.0) <= now:
+            self._opening[node] = asyncio.create_task(self._open(node), name="link-open")
+        return None
 
     async def _open(self, node: str) -> None:
         loop = asyncio.get_running_loop()
@@ -191,10 +192,8 @@ class NodeLinks:
                 address = await self._redis.get(address_key(self._prefix, node))
                 if not isinstance(address, bytes):
                     raise LookupError("the node keeps no link address")
-                host, _, port = address.decode().rpartition(":")
-                _, link = await loop.create_connection(
-                    lambda: _Outgoing(self, node), host.strip("[]"), int(port)
-                )
+                host, port = link_wire.split_address(address.decode())
+                _, link = await loop.create_connection(lambda: _Outgoing(self, node), host, port)
                 await link.opened
             # what this node sent through Redis before must not be overtaken by the link
             await self._ready()
