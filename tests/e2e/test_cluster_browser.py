@@ -2,8 +2,10 @@
 and two people in Chromium taking the README's path: the resident's identity step starts on
 node A and finishes on node B, the resident waits and talks on node B, the specialist joins
 and admits on node A, and video is decoded on both sides. Then Redis stops and the
-specialist's connection drops: the page says the video counter cannot be reached for a
-moment, the video goes on, and once Redis is back the page is in the call again.
+specialist's connection drops: over links, node A still reaches the room's home and the
+page is back in the call at once; through Redis only, the page says the video counter
+cannot be reached for a moment. The video goes on, and once Redis is back the page is in
+the call again.
 
 The balancer (tests/balancer.py) is steered by the test, as a round-robin one would send
 requests by chance; ``/irma-emulator`` is routed to node A, as an operator routes the IRMA
@@ -18,10 +20,12 @@ from __future__ import annotations
 import base64
 import logging
 import os
+import re
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from pathlib import Path
 
+import aiohttp
 import pytest
 from playwright.async_api import Browser, expect
 
@@ -40,7 +44,7 @@ from tests.e2e.browser import (
     wait_for_phase,
 )
 from tests.redis_server import RedisServer
-from tests.support import BalieProcess, balie_serve
+from tests.support import BalieProcess, balie_serve, free_port
 
 browser = e2e_browser.browser
 
@@ -52,18 +56,34 @@ log = logging.getLogger(__name__)
 
 
 class TwoNodes:
-    def __init__(self, resident_door: Balancer, staff_door: Balancer) -> None:
+    def __init__(self, resident_door: Balancer, staff_door: Balancer, *, links: bool) -> None:
         self.resident_door = resident_door
         self.staff_door = staff_door
+        #: the nodes send each other frames over links (BALIE_LINK_LISTEN), as deployed
+        self.links = links
         self.a: BalieProcess
         self.b: BalieProcess
         self.redis: RedisServer
+        #: each node's metrics port, by its URL
+        self.metrics: dict[str, int] = {}
+
+    async def frames_over_links(self, node: BalieProcess) -> float:
+        """What ``node`` sent the other over their link, from its metrics, as an operator
+        reads it (0 for a node without links, which has no such metric)."""
+        url = f"http://127.0.0.1:{self.metrics[node.url]}/metrics"
+        async with aiohttp.ClientSession() as session, session.get(url) as response:
+            text = await response.text()
+        found = re.search(r"^balie_link_frames_total (\S+)$", text, re.M)
+        return float(found[1]) if found else 0.0
 
 
-@pytest.fixture
-async def nodes(tmp_path: Path, redis: RedisServer, postgres_url: str) -> AsyncIterator[TwoNodes]:
+@pytest.fixture(params=[True, False], ids=["links", "redis-only"])
+async def nodes(
+    request: pytest.FixtureRequest, tmp_path: Path, redis: RedisServer, postgres_url: str
+) -> AsyncIterator[TwoNodes]:
     """Node A and node B; residents come in through one balancer, staff through another
-    (pointed at node A), both allowed origins of the deployment."""
+    (pointed at node A), both allowed origins of the deployment; frames between the nodes
+    over links, as docker/compose.yaml deploys them, or through Redis only."""
     resident_door, staff_door = Balancer(), Balancer()
     async with AsyncExitStack() as stack:
         env = {
@@ -73,11 +93,18 @@ async def nodes(tmp_path: Path, redis: RedisServer, postgres_url: str) -> AsyncI
             "BALIE_PUBLIC_URL": resident_door.url,
             "BALIE_ALLOWED_ORIGINS": f"{resident_door.url},{staff_door.url}",
         }
-        two = TwoNodes(resident_door, staff_door)
+        if request.param:
+            env["BALIE_LINK_LISTEN"] = "127.0.0.1:0"
+        two = TwoNodes(resident_door, staff_door, links=request.param)
         two.redis = redis
         # one after the other: the second finds the schema and the demo data in place
-        two.a = await stack.enter_async_context(balie_serve(tmp_path / "data", env=env))
-        two.b = await stack.enter_async_context(balie_serve(tmp_path / "data", env=env))
+        for name in ("a", "b"):
+            port = free_port()
+            node = await stack.enter_async_context(
+                balie_serve(tmp_path / "data", env=env | {"BALIE_METRICS_PORT": str(port)})
+            )
+            setattr(two, name, node)
+            two.metrics[node.url] = port
         for door in (resident_door, staff_door):
             await door.start()
             stack.push_async_callback(door.stop)
@@ -130,14 +157,27 @@ async def test_a_call_across_two_nodes_with_the_identity_step_on_both(
         await wait_for_phase(resident, "call")
 
         await video_flows(resident, specialist)
+        # the call's signalling crossed between the nodes over their link, both ways, or
+        # (without links) through Redis only
+        for node in (a, b):
+            assert (await nodes.frames_over_links(node) > 0) == nodes.links, node.url
 
-        # Redis goes away and the specialist's connection drops: node A cannot reach the
-        # room's home (node B), so the page hears 1013 and says so, while the video goes on
+        # Redis goes away and the specialist's connection drops
         nodes.redis.stop()
         await cutter.cut()
-        await expect(specialist.page.locator("#status")).to_contain_text(
-            "De videobalie is even niet bereikbaar", timeout=DEADLINE_MS
-        )
+        if nodes.links:
+            # node A still reaches the room's home (node B) over their link: the page
+            # resumes its seat at once
+            await expect(specialist.page.locator("#status")).to_contain_text(
+                "De verbinding is hersteld", timeout=DEADLINE_MS
+            )
+            await wait_for_phase(specialist, "call")
+        else:
+            # node A cannot reach the room's home, so the page hears 1013 and says so
+            await expect(specialist.page.locator("#status")).to_contain_text(
+                "De videobalie is even niet bereikbaar", timeout=DEADLINE_MS
+            )
+        # either way the video goes on
         await video_flows(resident, specialist)
         # Redis is back: the page resumes its seat by itself, in the call
         nodes.redis.start()
